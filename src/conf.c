@@ -1,0 +1,130 @@
+/*
+ * conf: allocation and release of the configuration tree, and the
+ * message lists that parse and check fill.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+void
+conf_msgs_add(struct conf_msgs *m, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (m->n == m->cap) {
+		int cap = m->cap ? m->cap * 2 : 16;
+		char **n = realloc(m->msg, (size_t)cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		m->msg = n;
+		m->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	if (s != NULL)
+		m->msg[m->n++] = s;
+}
+
+void
+conf_msgs_free(struct conf_msgs *m)
+{
+	for (int i = 0; i < m->n; i++)
+		free(m->msg[i]);
+	free(m->msg);
+	memset(m, 0, sizeof(*m));
+}
+
+struct conf *
+conf_new(void)
+{
+	return calloc(1, sizeof(struct conf));
+}
+
+static void
+conf_free_logs(struct conf_log *l)
+{
+	while (l != NULL) {
+		struct conf_log *next = l->next;
+
+		free(l->path);
+		free(l);
+		l = next;
+	}
+}
+
+static void
+conf_free_proxy(struct conf_proxy *px)
+{
+	while (px->binds != NULL) {
+		struct conf_bind *b = px->binds;
+
+		px->binds = b->next;
+		free(b->name);
+		free(b);
+	}
+	while (px->servers != NULL) {
+		struct conf_server *s = px->servers;
+
+		px->servers = s->next;
+		free(s->name);
+		free(s);
+	}
+	conf_free_logs(px->logs);
+	free(px->default_backend);
+	free(px->name);
+	free(px);
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	while (c->proxies != NULL) {
+		struct conf_proxy *px = c->proxies;
+
+		c->proxies = px->next;
+		conf_free_proxy(px);
+	}
+	while (c->defaults != NULL) {
+		struct conf_proxy *px = c->defaults;
+
+		c->defaults = px->next;
+		conf_free_proxy(px);
+	}
+	conf_free_logs(c->global.logs);
+	free(c->global.pidfile);
+	for (int i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	free(c);
+}
+
+struct conf_proxy *
+conf_find_proxy(const struct conf *c, const char *name, unsigned int cap)
+{
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		if ((px->cap & cap) == cap && strcmp(px->name, name) == 0)
+			return px;
+	}
+	return NULL;
+}
+
+const char *
+conf_proxy_kind(const struct conf_proxy *px)
+{
+	if (px->cap & CONF_PX_DEF)
+		return "defaults";
+	if ((px->cap & (CONF_PX_FE | CONF_PX_BE)) == (CONF_PX_FE | CONF_PX_BE))
+		return "listen";
+	return (px->cap & CONF_PX_FE) ? "frontend" : "backend";
+}

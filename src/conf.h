@@ -1,0 +1,162 @@
+/*
+ * conf: the configuration tree built by conf_parse.c and checked by
+ * conf_check.c. The tree is allocated at parse time and freed as a whole
+ * with conf_free(). Run-time objects (listeners, sessions) point into it
+ * and never outlive it.
+ */
+#ifndef SPLICER_CONF_H
+#define SPLICER_CONF_H
+
+#include <stdint.h>
+
+#include "sockaddr.h"
+
+/* Data path of a proxy (SPEC §5). */
+enum conf_engine {
+	CONF_ENGINE_UNSET = 0,	/* inherit: backend, then frontend, then auto */
+	CONF_ENGINE_AUTO,	/* splice, promoted to sockmap when built in */
+	CONF_ENGINE_SPLICE,	/* socket -> pipe -> socket */
+	CONF_ENGINE_COPY,	/* recv/send through a per-session buffer */
+};
+
+/* Where a log line goes. */
+enum conf_log_type {
+	CONF_LOG_STDERR,
+	CONF_LOG_STDOUT,
+	CONF_LOG_FILE,		/* appended to a path */
+	CONF_LOG_UNIX,		/* syslog datagram to a unix socket (/dev/log) */
+	CONF_LOG_UDP,		/* syslog datagram over UDP */
+};
+
+/* How a log line is framed. */
+enum conf_log_format {
+	CONF_LOG_FMT_DEFAULT,	/* local: date + message; syslog: rfc3164 */
+	CONF_LOG_FMT_RAW,	/* the message alone */
+	CONF_LOG_FMT_RFC3164,	/* <PRI>date host tag[pid]: message */
+	CONF_LOG_FMT_SHORT,	/* <PRI>message */
+};
+
+struct conf_log {
+	enum conf_log_type type;
+	enum conf_log_format format;
+	char *path;			/* file or unix socket path, else NULL */
+	struct sockaddr_spec addr;	/* CONF_LOG_UDP destination */
+	int facility;			/* syslog facility number 0..23 */
+	int level;			/* highest severity number sent, LOG_EMERG..LOG_DEBUG */
+	int fd;				/* run time: open descriptor, -1 when closed */
+	int is_socket;			/* run time: fd is a datagram socket (syslog framing) */
+	struct conf_log *next;
+};
+
+/* Timeouts in microseconds; 0 means not set (no limit). */
+struct conf_timeouts {
+	uint64_t connect;	/* upstream TCP handshake, per try */
+	uint64_t client;	/* client-side inactivity */
+	uint64_t server;	/* server-side inactivity */
+	uint64_t client_fin;	/* client-side inactivity once half-closed */
+	uint64_t server_fin;	/* server-side inactivity once half-closed */
+	uint64_t tunnel;	/* inactivity once established, replaces client/server */
+	uint64_t lifetime;	/* maximum age of a session (splicer extension) */
+};
+
+struct conf_server {
+	char *name;			/* unique within its backend */
+	struct sockaddr_spec addr;	/* upstream address, resolved by conf_check */
+	int line;			/* where it was declared */
+	struct conf_server *next;
+	/* run time */
+	unsigned int cur_sess;		/* sessions connected or connecting to it */
+	uint64_t total_sess;		/* sessions ever sent to it */
+};
+
+struct conf_bind {
+	struct sockaddr_spec addr;	/* numeric or resolved at check time */
+	int backlog;			/* listen(2) backlog; 0 = the proxy's maxconn */
+	int v6only;			/* IPV6_V6ONLY on an IPv6 bind */
+	unsigned int maxconn;		/* sessions at once from this bind; 0 = no own limit */
+	char *name;			/* "name" option, or NULL */
+	int line;
+	struct conf_bind *next;
+};
+
+/* Capabilities of a proxy section. */
+#define CONF_PX_FE	0x1	/* accepts clients (frontend, listen) */
+#define CONF_PX_BE	0x2	/* holds servers (backend, listen) */
+#define CONF_PX_DEF	0x4	/* a defaults section */
+
+/* Options of a proxy ("option X" / "no option X"). */
+#define CONF_OPT_TCPLOG		0x01	/* tcplog line at session end */
+#define CONF_OPT_DONTLOGNULL	0x02	/* no log for sessions that moved no byte */
+#define CONF_OPT_SPLICE_REQ	0x04	/* splice client -> server */
+#define CONF_OPT_SPLICE_RSP	0x08	/* splice server -> client */
+#define CONF_OPT_SPLICE_AUTO	0x10	/* splice both ways (splicer: always sound) */
+
+struct conf_proxy {
+	char *name;
+	unsigned int cap;		/* CONF_PX_* */
+	const char *file;		/* file of its section header */
+	int line;			/* line of its section header */
+
+	struct conf_bind *binds;	/* frontend side */
+	struct conf_server *servers;	/* backend side, in file order */
+	unsigned int nservers;
+
+	char *default_backend;		/* name as written, or NULL */
+	int default_backend_line;
+	struct conf_proxy *backend;	/* the resolved default backend (listen: itself) */
+
+	struct conf_timeouts to;
+	unsigned int retries;		/* connect attempts after the first */
+	unsigned int maxconn;		/* frontend: sessions at once; 0 = the global limit */
+	unsigned int opts;		/* CONF_OPT_* */
+	enum conf_engine engine;
+	int log_global;			/* "log global": use the global targets */
+	struct conf_log *logs;		/* own "log" targets */
+
+	struct conf_proxy *next;
+
+	/* run time */
+	unsigned int rr_next;		/* round-robin cursor */
+	unsigned int cur_sess;		/* sessions in progress (frontend) */
+	uint64_t total_sess;		/* sessions accepted (frontend) */
+};
+
+struct conf_global {
+	unsigned int maxconn;		/* process-wide client limit; 0 = from RLIMIT_NOFILE */
+	unsigned int nbthread;		/* worker threads; 0 = CPUs online */
+	int daemon;			/* fork into the background */
+	char *pidfile;
+	struct conf_log *logs;
+	uint64_t pipesize;		/* F_SETPIPE_SZ; 0 = kernel default */
+	uint64_t hard_stop_after;	/* us; 0 = none */
+};
+
+struct conf {
+	struct conf_global global;
+	struct conf_proxy *proxies;	/* frontends, backends and listens, in file order */
+	struct conf_proxy *defaults;	/* every defaults section, newest first */
+	char **files;			/* names of the files read, for error messages */
+	int nfiles;
+};
+
+/* An error or warning list, each entry "file:line: message". */
+struct conf_msgs {
+	char **msg;
+	int n;
+	int cap;
+};
+
+void conf_msgs_add(struct conf_msgs *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void conf_msgs_free(struct conf_msgs *m);
+
+struct conf *conf_new(void);
+void conf_free(struct conf *c);
+
+/* Find a proxy by name with at least the capabilities in cap. */
+struct conf_proxy *conf_find_proxy(const struct conf *c, const char *name, unsigned int cap);
+
+/* Name of a section kind for messages: "frontend", "backend", "listen", "defaults". */
+const char *conf_proxy_kind(const struct conf_proxy *px);
+
+#endif

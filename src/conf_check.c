@@ -1,0 +1,171 @@
+/*
+ * conf_check: cross-section checks on a parsed configuration.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "conf_check.h"
+
+static int
+conf_check_names(struct conf *c, struct conf_msgs *errs)
+{
+	int nerr = 0;
+
+	for (struct conf_proxy *a = c->proxies; a != NULL; a = a->next) {
+		/* A frontend and a backend may share a name, as in HAProxy;
+		 * two of the same side may not. */
+		for (struct conf_proxy *b = c->proxies; b != a; b = b->next) {
+			if (strcmp(a->name, b->name) == 0 && (a->cap & b->cap)) {
+				conf_msgs_add(errs, "%s:%d: %s '%s' has the same name as %s '%s' "
+				    "declared at %s:%d", a->file, a->line, conf_proxy_kind(a),
+				    a->name, conf_proxy_kind(b), b->name, b->file, b->line);
+				nerr++;
+				break;
+			}
+		}
+		for (struct conf_server *s = a->servers; s != NULL; s = s->next) {
+			for (struct conf_server *t = a->servers; t != s; t = t->next) {
+				if (strcmp(s->name, t->name) == 0) {
+					conf_msgs_add(errs, "%s:%d: server '%s' is declared twice in "
+					    "%s '%s' (first at line %d)", a->file, s->line, s->name,
+					    conf_proxy_kind(a), a->name, t->line);
+					nerr++;
+					break;
+				}
+			}
+		}
+	}
+	return nerr;
+}
+
+static int
+conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *warns)
+{
+	int nerr = 0;
+
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		if ((px->cap & CONF_PX_BE) && px->servers == NULL)
+			conf_msgs_add(warns, "%s:%d: %s '%s' has no server; its sessions will "
+			    "be closed", px->file, px->line, conf_proxy_kind(px), px->name);
+		if (!(px->cap & CONF_PX_FE))
+			continue;
+		if (px->binds == NULL) {
+			conf_msgs_add(errs, "%s:%d: %s '%s' has no 'bind' line", px->file,
+			    px->line, conf_proxy_kind(px), px->name);
+			nerr++;
+		}
+		if (px->default_backend != NULL) {
+			px->backend = conf_find_proxy(c, px->default_backend, CONF_PX_BE);
+			if (px->backend == NULL) {
+				conf_msgs_add(errs, "%s:%d: %s '%s': default_backend '%s' is not a "
+				    "declared backend", px->file, px->default_backend_line,
+				    conf_proxy_kind(px), px->name, px->default_backend);
+				nerr++;
+			}
+		} else if (px->cap & CONF_PX_BE) {
+			px->backend = px;
+		} else {
+			conf_msgs_add(errs, "%s:%d: frontend '%s' has no default_backend",
+			    px->file, px->line, px->name);
+			nerr++;
+		}
+	}
+	return nerr;
+}
+
+static int
+conf_check_binds(struct conf *c, int flags, struct conf_msgs *errs)
+{
+	int nerr = 0;
+	char err[512];
+
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		for (struct conf_bind *b = px->binds; b != NULL; b = b->next) {
+			if (sockaddr_is_unresolved(&b->addr) && (flags & CONF_CHECK_F_RESOLVE) &&
+			    sockaddr_resolve(&b->addr, err, sizeof(err)) == -1) {
+				conf_msgs_add(errs, "%s:%d: bind: %s", px->file, b->line, err);
+				nerr++;
+				continue;
+			}
+			if (sockaddr_is_unresolved(&b->addr))
+				continue;
+			/* The same address twice would fail at bind time with a less
+			 * helpful message; say where both are. */
+			for (struct conf_proxy *qx = c->proxies; qx != NULL; qx = qx->next) {
+				for (struct conf_bind *d = qx->binds; d != NULL && d != b; d = d->next) {
+					if (d->addr.len == b->addr.len &&
+					    memcmp(&d->addr.ss, &b->addr.ss, b->addr.len) == 0) {
+						conf_msgs_add(errs, "%s:%d: bind %s:%u is already used by "
+						    "%s '%s' at line %d", px->file, b->line, b->addr.host,
+						    b->addr.port, conf_proxy_kind(qx), qx->name, d->line);
+						nerr++;
+					}
+				}
+				if (qx == px)
+					break;
+			}
+		}
+	}
+	return nerr;
+}
+
+static int
+conf_check_servers(struct conf *c, int flags, struct conf_msgs *errs)
+{
+	int nerr = 0;
+	char err[512];
+
+	if (!(flags & CONF_CHECK_F_RESOLVE))
+		return 0;
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
+			if (sockaddr_is_unresolved(&s->addr) &&
+			    sockaddr_resolve(&s->addr, err, sizeof(err)) == -1) {
+				conf_msgs_add(errs, "%s:%d: server '%s' in %s '%s': %s", px->file,
+				    s->line, s->name, conf_proxy_kind(px), px->name, err);
+				nerr++;
+			}
+		}
+	}
+	return nerr;
+}
+
+static void
+conf_check_timeouts(struct conf *c, struct conf_msgs *warns)
+{
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		const struct conf_proxy *be = px->backend;
+
+		if (!(px->cap & CONF_PX_FE) || be == NULL)
+			continue;
+		if (px->to.client == 0 || be->to.server == 0 || be->to.connect == 0)
+			conf_msgs_add(warns, "%s:%d: %s '%s' lacks 'timeout %s': idle sessions "
+			    "may then stay open forever", px->file, px->line, conf_proxy_kind(px),
+			    px->name, px->to.client == 0 ? "client" :
+			    be->to.server == 0 ? "server" : "connect");
+	}
+}
+
+int
+conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *warns)
+{
+	int nerr = 0, nfe = 0;
+
+	nerr += conf_check_names(c, errs);
+	nerr += conf_check_backends(c, errs, warns);
+	nerr += conf_check_binds(c, flags, errs);
+	nerr += conf_check_servers(c, flags, errs);
+	conf_check_timeouts(c, warns);
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
+		nfe += (px->cap & CONF_PX_FE) != 0;
+	if (nfe == 0 && c->nfiles > 0) {
+		conf_msgs_add(errs, "%s: no frontend or listen section: nothing to do",
+		    c->files[0]);
+		nerr++;
+	}
+	if (c->global.nbthread > 1)
+		conf_msgs_add(warns, "nbthread %u: this version runs one worker thread",
+		    c->global.nbthread);
+	return nerr;
+}

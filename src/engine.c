@@ -1,0 +1,59 @@
+/*
+ * engine: choice of a flow's data path and fallback between engines.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+
+static unsigned long long engine_nfallbacks;
+
+void
+engine_flow_init(struct flow *f, int src, int dst, enum conf_engine engine,
+    unsigned int proxy_opts, int up)
+{
+	memset(f, 0, sizeof(*f));
+	f->src = src;
+	f->dst = dst;
+	f->ops = &engine_splice_ops;
+	if (engine == CONF_ENGINE_COPY) {
+		f->ops = &engine_copy_ops;
+	} else if ((proxy_opts & (CONF_OPT_SPLICE_REQ | CONF_OPT_SPLICE_RSP)) &&
+	    !(proxy_opts & CONF_OPT_SPLICE_AUTO)) {
+		/* HAProxy semantics: with only "option splice-request" (or
+		 * -response), the other direction is not spliced. */
+		unsigned int need = up ? CONF_OPT_SPLICE_REQ : CONF_OPT_SPLICE_RSP;
+
+		if (!(proxy_opts & need))
+			f->ops = &engine_copy_ops;
+	}
+}
+
+ssize_t
+engine_run(struct flow *f)
+{
+	ssize_t n = f->ops->run(f);
+
+	/* ENOSR is what the splice engine reports for "no pipe to be had":
+	 * it holds no byte then, so switching engine loses nothing. */
+	if (n == -1 && errno == ENOSR && f->ops == &engine_splice_ops) {
+		engine_nfallbacks++;
+		if (engine_nfallbacks == 1 || log_is_debug())
+			log_warning("no pipe available (%s); flow falls back to the copy "
+			    "engine (fallbacks so far: %llu)", strerror(f->err),
+			    engine_nfallbacks);
+		f->ops = &engine_copy_ops;
+		f->err = 0;
+		n = f->ops->run(f);
+	}
+	return n;
+}
+
+unsigned long long
+engine_fallbacks(void)
+{
+	return engine_nfallbacks;
+}

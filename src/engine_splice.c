@@ -1,0 +1,139 @@
+/*
+ * engine_splice: socket -> pipe -> socket with splice(2), no byte copied
+ * through user space.
+ *
+ * The pipe is taken from the pool when bytes first arrive and given back
+ * as soon as it is empty, so an idle session holds no pipe. Every errno
+ * of both splice calls is handled by name below.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+#include "engine.h"
+#include "pipe_pool.h"
+
+static size_t
+engine_splice_pending(const struct flow *f)
+{
+	return f->pipe != NULL ? f->pipe->data : 0;
+}
+
+static void
+engine_splice_release(struct flow *f)
+{
+	/* pipe_pool_put() destroys a pipe that still holds bytes. */
+	pipe_pool_put(f->pipe);
+	f->pipe = NULL;
+}
+
+/* Is this errno the peer going away rather than our own failure? */
+static int
+engine_splice_peer_gone(int e)
+{
+	return e == ECONNRESET || e == EPIPE || e == ETIMEDOUT ||
+	    e == EHOSTUNREACH || e == ENETUNREACH || e == ENOTCONN || e == ECONNABORTED;
+}
+
+static ssize_t
+engine_splice_run(struct flow *f)
+{
+	size_t moved = 0;
+	int maybe_full = 0;	/* last fill got EAGAIN while the pipe held bytes */
+	ssize_t n;
+
+	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE);
+	while (moved < ENGINE_RUN_BUDGET) {
+		int progress = 0;
+
+		/* Fill: src -> pipe, at most the room left in the pipe. */
+		if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR)) &&
+		    !maybe_full) {
+			if (f->pipe == NULL && (f->pipe = pipe_pool_get()) == NULL) {
+				/* No pipe and no byte held: engine_run() moves the flow
+				 * to the copy engine. */
+				f->err = errno;
+				errno = ENOSR;
+				return -1;
+			}
+			if (f->pipe->data >= f->pipe->size) {
+				maybe_full = 1;
+			} else {
+				n = splice(f->src, NULL, f->pipe->wr, NULL,
+				    f->pipe->size - f->pipe->data, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (n > 0) {
+					f->pipe->data += (size_t)n;
+					f->in += (uint64_t)n;
+					progress = 1;
+				} else if (n == 0) {
+					/* The peer's FIN: everything before it is in the pipe. */
+					f->flags |= FLOW_F_SRC_EOF;
+				} else if (errno == EAGAIN) {
+					/* Ambiguous: the socket is empty, or the pipe is out of
+					 * slots long before its byte capacity (16 slots; a slot
+					 * holds one segment). An empty pipe cannot be full, so
+					 * then the socket is drained; otherwise stop filling and
+					 * let the drain below make room first. */
+					if (f->pipe->data != 0)
+						maybe_full = 1;
+				} else if (errno == EINTR) {
+					progress = 1;
+				} else if (engine_splice_peer_gone(errno)) {
+					f->flags |= FLOW_F_SRC_ERR;
+					f->err = errno;
+				} else {
+					/* ENOMEM, ENOBUFS, EINVAL: our failure, not the peer's. */
+					f->err = errno;
+					return -1;
+				}
+			}
+		}
+
+		/* Drain: pipe -> dst. */
+		if (f->pipe != NULL && f->pipe->data > 0 && !(f->flags & FLOW_F_DST_ERR)) {
+			n = splice(f->pipe->rd, NULL, f->dst, NULL, f->pipe->data,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				f->pipe->data -= (size_t)n;
+				f->bytes += (uint64_t)n;
+				moved += (size_t)n;
+				maybe_full = 0;
+				progress = 1;
+			} else if (n == -1 && errno == EINTR) {
+				progress = 1;
+			} else if (n == -1 && engine_splice_peer_gone(errno)) {
+				f->flags |= FLOW_F_DST_ERR;
+				f->err = errno;
+			} else if (n == -1 && errno != EAGAIN) {
+				f->err = errno;
+				return -1;
+			}
+			/* EAGAIN (or 0): dst's send buffer is full; wait for room. */
+		}
+		if (!progress)
+			break;
+	}
+
+	if (f->pipe != NULL && f->pipe->data == 0) {
+		pipe_pool_put(f->pipe);
+		f->pipe = NULL;
+	}
+	if (f->flags & FLOW_F_DST_ERR)
+		return (ssize_t)moved;
+	if (f->pipe != NULL)
+		f->flags |= FLOW_F_WANT_WRITE;
+	/* Read again unless src is finished or the pipe may be full; in the
+	 * latter case the drain's write event brings us back. */
+	if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) &&
+	    !(f->pipe != NULL && (maybe_full || f->pipe->data >= f->pipe->size)))
+		f->flags |= FLOW_F_WANT_READ;
+	return (ssize_t)moved;
+}
+
+const struct engine_ops engine_splice_ops = {
+	.name = "splice",
+	.run = engine_splice_run,
+	.pending = engine_splice_pending,
+	.release = engine_splice_release,
+};

@@ -1,0 +1,259 @@
+/*
+ * listener: bind, accept, pause and resume.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dial.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+
+/* Clients accepted per readiness callback: enough to drain a burst,
+ * few enough that one busy listener does not starve the sessions. */
+#define LISTENER_ACCEPT_BURST 64
+/* Pause after accept() ran out of fds or memory (REFERENCE rule 5). */
+#define LISTENER_PAUSE_US 100000
+
+static struct listener *listeners;
+static unsigned int actconn;		/* sessions in progress */
+static unsigned int global_maxconn;	/* process-wide limit */
+static struct event *resume_timer;	/* fires after an EMFILE pause */
+static time_t last_exhaust_log;		/* rate limit of the EMFILE line */
+static unsigned long long exhaust_count;
+
+static int
+listener_bind_one(struct conf_bind *b, unsigned int backlog, char *err, size_t errlen)
+{
+	char addr[SOCKADDR_STRLEN];
+	int fd, one = 1, v6only = b->v6only;
+
+	sockaddr_print((struct sockaddr *)&b->addr.ss, addr, sizeof(addr));
+	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot bind %s: socket: %s", addr, strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (b->addr.ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	if (bind(fd, (struct sockaddr *)&b->addr.ss, b->addr.len) == -1) {
+		snprintf(err, errlen, "cannot bind %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, (int)backlog) == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+listener_bind_all(struct conf *c, unsigned int maxconn, char *err, size_t errlen)
+{
+	struct listener **tail = &listeners;
+
+	global_maxconn = maxconn;
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		for (struct conf_bind *b = px->binds; b != NULL; b = b->next) {
+			struct listener *l;
+			unsigned int backlog = b->backlog ? (unsigned int)b->backlog :
+			    px->maxconn ? px->maxconn : maxconn;
+
+			if (backlog > 65535)
+				backlog = 65535;
+			if ((l = calloc(1, sizeof(*l))) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			if ((l->fd = listener_bind_one(b, backlog, err, errlen)) == -1) {
+				free(l);
+				goto fail;
+			}
+			l->bind = b;
+			l->fe = px;
+			*tail = l;
+			tail = &l->next;
+		}
+	}
+	return 0;
+fail:
+	listener_close_all();
+	listener_free_all();
+	return -1;
+}
+
+/* Has l room for one more session under every limit that applies? */
+static int
+listener_has_room(const struct listener *l)
+{
+	if (global_maxconn != 0 && actconn >= global_maxconn)
+		return 0;
+	if (l->fe->maxconn != 0 && l->fe->cur_sess >= l->fe->maxconn)
+		return 0;
+	if (l->bind->maxconn != 0 && l->cur_sess >= l->bind->maxconn)
+		return 0;
+	return 1;
+}
+
+static void
+listener_pause(struct listener *l)
+{
+	if (l->active) {
+		event_del(&l->ev);
+		l->active = 0;
+	}
+}
+
+static void
+listener_resume(struct listener *l)
+{
+	if (!l->active && l->ev_set && l->fd != -1 && listener_has_room(l)) {
+		event_add(&l->ev, NULL);
+		l->active = 1;
+	}
+}
+
+static void
+listener_on_resume_timer(evutil_socket_t fd, short what, void *arg)
+{
+	for (struct listener *l = listeners; l != NULL; l = l->next)
+		listener_resume(l);
+}
+
+/* accept() found no fd or no memory: stop every listener for a while. */
+static void
+listener_exhausted(int e)
+{
+	struct timeval tv = { 0, LISTENER_PAUSE_US };
+	time_t now = time(NULL);
+
+	exhaust_count++;
+	if (now != last_exhaust_log) {
+		last_exhaust_log = now;
+		log_warning("accept: %s; pausing accepts for %d ms (%u sessions, "
+		    "%llu pauses so far)", strerror(e), LISTENER_PAUSE_US / 1000, actconn,
+		    exhaust_count);
+	}
+	for (struct listener *l = listeners; l != NULL; l = l->next)
+		listener_pause(l);
+	evtimer_add(resume_timer, &tv);
+}
+
+static void
+listener_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	for (int i = 0; i < LISTENER_ACCEPT_BURST; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd;
+
+		if (!listener_has_room(l)) {
+			/* The backlog holds the next clients until a session ends. */
+			listener_pause(l);
+			return;
+		}
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+				return;
+			case EINTR:
+			case ECONNABORTED:	/* the client left before we took it */
+			case EPROTO:
+			case EPERM:		/* a firewall rule refused it */
+				continue;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				listener_exhausted(errno);
+				return;
+			default:
+				log_err("accept on %s:%u: %s", l->bind->addr.host, l->bind->addr.port,
+				    strerror(errno));
+				listener_exhausted(errno);
+				return;
+			}
+		}
+		dial_tune_socket(fd);
+		actconn++;
+		l->cur_sess++;
+		l->fe->cur_sess++;
+		l->fe->total_sess++;
+		session_accept(event_get_base(&l->ev), l, fd, (struct sockaddr *)&ss, len);
+	}
+}
+
+int
+listener_start(struct event_base *base)
+{
+	if ((resume_timer = evtimer_new(base, listener_on_resume_timer, NULL)) == NULL)
+		return -1;
+	for (struct listener *l = listeners; l != NULL; l = l->next) {
+		event_assign(&l->ev, base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
+		l->ev_set = 1;
+		listener_resume(l);
+	}
+	return 0;
+}
+
+void
+listener_release(struct listener *l)
+{
+	actconn--;
+	l->cur_sess--;
+	l->fe->cur_sess--;
+	/* A slot opened: any listener paused for a limit may go on. */
+	for (struct listener *m = listeners; m != NULL; m = m->next)
+		listener_resume(m);
+}
+
+void
+listener_close_all(void)
+{
+	for (struct listener *l = listeners; l != NULL; l = l->next) {
+		listener_pause(l);
+		if (l->fd != -1) {
+			close(l->fd);
+			l->fd = -1;
+		}
+	}
+	if (resume_timer != NULL)
+		evtimer_del(resume_timer);
+}
+
+void
+listener_free_all(void)
+{
+	while (listeners != NULL) {
+		struct listener *l = listeners;
+
+		listeners = l->next;
+		if (l->fd != -1)
+			close(l->fd);
+		free(l);
+	}
+	if (resume_timer != NULL) {
+		event_free(resume_timer);
+		resume_timer = NULL;
+	}
+}
+
+unsigned int
+listener_actconn(void)
+{
+	return actconn;
+}

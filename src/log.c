@@ -1,0 +1,261 @@
+/*
+ * log: targets and framing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Longest line sent, in bytes; longer ones are cut. */
+#define LOG_LINE_MAX 2048
+
+static int log_debug_on;
+static struct conf_log *log_global;
+static const char *const log_level_names[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+void
+log_init(int debug)
+{
+	log_debug_on = debug;
+	log_global = NULL;
+}
+
+int
+log_is_debug(void)
+{
+	return log_debug_on;
+}
+
+static int
+log_open_one(struct conf_log *l, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	l->fd = -1;
+	l->is_socket = 0;
+	switch (l->type) {
+	case CONF_LOG_STDERR:
+		l->fd = STDERR_FILENO;
+		return 0;
+	case CONF_LOG_STDOUT:
+		l->fd = STDOUT_FILENO;
+		return 0;
+	case CONF_LOG_UDP:
+		fd = socket(l->addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1 || connect(fd, (struct sockaddr *)&l->addr.ss, l->addr.len) == -1) {
+			snprintf(err, errlen, "log target udp@%s:%u: %s", l->addr.host,
+			    l->addr.port, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		l->fd = fd;
+		l->is_socket = 1;
+		return 0;
+	case CONF_LOG_FILE:
+	case CONF_LOG_UNIX:
+		/* A path that is a socket (/dev/log) gets syslog datagrams;
+		 * anything else is a file that lines are appended to. */
+		if (l->type == CONF_LOG_UNIX ||
+		    (stat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))) {
+			if (strlen(l->path) >= sizeof(sun.sun_path)) {
+				snprintf(err, errlen, "log target '%s': path too long", l->path);
+				return -1;
+			}
+			memset(&sun, 0, sizeof(sun));
+			sun.sun_family = AF_UNIX;
+			strcpy(sun.sun_path, l->path);
+			fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd == -1 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+				snprintf(err, errlen, "log target '%s': %s", l->path, strerror(errno));
+				if (fd != -1)
+					close(fd);
+				return -1;
+			}
+			l->fd = fd;
+			l->is_socket = 1;
+			return 0;
+		}
+		fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd == -1) {
+			snprintf(err, errlen, "log file '%s': %s", l->path, strerror(errno));
+			return -1;
+		}
+		l->fd = fd;
+		return 0;
+	}
+	return 0;
+}
+
+int
+log_open(struct conf_log *targets, char *err, size_t errlen)
+{
+	for (struct conf_log *l = targets; l != NULL; l = l->next) {
+		if (log_open_one(l, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+void
+log_close(struct conf_log *targets)
+{
+	for (struct conf_log *l = targets; l != NULL; l = l->next) {
+		if (l->fd > STDERR_FILENO)
+			close(l->fd);
+		l->fd = -1;
+	}
+}
+
+void
+log_set_global(struct conf_log *targets)
+{
+	log_global = targets;
+}
+
+char *
+log_escape(const char *src, char *dst, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (len == 0)
+		return dst;
+	for (; *src != '\0' && o + 5 < len; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c < 32 || c > 126 || c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		} else {
+			dst[o++] = (char)c;
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+/* Frame msg for one target and write it; errors are dropped (a log
+ * target that is full must not stall the relay). */
+static void
+log_emit(const struct conf_log *l, int level, const char *msg)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char line[LOG_LINE_MAX + 128];
+	struct timeval tv;
+	struct tm tm;
+	int n, pri = l->facility * 8 + level;
+	enum conf_log_format fmt = l->format;
+
+	if (l->fd == -1 || level > l->level)
+		return;
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	if (fmt == CONF_LOG_FMT_DEFAULT)
+		fmt = l->is_socket ? CONF_LOG_FMT_RFC3164 : CONF_LOG_FMT_DEFAULT;
+	switch (fmt) {
+	case CONF_LOG_FMT_RAW:
+		n = snprintf(line, sizeof(line), "%s\n", msg);
+		break;
+	case CONF_LOG_FMT_SHORT:
+		n = snprintf(line, sizeof(line), "<%d>%s\n", pri, msg);
+		break;
+	case CONF_LOG_FMT_RFC3164:
+		n = snprintf(line, sizeof(line), "<%d>%s %2d %02d:%02d:%02d splicer[%d]: %s%s",
+		    pri, mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    (int)getpid(), msg, l->is_socket ? "" : "\n");
+		break;
+	default:
+		n = snprintf(line, sizeof(line), "%s %2d %02d:%02d:%02d.%03d splicer[%d]: [%s] %s\n",
+		    mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    (int)(tv.tv_usec / 1000), (int)getpid(), log_level_names[level], msg);
+		break;
+	}
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (l->is_socket)
+		(void)send(l->fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else
+		(void)!write(l->fd, line, (size_t)n);
+}
+
+/* Format, then escape anything a peer might have slipped in. */
+static void
+log_format(char *out, size_t len, const char *fmt, va_list ap)
+{
+	char raw[LOG_LINE_MAX];
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	for (char *p = raw; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 32 || c > 126)
+			*p = '?';
+	}
+	snprintf(out, len, "%s", raw);
+}
+
+void
+log_msg(int level, const char *fmt, ...)
+{
+	static const struct conf_log errlog = {
+		.type = CONF_LOG_STDERR, .fd = STDERR_FILENO, .level = LOG_DEBUG,
+	};
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+
+	if (level == LOG_DEBUG && !log_debug_on)
+		return;
+	va_start(ap, fmt);
+	log_format(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_global == NULL || log_debug_on) {
+		log_emit(&errlog, level, msg);
+		if (log_global == NULL)
+			return;
+	}
+	for (const struct conf_log *l = log_global; l != NULL; l = l->next) {
+		/* With -d, stderr already has it. */
+		if (log_debug_on && l->type == CONF_LOG_STDERR)
+			continue;
+		log_emit(l, level, msg);
+	}
+}
+
+void
+log_traffic(const struct conf_proxy *px, int level, const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+
+	if (px->logs == NULL && !(px->log_global && log_global != NULL))
+		return;
+	va_start(ap, fmt);
+	log_format(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (const struct conf_log *l = px->logs; l != NULL; l = l->next)
+		log_emit(l, level, msg);
+	if (px->log_global) {
+		for (const struct conf_log *l = log_global; l != NULL; l = l->next)
+			log_emit(l, level, msg);
+	}
+}

@@ -1,0 +1,53 @@
+/*
+ * log: process messages and per-session traffic lines, sent to the
+ * targets of the configuration (stderr, stdout, a file, a syslog unix
+ * socket, or syslog over UDP). Before targets are opened, and when the
+ * global section names none, process messages go to stderr.
+ *
+ * Every byte a peer could influence is escaped: a line only ever holds
+ * bytes 32..126.
+ */
+#ifndef SPLICER_LOG_H
+#define SPLICER_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+#include "conf.h"
+
+/* Set up stderr logging; debug != 0 also prints LOG_DEBUG messages. */
+void log_init(int debug);
+
+/*
+ * Open every target of the list (files appended, sockets connected).
+ * Returns 0, or -1 with a sentence in err naming the target.
+ */
+int log_open(struct conf_log *targets, char *err, size_t errlen);
+void log_close(struct conf_log *targets);
+
+/* Send process messages to these targets from now on (NULL: stderr). */
+void log_set_global(struct conf_log *targets);
+
+/* A process message at a syslog level. */
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...)   log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)    log_msg(LOG_INFO, __VA_ARGS__)
+#define log_notice(...)  log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_err(...)     log_msg(LOG_ERR, __VA_ARGS__)
+#define log_alert(...)   log_msg(LOG_ALERT, __VA_ARGS__)
+
+/* Is debug output on (splicer -d)? */
+int log_is_debug(void);
+
+/* A traffic line for a proxy: to its own targets and, with "log global",
+ * to the global ones. */
+void log_traffic(const struct conf_proxy *px, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Copy src into dst escaping every byte outside 32..126 (and '"', '\\')
+ * as \xHH. Returns dst. */
+char *log_escape(const char *src, char *dst, size_t len);
+
+#endif

@@ -1,0 +1,403 @@
+/*
+ * main: command line, configuration check, quick mode, start-up order,
+ * signals and shutdown. Everything else lives in libsplicer.a.
+ *
+ * Start-up order matters: parse and check everything first (exit 1 on
+ * any error), then bind (exit 2 naming the address), then daemonize, and
+ * only then create the event loop, which must not cross a fork.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf_check.h"
+#include "conf_parse.h"
+#include "listener.h"
+#include "log.h"
+#include "pipe_pool.h"
+#include "session.h"
+
+#define EXIT_CONF  1	/* configuration error */
+#define EXIT_START 2	/* start-up failure: bind, privileges */
+
+/* fds kept aside from the session budget: stdio, logs, listeners, pool. */
+#define FD_RESERVE 64
+/* Empty pipes kept in the pool. */
+#define PIPE_POOL_KEEP 256
+
+static struct event_base *main_base;
+static struct event *hard_stop_timer;
+static int main_stopping;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: splicer -f FILE [-f FILE ...] [-c] [-d] [-D] [-p PIDFILE]\n"
+	    "       splicer --listen ADDR:PORT --upstream ADDR:PORT [--engine E] [-d]\n"
+	    "       splicer -V | --version\n"
+	    "\n"
+	    "  -f FILE    read this configuration file (repeatable, read in order)\n"
+	    "  -c         check the configuration and exit (0: valid, 1: errors)\n"
+	    "  -d         stay in the foreground with debug logging on stderr\n"
+	    "  -D         run in the background\n"
+	    "  -p FILE    write the process id to FILE\n"
+	    "  --listen ADDR:PORT --upstream ADDR:PORT\n"
+	    "             quick mode: relay one address to another, no file needed\n"
+	    "  --engine splice|copy|auto   data path in quick mode (default auto)\n");
+}
+
+static void
+main_write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (path == NULL)
+		return;
+	if ((f = fopen(path, "w")) == NULL) {
+		log_warning("cannot write pidfile %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+/* Quick mode: the same parser reads a configuration made from flags. */
+static int
+main_quick_conf(struct conf *c, const char *listen, const char *upstream,
+    const char *engine, struct conf_msgs *errs, struct conf_msgs *warns)
+{
+	char buf[1024];
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+	    "global\n"
+	    "    log stderr local0 info\n"
+	    "listen quick\n"
+	    "    bind \"%s\"\n"
+	    "    server upstream \"%s\"\n"
+	    "    engine \"%s\"\n"
+	    "    option tcplog\n"
+	    "    log global\n"
+	    "    timeout connect 5s\n",
+	    listen, upstream, engine != NULL ? engine : "auto");
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		conf_msgs_add(errs, "quick mode: arguments too long");
+		return 1;
+	}
+	return conf_parse_buffer(c, "(command line)", buf, (size_t)n, errs, warns);
+}
+
+/*
+ * Without "maxconn", take what the fd limit allows: an idle session holds
+ * two fds; a busy spliced one two more per pipe, and when pipes run out
+ * flows fall back to copy rather than fail. With a maxconn above the
+ * budget, say so with the numbers, as HAProxy does.
+ */
+static unsigned int
+main_maxconn(const struct conf *c)
+{
+	struct rlimit rl;
+	unsigned long long budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		rl.rlim_cur = 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		/* Use the hard limit when we may: sessions are fds. */
+		struct rlimit up = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	budget = rl.rlim_cur > FD_RESERVE * 2 ? (rl.rlim_cur - FD_RESERVE) / 2 : 1;
+	if (c->global.maxconn == 0) {
+		log_debug("maxconn %llu (from the fd limit %llu)", budget,
+		    (unsigned long long)rl.rlim_cur);
+		return (unsigned int)budget;
+	}
+	if (c->global.maxconn > budget)
+		log_warning("maxconn %u needs %u fds but the fd limit is %llu: at most %llu "
+		    "sessions can be open at once (raise 'ulimit -n')", c->global.maxconn,
+		    c->global.maxconn * 2 + FD_RESERVE, (unsigned long long)rl.rlim_cur, budget);
+	return c->global.maxconn;
+}
+
+static void
+main_stop(const char *why)
+{
+	listener_close_all();
+	session_kill_all(why);
+	event_base_loopexit(main_base, NULL);
+}
+
+static void
+main_on_idle(void)
+{
+	if (main_stopping)
+		event_base_loopexit(main_base, NULL);
+}
+
+static void
+main_on_hard_stop(evutil_socket_t fd, short what, void *arg)
+{
+	log_notice("hard-stop-after expired with %u sessions; closing them",
+	    session_count());
+	main_stop("hard-stop-after expired");
+}
+
+/* Stop accepting; end once the sessions are gone, or at hard-stop-after. */
+static void
+main_graceful(const struct conf *c, const char *sig)
+{
+	struct timeval tv;
+
+	if (main_stopping)
+		return;
+	main_stopping = 1;
+	listener_close_all();
+	log_notice("%s: stopped accepting; waiting for %u sessions", sig, session_count());
+	if (session_count() == 0) {
+		event_base_loopexit(main_base, NULL);
+		return;
+	}
+	if (c->global.hard_stop_after != 0) {
+		tv.tv_sec = (time_t)(c->global.hard_stop_after / 1000000);
+		tv.tv_usec = (suseconds_t)(c->global.hard_stop_after % 1000000);
+		evtimer_add(hard_stop_timer, &tv);
+	}
+}
+
+static void
+main_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	const struct conf *c = arg;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		/* SPEC §2: close sessions after at most hard-stop-after (0: now). */
+		if (c->global.hard_stop_after == 0 || main_stopping) {
+			log_notice("%s: stopping", strsignal((int)sig));
+			main_stopping = 1;
+			main_stop("process stopping");
+		} else {
+			main_graceful(c, strsignal((int)sig));
+		}
+		break;
+	case SIGUSR1:
+		main_graceful(c, "SIGUSR1");
+		break;
+	case SIGHUP:
+		log_warning("SIGHUP: configuration reload is not supported by this version; "
+		    "the running configuration stays");
+		break;
+	}
+}
+
+static int
+main_daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		return -1;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen",          required_argument, NULL, 'L' },
+		{ "upstream",        required_argument, NULL, 'U' },
+		{ "engine",          required_argument, NULL, 'E' },
+		{ "bandwidth-limit", required_argument, NULL, 'B' },
+		{ "version",         no_argument,       NULL, 'V' },
+		{ "help",            no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *files[64], *pidfile = NULL, *listen = NULL, *upstream = NULL,
+	    *engine = NULL;
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	struct event *sigs[4] = { NULL };
+	static const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	struct conf *c = NULL;
+	int nfiles = 0, check = 0, debug = 0, daemonize = 0, opt, nerr = 0, rc = EXIT_START;
+	unsigned int maxconn;
+	char err[512];
+
+	while ((opt = getopt_long(argc, argv, "f:cdDp:Vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (nfiles == (int)(sizeof(files) / sizeof(*files))) {
+				fprintf(stderr, "splicer: too many -f options\n");
+				return EXIT_CONF;
+			}
+			files[nfiles++] = optarg;
+			break;
+		case 'c': check = 1; break;
+		case 'd': debug = 1; break;
+		case 'D': daemonize = 1; break;
+		case 'p': pidfile = optarg; break;
+		case 'L': listen = optarg; break;
+		case 'U': upstream = optarg; break;
+		case 'E': engine = optarg; break;
+		case 'B':
+			fprintf(stderr, "splicer: --bandwidth-limit is not supported by this "
+			    "version\n");
+			return EXIT_CONF;
+		case 'V':
+			printf("splicer %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONF;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "splicer: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_CONF;
+	}
+	if ((listen != NULL) != (upstream != NULL)) {
+		fprintf(stderr, "splicer: quick mode needs both --listen and --upstream\n");
+		return EXIT_CONF;
+	}
+	if (nfiles == 0 && listen == NULL) {
+		usage(stderr);
+		return EXIT_CONF;
+	}
+	if (nfiles > 0 && listen != NULL) {
+		fprintf(stderr, "splicer: use either -f or --listen/--upstream, not both\n");
+		return EXIT_CONF;
+	}
+	log_init(debug);
+
+	if ((c = conf_new()) == NULL)
+		return EXIT_START;
+	if (listen != NULL)
+		nerr += main_quick_conf(c, listen, upstream, engine, &errs, &warns);
+	for (int i = 0; i < nfiles; i++)
+		nerr += conf_parse_file(c, files[i], &errs, &warns);
+	if (nerr == 0)
+		nerr += conf_check(c, CONF_CHECK_F_RESOLVE, &errs, &warns);
+	for (int i = 0; i < warns.n; i++)
+		fprintf(stderr, "[WARNING] %s\n", warns.msg[i]);
+	for (int i = 0; i < errs.n; i++)
+		fprintf(stderr, "[ALERT] %s\n", errs.msg[i]);
+	if (nerr > 0) {
+		fprintf(stderr, "[ALERT] %d error%s: the configuration is not valid\n", nerr,
+		    nerr == 1 ? "" : "s");
+		rc = EXIT_CONF;
+		goto out;
+	}
+	if (check) {
+		printf("Configuration file is valid\n");
+		rc = 0;
+		goto out;
+	}
+
+	/* splice(2) has no MSG_NOSIGNAL: a write to a reset peer must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	maxconn = main_maxconn(c);
+	if (listener_bind_all(c, maxconn, err, sizeof(err)) == -1) {
+		fprintf(stderr, "[ALERT] %s\n", err);
+		rc = EXIT_START;
+		goto out;
+	}
+	if ((daemonize || c->global.daemon) && !debug && main_daemonize() == -1) {
+		fprintf(stderr, "[ALERT] cannot daemonize: %s\n", strerror(errno));
+		rc = EXIT_START;
+		goto out_listeners;
+	}
+	main_write_pidfile(pidfile != NULL ? pidfile : c->global.pidfile);
+	if (log_open(c->global.logs, err, sizeof(err)) == -1) {
+		fprintf(stderr, "[ALERT] %s\n", err);
+		rc = EXIT_START;
+		goto out_listeners;
+	}
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		if (log_open(px->logs, err, sizeof(err)) == -1) {
+			fprintf(stderr, "[ALERT] %s\n", err);
+			rc = EXIT_START;
+			goto out_logs;
+		}
+	}
+	log_set_global(c->global.logs);
+
+	if ((main_base = event_base_new()) == NULL) {
+		log_alert("cannot create the event loop");
+		goto out_logs;
+	}
+	pipe_pool_init(c->global.pipesize, PIPE_POOL_KEEP);
+	hard_stop_timer = evtimer_new(main_base, main_on_hard_stop, NULL);
+	for (int i = 0; i < 4; i++) {
+		sigs[i] = evsignal_new(main_base, signums[i], main_on_signal, c);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1) {
+			log_alert("cannot watch signal %d", signums[i]);
+			goto out_base;
+		}
+	}
+	if (listener_start(main_base) == -1) {
+		log_alert("cannot start the listeners");
+		goto out_base;
+	}
+	session_on_idle(main_on_idle);
+	log_notice("splicer %s started (pid %d, maxconn %u)", PACKAGE_VERSION,
+	    (int)getpid(), maxconn);
+
+	event_base_dispatch(main_base);
+
+	log_notice("stopped");
+	rc = 0;
+	listener_close_all();
+	session_kill_all("process stopping");
+out_base:
+	for (int i = 0; i < 4; i++) {
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	}
+	if (hard_stop_timer != NULL)
+		event_free(hard_stop_timer);
+	listener_free_all();
+	pipe_pool_destroy();
+	event_base_free(main_base);
+out_logs:
+	log_set_global(NULL);
+	log_close(c->global.logs);
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
+		log_close(px->logs);
+out_listeners:
+	listener_free_all();
+out:
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	conf_free(c);
+	return rc;
+}

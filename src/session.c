@@ -1,0 +1,780 @@
+/*
+ * session: THE state machine.
+ *
+ *   ACCEPTED -> CONNECTING -> ESTABLISHED -> HALF_CLOSED -> CLOSED
+ *        \            \              \_________________________/^
+ *         \____________\______________________________________/
+ *
+ * Every transition goes through session_set_state(), which checks it
+ * against the table below and traces it; every end goes through
+ * session_close(), which takes HAProxy's two-letter termination state
+ * and a sentence, logs the session and closes its sockets. A session
+ * is only freed by session_settle() once the callback that closed it
+ * has finished with it, never under its own feet.
+ *
+ * Data moves through two flows (engine.h): up = client -> server and
+ * down = server -> client. The rules that keep bytes safe:
+ *  - a FIN is forwarded (shutdown SHUT_WR) only once its flow has seen
+ *    EOF and holds no byte in a pipe or buffer;
+ *  - a reset on one side is forwarded as a reset (SO_LINGER 0) to the
+ *    other side, after the bytes received before it are delivered;
+ *  - a side that is slow only stops the reads of the other side: no
+ *    buffer grows (each engine holds at most one pipe or buffer per flow).
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event_struct.h>
+
+#include "backend.h"
+#include "dial.h"
+#include "engine.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+#include "units.h"
+
+enum session_state {
+	SESS_ST_ACCEPTED,	/* client taken, no server chosen yet */
+	SESS_ST_CONNECTING,	/* dialing a server, or waiting to retry */
+	SESS_ST_ESTABLISHED,	/* both sockets connected, both flows open */
+	SESS_ST_HALF_CLOSED,	/* one flow finished: its FIN was forwarded */
+	SESS_ST_CLOSED,		/* ended and logged; freed by session_settle() */
+	SESS_ST_COUNT
+};
+
+static const char *const session_state_names[SESS_ST_COUNT] = {
+	[SESS_ST_ACCEPTED]    = "accepted",
+	[SESS_ST_CONNECTING]  = "connecting",
+	[SESS_ST_ESTABLISHED] = "established",
+	[SESS_ST_HALF_CLOSED] = "half-closed",
+	[SESS_ST_CLOSED]      = "closed",
+};
+
+/* Legal transitions: session_legal[from] is a mask of 1 << to. */
+static const unsigned int session_legal[SESS_ST_COUNT] = {
+	[SESS_ST_ACCEPTED]    = 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
+	[SESS_ST_CONNECTING]  = 1 << SESS_ST_ESTABLISHED | 1 << SESS_ST_CLOSED,
+	[SESS_ST_ESTABLISHED] = 1 << SESS_ST_HALF_CLOSED | 1 << SESS_ST_CLOSED,
+	[SESS_ST_HALF_CLOSED] = 1 << SESS_ST_CLOSED,
+	[SESS_ST_CLOSED]      = 0,
+};
+
+/* Session flags. */
+#define SESS_F_RETRY_WAIT	0x01	/* CONNECTING: waiting out the turn-around */
+#define SESS_F_CLI_GONE		0x02	/* the client reset */
+#define SESS_F_SRV_GONE		0x04	/* the server reset */
+
+/* Which events are added (s->evs). */
+#define SESS_EV_C_RD	0x01
+#define SESS_EV_C_WR	0x02
+#define SESS_EV_S_RD	0x04
+#define SESS_EV_S_WR	0x08
+
+/* How session_close() closes each socket. */
+#define SESS_CLOSE_RST_CLIENT	0x1	/* SO_LINGER 0: the client sees a reset */
+#define SESS_CLOSE_RST_SERVER	0x2	/* SO_LINGER 0: the server sees a reset */
+
+struct session {
+	unsigned int id;		/* for traces, from 1 */
+	enum session_state state;
+	unsigned int flags;		/* SESS_F_* */
+	struct event_base *base;
+
+	struct listener *l;		/* where it was accepted */
+	struct conf_proxy *fe;		/* its frontend */
+	struct conf_proxy *be;		/* its backend */
+	struct conf_server *srv;	/* its server, NULL until chosen */
+
+	int cfd;			/* client socket, -1 once closed */
+	int sfd;			/* server socket, -1 while none */
+	struct sockaddr_storage cli;	/* client address */
+
+	struct flow up;			/* client -> server */
+	struct flow down;		/* server -> client */
+
+	struct event c_rd;		/* client readable (CONNECTING: client hung up) */
+	struct event c_wr;		/* client writable */
+	struct event s_rd;		/* server readable */
+	struct event s_wr;		/* server writable (CONNECTING: connect done) */
+	struct event timer;		/* the earliest deadline */
+	unsigned int evs;		/* SESS_EV_* added */
+
+	struct timeval accept_date;	/* wall clock at accept, for the log */
+	uint64_t t_accept;		/* monotonic us: accepted */
+	uint64_t t_try;			/* monotonic us: current connect try started */
+	uint64_t t_established;		/* monotonic us: connected, 0 before */
+	uint64_t retry_at;		/* monotonic us: next try (SESS_F_RETRY_WAIT) */
+	uint64_t last_c, last_s;	/* monotonic us: last byte to or from each side */
+	uint64_t wait_c, wait_s;	/* monotonic us: since when we wait on each side, 0 = not */
+	uint64_t timer_at;		/* monotonic us: when the timer fires, 0 = not armed */
+	unsigned int tries;		/* connect attempts started */
+	int last_err;			/* errno of the last failed connect */
+
+	char term[3];			/* termination state, "--" when normal */
+	char reason[160];		/* why it ended, in words */
+
+	struct session *prev, *next;	/* all sessions */
+};
+
+static struct session *sessions;	/* every live session */
+static unsigned int session_n;
+static unsigned int session_next_id;
+static void (*session_idle_cb)(void);
+
+static void session_progress(struct session *s);
+static void session_schedule(struct session *s);
+static void session_connect(struct session *s);
+
+/* Monotonic clock in microseconds (vDSO, no system call). */
+static uint64_t
+session_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+session_set_state(struct session *s, enum session_state to)
+{
+	assert(session_legal[s->state] & (1u << to));
+	log_debug("%u: %s -> %s", s->id, session_state_names[s->state],
+	    session_state_names[to]);
+	s->state = to;
+}
+
+/* ---- the end ---- */
+
+/* Milliseconds between two monotonic instants, -1 when `to` never came. */
+static long long
+session_ms(uint64_t from, uint64_t to)
+{
+	return to == 0 ? -1 : (long long)((to - from) / 1000);
+}
+
+static void
+session_log(struct session *s)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char cli[SOCKADDR_STRLEN], reason[sizeof(s->reason) * 4 + 1], engine[32];
+	unsigned int beconn = 0;
+	struct tm tm;
+
+	if ((s->fe->opts & CONF_OPT_DONTLOGNULL) && s->up.bytes == 0 &&
+	    s->down.bytes == 0 && s->t_established != 0)
+		return;
+	if (!(s->fe->opts & CONF_OPT_TCPLOG))
+		return;	/* without tcplog, the accept line was the log */
+	if (s->be != NULL) {
+		for (struct conf_server *v = s->be->servers; v != NULL; v = v->next)
+			beconn += v->cur_sess;
+	}
+	if (s->t_established == 0)
+		snprintf(engine, sizeof(engine), "-");
+	else if (s->up.ops == s->down.ops)
+		snprintf(engine, sizeof(engine), "%s", s->up.ops->name);
+	else
+		snprintf(engine, sizeof(engine), "%s/%s", s->up.ops->name, s->down.ops->name);
+	localtime_r(&s->accept_date.tv_sec, &tm);
+	log_traffic(s->fe, LOG_INFO,
+	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %d/%lld/%lld %" PRIu64
+	    " %" PRIu64 " %s %u/%u/%u/%u/%u 0/0 %s \"%s\"",
+	    sockaddr_print((struct sockaddr *)&s->cli, cli, sizeof(cli)),
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(s->accept_date.tv_usec / 1000),
+	    s->fe->name, s->be != NULL ? s->be->name : "<NONE>",
+	    s->srv != NULL ? s->srv->name : "<NOSRV>",
+	    s->tries > 0 ? 0 : -1,
+	    s->t_established ? session_ms(s->t_try, s->t_established) : -1,
+	    session_ms(s->t_accept, session_now()),
+	    s->down.bytes, s->up.bytes, s->term,
+	    listener_actconn(), s->fe->cur_sess, beconn,
+	    s->srv != NULL ? s->srv->cur_sess : 0, s->tries > 1 ? s->tries - 1 : 0,
+	    engine, log_escape(s->reason, reason, sizeof(reason)));
+}
+
+static void
+session_close_fd(int fd, int reset)
+{
+	if (fd == -1)
+		return;
+	if (reset) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(fd);
+}
+
+/*
+ * The only way out. term is HAProxy's two-letter state ("--", "CD",
+ * "sC"...), reason a sentence for the log; how says which side must see
+ * a reset (SESS_CLOSE_*). A side not named gets a plain close(): the
+ * callers only do that once its input was read to EOF, or when the
+ * session is being aborted anyway (timeouts, stop), where the kernel's
+ * reset for unread input is the intended outcome.
+ */
+static void
+session_close(struct session *s, const char *term, unsigned int how,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+session_close(struct session *s, const char *term, unsigned int how,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->state == SESS_ST_CLOSED)
+		return;
+	memcpy(s->term, term, 2);
+	s->term[2] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+	session_set_state(s, SESS_ST_CLOSED);
+
+	if (s->evs & SESS_EV_C_RD)
+		event_del(&s->c_rd);
+	if (s->evs & SESS_EV_C_WR)
+		event_del(&s->c_wr);
+	if (s->evs & SESS_EV_S_RD)
+		event_del(&s->s_rd);
+	if (s->evs & SESS_EV_S_WR)
+		event_del(&s->s_wr);
+	s->evs = 0;
+	event_del(&s->timer);
+
+	session_log(s);
+	engine_release(&s->up);
+	engine_release(&s->down);
+	session_close_fd(s->cfd, how & SESS_CLOSE_RST_CLIENT);
+	session_close_fd(s->sfd, how & SESS_CLOSE_RST_SERVER);
+	s->cfd = -1;
+	s->sfd = -1;
+}
+
+/* Free a closed session; called at the end of every callback. */
+static void
+session_settle(struct session *s)
+{
+	if (s->state != SESS_ST_CLOSED)
+		return;
+	if (s->srv != NULL)
+		s->srv->cur_sess--;
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	session_n--;
+	listener_release(s->l);
+	free(s);
+	if (session_n == 0 && session_idle_cb != NULL)
+		session_idle_cb();
+}
+
+/* ---- timers ---- */
+
+/* Idle limits of each side in the current state (us, 0 = none). */
+static void
+session_limits(const struct session *s, uint64_t *lim_c, uint64_t *lim_s)
+{
+	const struct conf_timeouts *fe = &s->fe->to, *be = &s->be->to;
+	uint64_t c = fe->client, v = be->server;
+
+	if (be->tunnel != 0)
+		c = v = be->tunnel;
+	if (s->state == SESS_ST_HALF_CLOSED) {
+		if (fe->client_fin != 0)
+			c = fe->client_fin;
+		if (be->server_fin != 0)
+			v = be->server_fin;
+	}
+	*lim_c = c;
+	*lim_s = v;
+}
+
+static uint64_t
+session_lifetime(const struct session *s)
+{
+	return s->be != NULL && s->be->to.lifetime ? s->be->to.lifetime : s->fe->to.lifetime;
+}
+
+/* Earliest of two deadlines where 0 means none. */
+static uint64_t
+session_min(uint64_t a, uint64_t b)
+{
+	return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+/*
+ * The next instant something must happen, 0 for none. A side's idle
+ * timer only runs while we wait on that side, and counts from the later
+ * of its last byte and the start of the wait.
+ */
+static uint64_t
+session_deadline(const struct session *s)
+{
+	uint64_t when = 0, lim_c, lim_s, life = session_lifetime(s);
+
+	if (life != 0)
+		when = s->t_accept + life;
+	if (s->state == SESS_ST_CONNECTING) {
+		if (s->flags & SESS_F_RETRY_WAIT)
+			return session_min(when, s->retry_at);
+		if (s->be->to.connect != 0)
+			when = session_min(when, s->t_try + s->be->to.connect);
+		return when;
+	}
+	if (s->state != SESS_ST_ESTABLISHED && s->state != SESS_ST_HALF_CLOSED)
+		return when;
+	session_limits(s, &lim_c, &lim_s);
+	if (lim_c != 0 && s->wait_c != 0)
+		when = session_min(when, (s->last_c > s->wait_c ? s->last_c : s->wait_c) + lim_c);
+	if (lim_s != 0 && s->wait_s != 0)
+		when = session_min(when, (s->last_s > s->wait_s ? s->last_s : s->wait_s) + lim_s);
+	return when;
+}
+
+/* Arm the timer if the next deadline is earlier than the armed one.
+ * Activity only pushes deadlines later, so a timer armed too early just
+ * fires, finds nothing due and re-arms (no event_add per byte). */
+static void
+session_schedule(struct session *s)
+{
+	uint64_t when = session_deadline(s), now;
+	struct timeval tv;
+
+	if (when == 0 || (s->timer_at != 0 && s->timer_at <= when))
+		return;
+	now = session_now();
+	when = when > now ? when - now : 0;
+	tv.tv_sec = (time_t)(when / 1000000);
+	tv.tv_usec = (suseconds_t)(when % 1000000);
+	evtimer_add(&s->timer, &tv);
+	s->timer_at = now + when;
+}
+
+static void
+session_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	uint64_t now = session_now(), life = session_lifetime(s), lim_c, lim_s;
+	char t[32];
+
+	s->timer_at = 0;
+	if (life != 0 && now >= s->t_accept + life) {
+		session_close(s, s->state == SESS_ST_CONNECTING ? "PC" : "PD", 0,
+		    "timeout lifetime (%s) reached", units_print_time(life, t, sizeof(t)));
+	} else if (s->state == SESS_ST_CONNECTING) {
+		if (s->flags & SESS_F_RETRY_WAIT) {
+			if (now >= s->retry_at) {
+				s->flags &= ~SESS_F_RETRY_WAIT;
+				session_connect(s);
+			}
+		} else if (s->be->to.connect != 0 && now >= s->t_try + s->be->to.connect) {
+			/* A timed-out try is retried at once: it already waited. */
+			if (s->evs & SESS_EV_S_WR) {
+				event_del(&s->s_wr);
+				s->evs &= ~SESS_EV_S_WR;
+			}
+			close(s->sfd);
+			s->sfd = -1;
+			s->last_err = ETIMEDOUT;
+			if (s->tries <= s->be->retries)
+				session_connect(s);
+			else
+				session_close(s, "sC", 0, "timeout connect (%s) to server '%s' "
+				    "after %u tries", units_print_time(s->be->to.connect, t, sizeof(t)),
+				    s->srv->name, s->tries);
+		}
+	} else if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
+		session_limits(s, &lim_c, &lim_s);
+		if (lim_c != 0 && s->wait_c != 0 &&
+		    now >= (s->last_c > s->wait_c ? s->last_c : s->wait_c) + lim_c)
+			session_close(s, "cD", 0, "client idle for %s",
+			    units_print_time(lim_c, t, sizeof(t)));
+		else if (lim_s != 0 && s->wait_s != 0 &&
+		    now >= (s->last_s > s->wait_s ? s->last_s : s->wait_s) + lim_s)
+			session_close(s, "sD", 0, "server idle for %s",
+			    units_print_time(lim_s, t, sizeof(t)));
+	}
+	if (s->state != SESS_ST_CLOSED)
+		session_schedule(s);
+	session_settle(s);
+}
+
+/* ---- events ---- */
+
+static void
+session_want(struct session *s, struct event *ev, unsigned int bit, int want)
+{
+	if (want && !(s->evs & bit)) {
+		event_add(ev, NULL);
+		s->evs |= bit;
+	} else if (!want && (s->evs & bit)) {
+		event_del(ev);
+		s->evs &= ~bit;
+	}
+}
+
+/* Watch what the flows wait for, and note since when we wait on each side. */
+static void
+session_update_events(struct session *s)
+{
+	int cli_gone = s->flags & SESS_F_CLI_GONE, srv_gone = s->flags & SESS_F_SRV_GONE;
+	/* After a reset only the flow away from the reset side still runs. */
+	int up = !srv_gone, down = !cli_gone;
+	int c_rd = up && (s->up.flags & FLOW_F_WANT_READ);
+	int s_wr = up && (s->up.flags & FLOW_F_WANT_WRITE);
+	int s_rd = down && (s->down.flags & FLOW_F_WANT_READ);
+	int c_wr = down && (s->down.flags & FLOW_F_WANT_WRITE);
+	uint64_t now = 0;
+
+	session_want(s, &s->c_rd, SESS_EV_C_RD, c_rd);
+	session_want(s, &s->c_wr, SESS_EV_C_WR, c_wr);
+	session_want(s, &s->s_rd, SESS_EV_S_RD, s_rd);
+	session_want(s, &s->s_wr, SESS_EV_S_WR, s_wr);
+
+	if ((c_rd || c_wr) != (s->wait_c != 0))
+		s->wait_c = (c_rd || c_wr) ? (now = session_now()) : 0;
+	if ((s_rd || s_wr) != (s->wait_s != 0))
+		s->wait_s = (s_rd || s_wr) ? (now ? now : session_now()) : 0;
+	session_schedule(s);
+}
+
+/* Run one flow and note which sides showed activity. */
+static void
+session_run(struct session *s, struct flow *f)
+{
+	uint64_t in = f->in, out = f->bytes, now;
+	int client_src = f == &s->up;
+
+	if (engine_run(f) == -1) {
+		session_close(s, "RD", SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
+		    "%s engine failed: %s", f->ops->name, strerror(f->err));
+		return;
+	}
+	if (f->in == in && f->bytes == out)
+		return;
+	now = session_now();
+	if (f->in != in) {
+		if (client_src)
+			s->last_c = now;
+		else
+			s->last_s = now;
+	}
+	if (f->bytes != out) {
+		if (client_src)
+			s->last_s = now;
+		else
+			s->last_c = now;
+	}
+}
+
+/* A flow finished reading and holds nothing: forward its FIN. */
+static void
+session_forward_fin(struct session *s, struct flow *f)
+{
+	if (!(f->flags & FLOW_F_SRC_EOF) || (f->flags & (FLOW_F_SHUT | FLOW_F_DST_ERR)) ||
+	    engine_pending(f) != 0)
+		return;
+	/* ENOTCONN: the peer is already gone; the reset path reports it. */
+	(void)shutdown(f->dst, SHUT_WR);
+	f->flags |= FLOW_F_SHUT;
+	engine_release(f);
+	log_debug("%u: FIN forwarded %s after %" PRIu64 " bytes", s->id,
+	    f == &s->up ? "to the server" : "to the client", f->bytes);
+	if (s->state == SESS_ST_ESTABLISHED)
+		session_set_state(s, SESS_ST_HALF_CLOSED);
+}
+
+/*
+ * After any flow ran: propagate resets, forward FINs, end the session
+ * when both directions are done, and watch what is needed next.
+ */
+static void
+session_progress(struct session *s)
+{
+	struct flow *up = &s->up, *down = &s->down;
+
+	if (s->state == SESS_ST_CLOSED)
+		return;
+	if ((up->flags & FLOW_F_SRC_ERR) || (down->flags & FLOW_F_DST_ERR))
+		s->flags |= SESS_F_CLI_GONE;
+	if ((down->flags & FLOW_F_SRC_ERR) || (up->flags & FLOW_F_DST_ERR))
+		s->flags |= SESS_F_SRV_GONE;
+
+	if ((s->flags & SESS_F_CLI_GONE) && (s->flags & SESS_F_SRV_GONE)) {
+		session_close(s, "CD", 0, "both sides reset");
+		return;
+	}
+	if (s->flags & SESS_F_SRV_GONE) {
+		/* Deliver what the server sent before its reset, then reset the
+		 * client: reading a reset socket returns its queued bytes first. */
+		if ((down->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) && engine_pending(down) == 0) {
+			session_close(s, "SD", SESS_CLOSE_RST_CLIENT, "server reset the connection "
+			    "(%s)", strerror(down->err ? down->err : up->err));
+			return;
+		}
+	} else if (s->flags & SESS_F_CLI_GONE) {
+		if ((up->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) && engine_pending(up) == 0) {
+			session_close(s, "CD", SESS_CLOSE_RST_SERVER, "client reset the connection "
+			    "(%s)", strerror(up->err ? up->err : down->err));
+			return;
+		}
+	} else {
+		session_forward_fin(s, up);
+		session_forward_fin(s, down);
+		if ((up->flags & FLOW_F_SHUT) && (down->flags & FLOW_F_SHUT)) {
+			session_close(s, "--", 0, "both sides closed");
+			return;
+		}
+	}
+	session_update_events(s);
+}
+
+static void
+session_on_client_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	session_run(s, &s->up);
+	session_progress(s);
+	session_settle(s);
+}
+
+static void
+session_on_server_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	session_run(s, &s->up);
+	session_progress(s);
+	session_settle(s);
+}
+
+static void
+session_on_server_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	session_run(s, &s->down);
+	session_progress(s);
+	session_settle(s);
+}
+
+static void
+session_on_client_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	session_run(s, &s->down);
+	session_progress(s);
+	session_settle(s);
+}
+
+/* ---- connecting ---- */
+
+static void
+session_established(struct session *s)
+{
+	enum conf_engine engine = s->be->engine != CONF_ENGINE_UNSET ? s->be->engine :
+	    s->fe->engine;
+	unsigned int opts = s->be->opts | s->fe->opts;
+
+	s->t_established = s->last_c = s->last_s = session_now();
+	/* Drop the connect-phase watchers and arm the relay ones. */
+	if (s->evs & SESS_EV_C_RD)
+		event_del(&s->c_rd);
+	if (s->evs & SESS_EV_S_WR)
+		event_del(&s->s_wr);
+	s->evs = 0;
+	event_assign(&s->c_rd, s->base, s->cfd, EV_READ | EV_PERSIST, session_on_client_read, s);
+	event_assign(&s->c_wr, s->base, s->cfd, EV_WRITE | EV_PERSIST, session_on_client_write, s);
+	event_assign(&s->s_rd, s->base, s->sfd, EV_READ | EV_PERSIST, session_on_server_read, s);
+	event_assign(&s->s_wr, s->base, s->sfd, EV_WRITE | EV_PERSIST, session_on_server_write, s);
+	engine_flow_init(&s->up, s->cfd, s->sfd, engine, opts, 1);
+	engine_flow_init(&s->down, s->sfd, s->cfd, engine, opts, 0);
+	s->up.flags = s->down.flags = FLOW_F_WANT_READ;
+	session_set_state(s, SESS_ST_ESTABLISHED);
+	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);
+	session_update_events(s);
+}
+
+/* A try failed with errno e: retry after the turn-around, or give up. */
+static void
+session_connect_failed(struct session *s, int e)
+{
+	char addr[SOCKADDR_STRLEN];
+	uint64_t wait;
+
+	if (s->sfd != -1) {
+		close(s->sfd);
+		s->sfd = -1;
+	}
+	if (s->evs & SESS_EV_S_WR) {
+		event_del(&s->s_wr);
+		s->evs &= ~SESS_EV_S_WR;
+	}
+	s->last_err = e;
+	sockaddr_print((struct sockaddr *)&s->srv->addr.ss, addr, sizeof(addr));
+	if (s->tries > s->be->retries) {
+		session_close(s, (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) ?
+		    "RC" : "SC", 0, "connect to server '%s' (%s) failed after %u tries: %s",
+		    s->srv->name, addr, s->tries, strerror(e));
+		return;
+	}
+	wait = dial_turnaround(0, s->be->to.connect);
+	log_debug("%u: connect to %s failed (%s); retry in %" PRIu64 " ms", s->id, addr,
+	    strerror(e), wait / 1000);
+	s->flags |= SESS_F_RETRY_WAIT;
+	s->retry_at = session_now() + wait;
+	session_schedule(s);
+}
+
+static void
+session_on_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	int e;
+
+	s->evs &= ~SESS_EV_S_WR;	/* one-shot event */
+	if ((e = dial_result(s->sfd)) == 0)
+		session_established(s);
+	else
+		session_connect_failed(s, e);
+	session_settle(s);
+}
+
+/* The client hung up while we dial: a reset ends the session now; a
+ * FIN does not (its request may be complete: HAProxy without
+ * abortonclose), so stop watching and relay it once connected. */
+static void
+session_on_client_hup(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	int e = dial_result(s->cfd);
+
+	event_del(&s->c_rd);
+	s->evs &= ~SESS_EV_C_RD;
+	if (e != 0)
+		session_close(s, "CC", 0, "client aborted while connecting (%s)", strerror(e));
+	session_settle(s);
+}
+
+/* One connect try to s->srv. */
+static void
+session_connect(struct session *s)
+{
+	int fd;
+
+	s->tries++;
+	s->t_try = session_now();
+	if ((fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len)) == -1) {
+		session_connect_failed(s, errno);
+		return;
+	}
+	s->sfd = fd;
+	event_assign(&s->s_wr, s->base, fd, EV_WRITE, session_on_connect, s);
+	event_add(&s->s_wr, NULL);
+	s->evs |= SESS_EV_S_WR;
+	session_schedule(s);
+}
+
+/* ---- start ---- */
+
+void
+session_accept(struct event_base *base, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t len)
+{
+	struct session *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		/* Nothing to relay with: the client sees a reset, not a hang. */
+		session_close_fd(fd, 1);
+		listener_release(l);
+		log_err("out of memory for a new session");
+		return;
+	}
+	s->id = ++session_next_id;
+	s->state = SESS_ST_ACCEPTED;
+	s->base = base;
+	s->l = l;
+	s->fe = l->fe;
+	s->be = l->fe->backend;
+	s->cfd = fd;
+	s->sfd = -1;
+	memcpy(&s->cli, sa, len < sizeof(s->cli) ? len : sizeof(s->cli));
+	gettimeofday(&s->accept_date, NULL);
+	s->t_accept = session_now();
+	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
+	evtimer_assign(&s->timer, base, session_on_timer, s);
+	s->next = sessions;
+	if (sessions != NULL)
+		sessions->prev = s;
+	sessions = s;
+	session_n++;
+
+	if (!(s->fe->opts & CONF_OPT_TCPLOG)) {
+		struct sockaddr_storage local;
+		socklen_t llen = sizeof(local);
+		char c[SOCKADDR_STRLEN], d[SOCKADDR_STRLEN];
+
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+			log_traffic(s->fe, LOG_INFO, "Connect from %s to %s (%s/TCP)",
+			    sockaddr_print(sa, c, sizeof(c)),
+			    sockaddr_print((struct sockaddr *)&local, d, sizeof(d)), s->fe->name);
+	}
+	if ((s->srv = backend_pick(s->be)) == NULL) {
+		session_close(s, "SC", 0, "backend '%s' has no server available", s->be->name);
+		session_settle(s);
+		return;
+	}
+	s->srv->cur_sess++;
+	s->srv->total_sess++;
+	session_set_state(s, SESS_ST_CONNECTING);
+	event_assign(&s->c_rd, base, fd, EV_CLOSED, session_on_client_hup, s);
+	event_add(&s->c_rd, NULL);
+	s->evs |= SESS_EV_C_RD;
+	session_connect(s);
+	session_settle(s);
+}
+
+unsigned int
+session_count(void)
+{
+	return session_n;
+}
+
+void
+session_kill_all(const char *reason)
+{
+	while (sessions != NULL) {
+		struct session *s = sessions;
+
+		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" : "KD", 0, "%s", reason);
+		session_settle(s);
+	}
+}
+
+void
+session_on_idle(void (*cb)(void))
+{
+	session_idle_cb = cb;
+}

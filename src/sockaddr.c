@@ -1,0 +1,169 @@
+/*
+ * sockaddr: "ADDR:PORT" parse and print.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sockaddr.h"
+#include "units.h"
+
+/* Fill spec->ss from a numeric host; returns 1 when host is not numeric. */
+static int
+sockaddr_numeric(struct sockaddr_spec *spec)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&spec->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&spec->ss;
+
+	memset(&spec->ss, 0, sizeof(spec->ss));
+	if (inet_pton(AF_INET, spec->host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(spec->port);
+		spec->len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, spec->host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(spec->port);
+		spec->len = sizeof(*sin6);
+		return 0;
+	}
+	spec->ss.ss_family = AF_UNSPEC;
+	spec->len = 0;
+	return 1;
+}
+
+int
+sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
+    char *err, size_t errlen)
+{
+	const char *colon, *port;
+	size_t hostlen;
+	uint64_t p;
+	char perr[128];
+
+	memset(spec, 0, sizeof(*spec));
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (end == NULL) {
+			snprintf(err, errlen, "address '%s' has '[' without ']'", s);
+			return -1;
+		}
+		if (end[1] != ':') {
+			snprintf(err, errlen, "address '%s' needs ':PORT' after ']'", s);
+			return -1;
+		}
+		hostlen = (size_t)(end - s - 1);
+		s++;
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			snprintf(err, errlen, "address '%s' has no port (expected HOST:PORT)", s);
+			return -1;
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			snprintf(err, errlen, "address '%s': write IPv6 addresses in brackets, "
+			    "as [%.*s]:PORT", s, (int)(colon - s), s);
+			return -1;
+		}
+		hostlen = (size_t)(colon - s);
+	}
+	if (hostlen >= sizeof(spec->host)) {
+		snprintf(err, errlen, "address '%.40s...' has a host name longer than %zu bytes",
+		    s, sizeof(spec->host) - 1);
+		return -1;
+	}
+	memcpy(spec->host, s, hostlen);
+	spec->host[hostlen] = '\0';
+
+	port = colon + 1;
+	if (*port == '\0') {
+		snprintf(err, errlen, "address '%s' has an empty port", s);
+		return -1;
+	}
+	if (units_parse_uint(port, 1, 65535, &p, perr, sizeof(perr)) == -1) {
+		snprintf(err, errlen, "address '%s' has an invalid port '%s' "
+		    "(expected 1 to 65535)", s, port);
+		return -1;
+	}
+	spec->port = (uint16_t)p;
+
+	if (spec->host[0] == '\0' || strcmp(spec->host, "*") == 0) {
+		if (!(flags & SOCKADDR_F_ANY)) {
+			snprintf(err, errlen, "address '%s' needs a host", s);
+			return -1;
+		}
+		strcpy(spec->host, "0.0.0.0");
+	}
+	sockaddr_numeric(spec);
+	return 0;
+}
+
+int
+sockaddr_is_unresolved(const struct sockaddr_spec *spec)
+{
+	return spec->len == 0;
+}
+
+int
+sockaddr_resolve(struct sockaddr_spec *spec, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	if (sockaddr_numeric(spec) == 0)
+		return 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((rc = getaddrinfo(spec->host, NULL, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", spec->host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&spec->ss, res->ai_addr, res->ai_addrlen);
+	spec->len = res->ai_addrlen;
+	if (spec->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&spec->ss)->sin_port = htons(spec->port);
+	else
+		((struct sockaddr_in6 *)&spec->ss)->sin6_port = htons(spec->port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+char *
+sockaddr_print(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, sockaddr_port(sa));
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, sockaddr_port(sa));
+		break;
+	default:
+		snprintf(buf, len, "-");
+		break;
+	}
+	return buf;
+}
+
+uint16_t
+sockaddr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
+}

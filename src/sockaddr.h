@@ -1,0 +1,49 @@
+/*
+ * sockaddr: parse and print the "ADDR:PORT" forms used by bind, server,
+ * log targets and quick mode. Shared by conf, listener, dial and log.
+ */
+#ifndef SPLICER_SOCKADDR_H
+#define SPLICER_SOCKADDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Longest printed address: "[" + INET6_ADDRSTRLEN + "]:" + 5 digits. */
+#define SOCKADDR_STRLEN 64
+
+/* Flags of sockaddr_parse(). */
+#define SOCKADDR_F_ANY  0x1	/* "*" or an empty host means every IPv4 address */
+
+/* An address as written and, once known, as resolved. */
+struct sockaddr_spec {
+	struct sockaddr_storage ss;	/* resolved address; family AF_UNSPEC until resolved */
+	socklen_t len;			/* length of ss in use, 0 until resolved */
+	char host[256];			/* host part as written, without brackets */
+	uint16_t port;			/* port, host order, 1..65535 */
+};
+
+/*
+ * Parse "HOST:PORT", "[IPv6]:PORT", "*:PORT" or ":PORT" (the last two with
+ * SOCKADDR_F_ANY). A numeric host is resolved at once; a name is kept in
+ * spec->host for sockaddr_resolve(). Returns 0, or -1 with a sentence in err.
+ */
+int sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
+    char *err, size_t errlen);
+
+/* Is the host part still a name to look up? */
+int sockaddr_is_unresolved(const struct sockaddr_spec *spec);
+
+/*
+ * Resolve spec->host with getaddrinfo() (first answer, IPv4 preferred as
+ * getaddrinfo orders it). Returns 0, or -1 with a sentence in err.
+ */
+int sockaddr_resolve(struct sockaddr_spec *spec, char *err, size_t errlen);
+
+/* Print sa as "1.2.3.4:80" or "[::1]:80" into buf. Returns buf. */
+char *sockaddr_print(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Port of sa in host order, 0 for other families. */
+uint16_t sockaddr_port(const struct sockaddr *sa);
+
+#endif
