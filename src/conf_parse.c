@@ -622,6 +622,7 @@ kw_px_timeout(struct parser *p, int argc, char **argv)
 		"http-request", "http-keep-alive", "tarpit",
 	};
 	const struct timeout_kw *t = NULL;
+	char kw[64];
 	uint64_t v;
 
 	if (argc < 2) {
@@ -653,8 +654,9 @@ kw_px_timeout(struct parser *p, int argc, char **argv)
 		parse_err(p, "'timeout %s' is not supported yet", argv[1]);
 		return;
 	}
+	snprintf(kw, sizeof(kw), "timeout %s", argv[1]);
 	if (parse_no_more_args(p, argc, argv, 3) == -1 ||
-	    parse_time_arg(p, "timeout", argv[2], &v) == -1)
+	    parse_time_arg(p, kw, argv[2], &v) == -1)
 		return;
 	if (!(t->where & p->sec)) {
 		char where[128];
