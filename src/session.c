@@ -491,9 +491,13 @@ session_run(struct session *s, struct flow *f)
 static void
 session_forward_fin(struct session *s, struct flow *f)
 {
-	if (!(f->flags & FLOW_F_SRC_EOF) || (f->flags & (FLOW_F_SHUT | FLOW_F_DST_ERR)) ||
-	    engine_pending(f) != 0)
+	if (!(f->flags & FLOW_F_SRC_EOF) || (f->flags & (FLOW_F_SHUT | FLOW_F_DST_ERR)))
 		return;
+	if (engine_pending(f) != 0) {
+		log_debug("%u: FIN held back %s: %zu bytes still pending", s->id,
+		    f == &s->up ? "from the server" : "from the client", engine_pending(f));
+		return;
+	}
 	/* ENOTCONN: the peer is already gone; the reset path reports it. */
 	(void)shutdown(f->dst, SHUT_WR);
 	f->flags |= FLOW_F_SHUT;

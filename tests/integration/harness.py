@@ -1,0 +1,388 @@
+"""Integration harness: start the real splicer binary, talk to it with
+Python sockets, and clean up every process and socket we started, even
+when a test fails.
+
+Each test file registers functions with @test (or @per_engine, which runs
+the function once per data-path engine) and ends with run(). Every test
+runs under a watchdog; the last line printed is "N passed, N failed".
+"""
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+SPLICER = os.environ.get("SPLICER") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "src", "splicer")
+SRCDIR = os.environ.get("SPLICER_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+ENGINES = ("splice", "copy")
+# Under ASan, memory and timing figures are loosened (REFERENCE §7).
+SANITIZED = "asan" in subprocess.run(["ldd", SPLICER], capture_output=True, text=True).stdout \
+    if os.path.exists(SPLICER) else False
+TEST_TIMEOUT = int(os.environ.get("SPLICER_TEST_TIMEOUT", "120"))
+
+_tests = []
+_cleanups = []
+
+
+def test(fn):
+    _tests.append((fn.__name__, fn, ()))
+    return fn
+
+
+def per_engine(fn):
+    for e in ENGINES:
+        _tests.append(("%s[%s]" % (fn.__name__, e), fn, (e,)))
+    return fn
+
+
+def netns(sysctls):
+    """Run the decorated test in a network namespace of its own, with
+    these /proc/sys/net values (e.g. {"ipv4/tcp_wmem": "4096 8192 16384"}),
+    so that buffer sizes are small and known without touching the host.
+    The test function is re-run in a child python under unshare --net."""
+    def deco(fn):
+        def wrapper(*args):
+            name = fn.__name__ + ("[%s]" % args[0] if args else "")
+            if os.environ.get("SPLICER_IN_NETNS") == name:
+                return fn(*args)
+            setup = "ip link set lo up"
+            for k, v in sysctls.items():
+                setup += " && echo '%s' > /proc/sys/net/%s" % (v, k)
+            env = dict(os.environ, SPLICER_IN_NETNS=name)
+            r = subprocess.run(["unshare", "--net", "--", "sh", "-c",
+                                setup + ' && exec "$0" "$1" "$2"', sys.executable,
+                                os.path.abspath(sys.argv[0]), "=" + name],
+                               env=env, capture_output=True, text=True, timeout=TEST_TIMEOUT)
+            out = (r.stdout + r.stderr).strip()
+            for l in r.stdout.splitlines():
+                if l.startswith("    "):
+                    print(l)
+            check(r.returncode == 0 and "1 passed, 0 failed" in r.stdout,
+                  "in its network namespace: %s" % out[-3000:])
+        wrapper.__name__ = fn.__name__
+        return wrapper
+    return deco
+
+
+def on_cleanup(fn):
+    """Run fn when the current test ends, whatever happens."""
+    _cleanups.append(fn)
+
+
+class Fail(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+# ---- addresses ----
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def addr(port, host="127.0.0.1"):
+    return "%s:%d" % (host, port)
+
+
+# ---- peers ----
+
+class Server:
+    """A TCP server on loopback running handler(conn) in a thread per
+    connection. backlog_only=True listens but never accepts."""
+
+    def __init__(self, handler=None, host="127.0.0.1", backlog=128, backlog_only=False):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        self.addr = addr(self.port, host)
+        self.handler = handler
+        self.accepted = 0
+        self.active = 0
+        self.max_active = 0
+        self.errors = []
+        self.lock = threading.Lock()
+        self.conns = []
+        self.closed = False
+        if not backlog_only:
+            self.thread = threading.Thread(target=self._loop, daemon=True)
+            self.thread.start()
+        on_cleanup(self.close)
+
+    def _loop(self):
+        while not self.closed:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted += 1
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+                self.conns.append(c)
+            threading.Thread(target=self._run, args=(c,), daemon=True).start()
+
+    def _run(self, c):
+        try:
+            c.settimeout(TEST_TIMEOUT)
+            self.handler(c)
+        except Exception as e:  # recorded; the test decides
+            self.errors.append(repr(e))
+        finally:
+            with self.lock:
+                self.active -= 1
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        for c in list(self.conns):
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def echo_handler(c):
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        c.sendall(b)
+    c.shutdown(socket.SHUT_WR)
+
+
+def recv_all(s, limit=None):
+    """Read until EOF (or limit bytes). Returns bytes."""
+    out = bytearray()
+    while limit is None or len(out) < limit:
+        b = s.recv(1 << 20 if limit is None else min(1 << 20, limit - len(out)))
+        if not b:
+            break
+        out += b
+    return bytes(out)
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def reset_close(s):
+    """Close with SO_LINGER 0: the peer sees a reset."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+
+
+def connect(a, timeout=10, rcvbuf=None):
+    """Connect to "host:port". rcvbuf is set before the handshake: shrinking
+    it afterwards shrinks an advertised window, and the zero-window probes
+    that follow back off for seconds."""
+    host, port = a.rsplit(":", 1)
+    host = host.strip("[]")
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect((host, int(port)))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+# ---- the process under test ----
+
+class Splicer:
+    """splicer started with a configuration text (or arguments)."""
+
+    def __init__(self, conf=None, args=None, wait_for=None, env=None, preexec=None,
+                 expect_exit=False):
+        self.dir = tempfile.mkdtemp(prefix="splicer-test-")
+        self.errpath = os.path.join(self.dir, "stderr")
+        argv = [SPLICER]
+        if conf is not None:
+            self.cfg = os.path.join(self.dir, "test.cfg")
+            with open(self.cfg, "w") as f:
+                f.write(conf)
+            argv += ["-f", self.cfg]
+        argv += args or []
+        self.err = open(self.errpath, "wb")
+        e = dict(os.environ)
+        e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        e.update(env or {})
+        self.proc = subprocess.Popen(argv, stdout=self.err, stderr=self.err, env=e,
+                                     preexec_fn=preexec)
+        self.pid = self.proc.pid
+        on_cleanup(self.kill)
+        if not expect_exit:
+            self.wait_log(wait_for or r"splicer \S+ started", 10)
+
+    def log(self):
+        with open(self.errpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, pattern, timeout=10, count=1):
+        """Wait until `count` log lines match pattern; return them."""
+        end = time.time() + timeout
+        while True:
+            found = [l for l in self.log().splitlines() if re.search(pattern, l)]
+            if len(found) >= count:
+                return found
+            if self.proc.poll() is not None and time.time() > end - timeout + 0.5:
+                # Exited: one last read, then fail.
+                found = [l for l in self.log().splitlines() if re.search(pattern, l)]
+                if len(found) >= count:
+                    return found
+                raise Fail("splicer exited (%s) before logging %r:\n%s" %
+                           (self.proc.returncode, pattern, self.log()[-3000:]))
+            if time.time() > end:
+                raise Fail("no %d log line(s) matching %r within %ss; log tail:\n%s" %
+                           (count, pattern, timeout, self.log()[-3000:]))
+            time.sleep(0.02)
+
+    def sessions(self):
+        """Parsed tcplog lines."""
+        out = []
+        rx = re.compile(r'(\S+) \[[^\]]+\] (\S+) (\S+)/(\S+) (-?\d+)/(-?\d+)/(-?\d+) '
+                        r'(\d+) (\d+) (\S\S) (\d+)/(\d+)/(\d+)/(\d+)/(\d+) \d+/\d+ (\S+) "(.*)"')
+        for l in self.log().splitlines():
+            m = rx.search(l)
+            if m:
+                g = m.groups()
+                out.append(dict(client=g[0], frontend=g[1], backend=g[2], server=g[3],
+                                tw=int(g[4]), tc=int(g[5]), tt=int(g[6]),
+                                down=int(g[7]), up=int(g[8]), term=g[9],
+                                retries=int(g[14]), engine=g[15], reason=g[16]))
+        return out
+
+    def wait_sessions(self, n, timeout=10):
+        self.wait_log(r'"[^"]*"$', timeout, n)
+        return self.sessions()
+
+    def fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.pid))
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for l in f:
+                if l.startswith("VmRSS:"):
+                    return int(l.split()[1])
+        return 0
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait; returns the exit code. Fails on sanitizer reports."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Fail("splicer did not exit within %ss of SIGTERM" % timeout)
+        self.check_clean()
+        return rc
+
+    def check_clean(self):
+        log = self.log()
+        check("Sanitizer" not in log and "runtime error" not in log,
+              "sanitizer report:\n" + log[-4000:])
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.err.close()
+
+
+def wait_until(cond, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise Fail("timed out after %ss waiting for %s" % (timeout, what))
+
+
+def base_conf(listen, server, engine="splice", extra="", global_extra="", timeouts=None):
+    t = dict(connect="2s", client="30s", server="30s")
+    t.update(timeouts or {})
+    tl = "".join("    timeout %s %s\n" % (k, v) for k, v in t.items() if v)
+    return ("global\n    log stderr local0 info\n%s"
+            "defaults\n    mode tcp\n    log global\n    option tcplog\n%s"
+            "listen app\n    bind %s\n    server s1 %s\n    engine %s\n%s"
+            % (global_extra, tl, listen, server, engine, extra))
+
+
+# ---- runner ----
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout("test exceeded %ss" % TEST_TIMEOUT)
+
+
+def run():
+    only = sys.argv[1:]
+    passed = failed = 0
+    signal.signal(signal.SIGALRM, _alarm)
+    for name, fn, args in _tests:
+        # "=NAME" selects one test exactly; other words select by substring.
+        if only and not any(name == o[1:] if o.startswith("=") else o in name for o in only):
+            continue
+        t0 = time.time()
+        signal.alarm(TEST_TIMEOUT)
+        try:
+            fn(*args)
+            ok, why = True, ""
+        except Exception as e:
+            ok = False
+            why = "".join(traceback.format_exception_only(type(e), e)).strip()
+            if not isinstance(e, (Fail, _Timeout)):
+                why = traceback.format_exc()
+        finally:
+            signal.alarm(0)
+            while _cleanups:
+                try:
+                    _cleanups.pop()()
+                except Exception:
+                    pass
+        dt = time.time() - t0
+        if ok:
+            passed += 1
+            print("PASS %s (%.1fs)" % (name, dt), flush=True)
+        else:
+            failed += 1
+            print("FAIL %s (%.1fs): %s" % (name, dt, why), flush=True)
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    sys.exit(1 if failed else 0)
