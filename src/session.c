@@ -104,7 +104,7 @@ struct session {
 	struct flow up;			/* client -> server */
 	struct flow down;		/* server -> client */
 
-	struct event c_rd;		/* client readable (CONNECTING: client hung up) */
+	struct event c_rd;		/* client readable (CONNECTING: edge-triggered watch) */
 	struct event c_wr;		/* client writable */
 	struct event s_rd;		/* server readable */
 	struct event s_wr;		/* server writable (CONNECTING: connect done) */
@@ -666,17 +666,20 @@ session_on_connect(evutil_socket_t fd, short what, void *arg)
 	session_settle(s);
 }
 
-/* The client hung up while we dial: a reset ends the session now; a
- * FIN does not (its request may be complete: HAProxy without
- * abortonclose), so stop watching and relay it once connected. */
+/*
+ * Something happened on the client while we dial: data, a FIN or a
+ * reset. Only a reset ends the session now; data and a FIN (a complete
+ * request: HAProxy without abortonclose) are relayed once connected.
+ * The watcher is edge-triggered: libevent reports a reset (EPOLLHUP|
+ * EPOLLERR) as EV_READ, never as EV_CLOSED, and a level-triggered
+ * EV_READ would spin on a request that waits in the socket.
+ */
 static void
-session_on_client_hup(evutil_socket_t fd, short what, void *arg)
+session_on_client_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	int e = dial_result(s->cfd);
 
-	event_del(&s->c_rd);
-	s->evs &= ~SESS_EV_C_RD;
 	if (e != 0)
 		session_close(s, "CC", 0, "client aborted while connecting (%s)", strerror(e));
 	session_settle(s);
@@ -753,7 +756,8 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	s->srv->cur_sess++;
 	s->srv->total_sess++;
 	session_set_state(s, SESS_ST_CONNECTING);
-	event_assign(&s->c_rd, base, fd, EV_CLOSED, session_on_client_hup, s);
+	event_assign(&s->c_rd, base, fd, EV_READ | EV_CLOSED | EV_ET | EV_PERSIST,
+	    session_on_client_event, s);
 	event_add(&s->c_rd, NULL);
 	s->evs |= SESS_EV_C_RD;
 	session_connect(s);

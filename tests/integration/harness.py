@@ -284,6 +284,19 @@ class Splicer:
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.pid))
 
+    def fd_kinds(self):
+        """Open fds by kind: socket, pipe, other."""
+        kinds = {"socket": 0, "pipe": 0, "other": 0}
+        d = "/proc/%d/fd" % self.pid
+        for fd in os.listdir(d):
+            try:
+                t = os.readlink(os.path.join(d, fd))
+            except OSError:
+                continue
+            k = t.split(":")[0]
+            kinds[k if k in kinds else "other"] += 1
+        return kinds
+
     def rss_kib(self):
         with open("/proc/%d/status" % self.pid) as f:
             for l in f:
