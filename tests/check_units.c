@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "sockaddr.h"
 #include "units.h"
 
@@ -199,6 +200,20 @@ START_TEST(test_hostname_kept_for_resolution)
 }
 END_TEST
 
+START_TEST(test_log_escape_leaves_only_printable_bytes)
+{
+	char out[64];
+
+	log_escape("a\r\n\x1b[31m\"b\\\x7f\xff", out, sizeof(out));
+	ck_assert_str_eq(out, "a\\x0d\\x0a\\x1b[31m\\x22b\\x5c\\x7f\\xff");
+	for (const char *p = out; *p != '\0'; p++)
+		ck_assert(*p >= 32 && *p <= 126);
+	/* Truncation never splits an escape. */
+	log_escape("\x01\x02\x03", out, 7);
+	ck_assert_str_eq(out, "\\x01");
+}
+END_TEST
+
 static Suite *
 units_suite(void)
 {
@@ -215,6 +230,7 @@ units_suite(void)
 	tcase_add_test(tc, test_uint_range);
 	tcase_add_loop_test(tc, test_addresses, 0, sizeof(addr_cases) / sizeof(*addr_cases));
 	tcase_add_test(tc, test_hostname_kept_for_resolution);
+	tcase_add_test(tc, test_log_escape_leaves_only_printable_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,104 @@
+"""maxconn and fd exhaustion: accepting pauses, never refuses, never spins."""
+import os
+import resource
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (Server, Splicer, addr, base_conf, check, connect, echo_handler, free_port,
+                     recv_all, run, test, wait_until, SANITIZED)
+
+
+@test
+def test_global_maxconn_pauses_accepting_instead_of_refusing():
+    def handler(c):
+        time.sleep(0.3)
+        echo_handler(c)
+    srv = Server(handler)
+    port = free_port()
+    sp = Splicer(base_conf(addr(port), srv.addr, global_extra="    maxconn 5\n"))
+    results = []
+
+    def one(i):
+        try:
+            s = connect(addr(port), timeout=20)
+            s.sendall(b"%d" % i)
+            s.shutdown(socket.SHUT_WR)
+            results.append(recv_all(s) == b"%d" % i)
+            s.close()
+        except OSError as e:
+            results.append(repr(e))
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(30)]
+    [t.start() for t in ts]
+    [t.join(30) for t in ts]
+    check(results.count(True) == 30, "results: %r" % [r for r in results if r is not True][:5])
+    check(srv.max_active <= 5, "%d upstream sessions at once above maxconn 5" % srv.max_active)
+    check(srv.max_active == 5, "maxconn never reached (max %d)" % srv.max_active)
+    sp.stop()
+
+
+@test
+def test_frontend_maxconn_limits_its_own_sessions():
+    def handler(c):
+        time.sleep(0.2)
+        echo_handler(c)
+    srv = Server(handler)
+    port = free_port()
+    sp = Splicer(base_conf(addr(port), srv.addr, extra="    maxconn 3\n"))
+    ok = []
+
+    def one():
+        s = connect(addr(port), timeout=20)
+        s.sendall(b"x")
+        s.shutdown(socket.SHUT_WR)
+        ok.append(recv_all(s) == b"x")
+    ts = [threading.Thread(target=one) for _ in range(12)]
+    [t.start() for t in ts]
+    [t.join(30) for t in ts]
+    check(ok.count(True) == 12 and srv.max_active == 3, "ok %d, max %d" % (ok.count(True), srv.max_active))
+    sp.stop()
+
+
+@test
+def test_out_of_fds_pauses_accept_without_spinning_and_resumes():
+    """With 64 fds and maxconn 1000, accept() fails with EMFILE. splicer
+    must pause (CPU stays low), keep existing sessions working, and accept
+    again once fds are freed."""
+    srv = Server(echo_handler)
+    port = free_port()
+
+    def lowfd():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    sp = Splicer(base_conf(addr(port), srv.addr, global_extra="    maxconn 1000\n"),
+                 preexec=lowfd)
+    check("maxconn 1000 needs" in sp.log(), "no fd budget warning:\n" + sp.log())
+    clients = []
+    for _ in range(45):                       # 2 fds each: more than 64 allow
+        clients.append(connect(addr(port)))
+    sp.wait_log("pausing accepts", 5)
+    cpu0, t0 = sp.cpu_seconds(), time.time()
+    time.sleep(2)
+    cpu = (sp.cpu_seconds() - cpu0) / (time.time() - t0)
+    check(cpu < 0.10 if not SANITIZED else cpu < 0.3, "splicer used %.0f%% CPU while out of fds" % (cpu * 100))
+    # An early client still relays.
+    clients[0].sendall(b"alive")
+    check(clients[0].recv(10) == b"alive", "existing session stalled")
+    # Free fds: everything queued in the backlog gets served.
+    for c in clients[:25]:
+        c.close()
+    late = clients[25:]
+    for c in late:
+        c.sendall(b"late")
+    for c in late:
+        c.settimeout(5)
+        check(c.recv(10) == b"late", "a client from the backlog was not served")
+        c.close()
+    lines = sp.log().count("pausing accepts")
+    print("    CPU while paused %.1f%%, %d pause log lines" % (cpu * 100, lines))
+    check(lines <= 5, "the pause was logged %d times" % lines)
+    sp.stop()
+
+
+run()

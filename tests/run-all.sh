@@ -1,0 +1,54 @@
+#!/bin/bash
+# Install what splicer needs on Debian 12, build it twice (release with
+# warnings as errors, then ASan+UBSan), run every test in both builds and
+# print "N passed, N failed" last. Run as root from the source tree.
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends \
+		build-essential autoconf automake libtool pkg-config \
+		libevent-dev libbpf-dev check clang llvm bpftool \
+		python3 iproute2 util-linux procps socat iperf3 >/dev/null || {
+		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+log() { printf '\n=== %s\n' "$*"; }
+status=0
+
+log "autoreconf"
+autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; echo "0 passed, 1 failed"; exit 1; }
+
+build() {  # build DIR CONFIGURE-ARGS...
+	local dir=$1; shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	log "configure $* ($dir)"
+	(cd "$dir" && "$top/configure" "$@" >configure.out 2>&1) || { cat "$dir/configure.out"; return 1; }
+	sed -n '/^splicer .* configured:/,$p' "$dir/configure.out"
+	log "make ($dir)"
+	make -C "$dir" -j"$(nproc)" >"$dir/make.out" 2>&1 || { tail -50 "$dir/make.out"; return 1; }
+	log "make check ($dir)"
+	make -C "$dir" -j1 check >"$dir/check.out" 2>&1
+	local rc=$?
+	grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS): ' "$dir/check.out"
+	for f in "$dir"/tests/*.log "$dir"/tests/integration/*.log; do
+		[ -f "$f" ] || continue
+		case "$f" in */test-suite.log) continue;; esac
+		grep -qE '^(FAIL|.*:F:|.*:E:)' "$f" && { echo "--- $f"; grep -E '^(FAIL|.*:F:|.*:E:)' "$f" | cut -c1-2000; }
+	done
+	return $rc
+}
+
+build build --enable-werror || status=1
+# Second build: AddressSanitizer + UndefinedBehaviorSanitizer over the
+# whole suite; the integration harness fails a test on any report.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	build build-asan --enable-werror --enable-sanitizers || status=1
+
+log "summary (release + sanitizers)"
+tests/summary.sh build build-asan || status=1
+exit $status
