@@ -20,6 +20,8 @@
 /* Clients accepted per readiness callback: enough to drain a burst,
  * few enough that one busy listener does not starve the sessions. */
 #define LISTENER_ACCEPT_BURST 64
+/* Default listen(2) backlog: the kernel caps it at net.core.somaxconn. */
+#define LISTENER_BACKLOG_DEFAULT 65535
 /* Pause after accept() ran out of fds or memory (REFERENCE rule 5). */
 #define LISTENER_PAUSE_US 100000
 
@@ -67,11 +69,15 @@ listener_bind_all(struct conf *c, unsigned int maxconn, char *err, size_t errlen
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_bind *b = px->binds; b != NULL; b = b->next) {
 			struct listener *l;
+			/* The backlog is where clients wait while accepting is paused
+			 * at maxconn, so by default it is as long as the kernel allows
+			 * (listen() caps it at net.core.somaxconn), not maxconn as in
+			 * HAProxy: once the accept queue overflows, Linux drops SYNs
+			 * and handshake ACKs, and a client whose first bytes and FIN
+			 * were sent meanwhile can be accepted with its bytes lost
+			 * (seen on 6.18 with a plain server and listen(5)). */
 			unsigned int backlog = b->backlog ? (unsigned int)b->backlog :
-			    px->maxconn ? px->maxconn : maxconn;
-
-			if (backlog > 65535)
-				backlog = 65535;
+			    LISTENER_BACKLOG_DEFAULT;
 			if ((l = calloc(1, sizeof(*l))) == NULL) {
 				snprintf(err, errlen, "out of memory");
 				goto fail;

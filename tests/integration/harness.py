@@ -274,6 +274,7 @@ class Splicer:
                 out.append(dict(client=g[0], frontend=g[1], backend=g[2], server=g[3],
                                 tw=int(g[4]), tc=int(g[5]), tt=int(g[6]),
                                 down=int(g[7]), up=int(g[8]), term=g[9],
+                                ac=int(g[10]), fc=int(g[11]), bc=int(g[12]), sc=int(g[13]),
                                 retries=int(g[14]), engine=g[15], reason=g[16]))
         return out
 
