@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
+
+#include <linux/sockios.h>
 
 #include "engine.h"
 #include "log.h"
@@ -56,4 +59,21 @@ unsigned long long
 engine_fallbacks(void)
 {
 	return engine_nfallbacks;
+}
+
+size_t
+engine_unacked(int fd)
+{
+	int n = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &n) == -1 || n < 0)
+		return 0;
+	return (size_t)n;
+}
+
+int
+engine_peer_gone(int e)
+{
+	return e == ECONNRESET || e == EPIPE || e == ETIMEDOUT ||
+	    e == EHOSTUNREACH || e == ENETUNREACH || e == ENOTCONN || e == ECONNABORTED;
 }

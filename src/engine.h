@@ -93,6 +93,17 @@ engine_release(struct flow *f)
 	f->ops->release(f);
 }
 
+/*
+ * Bytes written to socket fd that its peer has not acknowledged yet
+ * (SIOCOUTQ): 0 once everything sent is in the peer's receive buffer.
+ * A reset would throw these away, so a forwarded reset waits for 0.
+ */
+size_t engine_unacked(int fd);
+
+/* Is this errno of a read or write the peer going away (reset, gone)
+ * rather than a failure of our own? */
+int engine_peer_gone(int e);
+
 /* Count of flows moved to copy because no pipe could be had. */
 unsigned long long engine_fallbacks(void);
 

@@ -27,13 +27,6 @@ engine_copy_release(struct flow *f)
 	f->len = 0;
 }
 
-static int
-engine_copy_peer_gone(int e)
-{
-	return e == ECONNRESET || e == EPIPE || e == ETIMEDOUT ||
-	    e == EHOSTUNREACH || e == ENETUNREACH || e == ENOTCONN || e == ECONNABORTED;
-}
-
 static ssize_t
 engine_copy_run(struct flow *f)
 {
@@ -63,7 +56,7 @@ engine_copy_run(struct flow *f)
 				f->flags |= FLOW_F_SRC_EOF;
 			} else if (errno == EINTR) {
 				progress = 1;
-			} else if (engine_copy_peer_gone(errno)) {
+			} else if (engine_peer_gone(errno)) {
 				f->flags |= FLOW_F_SRC_ERR;
 				f->err = errno;
 			} else if (errno != EAGAIN) {
@@ -83,7 +76,7 @@ engine_copy_run(struct flow *f)
 				progress = 1;
 			} else if (n == -1 && errno == EINTR) {
 				progress = 1;
-			} else if (n == -1 && engine_copy_peer_gone(errno)) {
+			} else if (n == -1 && engine_peer_gone(errno)) {
 				f->flags |= FLOW_F_DST_ERR;
 				f->err = errno;
 			} else if (n == -1 && errno != EAGAIN) {

@@ -28,14 +28,6 @@ engine_splice_release(struct flow *f)
 	f->pipe = NULL;
 }
 
-/* Is this errno the peer going away rather than our own failure? */
-static int
-engine_splice_peer_gone(int e)
-{
-	return e == ECONNRESET || e == EPIPE || e == ETIMEDOUT ||
-	    e == EHOSTUNREACH || e == ENETUNREACH || e == ENOTCONN || e == ECONNABORTED;
-}
-
 static ssize_t
 engine_splice_run(struct flow *f)
 {
@@ -79,7 +71,7 @@ engine_splice_run(struct flow *f)
 						maybe_full = 1;
 				} else if (errno == EINTR) {
 					progress = 1;
-				} else if (engine_splice_peer_gone(errno)) {
+				} else if (engine_peer_gone(errno)) {
 					f->flags |= FLOW_F_SRC_ERR;
 					f->err = errno;
 				} else {
@@ -102,7 +94,7 @@ engine_splice_run(struct flow *f)
 				progress = 1;
 			} else if (n == -1 && errno == EINTR) {
 				progress = 1;
-			} else if (n == -1 && engine_splice_peer_gone(errno)) {
+			} else if (n == -1 && engine_peer_gone(errno)) {
 				f->flags |= FLOW_F_DST_ERR;
 				f->err = errno;
 			} else if (n == -1 && errno != EAGAIN) {

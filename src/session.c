@@ -75,6 +75,13 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
 #define SESS_F_RETRY_WAIT	0x01	/* CONNECTING: waiting out the turn-around */
 #define SESS_F_CLI_GONE		0x02	/* the client reset */
 #define SESS_F_SRV_GONE		0x04	/* the server reset */
+#define SESS_F_FLUSHING		0x08	/* forwarding a reset: waiting for the ACKs first */
+
+/* While a forwarded reset waits for the peer to acknowledge our last
+ * bytes, the timer looks again every 10 ms; the wait is bounded by that
+ * side's idle timeout, or by 10 s when it has none. */
+#define SESS_FLUSH_POLL_US	10000
+#define SESS_FLUSH_MAX_US	10000000
 
 /* Which events are added (s->evs). */
 #define SESS_EV_C_RD	0x01
@@ -119,6 +126,7 @@ struct session {
 	uint64_t last_c, last_s;	/* monotonic us: last byte to or from each side */
 	uint64_t wait_c, wait_s;	/* monotonic us: since when we wait on each side, 0 = not */
 	uint64_t timer_at;		/* monotonic us: when the timer fires, 0 = not armed */
+	uint64_t flush_until;		/* monotonic us: SESS_F_FLUSHING gives up then */
 	unsigned int tries;		/* connect attempts started */
 	int last_err;			/* errno of the last failed connect */
 
@@ -136,6 +144,7 @@ static void (*session_idle_cb)(void);
 static void session_progress(struct session *s);
 static void session_schedule(struct session *s);
 static void session_connect(struct session *s);
+static void session_forward_reset(struct session *s);
 
 /* Monotonic clock in microseconds (vDSO, no system call). */
 static uint64_t
@@ -334,6 +343,8 @@ session_deadline(const struct session *s)
 
 	if (life != 0)
 		when = s->t_accept + life;
+	if (s->flags & SESS_F_FLUSHING)
+		return session_min(when, session_now() + SESS_FLUSH_POLL_US);
 	if (s->state == SESS_ST_CONNECTING) {
 		if (s->flags & SESS_F_RETRY_WAIT)
 			return session_min(when, s->retry_at);
@@ -378,7 +389,9 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 	char t[32];
 
 	s->timer_at = 0;
-	if (life != 0 && now >= s->t_accept + life) {
+	if (s->flags & SESS_F_FLUSHING) {
+		session_forward_reset(s);
+	} else if (life != 0 && now >= s->t_accept + life) {
 		session_close(s, s->state == SESS_ST_CONNECTING ? "PC" : "PD", 0,
 		    "timeout lifetime (%s) reached", units_print_time(life, t, sizeof(t)));
 	} else if (s->state == SESS_ST_CONNECTING) {
@@ -532,14 +545,12 @@ session_progress(struct session *s)
 		/* Deliver what the server sent before its reset, then reset the
 		 * client: reading a reset socket returns its queued bytes first. */
 		if ((down->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) && engine_pending(down) == 0) {
-			session_close(s, "SD", SESS_CLOSE_RST_CLIENT, "server reset the connection "
-			    "(%s)", strerror(down->err ? down->err : up->err));
+			session_forward_reset(s);
 			return;
 		}
 	} else if (s->flags & SESS_F_CLI_GONE) {
 		if ((up->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) && engine_pending(up) == 0) {
-			session_close(s, "CD", SESS_CLOSE_RST_SERVER, "client reset the connection "
-			    "(%s)", strerror(up->err ? up->err : down->err));
+			session_forward_reset(s);
 			return;
 		}
 	} else {
@@ -551,6 +562,44 @@ session_progress(struct session *s)
 		}
 	}
 	session_update_events(s);
+}
+
+/*
+ * One side reset and every byte it sent before has been written to the
+ * other side: reset that side too, but only once its peer acknowledged
+ * those bytes. SO_LINGER 0 discards our unacknowledged send queue, while
+ * bytes already in the peer's receive buffer stay readable before its
+ * ECONNRESET; so waiting for SIOCOUTQ == 0 is what makes "delivered"
+ * true. Polled from the timer: a rare path, bounded in time.
+ */
+static void
+session_forward_reset(struct session *s)
+{
+	int to_client = (s->flags & SESS_F_SRV_GONE) != 0;
+	int fd = to_client ? s->cfd : s->sfd;
+	const struct flow *f = to_client ? &s->down : &s->up;
+	uint64_t lim_c, lim_s, now = session_now();
+
+	if (!(s->flags & SESS_F_FLUSHING)) {
+		session_limits(s, &lim_c, &lim_s);
+		s->flags |= SESS_F_FLUSHING;
+		s->flush_until = now + ((to_client ? lim_c : lim_s) ? (to_client ? lim_c : lim_s) :
+		    SESS_FLUSH_MAX_US);
+		session_want(s, &s->c_rd, SESS_EV_C_RD, 0);
+		session_want(s, &s->c_wr, SESS_EV_C_WR, 0);
+		session_want(s, &s->s_rd, SESS_EV_S_RD, 0);
+		session_want(s, &s->s_wr, SESS_EV_S_WR, 0);
+	}
+	if (engine_unacked(fd) != 0 && now < s->flush_until) {
+		session_schedule(s);
+		return;
+	}
+	session_close(s, to_client ? "SD" : "CD",
+	    to_client ? SESS_CLOSE_RST_CLIENT : SESS_CLOSE_RST_SERVER,
+	    "%s reset the connection (%s)%s", to_client ? "server" : "client",
+	    strerror(f->err ? f->err : (to_client ? s->up.err : s->down.err)),
+	    engine_unacked(fd) != 0 ? "; reset forwarded before the last bytes were "
+	    "acknowledged" : "");
 }
 
 static void

@@ -95,6 +95,40 @@ def test_server_reset_reaches_client_as_reset(engine):
 
 
 @per_engine
+def test_reset_forwarded_only_after_bytes_are_acknowledged(engine):
+    """The server writes 1 MiB and close()s with unread input, so its
+    kernel sends a reset. The client reads late: it must still get the
+    whole 1 MiB, then the reset (SPEC §4: the reset follows the bytes
+    received before it). A linger-0 close while bytes wait unacknowledged
+    in splicer's send queue would discard them."""
+    data = os.urandom(1 << 20)
+
+    def handler(c):
+        c.recv(10)                 # the rest of the request stays unread
+        c.sendall(data)
+        time.sleep(0.05)
+        c.close()
+    srv, sp, a = setup(engine, handler)
+    s = connect(a)
+    s.sendall(b"GET" + b"x" * 5000)
+    time.sleep(0.5)                # everything waits in buffers meanwhile
+    got, reset = b"", False
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except ConnectionResetError:
+        reset = True
+    check(len(got) == len(data) and got == data, "client got %d of %d bytes" % (len(got), len(data)))
+    check(reset, "the reset was not forwarded")
+    l = sp.wait_sessions(1)[0]
+    check(l["term"] == "SD" and l["down"] == len(data), "log %r" % l)
+    sp.stop()
+
+
+@per_engine
 def test_client_reset_reaches_server_as_reset(engine):
     seen = []
 
