@@ -80,6 +80,10 @@ class Fail(AssertionError):
     pass
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here (the reason is printed)."""
+
+
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
@@ -368,7 +372,7 @@ def _alarm(signum, frame):
 
 def run():
     only = sys.argv[1:]
-    passed = failed = 0
+    passed = failed = skipped = 0
     signal.signal(signal.SIGALRM, _alarm)
     for name, fn, args in _tests:
         # "=NAME" selects one test exactly; other words select by substring.
@@ -379,6 +383,8 @@ def run():
         try:
             fn(*args)
             ok, why = True, ""
+        except Skip as e:
+            ok, why = None, str(e)
         except Exception as e:
             ok = False
             why = "".join(traceback.format_exception_only(type(e), e)).strip()
@@ -392,11 +398,14 @@ def run():
                 except Exception:
                     pass
         dt = time.time() - t0
-        if ok:
+        if ok is None:
+            skipped += 1
+            print("SKIP %s: %s" % (name, why), flush=True)
+        elif ok:
             passed += 1
             print("PASS %s (%.1fs)" % (name, dt), flush=True)
         else:
             failed += 1
             print("FAIL %s (%.1fs): %s" % (name, dt, why), flush=True)
-    print("%d passed, %d failed" % (passed, failed), flush=True)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
     sys.exit(1 if failed else 0)

@@ -245,6 +245,21 @@ def test_lifetime_ends_a_busy_session(engine):
     sp.stop()
 
 
+@test
+def test_tunnel_timeout_replaces_client_and_server_once_connected():
+    srv, sp, a = setup("splice", lambda c: recv_all(c),
+                       timeouts={"client": "30s", "server": "30s", "tunnel": "800ms"})
+    s = connect(a)
+    s.sendall(b"hi")
+    t0 = time.time()
+    check(recv_all(s) == b"", "unexpected data")
+    dt = time.time() - t0
+    check(0.7 <= dt <= 2.0, "closed after %.2fs, expected ~0.8s" % dt)
+    l = sp.wait_sessions(1)[0]
+    check(l["term"] in ("cD", "sD") and "800ms" in l["reason"], "log %r" % l)
+    sp.stop()
+
+
 @per_engine
 def test_client_fin_timeout_bounds_the_idle_half(engine):
     """The server half-closes; the client keeps its half open and idle.

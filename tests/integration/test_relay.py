@@ -8,7 +8,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Server, Splicer, base_conf, check, connect, echo_handler, free_port,
-                     netns, per_engine, recv_all, run, sha, addr, test, wait_until, SANITIZED)
+                     netns, per_engine, recv_all, run, sha, addr, test, wait_until, Skip,
+                     SANITIZED)
 
 
 def start(engine, handler=echo_handler, **kw):
@@ -179,6 +180,37 @@ def test_stalled_reader_keeps_rss_flat(engine):
     check(rss1 - rss0 < limit and rss2 - rss0 < limit,
           "RSS grew from %d KiB to %d KiB during the stall, %d KiB after" % (rss0, rss1, rss2))
     print("    RSS %d -> %d -> %d KiB" % (rss0, rss1, rss2))
+    sp.stop()
+
+
+@test
+def test_ipv6_bind_and_ipv6_server():
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        raise Skip("no IPv6 loopback on this machine")
+    lsock = socket.socket(socket.AF_INET6)
+    lsock.bind(("::1", 0))
+    lsock.listen(5)
+    up = lsock.getsockname()[1]
+
+    def serve():
+        c, _ = lsock.accept()
+        c.sendall(b"six:" + recv_all(c))
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    port = free_port("::1")
+    sp = Splicer(base_conf("[::1]:%d" % port, "[::1]:%d" % up))
+    s = connect("[::1]:%d" % port)
+    s.sendall(b"v6")
+    s.shutdown(socket.SHUT_WR)
+    check(recv_all(s) == b"six:v6", "IPv6 relay")
+    l = sp.wait_sessions(1)[0]
+    check(l["client"].startswith("[::1]:"), "client field %r" % l["client"])
+    lsock.close()
     sp.stop()
 
 
