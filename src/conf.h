@@ -11,6 +11,8 @@
 
 #include "sockaddr.h"
 
+struct backend_waiter;
+
 /* Data path of a proxy (SPEC §5). */
 enum conf_engine {
 	CONF_ENGINE_UNSET = 0,	/* inherit: backend, then frontend, then auto */
@@ -57,14 +59,40 @@ struct conf_timeouts {
 	uint64_t server_fin;	/* server-side inactivity once half-closed */
 	uint64_t tunnel;	/* inactivity once established, replaces client/server */
 	uint64_t lifetime;	/* maximum age of a session (splicer extension) */
+	uint64_t queue;		/* wait for a server slot; 0 = timeout connect */
+};
+
+/* Balancing algorithms ("balance"). */
+enum conf_balance {
+	CONF_LB_ROUNDROBIN = 0,	/* smooth weighted round-robin, weights dynamic */
+	CONF_LB_STATIC_RR,	/* weighted round-robin on the configured weights */
+	CONF_LB_LEASTCONN,	/* fewest sessions per unit of weight */
+	CONF_LB_FIRST,		/* first server (file order) with a free slot */
+	CONF_LB_SOURCE,		/* hash of the client address over the weights */
+	CONF_LB_RANDOM,		/* weighted random, best of `draws` draws */
+};
+
+/* Administrative and operational state of a server. */
+enum conf_server_state {
+	CONF_SRV_UP = 0,	/* takes new sessions */
+	CONF_SRV_DOWN,		/* failed its health checks: no new session */
+	CONF_SRV_DRAIN,		/* no new session, current ones go on (admin) */
+	CONF_SRV_MAINT,		/* maintenance ("disabled"): no new session */
 };
 
 struct conf_server {
 	char *name;			/* unique within its backend */
 	struct sockaddr_spec addr;	/* upstream address, resolved by conf_check */
 	int line;			/* where it was declared */
+	unsigned int weight;		/* configured weight, 0..256 (0: no traffic) */
+	unsigned int maxconn;		/* sessions at once; 0 = no limit */
+	int backup;			/* only used when no primary server is up */
+	int disabled;			/* starts in maintenance */
 	struct conf_server *next;
 	/* run time */
+	enum conf_server_state state;
+	unsigned int cur_weight;	/* weight in force (set weight) */
+	int rr_current;			/* smooth round-robin accumulator */
 	unsigned int cur_sess;		/* sessions connected or connecting to it */
 	uint64_t total_sess;		/* sessions ever sent to it */
 };
@@ -90,6 +118,8 @@ struct conf_bind {
 #define CONF_OPT_SPLICE_REQ	0x04	/* splice client -> server */
 #define CONF_OPT_SPLICE_RSP	0x08	/* splice server -> client */
 #define CONF_OPT_SPLICE_AUTO	0x10	/* splice both ways (splicer: always sound) */
+#define CONF_OPT_REDISPATCH	0x20	/* a retry may go to another server */
+#define CONF_OPT_ALLBACKUPS	0x40	/* balance over every backup, not the first */
 
 struct conf_proxy {
 	char *name;
@@ -107,6 +137,11 @@ struct conf_proxy {
 
 	struct conf_timeouts to;
 	unsigned int retries;		/* connect attempts after the first */
+	int redispatch_every;		/* option redispatch N: >0 every Nth retry, <0 the
+					 * Nth retry before the last (default -1) */
+	enum conf_balance balance;
+	unsigned int random_draws;	/* balance random(N): draws, default 2 */
+	struct conf_server defsrv;	/* default-server options for the next servers */
 	unsigned int maxconn;		/* frontend: sessions at once; 0 = the global limit */
 	unsigned int opts;		/* CONF_OPT_* */
 	enum conf_engine engine;
@@ -116,7 +151,11 @@ struct conf_proxy {
 	struct conf_proxy *next;
 
 	/* run time */
-	unsigned int rr_next;		/* round-robin cursor */
+	unsigned int rr_next;		/* cursor for ties (leastconn) */
+	struct backend_waiter *queue_head; /* sessions waiting for a server slot, oldest first */
+	struct backend_waiter *queue_tail;
+	unsigned int queue_len;
+	unsigned int queue_max;		/* most sessions ever queued at once */
 	unsigned int cur_sess;		/* sessions in progress (frontend) */
 	uint64_t total_sess;		/* sessions accepted (frontend) */
 };

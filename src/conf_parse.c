@@ -546,6 +546,73 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 	free(list);
 }
 
+/*
+ * Options after "server NAME ADDR" or "default-server", from argv[i] on,
+ * into s. Returns 0, or -1 after reporting the first bad option.
+ */
+static int
+parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_server *s)
+{
+	static const char *const known[] = {
+		"backup", "disabled", "enabled", "maxconn", "weight",
+	};
+	static const char *const later[] = {
+		"check", "inter", "fastinter", "downinter", "rise", "fall", "send-proxy",
+		"send-proxy-v2", "port", "addr", "agent-check", "resolvers", "init-addr",
+		"slowstart", "on-marked-down", "on-marked-up", "observe", "error-limit",
+		"track", "source", "id", "cookie", "redir", "check-send-proxy",
+	};
+	uint64_t v;
+	char sugg[64];
+
+	for (; i < argc; i++) {
+		const char *o = argv[i];
+
+		if (strcmp(o, "weight") == 0) {
+			if (parse_uint_arg(p, "server weight", argv[i + 1], 0, 256, &v) == -1)
+				return -1;
+			s->weight = (unsigned int)v;
+			i++;
+		} else if (strcmp(o, "maxconn") == 0) {
+			if (parse_uint_arg(p, "server maxconn", argv[i + 1], 0, CONF_MAXCONN_MAX, &v) == -1)
+				return -1;
+			s->maxconn = (unsigned int)v;
+			i++;
+		} else if (strcmp(o, "backup") == 0) {
+			s->backup = 1;
+		} else if (strcmp(o, "disabled") == 0) {
+			s->disabled = 1;
+		} else if (strcmp(o, "enabled") == 0) {
+			s->disabled = 0;
+		} else if (strcmp(o, "ssl") == 0 || strcmp(o, "verify") == 0 ||
+		    strcmp(o, "sni") == 0 || strcmp(o, "ca-file") == 0 || strcmp(o, "crt") == 0) {
+			parse_err(p, "server option '%s' is not supported: splicer does not "
+			    "originate TLS", o);
+			return -1;
+		} else {
+			for (size_t k = 0; k < sizeof(later) / sizeof(*later); k++) {
+				if (strcmp(later[k], o) == 0) {
+					parse_err(p, "server option '%s' is not supported yet", o);
+					return -1;
+				}
+			}
+			parse_err(p, "unknown server option '%s'%s", o,
+			    parse_suggest(o, known, sizeof(known) / sizeof(*known), sugg, sizeof(sugg)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+kw_px_default_server(struct parser *p, int argc, char **argv)
+{
+	struct conf_server tmpl = p->px->defsrv;
+
+	if (parse_server_opts(p, argc, argv, 1, &tmpl) == 0)
+		p->px->defsrv = tmpl;
+}
+
 static void
 kw_px_server(struct parser *p, int argc, char **argv)
 {
@@ -561,18 +628,20 @@ kw_px_server(struct parser *p, int argc, char **argv)
 		    "and ':'", argv[1]);
 		return;
 	}
-	if (argc > 3) {
-		parse_err(p, "server option '%s' is not supported yet", argv[3]);
-		return;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return;
+	*s = p->px->defsrv;
+	if (parse_server_opts(p, argc, argv, 3, s) == -1) {
+		free(s);
+		return;
+	}
 	if (sockaddr_parse(argv[2], 0, &s->addr, err, sizeof(err)) == -1) {
 		parse_err(p, "server '%s': %s", argv[1], err);
 		free(s);
 		return;
 	}
 	s->name = strdup(argv[1]);
+	s->next = NULL;
 	s->line = p->line;
 	for (tail = &p->px->servers; *tail != NULL; tail = &(*tail)->next)
 		;
@@ -608,7 +677,7 @@ static const struct timeout_kw timeout_kws[] = {
 	{ "client-fin",  SEC_FE_SIDE,   TO(client_fin) },
 	{ "connect",     SEC_BE_SIDE,   TO(connect) },
 	{ "lifetime",    SEC_ANY_PROXY, TO(lifetime) },
-	{ "queue",       SEC_BE_SIDE,   (size_t)-1 },
+	{ "queue",       SEC_BE_SIDE,   TO(queue) },
 	{ "server",      SEC_BE_SIDE,   TO(server) },
 	{ "server-fin",  SEC_BE_SIDE,   TO(server_fin) },
 	{ "tunnel",      SEC_BE_SIDE,   TO(tunnel) },
@@ -715,26 +784,59 @@ kw_px_engine(struct parser *p, int argc, char **argv)
 static void
 kw_px_balance(struct parser *p, int argc, char **argv)
 {
-	static const char *const later[] = {
-		"static-rr", "leastconn", "first", "source", "random",
+	static const struct { const char *name; enum conf_balance lb; } algos[] = {
+		{ "first", CONF_LB_FIRST }, { "leastconn", CONF_LB_LEASTCONN },
+		{ "random", CONF_LB_RANDOM }, { "roundrobin", CONF_LB_ROUNDROBIN },
+		{ "source", CONF_LB_SOURCE }, { "static-rr", CONF_LB_STATIC_RR },
 	};
+	static const char *const http_only[] = { "uri", "url_param", "hdr", "rdp-cookie" };
+	const char *a = argc > 1 ? argv[1] : NULL;
+	unsigned int draws = 2;
+	char name[32];
 
-	if (argc < 2) {
-		parse_err(p, "'balance' expects an algorithm (roundrobin)");
+	if (a == NULL) {
+		parse_err(p, "'balance' expects an algorithm (roundrobin, static-rr, leastconn, "
+		    "first, source, random)");
 		return;
 	}
-	if (strcmp(argv[1], "roundrobin") == 0) {
-		parse_no_more_args(p, argc, argv, 2);
+	if (parse_no_more_args(p, argc, argv, 2) == -1)
 		return;
+	/* random(N): N draws, the least loaded wins. */
+	if (strncmp(a, "random(", 7) == 0) {
+		char *end;
+		unsigned long n = strtoul(a + 7, &end, 10);
+
+		if (end == a + 7 || strcmp(end, ")") != 0 || n < 1 || n > 100) {
+			parse_err(p, "'balance %s': expected random(N) with N from 1 to 100", a);
+			return;
+		}
+		draws = (unsigned int)n;
+		a = "random";
 	}
-	for (size_t i = 0; i < sizeof(later) / sizeof(*later); i++) {
-		if (strcmp(argv[1], later[i]) == 0) {
-			parse_err(p, "'balance %s' is not supported yet (supported: roundrobin)",
-			    argv[1]);
+	snprintf(name, sizeof(name), "%s", a);
+	for (size_t i = 0; i < sizeof(algos) / sizeof(*algos); i++) {
+		if (strcmp(name, algos[i].name) == 0) {
+			p->px->balance = algos[i].lb;
+			p->px->random_draws = draws;
 			return;
 		}
 	}
-	parse_err(p, "unknown balance algorithm '%s' (supported: roundrobin)", argv[1]);
+	for (size_t i = 0; i < sizeof(http_only) / sizeof(*http_only); i++) {
+		if (strncmp(name, http_only[i], strlen(http_only[i])) == 0) {
+			parse_err(p, "'balance %s' is not supported: it is an HTTP algorithm and "
+			    "splicer is a TCP proxy", name);
+			return;
+		}
+	}
+	{
+		const char *names[sizeof(algos) / sizeof(*algos)];
+		char sugg[64];
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+			names[i] = algos[i].name;
+		parse_err(p, "unknown balance algorithm '%s'%s", name,
+		    parse_suggest(name, names, sizeof(names) / sizeof(*names), sugg, sizeof(sugg)));
+	}
 }
 
 static void
@@ -761,7 +863,9 @@ struct option_kw {
 };
 
 static const struct option_kw option_kws[] = {
+	{ "allbackups",      CONF_OPT_ALLBACKUPS,  SEC_BE_SIDE },
 	{ "dontlognull",     CONF_OPT_DONTLOGNULL, SEC_FE_SIDE },
+	{ "redispatch",      CONF_OPT_REDISPATCH,  SEC_BE_SIDE },
 	{ "splice-auto",     CONF_OPT_SPLICE_AUTO, SEC_ANY_PROXY },
 	{ "splice-request",  CONF_OPT_SPLICE_REQ,  SEC_ANY_PROXY },
 	{ "splice-response", CONF_OPT_SPLICE_RSP,  SEC_ANY_PROXY },
@@ -780,12 +884,12 @@ static const char *const http_options[] = {
 
 /* HAProxy TCP options splicer does not implement (yet). */
 static const char *const later_options[] = {
-	"allbackups", "checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
+	"checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
 	"dontlog-normal", "external-check", "idle-close-on-response",
 	"independent-streams", "ldap-check", "log-health-checks",
 	"log-separate-errors", "logasap", "mysql-check", "nolinger",
 	"persist", "pgsql-check", "prefer-last-server", "redis-check",
-	"redispatch", "smtpchk", "socket-stats", "spop-check", "srvtcpka",
+	"smtpchk", "socket-stats", "spop-check", "srvtcpka",
 	"ssl-hello-chk", "tcp-check", "tcp-smart-accept", "tcp-smart-connect",
 	"tcpka", "transparent",
 };
@@ -803,6 +907,19 @@ parse_option(struct parser *p, int argc, char **argv, int negate)
 	for (size_t i = 0; i < sizeof(option_kws) / sizeof(*option_kws); i++) {
 		if (strcmp(option_kws[i].name, name) != 0)
 			continue;
+		/* "option redispatch [N]": how often a retry changes server. */
+		if (option_kws[i].flag == CONF_OPT_REDISPATCH && argc == 3 && !negate) {
+			char *end;
+			long n = strtol(argv[2], &end, 10);
+
+			if (*end != '\0' || end == argv[2] || n == 0 || n < -100 || n > 100) {
+				parse_err(p, "'option redispatch %s': expected a non-zero number from "
+				    "-100 to 100", argv[2]);
+				return;
+			}
+			p->px->redispatch_every = (int)n;
+			argc = 2;
+		}
 		if (parse_no_more_args(p, argc, argv, 2) == -1)
 			return;
 		if (!(option_kws[i].where & p->sec)) {
@@ -881,6 +998,7 @@ static const struct kw global_kws[] = {
 static const struct kw proxy_kws[] = {
 	{ "balance",         SEC_BE_SIDE,                 kw_px_balance },
 	{ "bind",            SEC_FRONTEND | SEC_LISTEN,   kw_px_bind },
+	{ "default-server",  SEC_BE_SIDE,                 kw_px_default_server },
 	{ "default_backend", SEC_DEFAULTS | SEC_FRONTEND, kw_px_default_backend },
 	{ "description",     SEC_ANY_PROXY,               kw_px_description },
 	{ "engine",          SEC_ANY_PROXY,               kw_px_engine },
@@ -909,7 +1027,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "compression",           "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "cookie",                "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "crt-base",              "not supported: splicer does not terminate TLS" },
-	{ "default-server",        "not supported yet" },
 	{ "errorfile",             "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "filter",                "not supported yet" },
 	{ "fullconn",              "not supported yet" },
@@ -982,9 +1099,16 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 	px->file = p->file;
 	px->line = p->line;
 	px->retries = CONF_DEFAULT_RETRIES;
+	px->redispatch_every = -1;
+	px->random_draws = 2;
+	px->defsrv.weight = 1;
 	if (from != NULL) {
 		px->to = from->to;
 		px->retries = from->retries;
+		px->redispatch_every = from->redispatch_every;
+		px->balance = from->balance;
+		px->random_draws = from->random_draws;
+		px->defsrv = from->defsrv;
 		px->maxconn = from->maxconn;
 		px->opts = from->opts;
 		px->engine = from->engine;

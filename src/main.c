@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "backend.h"
 #include "conf_check.h"
 #include "conf_parse.h"
 #include "listener.h"
@@ -323,6 +324,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	backend_init(c);
 	/* splice(2) has no MSG_NOSIGNAL: a write to a reset peer must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	maxconn = main_maxconn(c);
@@ -387,6 +389,7 @@ out_base:
 		event_free(hard_stop_timer);
 	listener_free_all();
 	pipe_pool_destroy();
+	backend_cleanup();
 	event_base_free(main_base);
 out_logs:
 	log_set_global(NULL);

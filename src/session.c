@@ -1,9 +1,9 @@
 /*
  * session: THE state machine.
  *
- *   ACCEPTED -> CONNECTING -> ESTABLISHED -> HALF_CLOSED -> CLOSED
- *        \            \              \_________________________/^
- *         \____________\______________________________________/
+ *   ACCEPTED -> [QUEUED] -> CONNECTING -> ESTABLISHED -> HALF_CLOSED -> CLOSED
+ *       |            |            |              |_________________________^
+ *       |____________|____________|______________________________________^
  *
  * Every transition goes through session_set_state(), which checks it
  * against the table below and traces it; every end goes through
@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 
 enum session_state {
 	SESS_ST_ACCEPTED,	/* client taken, no server chosen yet */
+	SESS_ST_QUEUED,		/* every server is full: waiting for a slot */
 	SESS_ST_CONNECTING,	/* dialing a server, or waiting to retry */
 	SESS_ST_ESTABLISHED,	/* both sockets connected, both flows open */
 	SESS_ST_HALF_CLOSED,	/* one flow finished: its FIN was forwarded */
@@ -56,6 +58,7 @@ enum session_state {
 
 static const char *const session_state_names[SESS_ST_COUNT] = {
 	[SESS_ST_ACCEPTED]    = "accepted",
+	[SESS_ST_QUEUED]      = "queued",
 	[SESS_ST_CONNECTING]  = "connecting",
 	[SESS_ST_ESTABLISHED] = "established",
 	[SESS_ST_HALF_CLOSED] = "half-closed",
@@ -64,7 +67,8 @@ static const char *const session_state_names[SESS_ST_COUNT] = {
 
 /* Legal transitions: session_legal[from] is a mask of 1 << to. */
 static const unsigned int session_legal[SESS_ST_COUNT] = {
-	[SESS_ST_ACCEPTED]    = 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
+	[SESS_ST_ACCEPTED]    = 1 << SESS_ST_QUEUED | 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
+	[SESS_ST_QUEUED]      = 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
 	[SESS_ST_CONNECTING]  = 1 << SESS_ST_ESTABLISHED | 1 << SESS_ST_CLOSED,
 	[SESS_ST_ESTABLISHED] = 1 << SESS_ST_HALF_CLOSED | 1 << SESS_ST_CLOSED,
 	[SESS_ST_HALF_CLOSED] = 1 << SESS_ST_CLOSED,
@@ -102,7 +106,8 @@ struct session {
 	struct listener *l;		/* where it was accepted */
 	struct conf_proxy *fe;		/* its frontend */
 	struct conf_proxy *be;		/* its backend */
-	struct conf_server *srv;	/* its server, NULL until chosen */
+	struct conf_server *srv;	/* its server (holding a slot), NULL until chosen */
+	struct backend_waiter waiter;	/* its place in the backend's queue */
 
 	int cfd;			/* client socket, -1 once closed */
 	int sfd;			/* server socket, -1 while none */
@@ -120,6 +125,8 @@ struct session {
 
 	struct timeval accept_date;	/* wall clock at accept, for the log */
 	uint64_t t_accept;		/* monotonic us: accepted */
+	uint64_t t_queued;		/* monotonic us: entered the queue, 0 = never */
+	uint64_t t_dequeued;		/* monotonic us: left it with a slot */
 	uint64_t t_try;			/* monotonic us: current connect try started */
 	uint64_t t_established;		/* monotonic us: connected, 0 before */
 	uint64_t retry_at;		/* monotonic us: next try (SESS_F_RETRY_WAIT) */
@@ -145,6 +152,7 @@ static void session_progress(struct session *s);
 static void session_schedule(struct session *s);
 static void session_connect(struct session *s);
 static void session_forward_reset(struct session *s);
+static void session_retry(struct session *s, int timed_out);
 
 /* Monotonic clock in microseconds (vDSO, no system call). */
 static uint64_t
@@ -200,19 +208,21 @@ session_log(struct session *s)
 		snprintf(engine, sizeof(engine), "%s/%s", s->up.ops->name, s->down.ops->name);
 	localtime_r(&s->accept_date.tv_sec, &tm);
 	log_traffic(s->fe, LOG_INFO,
-	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %d/%lld/%lld %" PRIu64
-	    " %" PRIu64 " %s %u/%u/%u/%u/%u 0/0 %s \"%s\"",
+	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %lld/%lld/%lld %" PRIu64
+	    " %" PRIu64 " %s %u/%u/%u/%u/%u 0/%u %s \"%s\"",
 	    sockaddr_print((struct sockaddr *)&s->cli, cli, sizeof(cli)),
 	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, (int)(s->accept_date.tv_usec / 1000),
 	    s->fe->name, s->be != NULL ? s->be->name : "<NONE>",
 	    s->srv != NULL ? s->srv->name : "<NOSRV>",
+	    s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : session_now()) :
 	    s->tries > 0 ? 0 : -1,
 	    s->t_established ? session_ms(s->t_try, s->t_established) : -1,
 	    session_ms(s->t_accept, session_now()),
 	    s->down.bytes, s->up.bytes, s->term,
 	    listener_actconn(), s->fe->cur_sess, beconn,
 	    s->srv != NULL ? s->srv->cur_sess : 0, s->tries > 1 ? s->tries - 1 : 0,
+	    s->be != NULL ? s->be->queue_len : 0,
 	    engine, log_escape(s->reason, reason, sizeof(reason)));
 }
 
@@ -255,6 +265,8 @@ session_close(struct session *s, const char *term, unsigned int how,
 	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
 	va_end(ap);
 	session_set_state(s, SESS_ST_CLOSED);
+	if (s->waiter.queued)
+		backend_dequeue(s->be, &s->waiter);
 
 	if (s->evs & SESS_EV_C_RD)
 		event_del(&s->c_rd);
@@ -283,7 +295,7 @@ session_settle(struct session *s)
 	if (s->state != SESS_ST_CLOSED)
 		return;
 	if (s->srv != NULL)
-		s->srv->cur_sess--;
+		backend_release(s->be, s->srv);	/* may start a queued session */
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -318,6 +330,13 @@ session_limits(const struct session *s, uint64_t *lim_c, uint64_t *lim_s)
 	*lim_s = v;
 }
 
+/* timeout queue, or timeout connect when it is not set (as HAProxy). */
+static uint64_t
+session_queue_timeout(const struct session *s)
+{
+	return s->be->to.queue ? s->be->to.queue : s->be->to.connect;
+}
+
 static uint64_t
 session_lifetime(const struct session *s)
 {
@@ -345,6 +364,9 @@ session_deadline(const struct session *s)
 		when = s->t_accept + life;
 	if (s->flags & SESS_F_FLUSHING)
 		return session_min(when, session_now() + SESS_FLUSH_POLL_US);
+	if (s->state == SESS_ST_QUEUED)
+		return session_min(when, session_queue_timeout(s) ?
+		    s->t_queued + session_queue_timeout(s) : 0);
 	if (s->state == SESS_ST_CONNECTING) {
 		if (s->flags & SESS_F_RETRY_WAIT)
 			return session_min(when, s->retry_at);
@@ -392,8 +414,14 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 	if (s->flags & SESS_F_FLUSHING) {
 		session_forward_reset(s);
 	} else if (life != 0 && now >= s->t_accept + life) {
-		session_close(s, s->state == SESS_ST_CONNECTING ? "PC" : "PD", 0,
+		session_close(s, s->state == SESS_ST_CONNECTING ? "PC" :
+		    s->state == SESS_ST_QUEUED ? "PQ" : "PD", 0,
 		    "timeout lifetime (%s) reached", units_print_time(life, t, sizeof(t)));
+	} else if (s->state == SESS_ST_QUEUED) {
+		if (session_queue_timeout(s) && now >= s->t_queued + session_queue_timeout(s))
+			session_close(s, "sQ", 0, "timeout queue (%s): every server of "
+			    "backend '%s' stayed full", units_print_time(session_queue_timeout(s),
+			    t, sizeof(t)), s->be->name);
 	} else if (s->state == SESS_ST_CONNECTING) {
 		if (s->flags & SESS_F_RETRY_WAIT) {
 			if (now >= s->retry_at) {
@@ -410,7 +438,7 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 			s->sfd = -1;
 			s->last_err = ETIMEDOUT;
 			if (s->tries <= s->be->retries)
-				session_connect(s);
+				session_retry(s, 1);
 			else
 				session_close(s, "sC", 0, "timeout connect (%s) to server '%s' "
 				    "after %u tries", units_print_time(s->be->to.connect, t, sizeof(t)),
@@ -670,12 +698,60 @@ session_established(struct session *s)
 	session_update_events(s);
 }
 
-/* A try failed with errno e: retry after the turn-around, or give up. */
+/*
+ * Is the coming retry one that goes to another server? "option
+ * redispatch N": N > 0 every Nth retry, N < 0 the Nth retry before the
+ * last (-1, the default, is the last one, as HAProxy).
+ */
+static int
+session_redispatch_now(const struct session *s)
+{
+	int n = s->be->redispatch_every, retry = (int)s->tries;	/* 1 = first retry */
+
+	if (!(s->be->opts & CONF_OPT_REDISPATCH))
+		return 0;
+	if (n > 0)
+		return retry % n == 0;
+	return retry == (int)s->be->retries + 1 + n;
+}
+
+/*
+ * Schedule the next try after a failed one: on another server when it is
+ * time to redispatch (at once: that server has not failed), else on the
+ * same one after the turn-around.
+ */
+static void
+session_retry(struct session *s, int timed_out)
+{
+	uint64_t wait = dial_turnaround(timed_out, s->be->to.connect);
+	struct conf_server *other;
+
+	if (session_redispatch_now(s) &&
+	    backend_assign(s->be, (struct sockaddr *)&s->cli, s->srv, &other) == BACKEND_ASSIGNED) {
+		if (other != s->srv) {
+			log_debug("%u: redispatch from server '%s' to '%s'", s->id, s->srv->name,
+			    other->name);
+			backend_release(s->be, s->srv);
+			s->srv = other;
+			wait = 0;
+		} else {
+			backend_release(s->be, other);	/* the only one: keep our slot */
+		}
+	}
+	if (wait == 0) {
+		session_connect(s);
+		return;
+	}
+	s->flags |= SESS_F_RETRY_WAIT;
+	s->retry_at = session_now() + wait;
+	session_schedule(s);
+}
+
+/* A try failed with errno e: retry, or give up after the last one. */
 static void
 session_connect_failed(struct session *s, int e)
 {
 	char addr[SOCKADDR_STRLEN];
-	uint64_t wait;
 
 	if (s->sfd != -1) {
 		close(s->sfd);
@@ -693,12 +769,8 @@ session_connect_failed(struct session *s, int e)
 		    s->srv->name, addr, s->tries, strerror(e));
 		return;
 	}
-	wait = dial_turnaround(0, s->be->to.connect);
-	log_debug("%u: connect to %s failed (%s); retry in %" PRIu64 " ms", s->id, addr,
-	    strerror(e), wait / 1000);
-	s->flags |= SESS_F_RETRY_WAIT;
-	s->retry_at = session_now() + wait;
-	session_schedule(s);
+	log_debug("%u: connect to %s failed (%s)", s->id, addr, strerror(e));
+	session_retry(s, 0);
 }
 
 static void
@@ -730,7 +802,9 @@ session_on_client_event(evutil_socket_t fd, short what, void *arg)
 	int e = dial_result(s->cfd);
 
 	if (e != 0)
-		session_close(s, "CC", 0, "client aborted while connecting (%s)", strerror(e));
+		session_close(s, s->state == SESS_ST_QUEUED ? "CQ" : "CC", 0,
+		    "client aborted while %s (%s)", s->state == SESS_ST_QUEUED ?
+		    "waiting in the queue" : "connecting", strerror(e));
 	session_settle(s);
 }
 
@@ -751,6 +825,23 @@ session_connect(struct session *s)
 	event_add(&s->s_wr, NULL);
 	s->evs |= SESS_EV_S_WR;
 	session_schedule(s);
+}
+
+/* A slot on srv was taken for this queued session: connect from the
+ * event loop (a zero timer), never from inside backend_release(). */
+static void
+session_on_dequeued(struct backend_waiter *w, struct conf_server *srv)
+{
+	struct session *s = (struct session *)((char *)w - offsetof(struct session, waiter));
+	struct timeval now = { 0, 0 };
+
+	s->srv = srv;
+	s->t_dequeued = session_now();
+	session_set_state(s, SESS_ST_CONNECTING);
+	s->flags |= SESS_F_RETRY_WAIT;
+	s->retry_at = s->t_dequeued;
+	evtimer_add(&s->timer, &now);
+	s->timer_at = s->t_dequeued;
 }
 
 /* ---- start ---- */
@@ -797,19 +888,32 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 			    sockaddr_print(sa, c, sizeof(c)),
 			    sockaddr_print((struct sockaddr *)&local, d, sizeof(d)), s->fe->name);
 	}
-	if ((s->srv = backend_pick(s->be)) == NULL) {
+	s->waiter.cli = (struct sockaddr *)&s->cli;
+	s->waiter.ready = session_on_dequeued;
+	switch (backend_assign(s->be, (struct sockaddr *)&s->cli, NULL, &s->srv)) {
+	case BACKEND_NO_SERVER:
 		session_close(s, "SC", 0, "backend '%s' has no server available", s->be->name);
 		session_settle(s);
 		return;
+	case BACKEND_FULL:
+		s->t_queued = session_now();
+		session_set_state(s, SESS_ST_QUEUED);
+		backend_enqueue(s->be, &s->waiter);
+		log_debug("%u: every server of '%s' is full; queued (%u waiting)", s->id,
+		    s->be->name, s->be->queue_len);
+		break;
+	case BACKEND_ASSIGNED:
+		session_set_state(s, SESS_ST_CONNECTING);
+		break;
 	}
-	s->srv->cur_sess++;
-	s->srv->total_sess++;
-	session_set_state(s, SESS_ST_CONNECTING);
 	event_assign(&s->c_rd, base, fd, EV_READ | EV_CLOSED | EV_ET | EV_PERSIST,
 	    session_on_client_event, s);
 	event_add(&s->c_rd, NULL);
 	s->evs |= SESS_EV_C_RD;
-	session_connect(s);
+	if (s->state == SESS_ST_CONNECTING)
+		session_connect(s);
+	else
+		session_schedule(s);
 	session_settle(s);
 }
 
@@ -825,7 +929,8 @@ session_kill_all(const char *reason)
 	while (sessions != NULL) {
 		struct session *s = sessions;
 
-		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" : "KD", 0, "%s", reason);
+		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" :
+		    s->state == SESS_ST_QUEUED ? "KQ" : "KD", 0, "%s", reason);
 		session_settle(s);
 	}
 }
