@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "conf.h"
 
 void
@@ -79,6 +80,9 @@ conf_free_proxy(struct conf_proxy *px)
 		free(s);
 	}
 	conf_free_logs(px->logs);
+	acl_free_rules(px->tcp_conn_rules);
+	acl_free_rules(px->use_backends);
+	acl_free_list(px->acls);
 	free(px->default_backend);
 	free(px->name);
 	free(px);

@@ -12,6 +12,8 @@
 #include "sockaddr.h"
 
 struct backend_waiter;
+struct acl;
+struct acl_rule;
 
 /* Data path of a proxy (SPEC §5). */
 enum conf_engine {
@@ -147,6 +149,9 @@ struct conf_proxy {
 	enum conf_engine engine;
 	int log_global;			/* "log global": use the global targets */
 	struct conf_log *logs;		/* own "log" targets */
+	struct acl *acls;		/* "acl" declarations, and anonymous ones */
+	struct acl_rule *tcp_conn_rules;	/* "tcp-request connection", in order */
+	struct acl_rule *use_backends;	/* "use_backend", in order */
 
 	struct conf_proxy *next;
 
@@ -158,6 +163,7 @@ struct conf_proxy {
 	unsigned int queue_max;		/* most sessions ever queued at once */
 	unsigned int cur_sess;		/* sessions in progress (frontend) */
 	uint64_t total_sess;		/* sessions accepted (frontend) */
+	uint64_t denied_conn;		/* refused by tcp-request connection */
 };
 
 struct conf_global {

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "acl.h"
 #include "conf_check.h"
 
 static int
@@ -55,6 +56,15 @@ conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *wa
 			    px->line, conf_proxy_kind(px), px->name);
 			nerr++;
 		}
+		for (struct acl_rule *r = px->use_backends; r != NULL; r = r->next) {
+			r->backend = conf_find_proxy(c, r->backend_name, CONF_PX_BE);
+			if (r->backend == NULL) {
+				conf_msgs_add(errs, "%s:%d: %s '%s': use_backend '%s' is not a "
+				    "declared backend", px->file, r->line, conf_proxy_kind(px),
+				    px->name, r->backend_name);
+				nerr++;
+			}
+		}
 		if (px->default_backend != NULL) {
 			px->backend = conf_find_proxy(c, px->default_backend, CONF_PX_BE);
 			if (px->backend == NULL) {
@@ -65,7 +75,7 @@ conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *wa
 			}
 		} else if (px->cap & CONF_PX_BE) {
 			px->backend = px;
-		} else {
+		} else if (px->use_backends == NULL) {
 			conf_msgs_add(errs, "%s:%d: frontend '%s' has no default_backend",
 			    px->file, px->line, px->name);
 			nerr++;

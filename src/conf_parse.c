@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "conf_lex.h"
 #include "conf_parse.h"
 #include "units.h"
@@ -850,6 +851,97 @@ kw_px_log(struct parser *p, int argc, char **argv)
 }
 
 static void
+kw_px_acl(struct parser *p, int argc, char **argv)
+{
+	char err[512];
+
+	if (acl_parse_decl(&p->px->acls, argc, argv, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
+}
+
+/* A rule's optional "if|unless COND" from argv[i] on; 0 or -1 reported. */
+static int
+parse_rule_cond(struct parser *p, int argc, char **argv, int i, struct acl_rule *r)
+{
+	char err[512];
+
+	if (i >= argc)
+		return 0;
+	if (strcmp(argv[i], "if") != 0 && strcmp(argv[i], "unless") != 0) {
+		parse_err(p, "'%s' %s: expected 'if' or 'unless' before '%s'", argv[0],
+		    argv[1], argv[i]);
+		return -1;
+	}
+	if ((r->cond = acl_parse_cond(&p->px->acls, argc - i, argv + i, err, sizeof(err))) == NULL) {
+		parse_err(p, "'%s': %s", argv[0], err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+parse_append_rule(struct acl_rule **list, struct acl_rule *r)
+{
+	while (*list != NULL)
+		list = &(*list)->next;
+	*list = r;
+}
+
+static void
+kw_px_tcp_request(struct parser *p, int argc, char **argv)
+{
+	struct acl_rule *r;
+	int action;
+
+	if (argc < 2 || strcmp(argv[1], "connection") != 0) {
+		if (argc >= 2 && (strcmp(argv[1], "content") == 0 ||
+		    strcmp(argv[1], "inspect-delay") == 0 || strcmp(argv[1], "session") == 0))
+			parse_err(p, "'tcp-request %s' is not supported yet (supported: "
+			    "tcp-request connection accept|reject)", argv[1]);
+		else
+			parse_err(p, "'tcp-request' expects 'connection accept|reject [if|unless "
+			    "ACL]'");
+		return;
+	}
+	if (argc < 3 || (strcmp(argv[2], "accept") != 0 && strcmp(argv[2], "reject") != 0)) {
+		parse_err(p, "'tcp-request connection %s' is not supported (supported: accept, "
+		    "reject)", argc < 3 ? "" : argv[2]);
+		return;
+	}
+	action = strcmp(argv[2], "accept") == 0 ? ACL_ACTION_ACCEPT : ACL_ACTION_REJECT;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->action = action;
+	r->line = p->line;
+	if (parse_rule_cond(p, argc, argv, 3, r) == -1) {
+		free(r);
+		return;
+	}
+	parse_append_rule(&p->px->tcp_conn_rules, r);
+}
+
+static void
+kw_px_use_backend(struct parser *p, int argc, char **argv)
+{
+	struct acl_rule *r;
+
+	if (argc < 2) {
+		parse_err(p, "'use_backend' expects a backend name");
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->backend_name = strdup(argv[1]);
+	r->line = p->line;
+	if (parse_rule_cond(p, argc, argv, 2, r) == -1) {
+		free(r->backend_name);
+		free(r);
+		return;
+	}
+	parse_append_rule(&p->px->use_backends, r);
+}
+
+static void
 kw_px_description(struct parser *p, int argc, char **argv)
 {
 	/* Cosmetic: HAProxy shows it on its stats page; splicer has none. */
@@ -996,6 +1088,7 @@ static const struct kw global_kws[] = {
 };
 
 static const struct kw proxy_kws[] = {
+	{ "acl",             SEC_FRONTEND | SEC_LISTEN,   kw_px_acl },
 	{ "balance",         SEC_BE_SIDE,                 kw_px_balance },
 	{ "bind",            SEC_FRONTEND | SEC_LISTEN,   kw_px_bind },
 	{ "default-server",  SEC_BE_SIDE,                 kw_px_default_server },
@@ -1009,7 +1102,9 @@ static const struct kw proxy_kws[] = {
 	{ "option",          SEC_ANY_PROXY,               kw_px_option },
 	{ "retries",         SEC_BE_SIDE,                 kw_px_retries },
 	{ "server",          SEC_BACKEND | SEC_LISTEN,    kw_px_server },
+	{ "tcp-request",     SEC_FRONTEND | SEC_LISTEN,   kw_px_tcp_request },
 	{ "timeout",         SEC_ANY_PROXY,               kw_px_timeout },
+	{ "use_backend",     SEC_FRONTEND | SEC_LISTEN,   kw_px_use_backend },
 };
 
 /* HAProxy keywords splicer does not implement, with the reason given. */
@@ -1019,7 +1114,6 @@ struct unsupported_kw {
 };
 
 static const struct unsupported_kw unsupported_kws[] = {
-	{ "acl",                   "not supported yet" },
 	{ "bandwidth-limit",       "not supported yet" },
 	{ "ca-base",               "not supported: splicer does not terminate TLS" },
 	{ "capture",               "not supported: it is an HTTP feature and splicer is a TCP proxy" },
@@ -1050,11 +1144,9 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "stick",                 "not supported yet" },
 	{ "stick-table",           "not supported yet" },
 	{ "tcp-check",             "not supported yet" },
-	{ "tcp-request",           "not supported yet" },
 	{ "tcp-response",          "not supported yet" },
 	{ "tune.pipe.prealloc",    "not supported yet" },
 	{ "use-server",            "not supported yet" },
-	{ "use_backend",           "not supported yet" },
 	{ "user",                  "not supported yet" },
 };
 

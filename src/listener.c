@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "dial.h"
 #include "listener.h"
 #include "log.h"
@@ -193,6 +194,15 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 				listener_exhausted(errno);
 				return;
 			}
+		}
+		/* tcp-request connection: decided before the connection costs
+		 * anything; like HAProxy, a rejected one is not logged. */
+		if (l->fe->tcp_conn_rules != NULL &&
+		    acl_connection_verdict(l->fe->tcp_conn_rules, (struct sockaddr *)&ss) ==
+		    ACL_ACTION_REJECT) {
+			l->fe->denied_conn++;
+			close(fd);
+			continue;
 		}
 		dial_tune_socket(fd);
 		actconn++;

@@ -38,6 +38,7 @@
 
 #include <event2/event_struct.h>
 
+#include "acl.h"
 #include "backend.h"
 #include "dial.h"
 #include "engine.h"
@@ -864,7 +865,6 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	s->base = base;
 	s->l = l;
 	s->fe = l->fe;
-	s->be = l->fe->backend;
 	s->cfd = fd;
 	s->sfd = -1;
 	memcpy(&s->cli, sa, len < sizeof(s->cli) ? len : sizeof(s->cli));
@@ -887,6 +887,15 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 			log_traffic(s->fe, LOG_INFO, "Connect from %s to %s (%s/TCP)",
 			    sockaddr_print(sa, c, sizeof(c)),
 			    sockaddr_print((struct sockaddr *)&local, d, sizeof(d)), s->fe->name);
+	}
+	/* use_backend rules first, then default_backend. */
+	if ((s->be = acl_use_backend(s->fe->use_backends, sa)) == NULL)
+		s->be = s->fe->backend;
+	if (s->be == NULL) {
+		session_close(s, "PC", 0, "no use_backend rule matched and frontend '%s' "
+		    "has no default_backend", s->fe->name);
+		session_settle(s);
+		return;
 	}
 	s->waiter.cli = (struct sockaddr *)&s->cli;
 	s->waiter.ready = session_on_dequeued;
