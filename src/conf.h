@@ -145,6 +145,7 @@ struct conf_proxy {
 	unsigned int random_draws;	/* balance random(N): draws, default 2 */
 	struct conf_server defsrv;	/* default-server options for the next servers */
 	unsigned int maxconn;		/* frontend: sessions at once; 0 = the global limit */
+	unsigned int rate_limit;	/* frontend: new sessions per second; 0 = none */
 	unsigned int opts;		/* CONF_OPT_* */
 	enum conf_engine engine;
 	int log_global;			/* "log global": use the global targets */

@@ -760,6 +760,20 @@ kw_px_maxconn(struct parser *p, int argc, char **argv)
 }
 
 static void
+kw_px_rate_limit(struct parser *p, int argc, char **argv)
+{
+	uint64_t v;
+
+	if (argc < 2 || strcmp(argv[1], "sessions") != 0) {
+		parse_err(p, "'rate-limit' expects 'sessions N'");
+		return;
+	}
+	if (parse_no_more_args(p, argc, argv, 3) == 0 &&
+	    parse_uint_arg(p, "rate-limit sessions", argv[2], 1, 1000000, &v) == 0)
+		p->px->rate_limit = (unsigned int)v;
+}
+
+static void
 kw_px_engine(struct parser *p, int argc, char **argv)
 {
 	if (argc < 2) {
@@ -1100,6 +1114,7 @@ static const struct kw proxy_kws[] = {
 	{ "mode",            SEC_ANY_PROXY,               kw_px_mode },
 	{ "no",              SEC_ANY_PROXY,               kw_px_no },
 	{ "option",          SEC_ANY_PROXY,               kw_px_option },
+	{ "rate-limit",      SEC_FE_SIDE,                 kw_px_rate_limit },
 	{ "retries",         SEC_BE_SIDE,                 kw_px_retries },
 	{ "server",          SEC_BACKEND | SEC_LISTEN,    kw_px_server },
 	{ "tcp-request",     SEC_FRONTEND | SEC_LISTEN,   kw_px_tcp_request },
@@ -1134,7 +1149,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "maxpipes",              "not supported yet" },
 	{ "monitor-uri",           "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "nbproc",                "not supported: splicer uses threads (nbthread)" },
-	{ "rate-limit",            "not supported yet" },
 	{ "redirect",              "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "source",                "not supported yet" },
 	{ "ssl-default-bind-ciphers", "not supported: splicer does not terminate TLS" },
@@ -1202,6 +1216,7 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 		px->random_draws = from->random_draws;
 		px->defsrv = from->defsrv;
 		px->maxconn = from->maxconn;
+		px->rate_limit = from->rate_limit;
 		px->opts = from->opts;
 		px->engine = from->engine;
 		px->log_global = from->log_global;

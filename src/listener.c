@@ -27,6 +27,14 @@
 #define LISTENER_PAUSE_US 100000
 
 static struct listener *listeners;
+/* One rate limiter per frontend with "rate-limit sessions", shared by its
+ * listeners. */
+struct listener_rate {
+	struct conf_proxy *fe;
+	struct ratelimit rl;
+	struct listener_rate *next;
+};
+static struct listener_rate *rates;
 static unsigned int actconn;		/* sessions in progress */
 static unsigned int global_maxconn;	/* process-wide limit */
 static struct event *resume_timer;	/* fires after an EMFILE pause */
@@ -100,6 +108,16 @@ fail:
 	return -1;
 }
 
+/* Monotonic clock in microseconds. */
+static uint64_t
+listener_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* Has l room for one more session under every limit that applies? */
 static int
 listener_has_room(const struct listener *l)
@@ -125,10 +143,41 @@ listener_pause(struct listener *l)
 static void
 listener_resume(struct listener *l)
 {
+	if (l->rate != NULL && ratelimit_wait(l->rate, listener_now()) != 0)
+		return;	/* its rate timer resumes it */
 	if (!l->active && l->ev_set && l->fd != -1 && listener_has_room(l)) {
 		event_add(&l->ev, NULL);
 		l->active = 1;
 	}
+}
+
+static int listener_rate_limited(struct listener *l);
+
+/* The timer may fire a little before our clock says the wait is over:
+ * then it is armed again, never left idle with the listener paused. */
+static void
+listener_on_rate_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	if (!listener_rate_limited(l))
+		listener_resume(l);
+}
+
+/* Above "rate-limit sessions": stop until the next session is allowed. */
+static int
+listener_rate_limited(struct listener *l)
+{
+	uint64_t wait;
+	struct timeval tv;
+
+	if (l->rate == NULL || (wait = ratelimit_wait(l->rate, listener_now())) == 0)
+		return 0;
+	listener_pause(l);
+	tv.tv_sec = (time_t)(wait / 1000000);
+	tv.tv_usec = (suseconds_t)(wait % 1000000);
+	evtimer_add(&l->rate_timer, &tv);
+	return 1;
 }
 
 static void
@@ -172,6 +221,8 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 			listener_pause(l);
 			return;
 		}
+		if (listener_rate_limited(l))
+			return;
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			switch (errno) {
@@ -204,6 +255,8 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
+		if (l->rate != NULL)
+			ratelimit_take(l->rate, listener_now());
 		dial_tune_socket(fd);
 		actconn++;
 		l->cur_sess++;
@@ -219,6 +272,24 @@ listener_start(struct event_base *base)
 	if ((resume_timer = evtimer_new(base, listener_on_resume_timer, NULL)) == NULL)
 		return -1;
 	for (struct listener *l = listeners; l != NULL; l = l->next) {
+		if (l->fe->rate_limit != 0) {
+			struct listener_rate *r;
+
+			for (r = rates; r != NULL && r->fe != l->fe; r = r->next)
+				;
+			if (r == NULL) {
+				if ((r = calloc(1, sizeof(*r))) == NULL)
+					return -1;
+				r->fe = l->fe;
+				/* HAProxy's limit is a per-second count: allow the
+				 * whole second's worth at once, then the steady rate. */
+				ratelimit_init(&r->rl, l->fe->rate_limit, l->fe->rate_limit);
+				r->next = rates;
+				rates = r;
+			}
+			l->rate = &r->rl;
+		}
+		evtimer_assign(&l->rate_timer, base, listener_on_rate_timer, l);
 		event_assign(&l->ev, base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
 		l->ev_set = 1;
 		listener_resume(l);
@@ -242,6 +313,8 @@ listener_close_all(void)
 {
 	for (struct listener *l = listeners; l != NULL; l = l->next) {
 		listener_pause(l);
+		if (l->ev_set)
+			evtimer_del(&l->rate_timer);
 		if (l->fd != -1) {
 			close(l->fd);
 			l->fd = -1;
@@ -258,6 +331,10 @@ listener_free_all(void)
 		struct listener *l = listeners;
 
 		listeners = l->next;
+		if (l->ev_set) {
+			event_del(&l->ev);
+			evtimer_del(&l->rate_timer);
+		}
 		if (l->fd != -1)
 			close(l->fd);
 		free(l);
@@ -265,6 +342,12 @@ listener_free_all(void)
 	if (resume_timer != NULL) {
 		event_free(resume_timer);
 		resume_timer = NULL;
+	}
+	while (rates != NULL) {
+		struct listener_rate *r = rates;
+
+		rates = r->next;
+		free(r);
 	}
 }
 

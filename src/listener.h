@@ -12,6 +12,7 @@
 #include <event2/event_struct.h>
 
 #include "conf.h"
+#include "ratelimit.h"
 
 struct listener {
 	int fd;				/* listening socket, -1 once closed */
@@ -21,6 +22,8 @@ struct listener {
 	int ev_set;			/* ev was assigned */
 	int active;			/* ev is added */
 	unsigned int cur_sess;		/* sessions accepted here and not yet ended */
+	struct ratelimit *rate;		/* the frontend's rate-limit sessions, or NULL */
+	struct event rate_timer;	/* resumes accepting when the rate allows */
 	struct listener *next;
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "ratelimit.h"
 #include "sockaddr.h"
 #include "units.h"
 
@@ -214,6 +215,39 @@ START_TEST(test_log_escape_leaves_only_printable_bytes)
 }
 END_TEST
 
+/* rate 10/s, burst 10, on a virtual clock (us). */
+START_TEST(test_ratelimit_burst_then_steady_rate)
+{
+	struct ratelimit r;
+	uint64_t now = 5000000, taken = 0;
+
+	ratelimit_init(&r, 10, 10);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_uint_eq(ratelimit_wait(&r, now), 0);
+		ratelimit_take(&r, now);
+	}
+	/* The 11th waits exactly one interval (100 ms). */
+	ck_assert_uint_eq(ratelimit_wait(&r, now), 100000);
+	ck_assert_uint_eq(ratelimit_wait(&r, now + 99999), 1);
+	ck_assert_uint_eq(ratelimit_wait(&r, now + 100000), 0);
+	/* Over 10 s of greedy takers, 10 + 100 events at most. */
+	for (uint64_t t = now; t <= now + 10000000; t += 1000) {
+		while (ratelimit_wait(&r, t) == 0) {
+			ratelimit_take(&r, t);
+			taken++;
+		}
+	}
+	ck_assert_uint_eq(taken, 100);
+	/* Idle credit is capped at the burst. */
+	now += 60000000;
+	for (int i = 0; i < 10; i++) {
+		ck_assert_uint_eq(ratelimit_wait(&r, now), 0);
+		ratelimit_take(&r, now);
+	}
+	ck_assert_uint_gt(ratelimit_wait(&r, now), 0);
+}
+END_TEST
+
 static Suite *
 units_suite(void)
 {
@@ -231,6 +265,7 @@ units_suite(void)
 	tcase_add_loop_test(tc, test_addresses, 0, sizeof(addr_cases) / sizeof(*addr_cases));
 	tcase_add_test(tc, test_hostname_kept_for_resolution);
 	tcase_add_test(tc, test_log_escape_leaves_only_printable_bytes);
+	tcase_add_test(tc, test_ratelimit_burst_then_steady_rate);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -70,6 +70,35 @@ def test_frontend_maxconn_limits_its_own_sessions():
 
 
 @test
+def test_rate_limit_sessions_paces_new_sessions():
+    """rate-limit sessions 10 with 30 clients at once: 10 at once, then 10
+    per second; nobody is refused."""
+    srv = Server(echo_handler)
+    port = free_port()
+    sp = Splicer(base_conf(addr(port), srv.addr, extra="    rate-limit sessions 10\n"))
+    done = []
+    t0 = time.time()
+
+    def one(i):
+        s = connect(addr(port), timeout=20)
+        s.sendall(b"r")
+        s.shutdown(socket.SHUT_WR)
+        if recv_all(s) == b"r":
+            done.append(time.time() - t0)
+        s.close()
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(30)]
+    [t.start() for t in ts]
+    [t.join(20) for t in ts]
+    done.sort()
+    check(len(done) == 30, "%d of 30 served" % len(done))
+    early = sum(1 for d in done if d < 0.35)
+    check(10 <= early <= 14, "%d sessions in the first 0.35 s (burst 10, then 10/s)" % early)
+    check(done[-1] >= 1.7, "all 30 served after %.2fs; 10/s needs ~2 s" % done[-1])
+    print("    first 0.35 s: %d sessions; last served at %.2f s" % (early, done[-1]))
+    sp.stop()
+
+
+@test
 def test_out_of_fds_pauses_accept_without_spinning_and_resumes():
     """With 64 fds and maxconn 1000, accept() fails with EMFILE. splicer
     must pause (CPU stays low), keep existing sessions working, and accept
