@@ -47,7 +47,11 @@ conf_msgs_free(struct conf_msgs *m)
 struct conf *
 conf_new(void)
 {
-	return calloc(1, sizeof(struct conf));
+	struct conf *c = calloc(1, sizeof(struct conf));
+
+	if (c != NULL)
+		c->global.uid = c->global.gid = -1;
+	return c;
 }
 
 static void
@@ -107,6 +111,9 @@ conf_free(struct conf *c)
 	}
 	conf_free_logs(c->global.logs);
 	free(c->global.pidfile);
+	free(c->global.user);
+	free(c->global.group);
+	free(c->global.chroot);
 	for (int i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);

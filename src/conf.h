@@ -175,6 +175,12 @@ struct conf_global {
 	struct conf_log *logs;
 	uint64_t pipesize;		/* F_SETPIPE_SZ; 0 = kernel default */
 	uint64_t hard_stop_after;	/* us; 0 = none */
+	char *user;			/* "user NAME", looked up by conf_check */
+	char *group;			/* "group NAME", looked up by conf_check */
+	long long uid;			/* uid to run as after binding; -1 = keep */
+	long long gid;			/* gid to run as after binding; -1 = keep */
+	char *chroot;			/* directory to chroot into, or NULL */
+	int user_line, group_line;	/* for messages */
 };
 
 struct conf {

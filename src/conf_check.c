@@ -3,7 +3,10 @@
  */
 #include "config.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "acl.h"
 #include "conf_check.h"
@@ -157,6 +160,51 @@ conf_check_timeouts(struct conf *c, struct conf_msgs *warns)
 	}
 }
 
+/* user/group names to ids, and the chroot directory, at start-up and -c. */
+static int
+conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
+{
+	struct conf_global *g = &c->global;
+	const char *file = c->nfiles > 0 ? c->files[0] : "(config)";
+	int nerr = 0;
+	struct stat st;
+
+	if (!(flags & CONF_CHECK_F_RESOLVE))
+		return 0;
+	if (g->user != NULL) {
+		struct passwd *pw = getpwnam(g->user);
+
+		if (pw == NULL) {
+			conf_msgs_add(errs, "%s:%d: user '%s' does not exist", file, g->user_line, g->user);
+			nerr++;
+		} else {
+			if (g->uid != -1 && g->uid != (long long)pw->pw_uid)
+				conf_msgs_add(errs, "%s:%d: user '%s' is uid %u, but uid %lld is also set",
+				    file, g->user_line, g->user, (unsigned int)pw->pw_uid, g->uid), nerr++;
+			g->uid = pw->pw_uid;
+			/* As HAProxy: without "group", the user's primary group. */
+			if (g->group == NULL && g->gid == -1)
+				g->gid = pw->pw_gid;
+		}
+	}
+	if (g->group != NULL) {
+		struct group *gr = getgrnam(g->group);
+
+		if (gr == NULL) {
+			conf_msgs_add(errs, "%s:%d: group '%s' does not exist", file, g->group_line,
+			    g->group);
+			nerr++;
+		} else {
+			g->gid = gr->gr_gid;
+		}
+	}
+	if (g->chroot != NULL && (stat(g->chroot, &st) == -1 || !S_ISDIR(st.st_mode))) {
+		conf_msgs_add(errs, "%s: chroot '%s' is not a directory", file, g->chroot);
+		nerr++;
+	}
+	return nerr;
+}
+
 int
 conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *warns)
 {
@@ -166,6 +214,7 @@ conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *
 	nerr += conf_check_backends(c, errs, warns);
 	nerr += conf_check_binds(c, flags, errs);
 	nerr += conf_check_servers(c, flags, errs);
+	nerr += conf_check_privileges(c, flags, errs);
 	conf_check_timeouts(c, warns);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
 		nfe += (px->cap & CONF_PX_FE) != 0;

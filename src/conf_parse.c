@@ -419,6 +419,42 @@ kw_global_pidfile(struct parser *p, int argc, char **argv)
 	}
 }
 
+/* "user NAME", "group NAME", "chroot DIR": one string each. */
+static void
+kw_global_string(struct parser *p, int argc, char **argv)
+{
+	char **dst = strcmp(argv[0], "user") == 0 ? &p->conf->global.user :
+	    strcmp(argv[0], "group") == 0 ? &p->conf->global.group : &p->conf->global.chroot;
+
+	if (argc < 2) {
+		parse_err(p, "'%s' expects a %s", argv[0],
+		    strcmp(argv[0], "chroot") == 0 ? "directory" : "name");
+		return;
+	}
+	if (parse_no_more_args(p, argc, argv, 2) == -1)
+		return;
+	free(*dst);
+	*dst = strdup(argv[1]);
+	if (strcmp(argv[0], "user") == 0)
+		p->conf->global.user_line = p->line;
+	else if (strcmp(argv[0], "group") == 0)
+		p->conf->global.group_line = p->line;
+}
+
+static void
+kw_global_id(struct parser *p, int argc, char **argv)
+{
+	uint64_t v;
+
+	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
+	    parse_uint_arg(p, argv[0], argv[1], 0, 4294967294ULL, &v) == 0) {
+		if (strcmp(argv[0], "uid") == 0)
+			p->conf->global.uid = (long long)v;
+		else
+			p->conf->global.gid = (long long)v;
+	}
+}
+
 static void
 kw_global_pipesize(struct parser *p, int argc, char **argv)
 {
@@ -1092,13 +1128,18 @@ struct kw {
 };
 
 static const struct kw global_kws[] = {
+	{ "chroot",          SEC_GLOBAL, kw_global_string },
 	{ "daemon",          SEC_GLOBAL, kw_global_daemon },
+	{ "gid",             SEC_GLOBAL, kw_global_id },
+	{ "group",           SEC_GLOBAL, kw_global_string },
 	{ "hard-stop-after", SEC_GLOBAL, kw_global_hard_stop_after },
 	{ "log",             SEC_GLOBAL, kw_global_log },
 	{ "maxconn",         SEC_GLOBAL, kw_global_maxconn },
 	{ "nbthread",        SEC_GLOBAL, kw_global_nbthread },
 	{ "pidfile",         SEC_GLOBAL, kw_global_pidfile },
 	{ "tune.pipesize",   SEC_GLOBAL, kw_global_pipesize },
+	{ "uid",             SEC_GLOBAL, kw_global_id },
+	{ "user",            SEC_GLOBAL, kw_global_string },
 };
 
 static const struct kw proxy_kws[] = {
@@ -1132,14 +1173,12 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "bandwidth-limit",       "not supported yet" },
 	{ "ca-base",               "not supported: splicer does not terminate TLS" },
 	{ "capture",               "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "chroot",                "not supported yet" },
 	{ "compression",           "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "cookie",                "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "crt-base",              "not supported: splicer does not terminate TLS" },
 	{ "errorfile",             "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "filter",                "not supported yet" },
 	{ "fullconn",              "not supported yet" },
-	{ "group",                 "not supported yet" },
 	{ "hash-type",             "not supported yet" },
 	{ "http-after-response",   "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "http-check",            "not supported: it is an HTTP feature and splicer is a TCP proxy" },
@@ -1161,7 +1200,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "tcp-response",          "not supported yet" },
 	{ "tune.pipe.prealloc",    "not supported yet" },
 	{ "use-server",            "not supported yet" },
-	{ "user",                  "not supported yet" },
 };
 
 /* HAProxy sections splicer does not have; their lines are skipped. */

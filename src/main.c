@@ -27,6 +27,7 @@
 #include "listener.h"
 #include "log.h"
 #include "pipe_pool.h"
+#include "priv.h"
 #include "session.h"
 
 #define EXIT_CONF  1	/* configuration error */
@@ -352,6 +353,16 @@ main(int argc, char **argv)
 		}
 	}
 	log_set_global(c->global.logs);
+	/* SPEC §9: give up root once the sockets and logs are open. */
+	if (priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid,
+	    err, sizeof(err)) == -1) {
+		log_alert("%s", err);
+		rc = EXIT_START;
+		goto out_logs;
+	}
+	if (c->global.uid != -1 || c->global.chroot != NULL)
+		log_notice("running as uid %lld gid %lld%s%s", c->global.uid, c->global.gid,
+		    c->global.chroot ? ", chroot " : "", c->global.chroot ? c->global.chroot : "");
 
 	if ((main_base = event_base_new()) == NULL) {
 		log_alert("cannot create the event loop");

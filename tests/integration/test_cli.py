@@ -232,4 +232,53 @@ def test_udp_syslog_target_receives_rfc3164_lines():
     sp.stop()
 
 
+def low_port():
+    """A free port below 1024 on 127.0.0.1 (only root may bind it)."""
+    for p in range(900, 1000):
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            t.close()
+    raise AssertionError("no free port below 1024")
+
+
+@test
+def test_privileges_dropped_after_binding_a_low_port():
+    import pwd, grp, tempfile
+    if os.geteuid() != 0:
+        from harness import Skip
+        raise Skip("needs root to test dropping privileges")
+    srv = Server(echo_handler)
+    port = low_port()
+    jail = tempfile.mkdtemp(prefix="splicer-jail-")
+    sp = Splicer(base_conf(addr(port), srv.addr, global_extra=
+                           "    user nobody\n    group nogroup\n    chroot %s\n" % jail))
+    status = open("/proc/%d/status" % sp.pid).read()
+    field = lambda k: [l.split(":", 1)[1].split() for l in status.splitlines() if l.startswith(k + ":")][0]
+    uid, gid = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
+    check(field("Uid") == [str(uid)] * 4, "Uid %r" % field("Uid"))
+    check(field("Gid") == [str(gid)] * 4, "Gid %r" % field("Gid"))
+    check(field("Groups") == [], "supplementary groups %r" % field("Groups"))
+    check(field("NoNewPrivs") == ["1"], "NoNewPrivs %r" % field("NoNewPrivs"))
+    check(os.readlink("/proc/%d/root" % sp.pid) == jail, "root %s" % os.readlink("/proc/%d/root" % sp.pid))
+    s = connect(addr(port))
+    data = os.urandom(1 << 20)
+    t = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+    t.start()
+    check(recv_all(s) == data, "relay broken after the drop")
+    t.join()
+    sp.stop()
+
+
+@test
+def test_unknown_user_is_a_config_error():
+    r = cli("-c", conf=base_conf("127.0.0.1:1", "127.0.0.1:2",
+                                 global_extra="    user no-such-user-here\n"))
+    check(r.returncode == 1 and ":3: user 'no-such-user-here' does not exist" in r.stderr, r.stderr)
+
+
 run()
