@@ -62,6 +62,7 @@ struct conf_timeouts {
 	uint64_t tunnel;	/* inactivity once established, replaces client/server */
 	uint64_t lifetime;	/* maximum age of a session (splicer extension) */
 	uint64_t queue;		/* wait for a server slot; 0 = timeout connect */
+	uint64_t check;		/* bound of a health check; 0 = min(connect, inter) */
 };
 
 /* Balancing algorithms ("balance"). */
@@ -90,6 +91,12 @@ struct conf_server {
 	unsigned int maxconn;		/* sessions at once; 0 = no limit */
 	int backup;			/* only used when no primary server is up */
 	int disabled;			/* starts in maintenance */
+	int check;			/* active TCP health checks */
+	uint64_t check_inter;		/* us between checks (default 2 s) */
+	uint64_t check_fastinter;	/* us between checks while changing; 0 = inter */
+	uint64_t check_downinter;	/* us between checks while down; 0 = inter */
+	unsigned int check_rise;	/* successes to go up (default 2) */
+	unsigned int check_fall;	/* failures to go down (default 3) */
 	struct conf_server *next;
 	/* run time */
 	enum conf_server_state state;

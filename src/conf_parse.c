@@ -591,11 +591,11 @@ static int
 parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_server *s)
 {
 	static const char *const known[] = {
-		"backup", "disabled", "enabled", "maxconn", "weight",
+		"backup", "check", "disabled", "downinter", "enabled", "fall", "fastinter",
+		"inter", "maxconn", "no-check", "rise", "weight",
 	};
 	static const char *const later[] = {
-		"check", "inter", "fastinter", "downinter", "rise", "fall", "send-proxy",
-		"send-proxy-v2", "port", "addr", "agent-check", "resolvers", "init-addr",
+		"send-proxy", "send-proxy-v2", "port", "addr", "agent-check", "resolvers", "init-addr",
 		"slowstart", "on-marked-down", "on-marked-up", "observe", "error-limit",
 		"track", "source", "id", "cookie", "redir", "check-send-proxy",
 	};
@@ -614,6 +614,33 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 			if (parse_uint_arg(p, "server maxconn", argv[i + 1], 0, CONF_MAXCONN_MAX, &v) == -1)
 				return -1;
 			s->maxconn = (unsigned int)v;
+			i++;
+		} else if (strcmp(o, "check") == 0) {
+			s->check = 1;
+		} else if (strcmp(o, "no-check") == 0) {
+			s->check = 0;
+		} else if (strcmp(o, "inter") == 0 || strcmp(o, "fastinter") == 0 ||
+		    strcmp(o, "downinter") == 0) {
+			uint64_t *dst = strcmp(o, "inter") == 0 ? &s->check_inter :
+			    strcmp(o, "fastinter") == 0 ? &s->check_fastinter : &s->check_downinter;
+			char kw[32];
+
+			snprintf(kw, sizeof(kw), "server %s", o);
+			if (parse_time_arg(p, kw, argv[i + 1], dst) == -1)
+				return -1;
+			if (*dst < 1000) {
+				parse_err(p, "'server %s %s': at least 1ms", o, argv[i + 1]);
+				return -1;
+			}
+			i++;
+		} else if (strcmp(o, "rise") == 0 || strcmp(o, "fall") == 0) {
+			if (parse_uint_arg(p, strcmp(o, "rise") == 0 ? "server rise" : "server fall",
+			    argv[i + 1], 1, 1000, &v) == -1)
+				return -1;
+			if (strcmp(o, "rise") == 0)
+				s->check_rise = (unsigned int)v;
+			else
+				s->check_fall = (unsigned int)v;
 			i++;
 		} else if (strcmp(o, "backup") == 0) {
 			s->backup = 1;
@@ -709,7 +736,7 @@ struct timeout_kw {
 
 #define TO(f) offsetof(struct conf_timeouts, f)
 static const struct timeout_kw timeout_kws[] = {
-	{ "check",       SEC_BE_SIDE,   (size_t)-1 },
+	{ "check",       SEC_BE_SIDE,   TO(check) },
 	{ "client",      SEC_FE_SIDE,   TO(client) },
 	{ "client-fin",  SEC_FE_SIDE,   TO(client_fin) },
 	{ "connect",     SEC_BE_SIDE,   TO(connect) },
@@ -1246,6 +1273,9 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 	px->redispatch_every = -1;
 	px->random_draws = 2;
 	px->defsrv.weight = 1;
+	px->defsrv.check_inter = 2000000;	/* HAProxy's defaults */
+	px->defsrv.check_rise = 2;
+	px->defsrv.check_fall = 3;
 	if (from != NULL) {
 		px->to = from->to;
 		px->retries = from->retries;

@@ -24,6 +24,7 @@
 #include "backend.h"
 #include "conf_check.h"
 #include "conf_parse.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "pipe_pool.h"
@@ -381,6 +382,10 @@ main(int argc, char **argv)
 		log_alert("cannot start the listeners");
 		goto out_base;
 	}
+	if (health_start(main_base, c) == -1) {
+		log_alert("cannot start the health checks");
+		goto out_base;
+	}
 	session_on_idle(main_on_idle);
 	log_notice("splicer %s started (pid %d, maxconn %u)", PACKAGE_VERSION,
 	    (int)getpid(), maxconn);
@@ -398,6 +403,7 @@ out_base:
 	}
 	if (hard_stop_timer != NULL)
 		event_free(hard_stop_timer);
+	health_stop();
 	listener_free_all();
 	pipe_pool_destroy();
 	backend_cleanup();
