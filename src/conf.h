@@ -92,6 +92,7 @@ struct conf_server {
 	int backup;			/* only used when no primary server is up */
 	int disabled;			/* starts in maintenance */
 	int check;			/* active TCP health checks */
+	int send_proxy;			/* PROXY header to the server: 0, 1 (v1) or 2 (v2) */
 	uint64_t check_inter;		/* us between checks (default 2 s) */
 	uint64_t check_fastinter;	/* us between checks while changing; 0 = inter */
 	uint64_t check_downinter;	/* us between checks while down; 0 = inter */
@@ -110,6 +111,7 @@ struct conf_bind {
 	struct sockaddr_spec addr;	/* numeric or resolved at check time */
 	int backlog;			/* listen(2) backlog; 0 = the proxy's maxconn */
 	int v6only;			/* IPV6_V6ONLY on an IPv6 bind */
+	int accept_proxy;		/* clients start with a PROXY header (v1 or v2) */
 	unsigned int maxconn;		/* sessions at once from this bind; 0 = no own limit */
 	char *name;			/* "name" option, or NULL */
 	int line;

@@ -514,6 +514,7 @@ parse_bind_addr(struct parser *p, const char *a, struct conf_bind *opts)
 	}
 	b->backlog = opts->backlog;
 	b->v6only = opts->v6only;
+	b->accept_proxy = opts->accept_proxy;
 	b->maxconn = opts->maxconn;
 	b->name = opts->name != NULL ? strdup(opts->name) : NULL;
 	b->line = p->line;
@@ -549,6 +550,8 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 			i++;
 		} else if (strcmp(o, "v6only") == 0) {
 			opts.v6only = 1;
+		} else if (strcmp(o, "accept-proxy") == 0) {
+			opts.accept_proxy = 1;
 		} else if (strcmp(o, "name") == 0) {
 			if (argv[i + 1] == NULL) {
 				parse_err(p, "bind option 'name' expects a name");
@@ -560,7 +563,7 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 			parse_err(p, "bind option '%s' is not supported: splicer does not "
 			    "terminate TLS", o);
 			return;
-		} else if (strcmp(o, "accept-proxy") == 0 || strcmp(o, "transparent") == 0 ||
+		} else if (strcmp(o, "transparent") == 0 ||
 		    strcmp(o, "interface") == 0 || strcmp(o, "defer-accept") == 0 ||
 		    strcmp(o, "tfo") == 0 || strcmp(o, "mss") == 0 ||
 		    strcmp(o, "namespace") == 0 || strcmp(o, "process") == 0 ||
@@ -568,11 +571,13 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 			parse_err(p, "bind option '%s' is not supported yet", o);
 			return;
 		} else {
-			static const char *const known[] = { "backlog", "maxconn", "name", "v6only" };
+			static const char *const known[] = {
+				"accept-proxy", "backlog", "maxconn", "name", "v6only",
+			};
 			char sugg[64];
 
 			parse_err(p, "unknown bind option '%s'%s", o,
-			    parse_suggest(o, known, 4, sugg, sizeof(sugg)));
+			    parse_suggest(o, known, 5, sugg, sizeof(sugg)));
 			return;
 		}
 	}
@@ -592,10 +597,11 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 {
 	static const char *const known[] = {
 		"backup", "check", "disabled", "downinter", "enabled", "fall", "fastinter",
-		"inter", "maxconn", "no-check", "rise", "weight",
+		"inter", "maxconn", "no-check", "no-send-proxy", "rise", "send-proxy",
+		"send-proxy-v2", "weight",
 	};
 	static const char *const later[] = {
-		"send-proxy", "send-proxy-v2", "port", "addr", "agent-check", "resolvers", "init-addr",
+		"port", "addr", "agent-check", "resolvers", "init-addr",
 		"slowstart", "on-marked-down", "on-marked-up", "observe", "error-limit",
 		"track", "source", "id", "cookie", "redir", "check-send-proxy",
 	};
@@ -615,6 +621,12 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 				return -1;
 			s->maxconn = (unsigned int)v;
 			i++;
+		} else if (strcmp(o, "send-proxy") == 0) {
+			s->send_proxy = 1;
+		} else if (strcmp(o, "send-proxy-v2") == 0) {
+			s->send_proxy = 2;
+		} else if (strcmp(o, "no-send-proxy") == 0 || strcmp(o, "no-send-proxy-v2") == 0) {
+			s->send_proxy = 0;
 		} else if (strcmp(o, "check") == 0) {
 			s->check = 1;
 		} else if (strcmp(o, "no-check") == 0) {

@@ -1,9 +1,8 @@
 /*
  * session: THE state machine.
  *
- *   ACCEPTED -> [QUEUED] -> CONNECTING -> ESTABLISHED -> HALF_CLOSED -> CLOSED
- *       |            |            |              |_________________________^
- *       |____________|____________|______________________________________^
+ *   ACCEPTED -> [PROXY_HEADER] -> [QUEUED] -> CONNECTING -> ESTABLISHED
+ *        -> HALF_CLOSED -> CLOSED; every state may also go straight to CLOSED.
  *
  * Every transition goes through session_set_state(), which checks it
  * against the table below and traces it; every end goes through
@@ -44,11 +43,13 @@
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
+#include "proxy_proto.h"
 #include "session.h"
 #include "units.h"
 
 enum session_state {
 	SESS_ST_ACCEPTED,	/* client taken, no server chosen yet */
+	SESS_ST_PROXY_HEADER,	/* accept-proxy: reading the client's PROXY header */
 	SESS_ST_QUEUED,		/* every server is full: waiting for a slot */
 	SESS_ST_CONNECTING,	/* dialing a server, or waiting to retry */
 	SESS_ST_ESTABLISHED,	/* both sockets connected, both flows open */
@@ -59,6 +60,7 @@ enum session_state {
 
 static const char *const session_state_names[SESS_ST_COUNT] = {
 	[SESS_ST_ACCEPTED]    = "accepted",
+	[SESS_ST_PROXY_HEADER] = "proxy-header",
 	[SESS_ST_QUEUED]      = "queued",
 	[SESS_ST_CONNECTING]  = "connecting",
 	[SESS_ST_ESTABLISHED] = "established",
@@ -68,7 +70,9 @@ static const char *const session_state_names[SESS_ST_COUNT] = {
 
 /* Legal transitions: session_legal[from] is a mask of 1 << to. */
 static const unsigned int session_legal[SESS_ST_COUNT] = {
-	[SESS_ST_ACCEPTED]    = 1 << SESS_ST_QUEUED | 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
+	[SESS_ST_ACCEPTED]    = 1 << SESS_ST_PROXY_HEADER | 1 << SESS_ST_QUEUED |
+	    1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
+	[SESS_ST_PROXY_HEADER] = 1 << SESS_ST_QUEUED | 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
 	[SESS_ST_QUEUED]      = 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
 	[SESS_ST_CONNECTING]  = 1 << SESS_ST_ESTABLISHED | 1 << SESS_ST_CLOSED,
 	[SESS_ST_ESTABLISHED] = 1 << SESS_ST_HALF_CLOSED | 1 << SESS_ST_CLOSED,
@@ -81,6 +85,11 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
 #define SESS_F_CLI_GONE		0x02	/* the client reset */
 #define SESS_F_SRV_GONE		0x04	/* the server reset */
 #define SESS_F_FLUSHING		0x08	/* forwarding a reset: waiting for the ACKs first */
+#define SESS_F_DST_KNOWN	0x10	/* s->dst holds the address the client reached */
+
+/* accept-proxy without "timeout client" still waits for the header at
+ * most this long: every stall has a timer. */
+#define SESS_PROXY_HEADER_MAX_US	10000000
 
 /* While a forwarded reset waits for the peer to acknowledge our last
  * bytes, the timer looks again every 10 ms; the wait is bounded by that
@@ -112,7 +121,10 @@ struct session {
 
 	int cfd;			/* client socket, -1 once closed */
 	int sfd;			/* server socket, -1 while none */
-	struct sockaddr_storage cli;	/* client address */
+	struct sockaddr_storage cli;	/* client address (from its PROXY header if any) */
+	struct sockaddr_storage dst;	/* address it reached (SESS_F_DST_KNOWN) */
+	uint8_t *pp_buf;		/* PROXY header bytes in or out, PP_MAX, or NULL */
+	size_t pp_len;			/* bytes in pp_buf */
 
 	struct flow up;			/* client -> server */
 	struct flow down;		/* server -> client */
@@ -136,6 +148,7 @@ struct session {
 	uint64_t timer_at;		/* monotonic us: when the timer fires, 0 = not armed */
 	uint64_t flush_until;		/* monotonic us: SESS_F_FLUSHING gives up then */
 	unsigned int tries;		/* connect attempts started */
+	int srv_pp_sent;		/* send-proxy header fully written this try */
 	int last_err;			/* errno of the last failed connect */
 
 	char term[3];			/* termination state, "--" when normal */
@@ -281,6 +294,8 @@ session_close(struct session *s, const char *term, unsigned int how,
 	event_del(&s->timer);
 
 	session_log(s);
+	free(s->pp_buf);
+	s->pp_buf = NULL;
 	engine_release(&s->up);
 	engine_release(&s->down);
 	session_close_fd(s->cfd, how & SESS_CLOSE_RST_CLIENT);
@@ -331,6 +346,13 @@ session_limits(const struct session *s, uint64_t *lim_c, uint64_t *lim_s)
 	*lim_s = v;
 }
 
+/* How long accept-proxy waits for the header: timeout client, bounded. */
+static uint64_t
+session_header_timeout(const struct session *s)
+{
+	return s->fe->to.client ? s->fe->to.client : SESS_PROXY_HEADER_MAX_US;
+}
+
 /* timeout queue, or timeout connect when it is not set (as HAProxy). */
 static uint64_t
 session_queue_timeout(const struct session *s)
@@ -365,6 +387,8 @@ session_deadline(const struct session *s)
 		when = s->t_accept + life;
 	if (s->flags & SESS_F_FLUSHING)
 		return session_min(when, session_now() + SESS_FLUSH_POLL_US);
+	if (s->state == SESS_ST_PROXY_HEADER)
+		return session_min(when, s->t_accept + session_header_timeout(s));
 	if (s->state == SESS_ST_QUEUED)
 		return session_min(when, session_queue_timeout(s) ?
 		    s->t_queued + session_queue_timeout(s) : 0);
@@ -418,6 +442,11 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		session_close(s, s->state == SESS_ST_CONNECTING ? "PC" :
 		    s->state == SESS_ST_QUEUED ? "PQ" : "PD", 0,
 		    "timeout lifetime (%s) reached", units_print_time(life, t, sizeof(t)));
+	} else if (s->state == SESS_ST_PROXY_HEADER) {
+		if (now >= s->t_accept + session_header_timeout(s))
+			session_close(s, "cR", 0, "timeout waiting for the PROXY header (%s), "
+			    "%zu bytes received", units_print_time(session_header_timeout(s), t,
+			    sizeof(t)), s->pp_len);
 	} else if (s->state == SESS_ST_QUEUED) {
 		if (session_queue_timeout(s) && now >= s->t_queued + session_queue_timeout(s))
 			session_close(s, "sQ", 0, "timeout queue (%s): every server of "
@@ -774,6 +803,51 @@ session_connect_failed(struct session *s, int e)
 	session_retry(s, 0);
 }
 
+/* The address the client connected to, for send-proxy. */
+static const struct sockaddr *
+session_dst(struct session *s)
+{
+	socklen_t len = sizeof(s->dst);
+
+	if (!(s->flags & SESS_F_DST_KNOWN) &&
+	    getsockname(s->cfd, (struct sockaddr *)&s->dst, &len) == 0)
+		s->flags |= SESS_F_DST_KNOWN;
+	return (struct sockaddr *)&s->dst;
+}
+
+/*
+ * send-proxy(-v2): the header goes first, before any client byte. A new
+ * socket's send buffer always has room for it, but a short write is
+ * handled anyway: the rest waits in pp_buf for the next writable event.
+ * Returns 1 when sent, 0 to wait, -1 when the server went away.
+ */
+static int
+session_send_proxy(struct session *s)
+{
+	ssize_t n;
+
+	if (s->pp_buf == NULL) {
+		if ((s->pp_buf = malloc(PP_MAX)) == NULL)
+			return -1;
+		s->pp_len = s->srv->send_proxy == 2 ?
+		    pp_build_v2(s->pp_buf, PP_MAX, (struct sockaddr *)&s->cli, session_dst(s)) :
+		    pp_build_v1((char *)s->pp_buf, PP_MAX, (struct sockaddr *)&s->cli, session_dst(s));
+	}
+	n = send(s->sfd, s->pp_buf, s->pp_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n == -1)
+		return -1;
+	memmove(s->pp_buf, s->pp_buf + n, s->pp_len - (size_t)n);
+	s->pp_len -= (size_t)n;
+	if (s->pp_len != 0)
+		return 0;
+	free(s->pp_buf);
+	s->pp_buf = NULL;
+	s->srv_pp_sent = 1;
+	return 1;
+}
+
 static void
 session_on_connect(evutil_socket_t fd, short what, void *arg)
 {
@@ -781,10 +855,25 @@ session_on_connect(evutil_socket_t fd, short what, void *arg)
 	int e;
 
 	s->evs &= ~SESS_EV_S_WR;	/* one-shot event */
-	if ((e = dial_result(s->sfd)) == 0)
-		session_established(s);
-	else
+	if ((e = dial_result(s->sfd)) != 0) {
 		session_connect_failed(s, e);
+	} else if (s->srv->send_proxy && !s->srv_pp_sent) {
+		switch (session_send_proxy(s)) {
+		case 1:
+			session_established(s);
+			break;
+		case 0:
+			event_add(&s->s_wr, NULL);
+			s->evs |= SESS_EV_S_WR;
+			break;
+		default:
+			session_close(s, "SC", 0, "sending the PROXY header to server '%s' "
+			    "failed: %s", s->srv->name, strerror(errno));
+			break;
+		}
+	} else {
+		session_established(s);
+	}
 	session_settle(s);
 }
 
@@ -817,6 +906,9 @@ session_connect(struct session *s)
 
 	s->tries++;
 	s->t_try = session_now();
+	s->srv_pp_sent = 0;
+	free(s->pp_buf);	/* a header half sent to a failed server */
+	s->pp_buf = NULL;
 	if ((fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len)) == -1) {
 		session_connect_failed(s, errno);
 		return;
@@ -843,6 +935,114 @@ session_on_dequeued(struct backend_waiter *w, struct conf_server *srv)
 	s->retry_at = s->t_dequeued;
 	evtimer_add(&s->timer, &now);
 	s->timer_at = s->t_dequeued;
+}
+
+/*
+ * The client is known (its PROXY header read, if any): pick the backend
+ * and a server, then connect or queue.
+ */
+static void
+session_start(struct session *s)
+{
+	struct sockaddr *cli = (struct sockaddr *)&s->cli;
+
+	if (!(s->fe->opts & CONF_OPT_TCPLOG)) {
+		char c[SOCKADDR_STRLEN], d[SOCKADDR_STRLEN];
+
+		log_traffic(s->fe, LOG_INFO, "Connect from %s to %s (%s/TCP)",
+		    sockaddr_print(cli, c, sizeof(c)), sockaddr_print(session_dst(s), d, sizeof(d)),
+		    s->fe->name);
+	}
+	/* use_backend rules first, then default_backend. */
+	if ((s->be = acl_use_backend(s->fe->use_backends, cli)) == NULL)
+		s->be = s->fe->backend;
+	if (s->be == NULL) {
+		session_close(s, "PC", 0, "no use_backend rule matched and frontend '%s' "
+		    "has no default_backend", s->fe->name);
+		return;
+	}
+	s->waiter.cli = cli;
+	s->waiter.ready = session_on_dequeued;
+	switch (backend_assign(s->be, cli, NULL, &s->srv)) {
+	case BACKEND_NO_SERVER:
+		session_close(s, "SC", 0, "backend '%s' has no server available", s->be->name);
+		return;
+	case BACKEND_FULL:
+		s->t_queued = session_now();
+		session_set_state(s, SESS_ST_QUEUED);
+		backend_enqueue(s->be, &s->waiter);
+		log_debug("%u: every server of '%s' is full; queued (%u waiting)", s->id,
+		    s->be->name, s->be->queue_len);
+		break;
+	case BACKEND_ASSIGNED:
+		session_set_state(s, SESS_ST_CONNECTING);
+		break;
+	}
+	if (s->evs & SESS_EV_C_RD)
+		event_del(&s->c_rd);
+	event_assign(&s->c_rd, s->base, s->cfd, EV_READ | EV_CLOSED | EV_ET | EV_PERSIST,
+	    session_on_client_event, s);
+	event_add(&s->c_rd, NULL);
+	s->evs |= SESS_EV_C_RD;
+	if (s->state == SESS_ST_CONNECTING)
+		session_connect(s);
+	else
+		session_schedule(s);
+}
+
+/*
+ * accept-proxy: read the header without taking one byte past it. Peek
+ * at what is there, let the parser say how much of it is header, and
+ * consume exactly that: every byte before the header's end belongs to
+ * it, so nothing is ever peeked twice and no payload enters user space.
+ */
+static void
+session_on_proxy_header(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct pp_header h;
+	char err[256], a[SOCKADDR_STRLEN];
+	ssize_t n, r;
+
+	n = recv(s->cfd, s->pp_buf + s->pp_len, PP_MAX - s->pp_len, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		session_close(s, "CR", 0, "client %s before the end of its PROXY header "
+		    "(%zu bytes)", n == 0 ? "closed" : "reset", s->pp_len);
+		session_settle(s);
+		return;
+	}
+	r = pp_parse(s->pp_buf, s->pp_len + (size_t)n, &h, err, sizeof(err));
+	if (r < 0) {
+		session_close(s, "PR", 0, "bad PROXY header from %s: %s",
+		    sockaddr_print((struct sockaddr *)&s->cli, a, sizeof(a)), err);
+		session_settle(s);
+		return;
+	}
+	/* Consume what is header: all of it while incomplete, up to its end
+	 * once complete. The bytes are those just peeked. */
+	n = r == 0 ? n : r - (ssize_t)s->pp_len;
+	if (recv(s->cfd, s->pp_buf + s->pp_len, (size_t)n, 0) != n) {
+		session_close(s, "CR", 0, "client went away inside its PROXY header");
+		session_settle(s);
+		return;
+	}
+	s->pp_len += (size_t)n;
+	if (r == 0)
+		return;
+	log_debug("%u: PROXY v%d header of %zd bytes: client %s", s->id, h.version, r,
+	    h.has_addr ? sockaddr_print((struct sockaddr *)&h.src, a, sizeof(a)) : "(local)");
+	if (h.has_addr) {
+		s->cli = h.src;
+		s->dst = h.dst;
+		s->flags |= SESS_F_DST_KNOWN;
+	}
+	free(s->pp_buf);
+	s->pp_buf = NULL;
+	s->pp_len = 0;
+	session_start(s);
+	session_settle(s);
 }
 
 /* ---- start ---- */
@@ -878,51 +1078,21 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	sessions = s;
 	session_n++;
 
-	if (!(s->fe->opts & CONF_OPT_TCPLOG)) {
-		struct sockaddr_storage local;
-		socklen_t llen = sizeof(local);
-		char c[SOCKADDR_STRLEN], d[SOCKADDR_STRLEN];
-
-		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
-			log_traffic(s->fe, LOG_INFO, "Connect from %s to %s (%s/TCP)",
-			    sockaddr_print(sa, c, sizeof(c)),
-			    sockaddr_print((struct sockaddr *)&local, d, sizeof(d)), s->fe->name);
-	}
-	/* use_backend rules first, then default_backend. */
-	if ((s->be = acl_use_backend(s->fe->use_backends, sa)) == NULL)
-		s->be = s->fe->backend;
-	if (s->be == NULL) {
-		session_close(s, "PC", 0, "no use_backend rule matched and frontend '%s' "
-		    "has no default_backend", s->fe->name);
-		session_settle(s);
-		return;
-	}
-	s->waiter.cli = (struct sockaddr *)&s->cli;
-	s->waiter.ready = session_on_dequeued;
-	switch (backend_assign(s->be, (struct sockaddr *)&s->cli, NULL, &s->srv)) {
-	case BACKEND_NO_SERVER:
-		session_close(s, "SC", 0, "backend '%s' has no server available", s->be->name);
-		session_settle(s);
-		return;
-	case BACKEND_FULL:
-		s->t_queued = session_now();
-		session_set_state(s, SESS_ST_QUEUED);
-		backend_enqueue(s->be, &s->waiter);
-		log_debug("%u: every server of '%s' is full; queued (%u waiting)", s->id,
-		    s->be->name, s->be->queue_len);
-		break;
-	case BACKEND_ASSIGNED:
-		session_set_state(s, SESS_ST_CONNECTING);
-		break;
-	}
-	event_assign(&s->c_rd, base, fd, EV_READ | EV_CLOSED | EV_ET | EV_PERSIST,
-	    session_on_client_event, s);
-	event_add(&s->c_rd, NULL);
-	s->evs |= SESS_EV_C_RD;
-	if (s->state == SESS_ST_CONNECTING)
-		session_connect(s);
-	else
+	if (l->bind->accept_proxy) {
+		/* Level-triggered is safe here: every byte seen is consumed. */
+		if ((s->pp_buf = malloc(PP_MAX)) == NULL) {
+			session_close(s, "RR", 0, "out of memory for the PROXY header");
+			session_settle(s);
+			return;
+		}
+		session_set_state(s, SESS_ST_PROXY_HEADER);
+		event_assign(&s->c_rd, base, fd, EV_READ | EV_PERSIST, session_on_proxy_header, s);
+		event_add(&s->c_rd, NULL);
+		s->evs |= SESS_EV_C_RD;
 		session_schedule(s);
+		return;
+	}
+	session_start(s);
 	session_settle(s);
 }
 
@@ -939,7 +1109,8 @@ session_kill_all(const char *reason)
 		struct session *s = sessions;
 
 		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" :
-		    s->state == SESS_ST_QUEUED ? "KQ" : "KD", 0, "%s", reason);
+		    s->state == SESS_ST_QUEUED ? "KQ" :
+		    s->state == SESS_ST_PROXY_HEADER ? "KR" : "KD", 0, "%s", reason);
 		session_settle(s);
 	}
 }
