@@ -57,6 +57,25 @@ def test_example_configs_are_valid():
 
 
 @test
+def test_haproxy_corpus_loads_in_splicer_and_in_haproxy():
+    """Real HAProxy "mode tcp" files: splicer must accept each unchanged,
+    and Debian's haproxy must accept the same file, so the corpus stays
+    honest about the grammar."""
+    import shutil
+    d = os.path.join(SRCDIR, "tests", "conf", "haproxy")
+    names = sorted(n for n in os.listdir(d) if n.endswith(".cfg"))
+    check(len(names) >= 10, "corpus has %d files" % len(names))
+    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
+    check(haproxy is not None, "haproxy is not installed (tests/run-all.sh installs it)")
+    for n in names:
+        path = os.path.join(d, n)
+        r = cli("-c", "-f", path)
+        check(r.returncode == 0, "splicer refuses %s: %s" % (n, r.stderr))
+        h = subprocess.run([haproxy, "-c", "-f", path], capture_output=True, text=True, timeout=20)
+        check(h.returncode == 0, "haproxy refuses %s: %s" % (n, h.stdout + h.stderr))
+
+
+@test
 def test_bind_in_use_exits_2_naming_the_address():
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
