@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "conf.h"
@@ -60,6 +61,8 @@ conf_free_logs(struct conf_log *l)
 	while (l != NULL) {
 		struct conf_log *next = l->next;
 
+		if (l->fd > STDERR_FILENO)
+			close(l->fd);
 		free(l->path);
 		free(l);
 		l = next;
@@ -118,6 +121,41 @@ conf_free(struct conf *c)
 		free(c->files[i]);
 	free(c->files);
 	free(c);
+}
+
+static struct conf *conf_cur;
+
+void
+conf_set_current(struct conf *c)
+{
+	conf_cur = c;
+}
+
+struct conf *
+conf_current(void)
+{
+	return conf_cur;
+}
+
+void
+conf_hold(struct conf *c)
+{
+	c->refs++;
+}
+
+void
+conf_release(struct conf *c)
+{
+	if (--c->refs == 0 && c->retired)
+		conf_free(c);
+}
+
+void
+conf_retire(struct conf *c)
+{
+	c->retired = 1;
+	if (c->refs == 0)
+		conf_free(c);
 }
 
 struct conf_proxy *

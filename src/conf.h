@@ -193,6 +193,8 @@ struct conf_global {
 };
 
 struct conf {
+	unsigned int refs;		/* sessions started under this configuration */
+	int retired;			/* replaced by a reload: freed at refs == 0 */
 	struct conf_global global;
 	struct conf_proxy *proxies;	/* frontends, backends and listens, in file order */
 	struct conf_proxy *defaults;	/* every defaults section, newest first */
@@ -212,7 +214,18 @@ void conf_msgs_add(struct conf_msgs *m, const char *fmt, ...)
 void conf_msgs_free(struct conf_msgs *m);
 
 struct conf *conf_new(void);
+/* Free the tree, closing the log descriptors it opened. */
 void conf_free(struct conf *c);
+
+/* Generations: a session holds the configuration it started with; a
+ * configuration replaced by a reload is freed when its last session ends. */
+void conf_hold(struct conf *c);
+void conf_release(struct conf *c);
+/* Mark c replaced; frees it now if no session holds it. */
+void conf_retire(struct conf *c);
+/* The configuration new sessions start with (set by main and reload). */
+void conf_set_current(struct conf *c);
+struct conf *conf_current(void);
 
 /* Find a proxy by name with at least the capabilities in cap. */
 struct conf_proxy *conf_find_proxy(const struct conf *c, const char *name, unsigned int cap);

@@ -27,6 +27,7 @@
 #define LISTENER_PAUSE_US 100000
 
 static struct listener *listeners;
+static struct listener *retired;	/* closed by a reload, sessions still running */
 /* One rate limiter per frontend with "rate-limit sessions", shared by its
  * listeners. */
 struct listener_rate {
@@ -266,43 +267,196 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
+/* Give l the rate limiter of its frontend, creating it on first use. */
+static int
+listener_attach_rate(struct listener *l)
+{
+	struct listener_rate *r;
+
+	l->rate = NULL;
+	if (l->fe->rate_limit == 0)
+		return 0;
+	for (r = rates; r != NULL && r->fe != l->fe; r = r->next)
+		;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return -1;
+		r->fe = l->fe;
+		/* HAProxy's limit is a per-second count: allow the whole
+		 * second's worth at once, then the steady rate. */
+		ratelimit_init(&r->rl, l->fe->rate_limit, l->fe->rate_limit);
+		r->next = rates;
+		rates = r;
+	}
+	l->rate = &r->rl;
+	return 0;
+}
+
+static void
+listener_free_rates(void)
+{
+	while (rates != NULL) {
+		struct listener_rate *r = rates;
+
+		rates = r->next;
+		free(r);
+	}
+}
+
+/* Assign l's events on base (once per listener). */
+static void
+listener_arm(struct listener *l, struct event_base *base)
+{
+	evtimer_assign(&l->rate_timer, base, listener_on_rate_timer, l);
+	event_assign(&l->ev, base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
+	l->ev_set = 1;
+}
+
 int
 listener_start(struct event_base *base)
 {
 	if ((resume_timer = evtimer_new(base, listener_on_resume_timer, NULL)) == NULL)
 		return -1;
 	for (struct listener *l = listeners; l != NULL; l = l->next) {
-		if (l->fe->rate_limit != 0) {
-			struct listener_rate *r;
-
-			for (r = rates; r != NULL && r->fe != l->fe; r = r->next)
-				;
-			if (r == NULL) {
-				if ((r = calloc(1, sizeof(*r))) == NULL)
-					return -1;
-				r->fe = l->fe;
-				/* HAProxy's limit is a per-second count: allow the
-				 * whole second's worth at once, then the steady rate. */
-				ratelimit_init(&r->rl, l->fe->rate_limit, l->fe->rate_limit);
-				r->next = rates;
-				rates = r;
-			}
-			l->rate = &r->rl;
-		}
-		evtimer_assign(&l->rate_timer, base, listener_on_rate_timer, l);
-		event_assign(&l->ev, base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
-		l->ev_set = 1;
+		if (listener_attach_rate(l) == -1)
+			return -1;
+		listener_arm(l, base);
 		listener_resume(l);
 	}
 	return 0;
 }
 
+/* Close a listener for good; it is freed once its sessions are gone. */
+static void
+listener_retire(struct listener *l)
+{
+	listener_pause(l);
+	if (l->ev_set)
+		evtimer_del(&l->rate_timer);
+	if (l->fd != -1)
+		close(l->fd);
+	l->fd = -1;
+	l->rate = NULL;
+	if (l->cur_sess == 0) {
+		free(l);
+		return;
+	}
+	l->retired = 1;
+	l->next = retired;
+	retired = l;
+}
+
+static int
+listener_same_addr(const struct conf_bind *a, const struct conf_bind *b)
+{
+	return a->addr.len == b->addr.len && a->v6only == b->v6only &&
+	    memcmp(&a->addr.ss, &b->addr.ss, a->addr.len) == 0;
+}
+
+int
+listener_reload(struct conf *c, unsigned int maxconn, struct event_base *base,
+    unsigned int *kept, unsigned int *opened, unsigned int *closed, char *err, size_t errlen)
+{
+	struct listener *fresh = NULL, **tail = &fresh, *l, *next;
+
+	*kept = *opened = *closed = 0;
+	for (l = listeners; l != NULL; l = l->next)
+		l->matched = 0;
+	/* 1: find or bind every address; nothing is changed yet. */
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		for (struct conf_bind *b = px->binds; b != NULL; b = b->next) {
+			struct listener *n;
+
+			for (l = listeners; l != NULL; l = l->next) {
+				if (!l->matched && listener_same_addr(l->bind, b))
+					break;
+			}
+			if ((n = calloc(1, sizeof(*n))) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			n->bind = b;
+			n->fe = px;
+			if (l != NULL) {
+				l->matched = 1;
+				n->fd = -1;
+				n->next = l;	/* scratch: the listener it takes over */
+			} else if ((n->fd = listener_bind_one(b, b->backlog ? (unsigned int)b->backlog :
+			    LISTENER_BACKLOG_DEFAULT, err, errlen)) == -1) {
+				free(n);
+				goto fail;
+			}
+			*tail = n;
+			tail = &n->matched_next;
+		}
+	}
+	/* 2: commit. Kept listeners take their new frontend; new ones start. */
+	global_maxconn = maxconn;
+	listener_free_rates();
+	for (l = listeners; l != NULL; l = next) {
+		next = l->next;
+		if (!l->matched) {
+			listener_retire(l);
+			(*closed)++;
+		}
+	}
+	listeners = NULL;
+	tail = &listeners;
+	for (struct listener *n = fresh; n != NULL; n = next) {
+		next = n->matched_next;
+		if (n->fd == -1) {
+			l = n->next;
+			l->bind = n->bind;
+			l->fe = n->fe;
+			/* listen() again applies a changed backlog to the socket. */
+			(void)listen(l->fd, n->bind->backlog ? n->bind->backlog :
+			    LISTENER_BACKLOG_DEFAULT);
+			free(n);
+			(*kept)++;
+		} else {
+			l = n;
+			l->matched_next = NULL;
+			listener_arm(l, base);
+			(*opened)++;
+		}
+		l->next = NULL;
+		l->matched = 0;
+		*tail = l;
+		tail = &l->next;
+		if (listener_attach_rate(l) == -1) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	for (l = listeners; l != NULL; l = l->next)
+		listener_resume(l);
+	return 0;
+fail:
+	for (struct listener *n = fresh; n != NULL; n = next) {
+		next = n->matched_next;
+		if (n->fd != -1)
+			close(n->fd);
+		free(n);
+	}
+	for (l = listeners; l != NULL; l = l->next)
+		l->matched = 0;
+	return -1;
+}
+
 void
-listener_release(struct listener *l)
+listener_release(struct listener *l, struct conf_proxy *fe)
 {
 	actconn--;
 	l->cur_sess--;
-	l->fe->cur_sess--;
+	fe->cur_sess--;
+	if (l->retired && l->cur_sess == 0) {
+		struct listener **p;
+
+		for (p = &retired; *p != l; p = &(*p)->next)
+			;
+		*p = l->next;
+		free(l);
+	}
 	/* A slot opened: any listener paused for a limit may go on. */
 	for (struct listener *m = listeners; m != NULL; m = m->next)
 		listener_resume(m);
@@ -343,11 +497,12 @@ listener_free_all(void)
 		event_free(resume_timer);
 		resume_timer = NULL;
 	}
-	while (rates != NULL) {
-		struct listener_rate *r = rates;
+	listener_free_rates();
+	while (retired != NULL) {
+		struct listener *l = retired;
 
-		rates = r->next;
-		free(r);
+		retired = l->next;
+		free(l);
 	}
 }
 

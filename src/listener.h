@@ -24,6 +24,9 @@ struct listener {
 	unsigned int cur_sess;		/* sessions accepted here and not yet ended */
 	struct ratelimit *rate;		/* the frontend's rate-limit sessions, or NULL */
 	struct event rate_timer;	/* resumes accepting when the rate allows */
+	int retired;			/* dropped by a reload: freed when cur_sess is 0 */
+	int matched;			/* reload scratch: kept for the new configuration */
+	struct listener *matched_next;	/* reload scratch: list of the new set */
 	struct listener *next;
 };
 
@@ -44,8 +47,22 @@ void listener_close_all(void);
 /* Free the listeners (exit). */
 void listener_free_all(void);
 
-/* A session of l ended: count it and resume listeners that have room. */
-void listener_release(struct listener *l);
+/* A session accepted on l for frontend fe ended (fe is the session's own:
+ * after a reload, l may serve a newer one): count it and resume
+ * listeners that have room. */
+void listener_release(struct listener *l, struct conf_proxy *fe);
+
+/*
+ * Reload: make the listeners match the binds of c. A listener whose
+ * address is still configured keeps its socket (no client is refused)
+ * and serves its new frontend; new addresses are bound first, and if one
+ * fails nothing changes and -1 is returned with err set; listeners whose
+ * address is gone are closed, and freed once their sessions end.
+ * Returns the counts kept/opened/closed through the pointers.
+ */
+int listener_reload(struct conf *c, unsigned int maxconn, struct event_base *base,
+    unsigned int *kept, unsigned int *opened, unsigned int *closed,
+    char *err, size_t errlen);
 
 /* Sessions in progress in the whole process. */
 unsigned int listener_actconn(void);

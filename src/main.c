@@ -42,6 +42,11 @@
 static struct event_base *main_base;
 static struct event *hard_stop_timer;
 static int main_stopping;
+static struct conf *main_conf;		/* the configuration new sessions use */
+static const char **main_files;		/* -f files, re-read on SIGHUP */
+static int main_nfiles;
+static const char *main_quick[3];	/* quick mode: listen, upstream, engine */
+static unsigned int main_reloads_ok, main_reloads_failed;
 
 static void
 usage(FILE *f)
@@ -181,10 +186,89 @@ main_graceful(const struct conf *c, const char *sig)
 	}
 }
 
+/* Parse and check the configuration files (or quick mode flags) into a
+ * new tree; returns it, or NULL with every message in errs. */
+static struct conf *
+main_load(struct conf_msgs *errs, struct conf_msgs *warns)
+{
+	struct conf *c = conf_new();
+	int nerr = 0;
+
+	if (c == NULL)
+		return NULL;
+	if (main_quick[0] != NULL)
+		nerr += main_quick_conf(c, main_quick[0], main_quick[1], main_quick[2], errs, warns);
+	for (int i = 0; i < main_nfiles; i++)
+		nerr += conf_parse_file(c, main_files[i], errs, warns);
+	if (nerr == 0)
+		nerr += conf_check(c, CONF_CHECK_F_RESOLVE, errs, warns);
+	if (nerr > 0) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * SIGHUP (SPEC §8): a valid configuration takes effect for new sessions
+ * at once, sessions in progress keep theirs, and listening sockets whose
+ * address stays are kept so that no client is refused. An invalid one is
+ * logged, every error of it, and the running one stays.
+ */
+static void
+main_reload(void)
+{
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	unsigned int kept, opened, closed, maxconn;
+	struct conf *n, *old = main_conf;
+	char err[512];
+
+	if ((n = main_load(&errs, &warns)) == NULL)
+		goto failed;
+	for (int i = 0; i < warns.n; i++)
+		log_warning("reload: %s", warns.msg[i]);
+	maxconn = main_maxconn(n);
+	if (log_open(n->global.logs, err, sizeof(err)) == -1)
+		goto failed_msg;
+	for (struct conf_proxy *px = n->proxies; px != NULL; px = px->next) {
+		if (log_open(px->logs, err, sizeof(err)) == -1)
+			goto failed_msg;
+	}
+	if (listener_reload(n, maxconn, main_base, &kept, &opened, &closed, err, sizeof(err)) == -1)
+		goto failed_msg;
+	backend_init(n);
+	health_stop();
+	if (health_start(main_base, n) == -1)
+		log_err("reload: cannot start the health checks");
+	pipe_pool_init(n->global.pipesize, PIPE_POOL_KEEP);
+	log_set_global(n->global.logs);
+	main_conf = n;
+	conf_set_current(n);
+	main_reloads_ok++;
+	log_notice("reload #%u succeeded: %u listeners kept, %u opened, %u closed; %u "
+	    "sessions continue with the previous configuration", main_reloads_ok +
+	    main_reloads_failed, kept, opened, closed, old->refs);
+	conf_retire(old);	/* freed with its last session */
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	return;
+failed_msg:
+	conf_msgs_add(&errs, "%s", err);
+	conf_free(n);	/* closes the logs it opened */
+failed:
+	for (int i = 0; i < errs.n; i++)
+		log_err("reload: %s", errs.msg[i]);
+	main_reloads_failed++;
+	log_err("reload #%u failed (%d error%s): the running configuration stays",
+	    main_reloads_ok + main_reloads_failed, errs.n, errs.n == 1 ? "" : "s");
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+}
+
 static void
 main_on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	const struct conf *c = arg;
+	const struct conf *c = main_conf;
 
 	switch (sig) {
 	case SIGTERM:
@@ -202,8 +286,8 @@ main_on_signal(evutil_socket_t sig, short what, void *arg)
 		main_graceful(c, "SIGUSR1");
 		break;
 	case SIGHUP:
-		log_warning("SIGHUP: configuration reload is not supported by this version; "
-		    "the running configuration stays");
+		if (!main_stopping)
+			main_reload();
 		break;
 	}
 }
@@ -304,12 +388,16 @@ main(int argc, char **argv)
 
 	if ((c = conf_new()) == NULL)
 		return EXIT_START;
-	if (listen != NULL)
-		nerr += main_quick_conf(c, listen, upstream, engine, &errs, &warns);
-	for (int i = 0; i < nfiles; i++)
-		nerr += conf_parse_file(c, files[i], &errs, &warns);
-	if (nerr == 0)
-		nerr += conf_check(c, CONF_CHECK_F_RESOLVE, &errs, &warns);
+	main_files = files;
+	main_nfiles = nfiles;
+	main_quick[0] = listen;
+	main_quick[1] = upstream;
+	main_quick[2] = engine;
+	conf_free(c);
+	if ((c = main_load(&errs, &warns)) == NULL) {
+		nerr = errs.n > 0 ? errs.n : 1;
+		c = conf_new();
+	}
 	for (int i = 0; i < warns.n; i++)
 		fprintf(stderr, "[WARNING] %s\n", warns.msg[i]);
 	for (int i = 0; i < errs.n; i++)
@@ -327,6 +415,8 @@ main(int argc, char **argv)
 	}
 
 	backend_init(c);
+	main_conf = c;
+	conf_set_current(c);
 	/* splice(2) has no MSG_NOSIGNAL: a write to a reset peer must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	maxconn = main_maxconn(c);
@@ -392,6 +482,9 @@ main(int argc, char **argv)
 
 	event_base_dispatch(main_base);
 
+	/* Reloads may have replaced the tree: clean up with the current one
+	 * (older ones were freed with their last session, or are below). */
+	c = main_conf;
 	log_notice("stopped");
 	rc = 0;
 	listener_close_all();

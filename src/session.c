@@ -112,6 +112,7 @@ struct session {
 	enum session_state state;
 	unsigned int flags;		/* SESS_F_* */
 	struct event_base *base;
+	struct conf *conf;		/* the configuration it started with (held) */
 
 	struct listener *l;		/* where it was accepted */
 	struct conf_proxy *fe;		/* its frontend */
@@ -319,7 +320,8 @@ session_settle(struct session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	session_n--;
-	listener_release(s->l);
+	listener_release(s->l, s->fe);
+	conf_release(s->conf);
 	free(s);
 	if (session_n == 0 && session_idle_cb != NULL)
 		session_idle_cb();
@@ -1056,7 +1058,7 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		/* Nothing to relay with: the client sees a reset, not a hang. */
 		session_close_fd(fd, 1);
-		listener_release(l);
+		listener_release(l, l->fe);
 		log_err("out of memory for a new session");
 		return;
 	}
@@ -1065,6 +1067,8 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	s->base = base;
 	s->l = l;
 	s->fe = l->fe;
+	s->conf = conf_current();
+	conf_hold(s->conf);
 	s->cfd = fd;
 	s->sfd = -1;
 	memcpy(&s->cli, sa, len < sizeof(s->cli) ? len : sizeof(s->cli));

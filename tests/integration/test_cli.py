@@ -184,20 +184,6 @@ def test_sigterm_closes_sessions_at_once_by_default():
 
 
 @test
-def test_sighup_keeps_running_and_says_reload_is_missing():
-    srv = Server(echo_handler)
-    port = free_port()
-    sp = Splicer(base_conf(addr(port), srv.addr))
-    sp.signal(signal.SIGHUP)
-    sp.wait_log("SIGHUP: configuration reload is not supported")
-    s = connect(addr(port))
-    s.sendall(b"still")
-    s.shutdown(socket.SHUT_WR)
-    check(recv_all(s) == b"still", "not serving after SIGHUP")
-    sp.stop()
-
-
-@test
 def test_daemon_mode_writes_pidfile_and_serves():
     import tempfile
     srv = Server(echo_handler)
@@ -274,8 +260,11 @@ def test_privileges_dropped_after_binding_a_low_port():
     srv = Server(echo_handler)
     port = low_port()
     jail = tempfile.mkdtemp(prefix="splicer-jail-")
+    # LeakSanitizer reads /proc/PID/task at exit, which the chroot hides:
+    # under ASan this one test runs without leak detection (the others keep it).
     sp = Splicer(base_conf(addr(port), srv.addr, global_extra=
-                           "    user nobody\n    group nogroup\n    chroot %s\n" % jail))
+                           "    user nobody\n    group nogroup\n    chroot %s\n" % jail),
+                 env={"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1"})
     status = open("/proc/%d/status" % sp.pid).read()
     field = lambda k: [l.split(":", 1)[1].split() for l in status.splitlines() if l.startswith(k + ":")][0]
     uid, gid = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid

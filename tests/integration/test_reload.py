@@ -1,0 +1,181 @@
+"""SIGHUP reload (SPEC §8): new configuration for new sessions, old
+sessions untouched, no refused client, bad files rejected whole."""
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (Server, Splicer, addr, check, connect, echo_handler, free_port, recv_all,
+                     run, test, wait_until)
+
+
+def named(name):
+    def handler(c):
+        c.sendall(name.encode())
+        # then echo, so long sessions can be probed
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            c.sendall(b)
+    return Server(handler)
+
+
+def conf(port, servers, extra=""):
+    return ("global\n    log stderr local0 info\n"
+            "defaults\n    mode tcp\n    log global\n    option tcplog\n"
+            "    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n"
+            "listen app\n    bind 127.0.0.1:%d\n%s%s" % (port, servers, extra))
+
+
+def rewrite(sp, text):
+    with open(sp.cfg, "w") as f:
+        f.write(text)
+
+
+def reload(sp, n):
+    sp.signal(signal.SIGHUP)
+    sp.wait_log(r"reload #%d (succeeded|failed)" % n, 5)
+
+
+def ask(port):
+    s = connect(addr(port))
+    try:
+        first = s.recv(1)
+        s.shutdown(socket.SHUT_WR)
+        return (first + recv_all(s)).decode()
+    finally:
+        s.close()
+
+
+@test
+def test_no_client_refused_or_reset_during_reloads():
+    a, b = named("a"), named("b")
+    port = free_port()
+    sp = Splicer(conf(port, "    server a %s\n" % a.addr))
+    stop, errors, count = [], [], [0]
+
+    def storm():
+        while not stop:
+            try:
+                s = connect(addr(port), timeout=3)
+                s.sendall(b"p")
+                if s.recv(1) not in (b"a", b"b"):
+                    errors.append("wrong answer")
+                s.close()
+                count[0] += 1
+            except OSError as e:
+                errors.append(repr(e))
+            time.sleep(0.01)
+    t = threading.Thread(target=storm)
+    t.start()
+    for i in range(1, 6):
+        time.sleep(0.3)
+        rewrite(sp, conf(port, "    server %s %s\n" % (("b", b.addr) if i % 2 else ("a", a.addr))))
+        reload(sp, i)
+    time.sleep(0.3)
+    stop.append(1)
+    t.join(10)
+    check(not errors, "%d failed connects of %d: %r" % (len(errors), count[0], errors[:3]))
+    check(count[0] >= 100, "only %d connects" % count[0])
+    check(len(sp.log().split("reload #")) - 1 == 5, "reload lines")
+    print("    %d connects across 5 reloads, 0 refused or reset" % count[0])
+    sp.stop()
+
+
+@test
+def test_established_sessions_keep_their_server_across_reloads():
+    a, b = named("a"), named("b")
+    port = free_port()
+    sp = Splicer(conf(port, "    server a %s\n" % a.addr))
+    old = connect(addr(port))
+    check(old.recv(1) == b"a", "old session on a")
+    for i in range(1, 4):
+        rewrite(sp, conf(port, "    server b %s\n" % b.addr))
+        reload(sp, i)
+    old.sendall(b"still here")
+    check(old.recv(100) == b"still here", "old session broken by reloads")
+    check(ask(port) == "b", "new sessions do not follow the new configuration")
+    old.shutdown(socket.SHUT_WR)
+    recv_all(old)
+    old.close()
+    logs = sp.wait_sessions(2)
+    check([l["server"] for l in logs] == ["b", "a"], "servers %r" % [l["server"] for l in logs])
+    sp.stop()
+
+
+@test
+def test_invalid_file_keeps_the_running_configuration():
+    a = named("a")
+    port = free_port()
+    good = conf(port, "    server a %s\n" % a.addr)
+    sp = Splicer(good)
+    rewrite(sp, good + "    balanse roundrobin\n    server x 127.0.0.1:99999\n")
+    reload(sp, 1)
+    log = sp.log()
+    check("reload #1 failed (2 errors): the running configuration stays" in log, log[-1500:])
+    check("test.cfg:13: unknown keyword 'balanse' in listen 'app'" in log, log[-1500:])
+    check("test.cfg:14: server 'x'" in log, log[-1500:])
+    check(ask(port) == "a", "not serving after a failed reload")
+    # A missing backend and an unbindable address fail as a whole too.
+    rewrite(sp, good.replace("listen app", "frontend app") + "    default_backend nope\n")
+    reload(sp, 2)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    bport = busy.getsockname()[1]
+    rewrite(sp, good + "listen other\n    bind 127.0.0.1:%d\n    server a %s\n" % (bport, a.addr))
+    reload(sp, 3)
+    busy.close()
+    check(sp.log().count("the running configuration stays") == 3, sp.log()[-1500:])
+    check("reload: cannot bind 127.0.0.1:%d: Address already in use" % bport in sp.log(),
+          sp.log()[-1500:])
+    check(ask(port) == "a", "not serving after failed reloads")
+    rewrite(sp, good)
+    reload(sp, 4)
+    check("reload #4 succeeded" in sp.log(), "good file after bad ones")
+    sp.stop()
+
+
+@test
+def test_removed_server_gets_no_new_session():
+    a, b = named("a"), named("b")
+    port = free_port()
+    sp = Splicer(conf(port, "    server a %s\n    server b %s\n" % (a.addr, b.addr)))
+    check(set(ask(port) for _ in range(4)) == {"a", "b"}, "both serve before")
+    rewrite(sp, conf(port, "    server b %s\n" % b.addr))
+    reload(sp, 1)
+    before = a.accepted
+    check(set(ask(port) for _ in range(10)) == {"b"}, "removed server still chosen")
+    check(a.accepted == before, "server a got connections after its removal")
+    sp.stop()
+
+
+@test
+def test_removed_bind_closes_and_added_bind_opens_without_fd_leak():
+    a = named("a")
+    p1, p2 = free_port(), free_port()
+    sp = Splicer(conf(p1, "    server a %s\n" % a.addr))
+    base = sp.fd_kinds()
+    rewrite(sp, conf(p2, "    server a %s\n" % a.addr))
+    reload(sp, 1)
+    check("1 opened, 1 closed" in sp.log(), sp.log()[-500:])
+    check(ask(p2) == "a", "new bind not serving")
+    try:
+        connect(addr(p1), timeout=1).close()
+        raise AssertionError("the removed bind still accepts")
+    except ConnectionRefusedError:
+        pass
+    for i in range(2, 12):
+        rewrite(sp, conf(p2 if i % 2 else p1, "    server a %s\n" % a.addr))
+        reload(sp, i)
+    k = sp.fd_kinds()
+    check(k["socket"] == base["socket"] and k["other"] == base["other"],
+          "fds after 11 reloads %r, before %r" % (k, base))
+    sp.stop()
+
+
+run()
