@@ -237,6 +237,53 @@ def test_udp_syslog_target_receives_rfc3164_lines():
     sp.stop()
 
 
+@test
+def test_unix_syslog_and_stdout_targets():
+    """A path that is a unix datagram socket (like /dev/log) gets RFC 3164
+    datagrams; stdout gets plain lines."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="splicer-log-")
+    path = os.path.join(d, "log.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(5)
+    on_cleanup(rx.close)
+    srv = Server(echo_handler)
+    port = free_port()
+    conf = base_conf(addr(port), srv.addr).replace(
+        "log stderr local0 info", "log %s daemon info\n    log stdout format raw local0 info" % path)
+    sp = Splicer(conf)
+    s = connect(addr(port))
+    s.close()
+    line = b""
+    while b"app app/s1" not in line:
+        line = rx.recv(4096)
+    # daemon (3) * 8 + info (6) = 30
+    check(line.startswith(b"<30>") and b" splicer[%d]: " % sp.pid in line, repr(line))
+    wait_until(lambda: "app app/s1" in sp.log(), 5, "the stdout line")
+    raw = [l for l in sp.log().splitlines() if "app app/s1" in l][0]
+    check(raw.startswith("127.0.0.1:"), "format raw on stdout: %r" % raw)
+    sp.stop()
+
+
+@test
+def test_server_host_names_are_resolved_at_load_and_reload():
+    import signal as sig
+    srv = Server(echo_handler)
+    port = free_port()
+    sp = Splicer(base_conf(addr(port), "localhost:%d" % srv.port))
+    s = connect(addr(port))
+    s.sendall(b"x")
+    s.shutdown(socket.SHUT_WR)
+    check(recv_all(s) == b"x", "server given by name")
+    with open(sp.cfg, "w") as f:
+        f.write(base_conf(addr(port), "no-such-host.invalid:%d" % srv.port))
+    sp.signal(sig.SIGHUP)
+    sp.wait_log("reload #1 failed", 10)
+    check("cannot resolve 'no-such-host.invalid'" in sp.log(), sp.log()[-800:])
+    sp.stop()
+
+
 def low_port():
     """A free port below 1024 on 127.0.0.1 (only root may bind it)."""
     for p in range(900, 1000):
