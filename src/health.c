@@ -13,6 +13,7 @@
 #include <event2/event_struct.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "dial.h"
 #include "health.h"
 #include "log.h"
@@ -83,15 +84,6 @@ health_counter_interval(const struct health_counter *h, uint64_t inter, uint64_t
 	return inter;
 }
 
-static uint64_t
-health_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void
 health_arm(struct health *h, uint64_t us)
 {
@@ -117,7 +109,7 @@ health_timeout(const struct health *h)
 static void
 health_done(struct health *h, int err)
 {
-	unsigned int dur = (unsigned int)((health_now() - h->started) / 1000);
+	unsigned int dur = (unsigned int)((clock_now_us() - h->started) / 1000);
 	int change;
 
 	if (h->fd != -1) {
@@ -171,7 +163,7 @@ health_on_timer(evutil_socket_t fd, short what, void *arg)
 		health_done(h, ETIMEDOUT);
 		return;
 	}
-	h->started = health_now();
+	h->started = clock_now_us();
 	if ((h->fd = dial_start((struct sockaddr *)&h->srv->addr.ss, h->srv->addr.len)) == -1) {
 		health_done(h, errno);
 		return;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "clock.h"
 #include "dial.h"
 #include "listener.h"
 #include "log.h"
@@ -109,16 +110,6 @@ fail:
 	return -1;
 }
 
-/* Monotonic clock in microseconds. */
-static uint64_t
-listener_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Has l room for one more session under every limit that applies? */
 static int
 listener_has_room(const struct listener *l)
@@ -144,7 +135,7 @@ listener_pause(struct listener *l)
 static void
 listener_resume(struct listener *l)
 {
-	if (l->rate != NULL && ratelimit_wait(l->rate, listener_now()) != 0)
+	if (l->rate != NULL && ratelimit_wait(l->rate, clock_now_us()) != 0)
 		return;	/* its rate timer resumes it */
 	if (!l->active && l->ev_set && l->fd != -1 && listener_has_room(l)) {
 		event_add(&l->ev, NULL);
@@ -172,7 +163,7 @@ listener_rate_limited(struct listener *l)
 	uint64_t wait;
 	struct timeval tv;
 
-	if (l->rate == NULL || (wait = ratelimit_wait(l->rate, listener_now())) == 0)
+	if (l->rate == NULL || (wait = ratelimit_wait(l->rate, clock_now_us())) == 0)
 		return 0;
 	listener_pause(l);
 	tv.tv_sec = (time_t)(wait / 1000000);
@@ -257,7 +248,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		if (l->rate != NULL)
-			ratelimit_take(l->rate, listener_now());
+			ratelimit_take(l->rate, clock_now_us());
 		dial_tune_socket(fd);
 		actconn++;
 		l->cur_sess++;

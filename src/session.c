@@ -39,6 +39,7 @@
 
 #include "acl.h"
 #include "backend.h"
+#include "clock.h"
 #include "dial.h"
 #include "engine.h"
 #include "listener.h"
@@ -169,16 +170,6 @@ static void session_connect(struct session *s);
 static void session_forward_reset(struct session *s);
 static void session_retry(struct session *s, int timed_out);
 
-/* Monotonic clock in microseconds (vDSO, no system call). */
-static uint64_t
-session_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void
 session_set_state(struct session *s, enum session_state to)
 {
@@ -230,10 +221,10 @@ session_log(struct session *s)
 	    tm.tm_sec, (int)(s->accept_date.tv_usec / 1000),
 	    s->fe->name, s->be != NULL ? s->be->name : "<NONE>",
 	    s->srv != NULL ? s->srv->name : "<NOSRV>",
-	    s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : session_now()) :
+	    s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : clock_now_us()) :
 	    s->tries > 0 ? 0 : -1,
 	    s->t_established ? session_ms(s->t_try, s->t_established) : -1,
-	    session_ms(s->t_accept, session_now()),
+	    session_ms(s->t_accept, clock_now_us()),
 	    s->down.bytes, s->up.bytes, s->term,
 	    listener_actconn(), s->fe->cur_sess, beconn,
 	    s->srv != NULL ? s->srv->cur_sess : 0, s->tries > 1 ? s->tries - 1 : 0,
@@ -388,7 +379,7 @@ session_deadline(const struct session *s)
 	if (life != 0)
 		when = s->t_accept + life;
 	if (s->flags & SESS_F_FLUSHING)
-		return session_min(when, session_now() + SESS_FLUSH_POLL_US);
+		return session_min(when, clock_now_us() + SESS_FLUSH_POLL_US);
 	if (s->state == SESS_ST_PROXY_HEADER)
 		return session_min(when, s->t_accept + session_header_timeout(s));
 	if (s->state == SESS_ST_QUEUED)
@@ -422,7 +413,7 @@ session_schedule(struct session *s)
 
 	if (when == 0 || (s->timer_at != 0 && s->timer_at <= when))
 		return;
-	now = session_now();
+	now = clock_now_us();
 	when = when > now ? when - now : 0;
 	tv.tv_sec = (time_t)(when / 1000000);
 	tv.tv_usec = (suseconds_t)(when % 1000000);
@@ -434,7 +425,7 @@ static void
 session_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	uint64_t now = session_now(), life = session_lifetime(s), lim_c, lim_s;
+	uint64_t now = clock_now_us(), life = session_lifetime(s), lim_c, lim_s;
 	char t[32];
 
 	s->timer_at = 0;
@@ -525,9 +516,9 @@ session_update_events(struct session *s)
 	session_want(s, &s->s_wr, SESS_EV_S_WR, s_wr);
 
 	if ((c_rd || c_wr) != (s->wait_c != 0))
-		s->wait_c = (c_rd || c_wr) ? (now = session_now()) : 0;
+		s->wait_c = (c_rd || c_wr) ? (now = clock_now_us()) : 0;
 	if ((s_rd || s_wr) != (s->wait_s != 0))
-		s->wait_s = (s_rd || s_wr) ? (now ? now : session_now()) : 0;
+		s->wait_s = (s_rd || s_wr) ? (now ? now : clock_now_us()) : 0;
 	session_schedule(s);
 }
 
@@ -545,7 +536,7 @@ session_run(struct session *s, struct flow *f)
 	}
 	if (f->in == in && f->bytes == out)
 		return;
-	now = session_now();
+	now = clock_now_us();
 	if (f->in != in) {
 		if (client_src)
 			s->last_c = now;
@@ -638,7 +629,7 @@ session_forward_reset(struct session *s)
 	int to_client = (s->flags & SESS_F_SRV_GONE) != 0;
 	int fd = to_client ? s->cfd : s->sfd;
 	const struct flow *f = to_client ? &s->down : &s->up;
-	uint64_t lim_c, lim_s, now = session_now();
+	uint64_t lim_c, lim_s, now = clock_now_us();
 
 	if (!(s->flags & SESS_F_FLUSHING)) {
 		session_limits(s, &lim_c, &lim_s);
@@ -711,7 +702,7 @@ session_established(struct session *s)
 	    s->fe->engine;
 	unsigned int opts = s->be->opts | s->fe->opts;
 
-	s->t_established = s->last_c = s->last_s = session_now();
+	s->t_established = s->last_c = s->last_s = clock_now_us();
 	/* Drop the connect-phase watchers and arm the relay ones. */
 	if (s->evs & SESS_EV_C_RD)
 		event_del(&s->c_rd);
@@ -775,7 +766,7 @@ session_retry(struct session *s, int timed_out)
 		return;
 	}
 	s->flags |= SESS_F_RETRY_WAIT;
-	s->retry_at = session_now() + wait;
+	s->retry_at = clock_now_us() + wait;
 	session_schedule(s);
 }
 
@@ -907,7 +898,7 @@ session_connect(struct session *s)
 	int fd;
 
 	s->tries++;
-	s->t_try = session_now();
+	s->t_try = clock_now_us();
 	s->srv_pp_sent = 0;
 	free(s->pp_buf);	/* a header half sent to a failed server */
 	s->pp_buf = NULL;
@@ -931,7 +922,7 @@ session_on_dequeued(struct backend_waiter *w, struct conf_server *srv)
 	struct timeval now = { 0, 0 };
 
 	s->srv = srv;
-	s->t_dequeued = session_now();
+	s->t_dequeued = clock_now_us();
 	session_set_state(s, SESS_ST_CONNECTING);
 	s->flags |= SESS_F_RETRY_WAIT;
 	s->retry_at = s->t_dequeued;
@@ -970,7 +961,7 @@ session_start(struct session *s)
 		session_close(s, "SC", 0, "backend '%s' has no server available", s->be->name);
 		return;
 	case BACKEND_FULL:
-		s->t_queued = session_now();
+		s->t_queued = clock_now_us();
 		session_set_state(s, SESS_ST_QUEUED);
 		backend_enqueue(s->be, &s->waiter);
 		log_debug("%u: every server of '%s' is full; queued (%u waiting)", s->id,
@@ -1073,7 +1064,7 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	s->sfd = -1;
 	memcpy(&s->cli, sa, len < sizeof(s->cli) ? len : sizeof(s->cli));
 	gettimeofday(&s->accept_date, NULL);
-	s->t_accept = session_now();
+	s->t_accept = clock_now_us();
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
 	evtimer_assign(&s->timer, base, session_on_timer, s);
 	s->next = sessions;
