@@ -173,7 +173,6 @@ struct conf_proxy {
 	unsigned int queue_max;		/* most sessions ever queued at once */
 	unsigned int cur_sess;		/* sessions in progress (frontend) */
 	uint64_t total_sess;		/* sessions accepted (frontend) */
-	uint64_t denied_conn;		/* refused by tcp-request connection */
 };
 
 struct conf_global {

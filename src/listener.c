@@ -243,7 +243,6 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		if (l->fe->tcp_conn_rules != NULL &&
 		    acl_connection_verdict(l->fe->tcp_conn_rules, (struct sockaddr *)&ss) ==
 		    ACL_ACTION_REJECT) {
-			l->fe->denied_conn++;
 			close(fd);
 			continue;
 		}
@@ -414,10 +413,12 @@ listener_reload(struct conf *c, unsigned int maxconn, struct event_base *base,
 		l->matched = 0;
 		*tail = l;
 		tail = &l->next;
-		if (listener_attach_rate(l) == -1) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
+		/* Past the commit nothing may fail: the old configuration is
+		 * about to go. Without memory for its limiter, a frontend runs
+		 * unlimited and says so. */
+		if (listener_attach_rate(l) == -1)
+			log_err("reload: out of memory for the rate limit of frontend '%s'; "
+			    "it runs unlimited", l->fe->name);
 	}
 	for (l = listeners; l != NULL; l = l->next)
 		listener_resume(l);

@@ -112,15 +112,18 @@ pp_parse_v1(const uint8_t *buf, size_t n, struct pp_header *h, char *err, size_t
 		return -1;
 	}
 	family = strcmp(w[1], "TCP4") == 0 ? AF_INET : AF_INET6;
-	if (pp_port(w[4], &sport) == -1 || pp_port(w[5], &dport) == -1) {
-		snprintf(err, errlen, "PROXY v1 header has an invalid port '%s'",
-		    pp_port(w[4], &sport) == -1 ? w[4] : w[5]);
-		return -1;
+	for (int k = 4; k <= 5; k++) {
+		if (pp_port(w[k], k == 4 ? &sport : &dport) == -1) {
+			snprintf(err, errlen, "PROXY v1 header has an invalid port '%s'", w[k]);
+			return -1;
+		}
 	}
-	if (pp_addr(family, w[2], sport, &h->src) == -1 || pp_addr(family, w[3], dport, &h->dst) == -1) {
-		snprintf(err, errlen, "PROXY v1 header has an invalid %s address '%s'", w[1],
-		    pp_addr(family, w[2], sport, &h->src) == -1 ? w[2] : w[3]);
-		return -1;
+	for (int k = 2; k <= 3; k++) {
+		if (pp_addr(family, w[k], k == 2 ? sport : dport, k == 2 ? &h->src : &h->dst) == -1) {
+			snprintf(err, errlen, "PROXY v1 header has an invalid %s address '%s'",
+			    w[1], w[k]);
+			return -1;
+		}
 	}
 	h->has_addr = 1;
 	return (ssize_t)(end + 1);

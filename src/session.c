@@ -151,7 +151,6 @@ struct session {
 	uint64_t flush_until;		/* monotonic us: SESS_F_FLUSHING gives up then */
 	unsigned int tries;		/* connect attempts started */
 	int srv_pp_sent;		/* send-proxy header fully written this try */
-	int last_err;			/* errno of the last failed connect */
 
 	char term[3];			/* termination state, "--" when normal */
 	char reason[160];		/* why it ended, in words */
@@ -459,7 +458,6 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 			}
 			close(s->sfd);
 			s->sfd = -1;
-			s->last_err = ETIMEDOUT;
 			if (s->tries <= s->be->retries)
 				session_retry(s, 1);
 			else
@@ -784,7 +782,6 @@ session_connect_failed(struct session *s, int e)
 		event_del(&s->s_wr);
 		s->evs &= ~SESS_EV_S_WR;
 	}
-	s->last_err = e;
 	sockaddr_print((struct sockaddr *)&s->srv->addr.ss, addr, sizeof(addr));
 	if (s->tries > s->be->retries) {
 		session_close(s, (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) ?

@@ -232,23 +232,3 @@ units_print_time(uint64_t us, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "%s", us / u->mult, u->suffix);
 	return buf;
 }
-
-char *
-units_print_rate(uint64_t bps, char *buf, size_t len)
-{
-	static const struct unit order[] = {
-		{ "gbps", 1000ULL * 1000 * 1000 }, { "mbps", 1000ULL * 1000 },
-		{ "kbps", 1000 }, { "bps", 1 }, { NULL, 0 }
-	};
-	const struct unit *u;
-
-	for (u = order; u->suffix != NULL; u++) {
-		if (bps != 0 && bps % u->mult == 0)
-			break;
-	}
-	if (u->suffix == NULL)
-		snprintf(buf, len, "0bps");
-	else
-		snprintf(buf, len, "%" PRIu64 "%s", bps / u->mult, u->suffix);
-	return buf;
-}

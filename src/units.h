@@ -38,8 +38,4 @@ int units_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
  * "3s"). Returns buf. */
 char *units_print_time(uint64_t us, char *buf, size_t len);
 
-/* Print a rate in bits per second with the largest exact 1000-based
- * unit ("10mbps"). Returns buf. */
-char *units_print_rate(uint64_t bps, char *buf, size_t len);
-
 #endif
