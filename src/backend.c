@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,8 +12,8 @@
 #include "lb.h"
 #include "log.h"
 
-/* Candidates of one pick; grown to the largest backend. One event loop
- * uses it at a time. */
+static pthread_mutex_t backend_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Candidates of one pick; grown to the largest backend; under the lock. */
 static struct conf_server **backend_cand;
 static unsigned int backend_cand_cap;
 
@@ -83,8 +84,11 @@ backend_candidates(struct conf_proxy *be, const struct conf_server *avoid)
 	return n;
 }
 
-enum backend_outcome
-backend_assign(struct conf_proxy *be, const struct sockaddr *cli,
+static void backend_enqueue(struct conf_proxy *be, struct backend_waiter *w);
+static void backend_unlink(struct conf_proxy *be, struct backend_waiter *w);
+
+static enum backend_outcome
+backend_pick(struct conf_proxy *be, const struct sockaddr *cli,
     const struct conf_server *avoid, struct conf_server **srv)
 {
 	unsigned int n = backend_candidates(be, avoid);
@@ -95,10 +99,24 @@ backend_assign(struct conf_proxy *be, const struct sockaddr *cli,
 		return BACKEND_NO_SERVER;
 	if ((s = lb_for(be->balance)->pick(be, backend_cand, n, cli)) == NULL)
 		return BACKEND_FULL;
-	s->cur_sess++;
+	__atomic_add_fetch(&s->cur_sess, 1, __ATOMIC_RELAXED);
 	s->total_sess++;
 	*srv = s;
 	return BACKEND_ASSIGNED;
+}
+
+enum backend_outcome
+backend_assign(struct conf_proxy *be, const struct sockaddr *cli,
+    const struct conf_server *avoid, struct conf_server **srv, struct backend_waiter *w)
+{
+	enum backend_outcome o;
+
+	pthread_mutex_lock(&backend_lock);
+	o = backend_pick(be, cli, avoid, srv);
+	if (o == BACKEND_FULL && w != NULL)
+		backend_enqueue(be, w);
+	pthread_mutex_unlock(&backend_lock);
+	return o;
 }
 
 /* Give free slots to waiters, oldest first, while there are some. */
@@ -109,24 +127,28 @@ backend_wake(struct conf_proxy *be)
 		struct backend_waiter *w = be->queue_head;
 		struct conf_server *s;
 
-		if (backend_assign(be, w->cli, NULL, &s) != BACKEND_ASSIGNED)
+		if (backend_pick(be, w->cli, NULL, &s) != BACKEND_ASSIGNED)
 			return;
-		backend_dequeue(be, w);
-		w->ready(w, s);
+		backend_unlink(be, w);
+		w->srv = s;
+		w->ready(w);
 	}
 }
 
 void
 backend_release(struct conf_proxy *be, struct conf_server *srv)
 {
-	srv->cur_sess--;
+	pthread_mutex_lock(&backend_lock);
+	__atomic_sub_fetch(&srv->cur_sess, 1, __ATOMIC_RELAXED);
 	backend_wake(be);
+	pthread_mutex_unlock(&backend_lock);
 }
 
-void
+static void
 backend_enqueue(struct conf_proxy *be, struct backend_waiter *w)
 {
 	w->next = NULL;
+	w->srv = NULL;
 	w->prev = be->queue_tail;
 	if (be->queue_tail != NULL)
 		be->queue_tail->next = w;
@@ -138,11 +160,9 @@ backend_enqueue(struct conf_proxy *be, struct backend_waiter *w)
 		be->queue_max = be->queue_len;
 }
 
-void
-backend_dequeue(struct conf_proxy *be, struct backend_waiter *w)
+static void
+backend_unlink(struct conf_proxy *be, struct backend_waiter *w)
 {
-	if (!w->queued)
-		return;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -154,6 +174,20 @@ backend_dequeue(struct conf_proxy *be, struct backend_waiter *w)
 	w->prev = w->next = NULL;
 	w->queued = 0;
 	be->queue_len--;
+}
+
+struct conf_server *
+backend_dequeue(struct conf_proxy *be, struct backend_waiter *w)
+{
+	struct conf_server *given;
+
+	pthread_mutex_lock(&backend_lock);
+	if (w->queued)
+		backend_unlink(be, w);
+	given = w->srv;
+	w->srv = NULL;
+	pthread_mutex_unlock(&backend_lock);
+	return given;
 }
 
 const char *
@@ -172,18 +206,28 @@ void
 backend_set_state(struct conf_proxy *be, struct conf_server *srv,
     enum conf_server_state state)
 {
-	if (srv->state == state)
-		return;
-	log_notice("server %s/%s is %s (was %s), %u sessions active, %u queued", be->name,
-	    srv->name, backend_state_name(state), backend_state_name(srv->state),
-	    srv->cur_sess, be->queue_len);
+	enum conf_server_state was;
+	unsigned int cur, queued;
+
+	pthread_mutex_lock(&backend_lock);
+	was = srv->state;
+	cur = srv->cur_sess;
+	queued = be->queue_len;
 	srv->state = state;
-	backend_wake(be);
+	if (was != state)
+		backend_wake(be);
+	pthread_mutex_unlock(&backend_lock);
+	if (was != state)
+		log_notice("server %s/%s is %s (was %s), %u sessions active, %u queued",
+		    be->name, srv->name, backend_state_name(state), backend_state_name(was),
+		    cur, queued);
 }
 
 void
 backend_set_weight(struct conf_proxy *be, struct conf_server *srv, unsigned int weight)
 {
+	pthread_mutex_lock(&backend_lock);
 	srv->cur_weight = weight;
 	backend_wake(be);
+	pthread_mutex_unlock(&backend_lock);
 }

@@ -20,9 +20,11 @@ struct backend_waiter {
 	struct backend_waiter *prev, *next;
 	const struct sockaddr *cli;	/* for hashing algorithms */
 	int queued;			/* in its backend's queue */
-	/* Called once a slot on srv was taken for this waiter (it has left
-	 * the queue). Must not end the session synchronously. */
-	void (*ready)(struct backend_waiter *w, struct conf_server *srv);
+	struct conf_server *srv;	/* the slot it was given when it left the queue */
+	/* Called, under the backend lock and on whichever thread freed the
+	 * slot, once w->srv holds a slot for this waiter (it has left the
+	 * queue). Must only hand the news to the waiter's own thread. */
+	void (*ready)(struct backend_waiter *w);
 };
 
 /* Set every server's run-time state from the configuration: "disabled"
@@ -38,17 +40,23 @@ enum backend_outcome {
 
 /*
  * Choose a server for a client of be and take a slot on it. avoid (may be
- * NULL) is skipped unless it is the only one (redispatch).
+ * NULL) is skipped unless it is the only one (redispatch). When every
+ * server is full and w is not NULL, w joins the queue in the same step,
+ * so that no slot freed meanwhile is missed.
+ *
+ * Every function here may be called from any thread: one lock guards the
+ * servers' counts, states, weights, balancing state and queues. It is
+ * taken a few times per session, never per byte.
  */
 enum backend_outcome backend_assign(struct conf_proxy *be, const struct sockaddr *cli,
-    const struct conf_server *avoid, struct conf_server **srv);
+    const struct conf_server *avoid, struct conf_server **srv, struct backend_waiter *w);
 
 /* Give back a slot taken on srv; the oldest waiter of be may get it. */
 void backend_release(struct conf_proxy *be, struct conf_server *srv);
 
-/* Wait in be's queue; leave it (timeout, abort). */
-void backend_enqueue(struct conf_proxy *be, struct backend_waiter *w);
-void backend_dequeue(struct conf_proxy *be, struct backend_waiter *w);
+/* Leave be's queue (timeout, abort). Returns the server of a slot given
+ * to w meanwhile, which the caller now holds and must release, or NULL. */
+struct conf_server *backend_dequeue(struct conf_proxy *be, struct backend_waiter *w);
 
 /* Change a server's state or weight at run time (admin, health checks);
  * both may let waiters go on. */

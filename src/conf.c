@@ -123,11 +123,19 @@ conf_free(struct conf *c)
 	free(c);
 }
 
+/*
+ * Generations. Sessions hold the tree they started with; the current
+ * tree holds one reference of its own, given up by conf_retire(), so
+ * that the count reaches 0 exactly once, on whichever thread ends the
+ * last session. conf_set_current() is called while no worker runs
+ * (start-up, or a reload with the workers parked).
+ */
 static struct conf *conf_cur;
 
 void
 conf_set_current(struct conf *c)
 {
+	conf_hold(c);
 	conf_cur = c;
 }
 
@@ -140,22 +148,30 @@ conf_current(void)
 void
 conf_hold(struct conf *c)
 {
-	c->refs++;
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
 }
 
 void
 conf_release(struct conf *c)
 {
-	if (--c->refs == 0 && c->retired)
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		conf_free(c);
+}
+
+unsigned int
+conf_sessions(const struct conf *c)
+{
+	unsigned int refs = __atomic_load_n(&c->refs, __ATOMIC_RELAXED);
+
+	return c == conf_cur && refs > 0 ? refs - 1 : refs;
 }
 
 void
 conf_retire(struct conf *c)
 {
-	c->retired = 1;
-	if (c->refs == 0)
-		conf_free(c);
+	if (conf_cur == c)
+		conf_cur = NULL;
+	conf_release(c);
 }
 
 struct conf_proxy *

@@ -181,7 +181,10 @@ struct conf_global {
 	int daemon;			/* fork into the background */
 	char *pidfile;
 	struct conf_log *logs;
-	uint64_t pipesize;		/* F_SETPIPE_SZ; 0 = kernel default */
+	uint64_t pipesize;		/* F_SETPIPE_SZ; 0 = splicer's default */
+	unsigned int maxpipes;		/* pipes at once; see maxpipes_set */
+	int maxpipes_set;		/* "maxpipes" given (0 is a valid value) */
+	unsigned int pipe_prealloc;	/* pipes made at start (tune.pipe.prealloc) */
 	uint64_t hard_stop_after;	/* us; 0 = none */
 	char *user;			/* "user NAME", looked up by conf_check */
 	char *group;			/* "group NAME", looked up by conf_check */
@@ -192,8 +195,7 @@ struct conf_global {
 };
 
 struct conf {
-	unsigned int refs;		/* sessions started under this configuration */
-	int retired;			/* replaced by a reload: freed at refs == 0 */
+	unsigned int refs;		/* sessions using it, +1 while current; atomic */
 	struct conf_global global;
 	struct conf_proxy *proxies;	/* frontends, backends and listens, in file order */
 	struct conf_proxy *defaults;	/* every defaults section, newest first */
@@ -220,8 +222,11 @@ void conf_free(struct conf *c);
  * configuration replaced by a reload is freed when its last session ends. */
 void conf_hold(struct conf *c);
 void conf_release(struct conf *c);
-/* Mark c replaced; frees it now if no session holds it. */
+/* c is replaced (or the process ends): free it now if no session holds
+ * it, else with its last session. */
 void conf_retire(struct conf *c);
+/* Sessions that hold c. */
+unsigned int conf_sessions(const struct conf *c);
 /* The configuration new sessions start with (set by main and reload). */
 void conf_set_current(struct conf *c);
 struct conf *conf_current(void);

@@ -223,8 +223,9 @@ conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *
 		    c->files[0]);
 		nerr++;
 	}
-	if (c->global.nbthread > 1)
-		conf_msgs_add(warns, "nbthread %u: this version runs one worker thread",
-		    c->global.nbthread);
+	if (c->global.maxpipes_set && c->global.pipe_prealloc > c->global.maxpipes)
+		conf_msgs_add(warns, "tune.pipe.prealloc %u is above maxpipes %u: %u pipes are "
+		    "made at start", c->global.pipe_prealloc, c->global.maxpipes,
+		    c->global.maxpipes);
 	return nerr;
 }

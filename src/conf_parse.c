@@ -43,6 +43,10 @@
  * /proc/sys/fs/pipe-max-size (1 MiB by default); we bound the keyword at
  * 256 MiB and let F_SETPIPE_SZ report the rest at run time. */
 #define CONF_PIPESIZE_MAX (256ULL << 20)
+/* Worker threads: as many as worker.h allows. */
+#define CONF_NBTHREAD_MAX 64
+/* Pipes: each is two fds, so no fd limit reaches this. */
+#define CONF_MAXPIPES_MAX 10000000
 
 struct parser {
 	struct conf *conf;
@@ -402,8 +406,25 @@ kw_global_nbthread(struct parser *p, int argc, char **argv)
 	uint64_t v;
 
 	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
-	    parse_uint_arg(p, argv[0], argv[1], 1, 256, &v) == 0)
+	    parse_uint_arg(p, argv[0], argv[1], 1, CONF_NBTHREAD_MAX, &v) == 0)
 		p->conf->global.nbthread = (unsigned int)v;
+}
+
+/* "maxpipes N" (0: no pipe, every flow copies), "tune.pipe.prealloc N". */
+static void
+kw_global_pipes(struct parser *p, int argc, char **argv)
+{
+	uint64_t v;
+
+	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
+	    parse_uint_arg(p, argv[0], argv[1], 0, CONF_MAXPIPES_MAX, &v) == 0) {
+		if (strcmp(argv[0], "maxpipes") == 0) {
+			p->conf->global.maxpipes = (unsigned int)v;
+			p->conf->global.maxpipes_set = 1;
+		} else {
+			p->conf->global.pipe_prealloc = (unsigned int)v;
+		}
+	}
 }
 
 static void
@@ -1174,8 +1195,10 @@ static const struct kw global_kws[] = {
 	{ "hard-stop-after", SEC_GLOBAL, kw_global_hard_stop_after },
 	{ "log",             SEC_GLOBAL, kw_global_log },
 	{ "maxconn",         SEC_GLOBAL, kw_global_maxconn },
+	{ "maxpipes",        SEC_GLOBAL, kw_global_pipes },
 	{ "nbthread",        SEC_GLOBAL, kw_global_nbthread },
 	{ "pidfile",         SEC_GLOBAL, kw_global_pidfile },
+	{ "tune.pipe.prealloc", SEC_GLOBAL, kw_global_pipes },
 	{ "tune.pipesize",   SEC_GLOBAL, kw_global_pipesize },
 	{ "uid",             SEC_GLOBAL, kw_global_id },
 	{ "user",            SEC_GLOBAL, kw_global_string },
@@ -1224,7 +1247,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "http-request",          "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "http-response",         "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "http-reuse",            "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "maxpipes",              "not supported yet" },
 	{ "monitor-uri",           "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "nbproc",                "not supported: splicer uses threads (nbthread)" },
 	{ "redirect",              "not supported: it is an HTTP feature and splicer is a TCP proxy" },
@@ -1237,7 +1259,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "stick-table",           "not supported yet" },
 	{ "tcp-check",             "not supported yet" },
 	{ "tcp-response",          "not supported yet" },
-	{ "tune.pipe.prealloc",    "not supported yet" },
 	{ "use-server",            "not supported yet" },
 };
 

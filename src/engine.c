@@ -11,8 +11,9 @@
 
 #include "engine.h"
 #include "log.h"
+#include "pipe_pool.h"
 
-static unsigned long long engine_nfallbacks;
+static unsigned long long engine_nfallbacks;	/* process-wide, atomic: for the log */
 
 void
 engine_flow_init(struct flow *f, int src, int dst, enum conf_engine engine,
@@ -43,11 +44,14 @@ engine_run(struct flow *f)
 	/* ENOSR is what the splice engine reports for "no pipe to be had":
 	 * it holds no byte then, so switching engine loses nothing. */
 	if (n == -1 && errno == ENOSR && f->ops == &engine_splice_ops) {
-		engine_nfallbacks++;
-		if (engine_nfallbacks == 1 || log_is_debug())
+		unsigned long long nth = __atomic_add_fetch(&engine_nfallbacks, 1,
+		    __ATOMIC_RELAXED);
+
+		pipe_pool_note_fallback();
+		if (nth == 1 || log_is_debug())
 			log_warning("no pipe available (%s); flow falls back to the copy "
-			    "engine (fallbacks so far: %llu)", strerror(f->err),
-			    engine_nfallbacks);
+			    "engine (fallbacks so far: %llu)", f->err == ENOSR ?
+			    "maxpipes reached" : strerror(f->err), nth);
 		f->ops = &engine_copy_ops;
 		f->err = 0;
 		n = f->ops->run(f);
@@ -58,7 +62,7 @@ engine_run(struct flow *f)
 unsigned long long
 engine_fallbacks(void)
 {
-	return engine_nfallbacks;
+	return __atomic_load_n(&engine_nfallbacks, __ATOMIC_RELAXED);
 }
 
 size_t

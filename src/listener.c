@@ -1,10 +1,17 @@
 /*
  * listener: bind, accept, pause and resume.
+ *
+ * Threads: the list of listeners changes only before the workers start
+ * or while they are parked (reload); otherwise each worker reads it and
+ * touches only its own listeners. What workers share is counted with
+ * atomics (actconn, the frontend's and the bind line's sessions) or
+ * under rate_lock (rate-limit sessions); none of it is per byte.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +25,7 @@
 #include "listener.h"
 #include "log.h"
 #include "session.h"
+#include "worker.h"
 
 /* Clients accepted per readiness callback: enough to drain a burst,
  * few enough that one busy listener does not starve the sessions. */
@@ -28,23 +36,39 @@
 #define LISTENER_PAUSE_US 100000
 
 static struct listener *listeners;
-static struct listener *retired;	/* closed by a reload, sessions still running */
+static unsigned int nthreads = 1;	/* sockets per address */
+/* Closed by a reload, sessions still running: one list per worker. */
+static struct listener *retired[WORKER_MAX];
 /* One rate limiter per frontend with "rate-limit sessions", shared by its
- * listeners. */
+ * listeners on every worker. */
 struct listener_rate {
 	struct conf_proxy *fe;
 	struct ratelimit rl;
 	struct listener_rate *next;
 };
 static struct listener_rate *rates;
-static unsigned int actconn;		/* sessions in progress */
+static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int actconn;		/* sessions in progress, atomic */
 static unsigned int global_maxconn;	/* process-wide limit */
-static struct event *resume_timer;	/* fires after an EMFILE pause */
-static time_t last_exhaust_log;		/* rate limit of the EMFILE line */
-static unsigned long long exhaust_count;
+static struct event *resume_timer[WORKER_MAX];	/* fires after an EMFILE pause */
+static time_t last_exhaust_log;		/* rate limit of the EMFILE line, atomic */
+static unsigned long long exhaust_count;	/* atomic */
+
+static unsigned int
+listener_backlog(const struct conf_bind *b)
+{
+	/* The backlog is where clients wait while accepting is paused at
+	 * maxconn, so by default it is as long as the kernel allows (listen()
+	 * caps it at net.core.somaxconn), not maxconn as in HAProxy: once the
+	 * accept queue overflows, Linux drops SYNs and handshake ACKs, and a
+	 * client whose first bytes and FIN were sent meanwhile can be
+	 * accepted with its bytes lost (seen on 6.18 with a plain server and
+	 * listen(5)). */
+	return b->backlog ? (unsigned int)b->backlog : LISTENER_BACKLOG_DEFAULT;
+}
 
 static int
-listener_bind_one(struct conf_bind *b, unsigned int backlog, char *err, size_t errlen)
+listener_bind_one(struct conf_bind *b, char *err, size_t errlen)
 {
 	char addr[SOCKADDR_STRLEN];
 	int fd, one = 1, v6only = b->v6only;
@@ -56,6 +80,13 @@ listener_bind_one(struct conf_bind *b, unsigned int backlog, char *err, size_t e
 		return -1;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* One socket per worker: the kernel spreads clients over them. */
+	if (nthreads > 1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
+		snprintf(err, errlen, "cannot bind %s: SO_REUSEPORT: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (b->addr.ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
 	if (bind(fd, (struct sockaddr *)&b->addr.ss, b->addr.len) == -1) {
@@ -63,7 +94,7 @@ listener_bind_one(struct conf_bind *b, unsigned int backlog, char *err, size_t e
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, (int)backlog) == -1) {
+	if (listen(fd, (int)listener_backlog(b)) == -1) {
 		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
 		close(fd);
 		return -1;
@@ -71,56 +102,159 @@ listener_bind_one(struct conf_bind *b, unsigned int backlog, char *err, size_t e
 	return fd;
 }
 
+static int listener_attach_rate(struct listener *l);
+
+static void
+listener_put_shared(struct listener_shared *sh)
+{
+	if (sh != NULL && --sh->refs == 0)
+		free(sh);
+}
+
+static void
+listener_free(struct listener *l)
+{
+	if (l->fd != -1)
+		close(l->fd);
+	listener_put_shared(l->shared);
+	free(l);
+}
+
+/*
+ * nthreads listeners for bind b, one per worker, appended through tail.
+ * Returns the new tail, or NULL with err set (nothing left open).
+ */
+static struct listener **
+listener_open_address(struct conf_bind *b, struct conf_proxy *px, struct listener **tail,
+    char *err, size_t errlen)
+{
+	struct listener_shared *sh = calloc(1, sizeof(*sh));
+	struct listener *first = NULL, **t = tail;
+
+	if (sh == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (unsigned int i = 0; i < nthreads; i++) {
+		struct listener *l = calloc(1, sizeof(*l));
+
+		if (l == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if ((l->fd = listener_bind_one(b, err, errlen)) == -1) {
+			free(l);
+			goto fail;
+		}
+		l->wid = i;
+		l->bind = b;
+		l->fe = px;
+		l->shared = sh;
+		sh->refs++;
+		if (first == NULL)
+			first = l;
+		*t = l;
+		t = &l->next;
+	}
+	return t;
+fail:
+	*t = NULL;
+	while (first != NULL) {
+		struct listener *next = first->next;
+
+		listener_free(first);
+		first = next;
+	}
+	*tail = NULL;
+	if (sh->refs == 0)
+		free(sh);
+	return NULL;
+}
+
 int
-listener_bind_all(struct conf *c, unsigned int maxconn, char *err, size_t errlen)
+listener_bind_all(struct conf *c, unsigned int maxconn, unsigned int nthr, char *err,
+    size_t errlen)
 {
 	struct listener **tail = &listeners;
 
 	global_maxconn = maxconn;
+	nthreads = nthr > 0 ? nthr : 1;
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_bind *b = px->binds; b != NULL; b = b->next) {
-			struct listener *l;
-			/* The backlog is where clients wait while accepting is paused
-			 * at maxconn, so by default it is as long as the kernel allows
-			 * (listen() caps it at net.core.somaxconn), not maxconn as in
-			 * HAProxy: once the accept queue overflows, Linux drops SYNs
-			 * and handshake ACKs, and a client whose first bytes and FIN
-			 * were sent meanwhile can be accepted with its bytes lost
-			 * (seen on 6.18 with a plain server and listen(5)). */
-			unsigned int backlog = b->backlog ? (unsigned int)b->backlog :
-			    LISTENER_BACKLOG_DEFAULT;
-			if ((l = calloc(1, sizeof(*l))) == NULL) {
-				snprintf(err, errlen, "out of memory");
+			if ((tail = listener_open_address(b, px, tail, err, errlen)) == NULL)
 				goto fail;
-			}
-			if ((l->fd = listener_bind_one(b, backlog, err, errlen)) == -1) {
-				free(l);
-				goto fail;
-			}
-			l->bind = b;
-			l->fe = px;
-			*tail = l;
-			tail = &l->next;
+		}
+	}
+	for (struct listener *l = listeners; l != NULL; l = l->next) {
+		if (listener_attach_rate(l) == -1) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
 		}
 	}
 	return 0;
 fail:
-	listener_close_all();
 	listener_free_all();
 	return -1;
+}
+
+/* Count one more session against limit, unless it is reached. */
+static int
+listener_take_slot(unsigned int *cur, unsigned int limit)
+{
+	if (__atomic_add_fetch(cur, 1, __ATOMIC_RELAXED) <= limit || limit == 0)
+		return 1;
+	__atomic_sub_fetch(cur, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Reserve a place under every limit that applies to l: process, frontend,
+ * bind line. Returns 0 when one of them is full (nothing reserved). */
+static int
+listener_reserve(struct listener *l)
+{
+	if (!listener_take_slot(&actconn, global_maxconn))
+		return 0;
+	if (!listener_take_slot(&l->fe->cur_sess, l->fe->maxconn)) {
+		__atomic_sub_fetch(&actconn, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (!listener_take_slot(&l->shared->cur_sess, (unsigned int)l->bind->maxconn)) {
+		__atomic_sub_fetch(&l->fe->cur_sess, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&actconn, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+listener_unreserve(struct listener *l, struct conf_proxy *fe)
+{
+	__atomic_sub_fetch(&l->shared->cur_sess, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&fe->cur_sess, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&actconn, 1, __ATOMIC_RELAXED);
 }
 
 /* Has l room for one more session under every limit that applies? */
 static int
 listener_has_room(const struct listener *l)
 {
-	if (global_maxconn != 0 && actconn >= global_maxconn)
+	unsigned int fe_max = l->fe->maxconn, b_max = (unsigned int)l->bind->maxconn;
+
+	if (global_maxconn != 0 && __atomic_load_n(&actconn, __ATOMIC_RELAXED) >= global_maxconn)
 		return 0;
-	if (l->fe->maxconn != 0 && l->fe->cur_sess >= l->fe->maxconn)
+	if (fe_max != 0 && __atomic_load_n(&l->fe->cur_sess, __ATOMIC_RELAXED) >= fe_max)
 		return 0;
-	if (l->bind->maxconn != 0 && l->cur_sess >= l->bind->maxconn)
+	if (b_max != 0 && __atomic_load_n(&l->shared->cur_sess, __ATOMIC_RELAXED) >= b_max)
 		return 0;
 	return 1;
+}
+
+static int
+listener_mine(const struct listener *l)
+{
+	const struct worker *w = worker_self();
+
+	return w != NULL && l->wid == w->id;
 }
 
 static void
@@ -132,15 +266,42 @@ listener_pause(struct listener *l)
 	}
 }
 
+/* Paused because a limit shared with other workers is reached: their
+ * sessions ending must wake this worker (listener_release). */
+static void
+listener_pause_for_room(struct listener *l)
+{
+	listener_pause(l);
+	if (!l->room_paused) {
+		l->room_paused = 1;
+		__atomic_add_fetch(&worker_get(l->wid)->limit_paused, 1, __ATOMIC_RELAXED);
+	}
+}
+
 static void
 listener_resume(struct listener *l)
 {
-	if (l->rate != NULL && ratelimit_wait(l->rate, clock_now_us()) != 0)
-		return;	/* its rate timer resumes it */
-	if (!l->active && l->ev_set && l->fd != -1 && listener_has_room(l)) {
-		event_add(&l->ev, NULL);
-		l->active = 1;
+	uint64_t wait;
+
+	if (l->fd == -1 || !l->ev_set || l->active)
+		return;
+	if (!listener_has_room(l)) {
+		listener_pause_for_room(l);
+		return;
 	}
+	if (l->room_paused) {
+		l->room_paused = 0;
+		__atomic_sub_fetch(&worker_get(l->wid)->limit_paused, 1, __ATOMIC_RELAXED);
+	}
+	if (l->rate != NULL) {
+		pthread_mutex_lock(&rate_lock);
+		wait = ratelimit_wait(l->rate, clock_now_us());
+		pthread_mutex_unlock(&rate_lock);
+		if (wait != 0)
+			return;	/* its rate timer resumes it */
+	}
+	event_add(&l->ev, NULL);
+	l->active = 1;
 }
 
 static int listener_rate_limited(struct listener *l);
@@ -156,14 +317,20 @@ listener_on_rate_timer(evutil_socket_t fd, short what, void *arg)
 		listener_resume(l);
 }
 
-/* Above "rate-limit sessions": stop until the next session is allowed. */
+/* Above "rate-limit sessions": stop until the next session is allowed;
+ * otherwise count this one. Returns 1 when limited. */
 static int
 listener_rate_limited(struct listener *l)
 {
-	uint64_t wait;
+	uint64_t wait, now = clock_now_us();
 	struct timeval tv;
 
-	if (l->rate == NULL || (wait = ratelimit_wait(l->rate, clock_now_us())) == 0)
+	if (l->rate == NULL)
+		return 0;
+	pthread_mutex_lock(&rate_lock);
+	wait = ratelimit_wait(l->rate, now);
+	pthread_mutex_unlock(&rate_lock);
+	if (wait == 0)
 		return 0;
 	listener_pause(l);
 	tv.tv_sec = (time_t)(wait / 1000000);
@@ -172,30 +339,39 @@ listener_rate_limited(struct listener *l)
 	return 1;
 }
 
+void
+listener_resume_own(void)
+{
+	for (struct listener *l = listeners; l != NULL; l = l->next) {
+		if (listener_mine(l))
+			listener_resume(l);
+	}
+}
+
 static void
 listener_on_resume_timer(evutil_socket_t fd, short what, void *arg)
 {
-	for (struct listener *l = listeners; l != NULL; l = l->next)
-		listener_resume(l);
+	listener_resume_own();
 }
 
-/* accept() found no fd or no memory: stop every listener for a while. */
+/* accept() found no fd or no memory: stop this worker's listeners for a
+ * while (the others find out on their own). */
 static void
 listener_exhausted(int e)
 {
 	struct timeval tv = { 0, LISTENER_PAUSE_US };
 	time_t now = time(NULL);
+	unsigned long long n = __atomic_add_fetch(&exhaust_count, 1, __ATOMIC_RELAXED);
 
-	exhaust_count++;
-	if (now != last_exhaust_log) {
-		last_exhaust_log = now;
+	if (__atomic_exchange_n(&last_exhaust_log, now, __ATOMIC_RELAXED) != now)
 		log_warning("accept: %s; pausing accepts for %d ms (%u sessions, "
-		    "%llu pauses so far)", strerror(e), LISTENER_PAUSE_US / 1000, actconn,
-		    exhaust_count);
+		    "%llu pauses so far)", strerror(e), LISTENER_PAUSE_US / 1000,
+		    listener_actconn(), n);
+	for (struct listener *l = listeners; l != NULL; l = l->next) {
+		if (listener_mine(l))
+			listener_pause(l);
 	}
-	for (struct listener *l = listeners; l != NULL; l = l->next)
-		listener_pause(l);
-	evtimer_add(resume_timer, &tv);
+	evtimer_add(resume_timer[worker_self()->id], &tv);
 }
 
 static void
@@ -208,16 +384,19 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		socklen_t len = sizeof(ss);
 		int fd;
 
-		if (!listener_has_room(l)) {
-			/* The backlog holds the next clients until a session ends. */
-			listener_pause(l);
-			return;
-		}
 		if (listener_rate_limited(l))
 			return;
+		if (!listener_reserve(l)) {
+			/* The backlog holds the next clients until a session ends. */
+			listener_pause_for_room(l);
+			return;
+		}
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			switch (errno) {
+			int e = errno;
+
+			listener_unreserve(l, l->fe);
+			switch (e) {
 			case EAGAIN:
 				return;
 			case EINTR:
@@ -229,12 +408,12 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				listener_exhausted(errno);
+				listener_exhausted(e);
 				return;
 			default:
 				log_err("accept on %s:%u: %s", l->bind->addr.host, l->bind->addr.port,
-				    strerror(errno));
-				listener_exhausted(errno);
+				    strerror(e));
+				listener_exhausted(e);
 				return;
 			}
 		}
@@ -243,16 +422,18 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		if (l->fe->tcp_conn_rules != NULL &&
 		    acl_connection_verdict(l->fe->tcp_conn_rules, (struct sockaddr *)&ss) ==
 		    ACL_ACTION_REJECT) {
+			listener_unreserve(l, l->fe);
 			close(fd);
 			continue;
 		}
-		if (l->rate != NULL)
+		if (l->rate != NULL) {
+			pthread_mutex_lock(&rate_lock);
 			ratelimit_take(l->rate, clock_now_us());
+			pthread_mutex_unlock(&rate_lock);
+		}
 		dial_tune_socket(fd);
-		actconn++;
 		l->cur_sess++;
-		l->fe->cur_sess++;
-		l->fe->total_sess++;
+		__atomic_add_fetch(&l->fe->total_sess, 1, __ATOMIC_RELAXED);
 		session_accept(event_get_base(&l->ev), l, fd, (struct sockaddr *)&ss, len);
 	}
 }
@@ -293,32 +474,9 @@ listener_free_rates(void)
 	}
 }
 
-/* Assign l's events on base (once per listener). */
+/* Own thread: stop watching and close; the struct stays for counting. */
 static void
-listener_arm(struct listener *l, struct event_base *base)
-{
-	evtimer_assign(&l->rate_timer, base, listener_on_rate_timer, l);
-	event_assign(&l->ev, base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
-	l->ev_set = 1;
-}
-
-int
-listener_start(struct event_base *base)
-{
-	if ((resume_timer = evtimer_new(base, listener_on_resume_timer, NULL)) == NULL)
-		return -1;
-	for (struct listener *l = listeners; l != NULL; l = l->next) {
-		if (listener_attach_rate(l) == -1)
-			return -1;
-		listener_arm(l, base);
-		listener_resume(l);
-	}
-	return 0;
-}
-
-/* Close a listener for good; it is freed once its sessions are gone. */
-static void
-listener_retire(struct listener *l)
+listener_shut(struct listener *l)
 {
 	listener_pause(l);
 	if (l->ev_set)
@@ -326,14 +484,40 @@ listener_retire(struct listener *l)
 	if (l->fd != -1)
 		close(l->fd);
 	l->fd = -1;
-	l->rate = NULL;
-	if (l->cur_sess == 0) {
-		free(l);
-		return;
+	if (l->room_paused) {
+		l->room_paused = 0;
+		__atomic_sub_fetch(&worker_get(l->wid)->limit_paused, 1, __ATOMIC_RELAXED);
 	}
-	l->retired = 1;
-	l->next = retired;
-	retired = l;
+}
+
+void
+listener_sync(void)
+{
+	struct worker *w = worker_self();
+	struct listener **p;
+
+	if (resume_timer[w->id] == NULL)
+		resume_timer[w->id] = evtimer_new(w->base, listener_on_resume_timer, NULL);
+	for (struct listener *l = listeners; l != NULL; l = l->next) {
+		if (!listener_mine(l) || l->ev_set || l->fd == -1)
+			continue;
+		evtimer_assign(&l->rate_timer, w->base, listener_on_rate_timer, l);
+		event_assign(&l->ev, w->base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
+		l->ev_set = 1;
+	}
+	/* Listeners a reload dropped: close now, free once their sessions end. */
+	for (p = &retired[w->id]; *p != NULL;) {
+		struct listener *l = *p;
+
+		listener_shut(l);
+		if (l->cur_sess == 0) {
+			*p = l->next;
+			listener_free(l);
+		} else {
+			p = &l->next;
+		}
+	}
+	listener_resume_own();
 }
 
 static int
@@ -344,91 +528,84 @@ listener_same_addr(const struct conf_bind *a, const struct conf_bind *b)
 }
 
 int
-listener_reload(struct conf *c, unsigned int maxconn, struct event_base *base,
-    unsigned int *kept, unsigned int *opened, unsigned int *closed, char *err, size_t errlen)
+listener_reload(struct conf *c, unsigned int maxconn, unsigned int *kept,
+    unsigned int *opened, unsigned int *closed, char *err, size_t errlen)
 {
 	struct listener *fresh = NULL, **tail = &fresh, *l, *next;
 
 	*kept = *opened = *closed = 0;
 	for (l = listeners; l != NULL; l = l->next)
 		l->matched = 0;
-	/* 1: find or bind every address; nothing is changed yet. */
+	/* 1: find or bind every address; nothing is changed yet. Kept
+	 * listeners are marked; new sockets go to fresh. */
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_bind *b = px->binds; b != NULL; b = b->next) {
-			struct listener *n;
+			int found = 0;
 
 			for (l = listeners; l != NULL; l = l->next) {
-				if (!l->matched && listener_same_addr(l->bind, b))
+				if (!l->matched && listener_same_addr(l->bind, b)) {
+					/* All sockets of that address, one per worker. */
+					struct listener_shared *sh = l->shared;
+
+					for (struct listener *m = l; m != NULL; m = m->next) {
+						if (m->shared == sh) {
+							m->matched = 1;
+							m->new_bind = b;
+							m->new_fe = px;
+						}
+					}
+					found = 1;
 					break;
+				}
 			}
-			if ((n = calloc(1, sizeof(*n))) == NULL) {
-				snprintf(err, errlen, "out of memory");
+			if (found)
+				continue;
+			if ((tail = listener_open_address(b, px, tail, err, errlen)) == NULL)
 				goto fail;
-			}
-			n->bind = b;
-			n->fe = px;
-			if (l != NULL) {
-				l->matched = 1;
-				n->fd = -1;
-				n->next = l;	/* scratch: the listener it takes over */
-			} else if ((n->fd = listener_bind_one(b, b->backlog ? (unsigned int)b->backlog :
-			    LISTENER_BACKLOG_DEFAULT, err, errlen)) == -1) {
-				free(n);
-				goto fail;
-			}
-			*tail = n;
-			tail = &n->matched_next;
-		}
-	}
-	/* 2: commit. Kept listeners take their new frontend; new ones start. */
-	global_maxconn = maxconn;
-	listener_free_rates();
-	for (l = listeners; l != NULL; l = next) {
-		next = l->next;
-		if (!l->matched) {
-			listener_retire(l);
-			(*closed)++;
-		}
-	}
-	listeners = NULL;
-	tail = &listeners;
-	for (struct listener *n = fresh; n != NULL; n = next) {
-		next = n->matched_next;
-		if (n->fd == -1) {
-			l = n->next;
-			l->bind = n->bind;
-			l->fe = n->fe;
-			/* listen() again applies a changed backlog to the socket. */
-			(void)listen(l->fd, n->bind->backlog ? n->bind->backlog :
-			    LISTENER_BACKLOG_DEFAULT);
-			free(n);
-			(*kept)++;
-		} else {
-			l = n;
-			l->matched_next = NULL;
-			listener_arm(l, base);
 			(*opened)++;
 		}
-		l->next = NULL;
-		l->matched = 0;
-		*tail = l;
-		tail = &l->next;
-		/* Past the commit nothing may fail: the old configuration is
-		 * about to go. Without memory for its limiter, a frontend runs
-		 * unlimited and says so. */
+	}
+	/* 2: commit (workers are parked). Kept listeners take their new bind
+	 * and frontend; dropped ones go to their worker's retired list. */
+	global_maxconn = maxconn;
+	listener_free_rates();
+	for (struct listener **p = &listeners; *p != NULL;) {
+		l = *p;
+		if (l->matched) {
+			l->bind = l->new_bind;
+			l->fe = l->new_fe;
+			l->matched = 0;
+			/* listen() again applies a changed backlog to the socket. */
+			(void)listen(l->fd, (int)listener_backlog(l->bind));
+			if (l->wid == 0)
+				(*kept)++;
+			p = &l->next;
+		} else {
+			*p = l->next;
+			if (l->wid == 0)
+				(*closed)++;
+			l->retired = 1;
+			l->next = retired[l->wid];
+			retired[l->wid] = l;
+		}
+	}
+	*tail = NULL;
+	for (tail = &listeners; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = fresh;
+	/* Past the commit nothing may fail: the old configuration is about
+	 * to go. Without memory for its limiter, a frontend runs unlimited
+	 * and says so. */
+	for (l = listeners; l != NULL; l = l->next) {
 		if (listener_attach_rate(l) == -1)
 			log_err("reload: out of memory for the rate limit of frontend '%s'; "
 			    "it runs unlimited", l->fe->name);
 	}
-	for (l = listeners; l != NULL; l = l->next)
-		listener_resume(l);
 	return 0;
 fail:
-	for (struct listener *n = fresh; n != NULL; n = next) {
-		next = n->matched_next;
-		if (n->fd != -1)
-			close(n->fd);
-		free(n);
+	for (l = fresh; l != NULL; l = next) {
+		next = l->next;
+		listener_free(l);
 	}
 	for (l = listeners; l != NULL; l = l->next)
 		l->matched = 0;
@@ -438,36 +615,39 @@ fail:
 void
 listener_release(struct listener *l, struct conf_proxy *fe)
 {
-	actconn--;
+	struct worker *me = worker_self();
+
+	listener_unreserve(l, fe);
 	l->cur_sess--;
-	fe->cur_sess--;
-	if (l->retired && l->cur_sess == 0) {
+	if (l->retired && l->cur_sess == 0 && l->fd == -1) {
 		struct listener **p;
 
-		for (p = &retired; *p != l; p = &(*p)->next)
+		for (p = &retired[l->wid]; *p != l; p = &(*p)->next)
 			;
 		*p = l->next;
-		free(l);
+		listener_free(l);
 	}
-	/* A slot opened: any listener paused for a limit may go on. */
-	for (struct listener *m = listeners; m != NULL; m = m->next)
-		listener_resume(m);
+	/* A slot opened: paused listeners may go on, here and elsewhere. */
+	listener_resume_own();
+	for (unsigned int i = 0; i < worker_count(); i++) {
+		struct worker *w = worker_get(i);
+
+		if (w != me && __atomic_load_n(&w->limit_paused, __ATOMIC_RELAXED) != 0)
+			worker_signal(w, WORKER_F_RESUME);
+	}
 }
 
 void
-listener_close_all(void)
+listener_close_own(void)
 {
+	struct worker *w = worker_self();
+
 	for (struct listener *l = listeners; l != NULL; l = l->next) {
-		listener_pause(l);
-		if (l->ev_set)
-			evtimer_del(&l->rate_timer);
-		if (l->fd != -1) {
-			close(l->fd);
-			l->fd = -1;
-		}
+		if (listener_mine(l))
+			listener_shut(l);
 	}
-	if (resume_timer != NULL)
-		evtimer_del(resume_timer);
+	if (resume_timer[w->id] != NULL)
+		evtimer_del(resume_timer[w->id]);
 }
 
 void
@@ -477,29 +657,25 @@ listener_free_all(void)
 		struct listener *l = listeners;
 
 		listeners = l->next;
-		if (l->ev_set) {
-			event_del(&l->ev);
-			evtimer_del(&l->rate_timer);
-		}
-		if (l->fd != -1)
-			close(l->fd);
-		free(l);
+		listener_free(l);
 	}
-	if (resume_timer != NULL) {
-		event_free(resume_timer);
-		resume_timer = NULL;
+	for (unsigned int i = 0; i < WORKER_MAX; i++) {
+		if (resume_timer[i] != NULL) {
+			event_free(resume_timer[i]);
+			resume_timer[i] = NULL;
+		}
+		while (retired[i] != NULL) {
+			struct listener *l = retired[i];
+
+			retired[i] = l->next;
+			listener_free(l);
+		}
 	}
 	listener_free_rates();
-	while (retired != NULL) {
-		struct listener *l = retired;
-
-		retired = l->next;
-		free(l);
-	}
 }
 
 unsigned int
 listener_actconn(void)
 {
-	return actconn;
+	return __atomic_load_n(&actconn, __ATOMIC_RELAXED);
 }

@@ -14,53 +14,73 @@
 #include "conf.h"
 #include "ratelimit.h"
 
+/* What the per-thread sockets of one address share. */
+struct listener_shared {
+	unsigned int cur_sess;		/* sessions of this bind line, atomic */
+	unsigned int refs;		/* listeners pointing here */
+};
+
+/* One listening socket of one bind address on one worker thread. With
+ * nbthread N, every address has N sockets (SO_REUSEPORT): the kernel
+ * spreads new clients over them and each worker accepts its own. */
 struct listener {
 	int fd;				/* listening socket, -1 once closed */
+	unsigned int wid;		/* the worker that owns it */
 	struct conf_bind *bind;		/* its bind line */
 	struct conf_proxy *fe;		/* its frontend (or listen) */
+	struct listener_shared *shared;	/* counters of its address */
 	struct event ev;		/* readable: clients wait in the backlog */
-	int ev_set;			/* ev was assigned */
+	int ev_set;			/* ev was assigned (by its worker) */
 	int active;			/* ev is added */
+	int room_paused;		/* paused for a limit shared with other workers */
 	unsigned int cur_sess;		/* sessions accepted here and not yet ended */
 	struct ratelimit *rate;		/* the frontend's rate-limit sessions, or NULL */
 	struct event rate_timer;	/* resumes accepting when the rate allows */
 	int retired;			/* dropped by a reload: freed when cur_sess is 0 */
 	int matched;			/* reload scratch: kept for the new configuration */
-	struct listener *matched_next;	/* reload scratch: list of the new set */
+	struct conf_bind *new_bind;	/* reload scratch: its bind line there */
+	struct conf_proxy *new_fe;	/* reload scratch: its frontend there */
 	struct listener *next;
 };
 
 /*
- * Create, bind and listen every bind of every frontend. Returns 0, or -1
- * with a sentence naming the address in err; nothing is left open then.
- * Done before the event loop exists (and before daemonizing) so that a
- * bind failure is reported to the terminal.
+ * Create, bind and listen every bind of every frontend, nthreads sockets
+ * per address. Returns 0, or -1 with a sentence naming the address in
+ * err; nothing is left open then. Done before the threads exist (and
+ * before daemonizing) so that a bind failure is reported to the terminal.
  */
-int listener_bind_all(struct conf *c, unsigned int maxconn, char *err, size_t errlen);
+int listener_bind_all(struct conf *c, unsigned int maxconn, unsigned int nthreads,
+    char *err, size_t errlen);
 
-/* Watch every listening socket on base. */
-int listener_start(struct event_base *base);
+/* Own worker thread: watch the listeners given to it (at start and
+ * after a reload), close those a reload dropped, and resume. */
+void listener_sync(void);
 
-/* Close every listening socket (stop, graceful stop). Idempotent. */
-void listener_close_all(void);
+/* Own worker thread: resume paused listeners that have room again. */
+void listener_resume_own(void);
 
-/* Free the listeners (exit). */
+/* Own worker thread: close its listening sockets (stop). Idempotent. */
+void listener_close_own(void);
+
+/* Free the listeners once every worker is gone (exit). */
 void listener_free_all(void);
 
 /* A session accepted on l for frontend fe ended (fe is the session's own:
  * after a reload, l may serve a newer one): count it and resume
- * listeners that have room. */
+ * listeners that have room, on every worker. Own worker thread. */
 void listener_release(struct listener *l, struct conf_proxy *fe);
 
 /*
- * Reload: make the listeners match the binds of c. A listener whose
- * address is still configured keeps its socket (no client is refused)
- * and serves its new frontend; new addresses are bound first, and if one
- * fails nothing changes and -1 is returned with err set; listeners whose
- * address is gone are closed, and freed once their sessions end.
- * Returns the counts kept/opened/closed through the pointers.
+ * Reload, with every worker parked (worker_isolate): make the listeners
+ * match the binds of c. A listener whose address is still configured
+ * keeps its sockets (no client is refused) and serves its new frontend;
+ * new addresses are bound first, and if one fails nothing changes and -1
+ * is returned with err set; listeners whose address is gone are closed
+ * by their workers, and freed once their sessions end. The caller then
+ * signals WORKER_F_SYNC. Returns the counts of addresses kept, opened
+ * and closed through the pointers.
  */
-int listener_reload(struct conf *c, unsigned int maxconn, struct event_base *base,
+int listener_reload(struct conf *c, unsigned int maxconn,
     unsigned int *kept, unsigned int *opened, unsigned int *closed,
     char *err, size_t errlen);
 

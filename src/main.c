@@ -3,14 +3,19 @@
  * signals and shutdown. Everything else lives in libsplicer.a.
  *
  * Start-up order matters: parse and check everything first (exit 1 on
- * any error), then bind (exit 2 naming the address), then daemonize, and
- * only then create the event loop, which must not cross a fork.
+ * any error), then bind (exit 2 naming the address), then daemonize,
+ * drop privileges, and only then create the event loops and the worker
+ * threads, which must not cross a fork nor a change of user.
+ *
+ * The main thread is the control thread (worker.h): it owns the signals,
+ * the health checks and reloads, and carries no session.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +35,14 @@
 #include "pipe_pool.h"
 #include "priv.h"
 #include "session.h"
+#include "worker.h"
 
 #define EXIT_CONF  1	/* configuration error */
 #define EXIT_START 2	/* start-up failure: bind, privileges */
 
-/* fds kept aside from the session budget: stdio, logs, listeners, pool. */
+/* fds kept aside from the session budget: stdio, logs, listeners,
+ * eventfds; the pools' empty pipes are added to it. */
 #define FD_RESERVE 64
-/* Empty pipes kept in the pool. */
-#define PIPE_POOL_KEEP 256
 
 static struct event_base *main_base;
 static struct event *hard_stop_timer;
@@ -47,6 +52,9 @@ static const char **main_files;		/* -f files, re-read on SIGHUP */
 static int main_nfiles;
 static const char *main_quick[3];	/* quick mode: listen, upstream, engine */
 static unsigned int main_reloads_ok, main_reloads_failed;
+static unsigned int main_nthreads;	/* worker threads */
+static unsigned int main_exited;	/* workers whose loop ended */
+static unsigned long main_user_pages;	/* pipe-user-pages-soft, read before chroot */
 
 static void
 usage(FILE *f)
@@ -117,7 +125,7 @@ static unsigned int
 main_maxconn(const struct conf *c)
 {
 	struct rlimit rl;
-	unsigned long long budget;
+	unsigned long long budget, reserve = FD_RESERVE + 2ULL * PIPE_POOL_KEEP * main_nthreads;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		rl.rlim_cur = 1024;
@@ -128,7 +136,7 @@ main_maxconn(const struct conf *c)
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			rl.rlim_cur = rl.rlim_max;
 	}
-	budget = rl.rlim_cur > FD_RESERVE * 2 ? (rl.rlim_cur - FD_RESERVE) / 2 : 1;
+	budget = rl.rlim_cur > reserve * 2 ? (rl.rlim_cur - reserve) / 2 : 1;
 	if (c->global.maxconn == 0) {
 		log_debug("maxconn %llu (from the fd limit %llu)", budget,
 		    (unsigned long long)rl.rlim_cur);
@@ -137,22 +145,46 @@ main_maxconn(const struct conf *c)
 	if (c->global.maxconn > budget)
 		log_warning("maxconn %u needs %u fds but the fd limit is %llu: at most %llu "
 		    "sessions can be open at once (raise 'ulimit -n')", c->global.maxconn,
-		    c->global.maxconn * 2 + FD_RESERVE, (unsigned long long)rl.rlim_cur, budget);
+		    c->global.maxconn * 2 + (unsigned int)reserve, (unsigned long long)rl.rlim_cur,
+		    budget);
 	return c->global.maxconn;
 }
 
+/* What each worker carried, for the last lines of the log. */
+static void
+main_log_totals(void)
+{
+	struct worker_stats st;
+	struct pipe_pool_stats ps;
+
+	for (unsigned int i = 0; i < worker_count(); i++) {
+		const struct worker *w = worker_get(i);
+
+		log_notice("thread %u: %" PRIu64 " sessions, %" PRIu64 " bytes up, %" PRIu64
+		    " bytes down, %" PRIu64 " pipes created, %" PRIu64 " fallbacks to copy",
+		    w->id, w->st.sessions, w->st.bytes_up, w->st.bytes_down, w->pool.st.created,
+		    w->pool.st.fallbacks);
+	}
+	worker_sum_stats(&st, &ps);
+	log_notice("total: %" PRIu64 " sessions, %" PRIu64 " bytes up, %" PRIu64
+	    " bytes down, %" PRIu64 " pipes created, %" PRIu64 " gets failed, %" PRIu64
+	    " fallbacks to copy", st.sessions, st.bytes_up, st.bytes_down, ps.created,
+	    ps.failed, ps.fallbacks);
+}
+
+/* Every worker closes its listeners and sessions now and ends. */
 static void
 main_stop(const char *why)
 {
-	listener_close_all();
-	session_kill_all(why);
-	event_base_loopexit(main_base, NULL);
+	worker_set_kill_reason(why);
+	worker_signal_all(WORKER_F_KILL);
 }
 
+/* A worker's loop ended; the control loop ends with the last one. */
 static void
-main_on_idle(void)
+main_on_worker_exit(void)
 {
-	if (main_stopping)
+	if (++main_exited == worker_count())
 		event_base_loopexit(main_base, NULL);
 }
 
@@ -160,7 +192,7 @@ static void
 main_on_hard_stop(evutil_socket_t fd, short what, void *arg)
 {
 	log_notice("hard-stop-after expired with %u sessions; closing them",
-	    session_count());
+	    worker_sessions());
 	main_stop("hard-stop-after expired");
 }
 
@@ -173,17 +205,64 @@ main_graceful(const struct conf *c, const char *sig)
 	if (main_stopping)
 		return;
 	main_stopping = 1;
-	listener_close_all();
-	log_notice("%s: stopped accepting; waiting for %u sessions", sig, session_count());
-	if (session_count() == 0) {
-		event_base_loopexit(main_base, NULL);
-		return;
-	}
+	log_notice("%s: stopped accepting; waiting for %u sessions", sig, worker_sessions());
+	worker_signal_all(WORKER_F_DRAIN);
 	if (c->global.hard_stop_after != 0) {
 		tv.tv_sec = (time_t)(c->global.hard_stop_after / 1000000);
 		tv.tv_usec = (suseconds_t)(c->global.hard_stop_after % 1000000);
 		evtimer_add(hard_stop_timer, &tv);
 	}
+}
+
+/* May this process size pipes past pipe-user-pages-soft? (CAP_SYS_RESOURCE
+ * or CAP_SYS_ADMIN in the effective set, as the kernel checks.) */
+static int
+main_pipe_privileged(void)
+{
+	char line[256];
+	uint64_t eff = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "CapEff: %" SCNx64, &eff) == 1)
+			break;
+	}
+	fclose(f);
+	return (eff & (1ULL << 24 | 1ULL << 21)) != 0;
+}
+
+static unsigned long
+main_read_user_pages(void)
+{
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/sys/fs/pipe-user-pages-soft", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* tune.pipesize and maxpipes as they can be honoured by this process. */
+static void
+main_pipe_plan(const struct conf *c, unsigned int maxconn, struct pipe_pool_plan *plan)
+{
+	char note[512];
+
+	pipe_pool_plan(plan, c->global.pipesize, c->global.maxpipes_set ?
+	    c->global.maxpipes : 0, maxconn, main_user_pages, main_pipe_privileged(),
+	    note, sizeof(note));
+	if (c->global.maxpipes_set && c->global.maxpipes == 0) {
+		plan->maxpipes = 0;
+		plan->keep = 0;
+		snprintf(note, sizeof(note), "pipes: none (maxpipes 0): every flow uses the "
+		    "copy engine");
+	}
+	log_notice("%s", note);
 }
 
 /* Parse and check the configuration files (or quick mode flags) into a
@@ -219,9 +298,11 @@ static void
 main_reload(void)
 {
 	struct conf_msgs errs = { 0 }, warns = { 0 };
-	unsigned int kept, opened, closed, maxconn;
+	unsigned int kept, opened, closed, maxconn, continuing = 0;
 	struct conf *n, *old = main_conf;
+	struct pipe_pool_plan plan;
 	char err[512];
+	int rc;
 
 	if ((n = main_load(&errs, &warns)) == NULL)
 		goto failed;
@@ -234,21 +315,31 @@ main_reload(void)
 		if (log_open(px->logs, err, sizeof(err)) == -1)
 			goto failed_msg;
 	}
-	if (listener_reload(n, maxconn, main_base, &kept, &opened, &closed, err, sizeof(err)) == -1)
+	backend_init(n);	/* n is not visible to the workers yet */
+	main_pipe_plan(n, maxconn, &plan);
+	/* The switch happens while no worker runs: listeners change
+	 * frontend, the current tree changes, with nothing in between. */
+	worker_isolate();
+	rc = listener_reload(n, maxconn, &kept, &opened, &closed, err, sizeof(err));
+	if (rc == 0) {
+		pipe_pool_configure(&plan);
+		log_set_global(n->global.logs);
+		main_conf = n;
+		conf_set_current(n);
+		continuing = conf_sessions(old);
+		conf_retire(old);	/* freed with its last session */
+		worker_signal_all(WORKER_F_SYNC);
+	}
+	worker_release();
+	if (rc == -1)
 		goto failed_msg;
-	backend_init(n);
 	health_stop();
 	if (health_start(main_base, n) == -1)
 		log_err("reload: cannot start the health checks");
-	pipe_pool_init(n->global.pipesize, PIPE_POOL_KEEP);
-	log_set_global(n->global.logs);
-	main_conf = n;
-	conf_set_current(n);
 	main_reloads_ok++;
-	log_notice("reload #%u succeeded: %u listeners kept, %u opened, %u closed; %u "
+	log_notice("reload #%u succeeded: %u addresses kept, %u opened, %u closed; %u "
 	    "sessions continue with the previous configuration", main_reloads_ok +
-	    main_reloads_failed, kept, opened, closed, old->refs);
-	conf_retire(old);	/* freed with its last session */
+	    main_reloads_failed, kept, opened, closed, continuing);
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
 	return;
@@ -332,6 +423,7 @@ main(int argc, char **argv)
 	struct event *sigs[4] = { NULL };
 	static const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 	struct conf *c = NULL;
+	struct pipe_pool_plan plan;
 	int nfiles = 0, check = 0, debug = 0, daemonize = 0, opt, nerr = 0, rc = EXIT_START;
 	unsigned int maxconn;
 	char err[512];
@@ -419,8 +511,10 @@ main(int argc, char **argv)
 	conf_set_current(c);
 	/* splice(2) has no MSG_NOSIGNAL: a write to a reset peer must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	main_nthreads = worker_wanted(c->global.nbthread);
+	main_user_pages = main_read_user_pages();
 	maxconn = main_maxconn(c);
-	if (listener_bind_all(c, maxconn, err, sizeof(err)) == -1) {
+	if (listener_bind_all(c, maxconn, main_nthreads, err, sizeof(err)) == -1) {
 		fprintf(stderr, "[ALERT] %s\n", err);
 		rc = EXIT_START;
 		goto out;
@@ -459,7 +553,13 @@ main(int argc, char **argv)
 		log_alert("cannot create the event loop");
 		goto out_logs;
 	}
-	pipe_pool_init(c->global.pipesize, PIPE_POOL_KEEP);
+	if (worker_init(main_nthreads, main_base) == -1) {
+		log_alert("cannot create the worker threads' event loops");
+		goto out_base;
+	}
+	worker_on_exit(main_on_worker_exit);
+	main_pipe_plan(c, maxconn, &plan);
+	pipe_pool_configure(&plan);
 	hard_stop_timer = evtimer_new(main_base, main_on_hard_stop, NULL);
 	for (int i = 0; i < 4; i++) {
 		sigs[i] = evsignal_new(main_base, signums[i], main_on_signal, c);
@@ -468,27 +568,28 @@ main(int argc, char **argv)
 			goto out_base;
 		}
 	}
-	if (listener_start(main_base) == -1) {
-		log_alert("cannot start the listeners");
-		goto out_base;
-	}
 	if (health_start(main_base, c) == -1) {
 		log_alert("cannot start the health checks");
 		goto out_base;
 	}
-	session_on_idle(main_on_idle);
-	log_notice("splicer %s started (pid %d, maxconn %u)", PACKAGE_VERSION,
-	    (int)getpid(), maxconn);
+	if (worker_start(c->global.pipe_prealloc) == -1) {
+		main_stop("cannot start every worker thread");
+		worker_join_all();
+		goto out_base;
+	}
+	log_notice("splicer %s started (pid %d, maxconn %u, %u worker thread%s)",
+	    PACKAGE_VERSION, (int)getpid(), maxconn, worker_count(),
+	    worker_count() == 1 ? "" : "s");
 
 	event_base_dispatch(main_base);
+	worker_join_all();
 
 	/* Reloads may have replaced the tree: clean up with the current one
 	 * (older ones were freed with their last session, or are below). */
 	c = main_conf;
+	main_log_totals();
 	log_notice("stopped");
 	rc = 0;
-	listener_close_all();
-	session_kill_all("process stopping");
 out_base:
 	for (int i = 0; i < 4; i++) {
 		if (sigs[i] != NULL)
@@ -498,7 +599,7 @@ out_base:
 		event_free(hard_stop_timer);
 	health_stop();
 	listener_free_all();
-	pipe_pool_destroy();
+	worker_free_all();
 	backend_cleanup();
 	event_base_free(main_base);
 out_logs:
@@ -511,6 +612,9 @@ out_listeners:
 out:
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
-	conf_free(c);
+	if (c == main_conf)
+		conf_retire(c);	/* every session is gone: frees it */
+	else
+		conf_free(c);
 	return rc;
 }

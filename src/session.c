@@ -11,6 +11,11 @@
  * is only freed by session_settle() once the callback that closed it
  * has finished with it, never under its own feet.
  *
+ * A session lives on the worker thread that accepted it and never moves;
+ * the only other thread that reaches it is one that frees a server slot
+ * for it while it is queued (backend.c), and that one only posts a job
+ * (s->dequeued) to the session's worker.
+ *
  * Data moves through two flows (engine.h): up = client -> server and
  * down = server -> client. The rules that keep bytes safe:
  *  - a FIN is forwarded (shutdown SHUT_WR) only once its flow has seen
@@ -47,6 +52,7 @@
 #include "proxy_proto.h"
 #include "session.h"
 #include "units.h"
+#include "worker.h"
 
 enum session_state {
 	SESS_ST_ACCEPTED,	/* client taken, no server chosen yet */
@@ -112,7 +118,8 @@ struct session {
 	unsigned int id;		/* for traces, from 1 */
 	enum session_state state;
 	unsigned int flags;		/* SESS_F_* */
-	struct event_base *base;
+	struct event_base *base;	/* its worker's */
+	struct worker *worker;		/* where it lives */
 	struct conf *conf;		/* the configuration it started with (held) */
 
 	struct listener *l;		/* where it was accepted */
@@ -120,6 +127,7 @@ struct session {
 	struct conf_proxy *be;		/* its backend */
 	struct conf_server *srv;	/* its server (holding a slot), NULL until chosen */
 	struct backend_waiter waiter;	/* its place in the backend's queue */
+	struct worker_job dequeued;	/* QUEUED: a slot was given, posted to its worker */
 
 	int cfd;			/* client socket, -1 once closed */
 	int sfd;			/* server socket, -1 while none */
@@ -158,10 +166,9 @@ struct session {
 	struct session *prev, *next;	/* all sessions */
 };
 
-static struct session *sessions;	/* every live session */
-static unsigned int session_n;
-static unsigned int session_next_id;
-static void (*session_idle_cb)(void);
+static __thread struct session *sessions;	/* this worker's live sessions */
+static __thread unsigned int session_n;
+static unsigned int session_next_id;		/* atomic */
 
 static void session_progress(struct session *s);
 static void session_schedule(struct session *s);
@@ -203,7 +210,7 @@ session_log(struct session *s)
 		return;	/* without tcplog, the accept line was the log */
 	if (s->be != NULL) {
 		for (struct conf_server *v = s->be->servers; v != NULL; v = v->next)
-			beconn += v->cur_sess;
+			beconn += __atomic_load_n(&v->cur_sess, __ATOMIC_RELAXED);
 	}
 	if (s->t_established == 0)
 		snprintf(engine, sizeof(engine), "-");
@@ -225,9 +232,10 @@ session_log(struct session *s)
 	    s->t_established ? session_ms(s->t_try, s->t_established) : -1,
 	    session_ms(s->t_accept, clock_now_us()),
 	    s->down.bytes, s->up.bytes, s->term,
-	    listener_actconn(), s->fe->cur_sess, beconn,
-	    s->srv != NULL ? s->srv->cur_sess : 0, s->tries > 1 ? s->tries - 1 : 0,
-	    s->be != NULL ? s->be->queue_len : 0,
+	    listener_actconn(), __atomic_load_n(&s->fe->cur_sess, __ATOMIC_RELAXED), beconn,
+	    s->srv != NULL ? __atomic_load_n(&s->srv->cur_sess, __ATOMIC_RELAXED) : 0,
+	    s->tries > 1 ? s->tries - 1 : 0,
+	    s->be != NULL ? __atomic_load_n(&s->be->queue_len, __ATOMIC_RELAXED) : 0,
 	    engine, log_escape(s->reason, reason, sizeof(reason)));
 }
 
@@ -269,9 +277,13 @@ session_close(struct session *s, const char *term, unsigned int how,
 	va_start(ap, fmt);
 	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
 	va_end(ap);
+	if (s->state == SESS_ST_QUEUED) {
+		/* A slot given meanwhile is ours to release (session_settle). */
+		s->srv = backend_dequeue(s->be, &s->waiter);
+		if (s->srv != NULL)
+			worker_unpost(s->worker, &s->dequeued);
+	}
 	session_set_state(s, SESS_ST_CLOSED);
-	if (s->waiter.queued)
-		backend_dequeue(s->be, &s->waiter);
 
 	if (s->evs & SESS_EV_C_RD)
 		event_del(&s->c_rd);
@@ -310,11 +322,14 @@ session_settle(struct session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	session_n--;
+	__atomic_store_n(&s->worker->nsess, session_n, __ATOMIC_RELAXED);
+	s->worker->st.bytes_up += s->up.bytes;
+	s->worker->st.bytes_down += s->down.bytes;
 	listener_release(s->l, s->fe);
 	conf_release(s->conf);
 	free(s);
-	if (session_n == 0 && session_idle_cb != NULL)
-		session_idle_cb();
+	if (session_n == 0)
+		worker_idle();
 }
 
 /* ---- timers ---- */
@@ -748,7 +763,8 @@ session_retry(struct session *s, int timed_out)
 	struct conf_server *other;
 
 	if (session_redispatch_now(s) &&
-	    backend_assign(s->be, (struct sockaddr *)&s->cli, s->srv, &other) == BACKEND_ASSIGNED) {
+	    backend_assign(s->be, (struct sockaddr *)&s->cli, s->srv, &other, NULL) ==
+	    BACKEND_ASSIGNED) {
 		if (other != s->srv) {
 			log_debug("%u: redispatch from server '%s' to '%s'", s->id, s->srv->name,
 			    other->name);
@@ -910,21 +926,34 @@ session_connect(struct session *s)
 	session_schedule(s);
 }
 
-/* A slot on srv was taken for this queued session: connect from the
- * event loop (a zero timer), never from inside backend_release(). */
+/* On the session's worker: the slot given to it while queued. */
 static void
-session_on_dequeued(struct backend_waiter *w, struct conf_server *srv)
+session_run_dequeued(struct worker_job *j)
 {
-	struct session *s = (struct session *)((char *)w - offsetof(struct session, waiter));
-	struct timeval now = { 0, 0 };
+	struct session *s = (struct session *)((char *)j - offsetof(struct session, dequeued));
 
-	s->srv = srv;
+	if (s->state != SESS_ST_QUEUED)
+		return;
+	s->srv = backend_dequeue(s->be, &s->waiter);
+	if (s->srv == NULL)
+		return;
 	s->t_dequeued = clock_now_us();
 	session_set_state(s, SESS_ST_CONNECTING);
-	s->flags |= SESS_F_RETRY_WAIT;
-	s->retry_at = s->t_dequeued;
-	evtimer_add(&s->timer, &now);
-	s->timer_at = s->t_dequeued;
+	session_connect(s);
+	session_settle(s);
+}
+
+/*
+ * A slot was taken for this queued session, on whatever thread freed it
+ * and under the backend lock: tell the session's worker, which connects
+ * (never from inside backend_release(), never from another thread).
+ */
+static void
+session_on_dequeued(struct backend_waiter *w)
+{
+	struct session *s = (struct session *)((char *)w - offsetof(struct session, waiter));
+
+	worker_post(s->worker, &s->dequeued);
 }
 
 /*
@@ -953,16 +982,17 @@ session_start(struct session *s)
 	}
 	s->waiter.cli = cli;
 	s->waiter.ready = session_on_dequeued;
-	switch (backend_assign(s->be, cli, NULL, &s->srv)) {
+	s->dequeued.run = session_run_dequeued;
+	switch (backend_assign(s->be, cli, NULL, &s->srv, &s->waiter)) {
 	case BACKEND_NO_SERVER:
 		session_close(s, "SC", 0, "backend '%s' has no server available", s->be->name);
 		return;
 	case BACKEND_FULL:
+		/* Queued. Another thread may give it a slot at once: that news
+		 * is a job for this thread, run after this returns. */
 		s->t_queued = clock_now_us();
 		session_set_state(s, SESS_ST_QUEUED);
-		backend_enqueue(s->be, &s->waiter);
-		log_debug("%u: every server of '%s' is full; queued (%u waiting)", s->id,
-		    s->be->name, s->be->queue_len);
+		log_debug("%u: every server of '%s' is full; queued", s->id, s->be->name);
 		break;
 	case BACKEND_ASSIGNED:
 		session_set_state(s, SESS_ST_CONNECTING);
@@ -1050,9 +1080,10 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 		log_err("out of memory for a new session");
 		return;
 	}
-	s->id = ++session_next_id;
+	s->id = __atomic_add_fetch(&session_next_id, 1, __ATOMIC_RELAXED);
 	s->state = SESS_ST_ACCEPTED;
 	s->base = base;
+	s->worker = worker_self();
 	s->l = l;
 	s->fe = l->fe;
 	s->conf = conf_current();
@@ -1069,6 +1100,9 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 		sessions->prev = s;
 	sessions = s;
 	session_n++;
+	__atomic_store_n(&s->worker->nsess, session_n, __ATOMIC_RELAXED);
+	s->worker->st.sessions++;
+	log_debug("%u: accepted on thread %u", s->id, s->worker->id);
 
 	if (l->bind->accept_proxy) {
 		/* Level-triggered is safe here: every byte seen is consumed. */
@@ -1105,10 +1139,4 @@ session_kill_all(const char *reason)
 		    s->state == SESS_ST_PROXY_HEADER ? "KR" : "KD", 0, "%s", reason);
 		session_settle(s);
 	}
-}
-
-void
-session_on_idle(void (*cb)(void))
-{
-	session_idle_cb = cb;
 }

@@ -19,13 +19,11 @@ struct listener;
 void session_accept(struct event_base *base, struct listener *l, int fd,
     const struct sockaddr *sa, socklen_t len);
 
-/* Sessions in progress. */
+/* Sessions in progress on the calling worker thread. */
 unsigned int session_count(void);
 
-/* Close every session at once, logging `reason` (stop, hard-stop-after). */
+/* Close every session of the calling worker at once, logging `reason`
+ * (stop, hard-stop-after). */
 void session_kill_all(const char *reason);
-
-/* Call cb each time the last session ends (graceful stop). */
-void session_on_idle(void (*cb)(void));
 
 #endif

@@ -232,33 +232,126 @@ START_TEST(test_reset_source_reported_as_src_err)
 }
 END_TEST
 
+static struct pipe_pool test_pool;
+
+/* This process's pool: `maxpipes` pipes of `size` bytes, `keep` kept. */
+static void
+pool_setup(size_t size, unsigned int maxpipes, unsigned int keep)
+{
+	struct pipe_pool_plan plan = { .size = size, .maxpipes = maxpipes, .keep = keep };
+
+	pipe_pool_drain(&test_pool);
+	memset(&test_pool, 0, sizeof(test_pool));
+	pipe_pool_configure(&plan);
+	pipe_pool_use(&test_pool);
+}
+
+static void
+pool_default(void)
+{
+	pool_setup(0, 1000, 8);
+}
+
 START_TEST(test_pool_destroys_pipe_that_holds_bytes)
 {
-	struct pipe_pool_stats st;
 	struct pipe_pair *p, *q;
 
-	pipe_pool_init(0, 8);
+	pool_setup(0, 100, 8);
 	p = pipe_pool_get();
 	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(test_pool.st.used, 1);
+	ck_assert_uint_eq(pipe_pool_allocated(), 1);
 	ck_assert_int_eq(write(p->wr, "abc", 3), 3);
 	p->data = 3;
 	pipe_pool_put(p);
-	pipe_pool_get_stats(&st);
-	ck_assert_uint_eq(st.allocated, 0);
-	ck_assert_uint_eq(st.free, 0);
+	ck_assert_uint_eq(pipe_pool_allocated(), 0);
+	ck_assert_uint_eq(test_pool.st.free, 0);
+	ck_assert_uint_eq(test_pool.st.used, 0);
 
 	/* An empty pipe is kept and handed out again, empty. */
 	p = pipe_pool_get();
 	pipe_pool_put(p);
-	pipe_pool_get_stats(&st);
-	ck_assert_uint_eq(st.free, 1);
+	ck_assert_uint_eq(test_pool.st.free, 1);
+	ck_assert_uint_eq(test_pool.st.used, 0);
 	q = pipe_pool_get();
 	ck_assert_ptr_eq(p, q);
 	ck_assert_uint_eq(q->data, 0);
+	ck_assert_uint_eq(test_pool.st.created, 2);
 	pipe_pool_put(q);
-	pipe_pool_destroy();
-	pipe_pool_get_stats(&st);
-	ck_assert_uint_eq(st.allocated, 0);
+	pipe_pool_drain(&test_pool);
+	ck_assert_uint_eq(pipe_pool_allocated(), 0);
+	ck_assert_uint_eq(test_pool.st.free, 0);
+}
+END_TEST
+
+START_TEST(test_pool_keeps_at_most_keep_pipes)
+{
+	struct pipe_pair *p[5];
+
+	pool_setup(0, 100, 2);
+	for (int i = 0; i < 5; i++)
+		ck_assert_ptr_nonnull(p[i] = pipe_pool_get());
+	ck_assert_uint_eq(pipe_pool_allocated(), 5);
+	for (int i = 0; i < 5; i++)
+		pipe_pool_put(p[i]);
+	ck_assert_uint_eq(test_pool.st.free, 2);
+	ck_assert_uint_eq(pipe_pool_allocated(), 2);
+	pipe_pool_drain(&test_pool);
+}
+END_TEST
+
+START_TEST(test_pool_stops_at_maxpipes_and_the_flow_copies)
+{
+	struct pipe_pair *p[2];
+	int a[2], b[2];
+	struct flow f;
+	char buf[16];
+
+	pool_setup(0, 2, 2);
+	ck_assert_ptr_nonnull(p[0] = pipe_pool_get());
+	ck_assert_ptr_nonnull(p[1] = pipe_pool_get());
+	ck_assert_ptr_null(pipe_pool_get());
+	ck_assert_int_eq(errno, ENOSR);
+	ck_assert_uint_eq(pipe_pool_allocated(), 2);
+	ck_assert_uint_eq(test_pool.st.failed, 1);
+
+	/* A flow that finds the pool exhausted relays through copy. */
+	tcp_pair(a);
+	tcp_pair(b);
+	nonblock(a[1]); nonblock(b[0]);
+	engine_flow_init(&f, a[1], b[0], CONF_ENGINE_SPLICE, 0, 1);
+	ck_assert_int_eq(send(a[0], "no pipe", 7, 0), 7);
+	usleep(20000);
+	ck_assert_int_eq(engine_run(&f), 7);
+	ck_assert_str_eq(f.ops->name, "copy");
+	ck_assert_uint_eq(test_pool.st.fallbacks, 1);
+	ck_assert_int_eq(recv(b[1], buf, sizeof(buf), 0), 7);
+	ck_assert_int_eq(memcmp(buf, "no pipe", 7), 0);
+	engine_release(&f);
+
+	/* A pipe given back makes room again. */
+	pipe_pool_put(p[0]);
+	pipe_pool_kill(p[1]);
+	ck_assert_uint_eq(pipe_pool_allocated(), 1);
+	ck_assert_ptr_nonnull(p[0] = pipe_pool_get());
+	ck_assert_ptr_nonnull(p[1] = pipe_pool_get());
+	pipe_pool_kill(p[0]);
+	pipe_pool_kill(p[1]);
+	ck_assert_uint_eq(pipe_pool_allocated(), 0);
+	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+}
+END_TEST
+
+START_TEST(test_pool_prealloc_within_maxpipes)
+{
+	pool_setup(0, 3, 8);
+	ck_assert_uint_eq(pipe_pool_prealloc(5), 3);
+	ck_assert_uint_eq(test_pool.st.free, 3);
+	ck_assert_uint_eq(test_pool.st.created, 3);
+	ck_assert_uint_eq(pipe_pool_allocated(), 3);
+	ck_assert_ptr_nonnull(pipe_pool_get());		/* from the pool */
+	ck_assert_uint_eq(test_pool.st.created, 3);
+	ck_assert_uint_eq(test_pool.st.free, 2);
 }
 END_TEST
 
@@ -266,12 +359,40 @@ START_TEST(test_pool_applies_pipesize)
 {
 	struct pipe_pair *p;
 
-	pipe_pool_init(256 * 1024, 8);
+	pool_setup(256 * 1024, 10, 8);
 	p = pipe_pool_get();
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p->size, 256 * 1024);
 	ck_assert_int_eq(fcntl(p->rd, F_GETPIPE_SZ), 256 * 1024);
 	pipe_pool_kill(p);
+}
+END_TEST
+
+/* The plan: privileged processes get the default size and maxconn / 2
+ * pipes; unprivileged ones fit 7/8 of pipe-user-pages-soft. */
+START_TEST(test_pool_plan_fits_user_pages)
+{
+	struct pipe_pool_plan plan;
+	char note[512];
+
+	pipe_pool_plan(&plan, 0, 0, 10000, 16384, 1, note, sizeof(note));
+	ck_assert_uint_eq(plan.size, PIPE_POOL_DEFAULT_SIZE);
+	ck_assert_uint_eq(plan.maxpipes, 5000);
+	ck_assert_uint_eq(plan.keep, PIPE_POOL_KEEP);
+
+	pipe_pool_plan(&plan, 0, 0, 10000, 16384, 0, note, sizeof(note));
+	ck_assert_uint_eq(plan.size, 65536);
+	ck_assert_uint_eq(plan.maxpipes, 16384 / 8 * 7 / 16);	/* 896 */
+	ck_assert_msg(strstr(note, "maxpipes lowered") != NULL, "%s", note);
+
+	pipe_pool_plan(&plan, 1 << 20, 0, 10000, 16384, 0, note, sizeof(note));
+	ck_assert_uint_eq(plan.maxpipes, 56);			/* 256 pages each */
+	ck_assert_uint_eq(plan.keep, 56);
+
+	/* A maxpipes that fits is kept as given. */
+	pipe_pool_plan(&plan, 0, 100, 10000, 16384, 0, note, sizeof(note));
+	ck_assert_uint_eq(plan.maxpipes, 100);
+	ck_assert_msg(strstr(note, "lowered") == NULL, "%s", note);
 }
 END_TEST
 
@@ -286,7 +407,6 @@ START_TEST(test_no_pipe_falls_back_to_copy)
 	tcp_pair(a);
 	tcp_pair(b);
 	nonblock(a[1]); nonblock(b[0]);
-	pipe_pool_init(0, 0);
 	engine_flow_init(&f, a[1], b[0], CONF_ENGINE_SPLICE, 0, 1);
 	ck_assert_int_eq(send(a[0], "pipeless", 8, 0), 8);
 	usleep(20000);
@@ -296,6 +416,8 @@ START_TEST(test_no_pipe_falls_back_to_copy)
 	ck_assert_int_eq(engine_run(&f), 8);
 	ck_assert_str_eq(f.ops->name, "copy");
 	ck_assert_uint_eq(engine_fallbacks(), 1);
+	ck_assert_uint_eq(test_pool.st.fallbacks, 1);
+	ck_assert_uint_eq(test_pool.st.failed, 1);
 	ck_assert_int_eq(recv(b[1], buf, sizeof(buf), 0), 8);
 	ck_assert_int_eq(memcmp(buf, "pipeless", 8), 0);
 	engine_release(&f);
@@ -323,6 +445,7 @@ engine_suite(void)
 	TCase *tc = tcase_create("flows");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, pool_default, NULL);
 	tcase_add_test(tc, test_splice_relays_every_byte_then_eof);
 	tcase_add_test(tc, test_copy_relays_every_byte_then_eof);
 	tcase_add_test(tc, test_splice_tail_never_stuck_when_pipe_slots_fill);
@@ -332,6 +455,10 @@ engine_suite(void)
 	tcase_add_test(tc, test_reset_source_reported_as_src_err);
 	tcase_add_test(tc, test_pool_destroys_pipe_that_holds_bytes);
 	tcase_add_test(tc, test_pool_applies_pipesize);
+	tcase_add_test(tc, test_pool_keeps_at_most_keep_pipes);
+	tcase_add_test(tc, test_pool_stops_at_maxpipes_and_the_flow_copies);
+	tcase_add_test(tc, test_pool_prealloc_within_maxpipes);
+	tcase_add_test(tc, test_pool_plan_fits_user_pages);
 	tcase_add_test(tc, test_no_pipe_falls_back_to_copy);
 	tcase_add_test(tc, test_only_splice_request_leaves_response_on_copy);
 	suite_add_tcase(s, tc);

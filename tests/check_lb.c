@@ -69,7 +69,7 @@ spread(struct conf *c, unsigned int rounds, unsigned int *count, int distinct_cl
 		struct conf_server *s;
 		unsigned int k = 0;
 
-		ck_assert_int_eq(backend_assign(be, (struct sockaddr *)&a, NULL, &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(be, (struct sockaddr *)&a, NULL, &s, NULL), BACKEND_ASSIGNED);
 		for (struct conf_server *t = be->servers; t != s; t = t->next)
 			k++;
 		count[k]++;
@@ -102,7 +102,7 @@ START_TEST(test_roundrobin_is_smooth_not_bursty)
 
 	/* The heaviest server (3 of 6) never gets more than 2 in a row. */
 	for (int i = 0; i < 60; i++) {
-		ck_assert_int_eq(backend_assign(be, NULL, NULL, &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 		run = s == prev ? run + 1 : 1;
 		maxrun = run > maxrun ? run : maxrun;
 		prev = s;
@@ -152,14 +152,14 @@ START_TEST(test_leastconn_balances_open_sessions_by_weight)
 	struct conf_server *s;
 
 	for (int i = 0; i < 30; i++)
-		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 	ck_assert_uint_eq(server(c, "a")->cur_sess, 10);
 	ck_assert_uint_eq(server(c, "b")->cur_sess, 20);
 	/* Free five on b: the next five go to b. */
 	for (int i = 0; i < 5; i++)
 		backend_release(c->proxies, server(c, "b"));
 	for (int i = 0; i < 5; i++) {
-		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 		ck_assert_str_eq(s->name, "b");
 	}
 	conf_free(c);
@@ -174,10 +174,10 @@ START_TEST(test_first_fills_servers_in_order)
 	const char *want[] = { "a", "a", "b", "b" };
 
 	for (int i = 0; i < 4; i++) {
-		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 		ck_assert_str_eq(s->name, want[i]);
 	}
-	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_FULL);
+	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_FULL);
 	conf_free(c);
 }
 END_TEST
@@ -189,9 +189,9 @@ START_TEST(test_source_is_sticky_and_spreads_by_weight)
 	struct conf_server *s, *first;
 	unsigned int n[3] = { 0 };
 
-	ck_assert_int_eq(backend_assign(c->proxies, (struct sockaddr *)&a, NULL, &first), BACKEND_ASSIGNED);
+	ck_assert_int_eq(backend_assign(c->proxies, (struct sockaddr *)&a, NULL, &first, NULL), BACKEND_ASSIGNED);
 	for (int i = 0; i < 20; i++) {
-		ck_assert_int_eq(backend_assign(c->proxies, (struct sockaddr *)&a, NULL, &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(c->proxies, (struct sockaddr *)&a, NULL, &s, NULL), BACKEND_ASSIGNED);
 		ck_assert_ptr_eq(s, first);
 	}
 	spread(c, 6000, n, 1);
@@ -224,7 +224,7 @@ START_TEST(test_random_two_draws_prefers_the_less_loaded)
 	/* Keep sessions open: with two draws the loads never drift apart by
 	 * more than a few, where one draw would wander. */
 	for (int i = 0; i < 1000; i++)
-		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 	ck_assert_int_le(abs((int)server(c, "a")->cur_sess - (int)server(c, "b")->cur_sess), 20);
 	conf_free(c);
 }
@@ -255,7 +255,7 @@ START_TEST(test_backup_only_when_no_primary_is_up)
 	ck_assert_uint_eq(n[3], 20);
 	/* A primary back up takes over again. */
 	backend_set_state(be, server(c, "p2"), CONF_SRV_UP);
-	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s), BACKEND_ASSIGNED);
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 	ck_assert_str_eq(s->name, "p2");
 	conf_free(c);
 }
@@ -267,8 +267,8 @@ START_TEST(test_full_primaries_queue_rather_than_use_backups)
 	    "  server p 127.0.0.1:1 maxconn 1\n  server b 127.0.0.1:3 backup\n");
 	struct conf_server *s;
 
-	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_ASSIGNED);
-	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_FULL);
+	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
+	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_FULL);
 	conf_free(c);
 }
 END_TEST
@@ -277,9 +277,9 @@ static struct conf_server *woken[8];
 static int nwoken;
 
 static void
-on_ready(struct backend_waiter *w, struct conf_server *srv)
+on_ready(struct backend_waiter *w)
 {
-	woken[nwoken++] = srv;
+	woken[nwoken++] = w->srv;
 }
 
 START_TEST(test_released_slot_goes_to_the_oldest_waiter)
@@ -291,20 +291,23 @@ START_TEST(test_released_slot_goes_to_the_oldest_waiter)
 
 	nwoken = 0;
 	memset(w, 0, sizeof(w));
-	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s), BACKEND_ASSIGNED);
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 	for (int i = 0; i < 3; i++) {
 		w[i].ready = on_ready;
-		ck_assert_int_eq(backend_assign(be, NULL, NULL, &s), BACKEND_FULL);
-		backend_enqueue(be, &w[i]);
+		ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, &w[i]), BACKEND_FULL);
 	}
 	ck_assert_uint_eq(be->queue_len, 3);
-	backend_dequeue(be, &w[1]);		/* one gives up */
+	ck_assert_ptr_null(backend_dequeue(be, &w[1]));	/* one gives up */
 	backend_release(be, server(c, "a"));
 	ck_assert_int_eq(nwoken, 1);
 	ck_assert(!w[0].queued && w[2].queued);
 	ck_assert_uint_eq(server(c, "a")->cur_sess, 1);	/* the slot went to w[0] */
 	backend_release(be, server(c, "a"));
 	ck_assert_int_eq(nwoken, 2);
+	/* A waiter that gives up after it was given a slot gets it back to
+	 * release. */
+	ck_assert_ptr_eq(backend_dequeue(be, &w[2]), server(c, "a"));
+	ck_assert_ptr_null(backend_dequeue(be, &w[2]));
 	ck_assert_uint_eq(be->queue_len, 0);
 	ck_assert_uint_eq(be->queue_max, 3);
 	conf_free(c);
@@ -320,9 +323,8 @@ START_TEST(test_server_coming_up_wakes_the_queue)
 	struct conf_server *s;
 
 	nwoken = 0;
-	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s), BACKEND_ASSIGNED);
-	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s), BACKEND_FULL);
-	backend_enqueue(be, &w);
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, &w), BACKEND_FULL);
 	backend_set_state(be, server(c, "b"), CONF_SRV_UP);
 	ck_assert_int_eq(nwoken, 1);
 	ck_assert_str_eq(woken[0]->name, "b");
@@ -336,13 +338,13 @@ START_TEST(test_redispatch_avoids_the_failed_server)
 	struct conf_server *s;
 
 	for (int i = 0; i < 10; i++) {
-		ck_assert_int_eq(backend_assign(c->proxies, NULL, server(c, "a"), &s), BACKEND_ASSIGNED);
+		ck_assert_int_eq(backend_assign(c->proxies, NULL, server(c, "a"), &s, NULL), BACKEND_ASSIGNED);
 		ck_assert_str_eq(s->name, "b");
 		backend_release(c->proxies, s);
 	}
 	/* Alone, the avoided server is still chosen. */
 	backend_set_state(c->proxies, server(c, "b"), CONF_SRV_MAINT);
-	ck_assert_int_eq(backend_assign(c->proxies, NULL, server(c, "a"), &s), BACKEND_ASSIGNED);
+	ck_assert_int_eq(backend_assign(c->proxies, NULL, server(c, "a"), &s, NULL), BACKEND_ASSIGNED);
 	ck_assert_str_eq(s->name, "a");
 	conf_free(c);
 }
@@ -353,7 +355,7 @@ START_TEST(test_no_server_at_all)
 	struct conf *c = backend_conf("roundrobin", "  server a 127.0.0.1:1 disabled\n");
 	struct conf_server *s;
 
-	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s), BACKEND_NO_SERVER);
+	ck_assert_int_eq(backend_assign(c->proxies, NULL, NULL, &s, NULL), BACKEND_NO_SERVER);
 	conf_free(c);
 }
 END_TEST
