@@ -344,14 +344,20 @@ END_TEST
 
 START_TEST(test_pool_prealloc_within_maxpipes)
 {
+	struct pipe_pair *p;
+
 	pool_setup(0, 3, 8);
 	ck_assert_uint_eq(pipe_pool_prealloc(5), 3);
 	ck_assert_uint_eq(test_pool.st.free, 3);
 	ck_assert_uint_eq(test_pool.st.created, 3);
 	ck_assert_uint_eq(pipe_pool_allocated(), 3);
-	ck_assert_ptr_nonnull(pipe_pool_get());		/* from the pool */
+	p = pipe_pool_get();				/* from the pool */
+	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(test_pool.st.created, 3);
 	ck_assert_uint_eq(test_pool.st.free, 2);
+	pipe_pool_kill(p);
+	pipe_pool_drain(&test_pool);
+	ck_assert_uint_eq(pipe_pool_allocated(), 0);
 }
 END_TEST
 
