@@ -241,13 +241,19 @@ log_msg(int level, const char *fmt, ...)
 	}
 }
 
+int
+log_traffic_wanted(const struct conf_proxy *px)
+{
+	return px->logs != NULL || (px->log_global && log_global != NULL);
+}
+
 void
 log_traffic(const struct conf_proxy *px, int level, const char *fmt, ...)
 {
 	char msg[LOG_LINE_MAX];
 	va_list ap;
 
-	if (px->logs == NULL && !(px->log_global && log_global != NULL))
+	if (!log_traffic_wanted(px))
 		return;
 	va_start(ap, fmt);
 	log_format(msg, sizeof(msg), fmt, ap);

@@ -41,6 +41,10 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Is debug output on (splicer -d)? */
 int log_is_debug(void);
 
+/* Does a traffic line of px go anywhere? (Spares the work of building
+ * one that would be dropped.) */
+int log_traffic_wanted(const struct conf_proxy *px);
+
 /* A traffic line for a proxy: to its own targets and, with "log global",
  * to the global ones. */
 void log_traffic(const struct conf_proxy *px, int level, const char *fmt, ...)

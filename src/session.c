@@ -203,6 +203,8 @@ session_log(struct session *s)
 	unsigned int beconn = 0;
 	struct tm tm;
 
+	if (!log_traffic_wanted(s->fe))
+		return;
 	if ((s->fe->opts & CONF_OPT_DONTLOGNULL) && s->up.bytes == 0 &&
 	    s->down.bytes == 0 && s->t_established != 0)
 		return;
@@ -965,7 +967,7 @@ session_start(struct session *s)
 {
 	struct sockaddr *cli = (struct sockaddr *)&s->cli;
 
-	if (!(s->fe->opts & CONF_OPT_TCPLOG)) {
+	if (!(s->fe->opts & CONF_OPT_TCPLOG) && log_traffic_wanted(s->fe)) {
 		char c[SOCKADDR_STRLEN], d[SOCKADDR_STRLEN];
 
 		log_traffic(s->fe, LOG_INFO, "Connect from %s to %s (%s/TCP)",
