@@ -65,12 +65,6 @@ pipe_pool_use(struct pipe_pool *pp)
 	pool_cur = pp;
 }
 
-struct pipe_pool *
-pipe_pool_current(void)
-{
-	return pool_cur;
-}
-
 /* A new pipe, counted against maxpipes; NULL with errno when none. */
 static struct pipe_pair *
 pipe_pool_create(void)

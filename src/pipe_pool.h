@@ -75,7 +75,6 @@ void pipe_pool_configure(const struct pipe_pool_plan *plan);
 
 /* The calling thread's pool: pipe_pool_get/put use it. */
 void pipe_pool_use(struct pipe_pool *pp);
-struct pipe_pool *pipe_pool_current(void);
 
 /* Create n empty pipes into the calling thread's pool (tune.pipe.prealloc),
  * within maxpipes. Returns how many were made. */
