@@ -355,7 +355,8 @@ listener_on_resume_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* accept() found no fd or no memory: stop this worker's listeners for a
- * while (the others find out on their own). */
+ * while (the others find out on their own), and give the fds of its
+ * pooled pipes back: a client accepted is worth more than a pipe kept. */
 static void
 listener_exhausted(int e)
 {
@@ -371,6 +372,7 @@ listener_exhausted(int e)
 		if (listener_mine(l))
 			listener_pause(l);
 	}
+	pipe_pool_drain(&worker_self()->pool);
 	evtimer_add(resume_timer[worker_self()->id], &tv);
 }
 
@@ -386,6 +388,10 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 
 		if (listener_rate_limited(l))
 			return;
+		if (!worker_spare_hold()) {	/* no fd for this client's server */
+			listener_exhausted(EMFILE);
+			return;
+		}
 		if (!listener_reserve(l)) {
 			/* The backlog holds the next clients until a session ends. */
 			listener_pause_for_room(l);

@@ -100,7 +100,7 @@ void pipe_pool_add_stats(const struct pipe_pool *pp, struct pipe_pool_stats *sum
 /* Pipes that exist in the whole process (exact). */
 unsigned int pipe_pool_allocated(void);
 
-/* Destroy every pipe pooled in pp (exit). */
+/* Destroy every pipe pooled in pp (exit, or fds ran out). */
 void pipe_pool_drain(struct pipe_pool *pp);
 
 #endif

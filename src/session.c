@@ -917,7 +917,10 @@ session_connect(struct session *s)
 	s->srv_pp_sent = 0;
 	free(s->pp_buf);	/* a header half sent to a failed server */
 	s->pp_buf = NULL;
-	if ((fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len)) == -1) {
+	fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE) && worker_spare_use())
+		fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
+	if (fd == -1) {
 		session_connect_failed(s, errno);
 		return;
 	}

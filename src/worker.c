@@ -234,8 +234,33 @@ worker_free(struct worker *w)
 	}
 	if (w->wake_fd != -1)
 		close(w->wake_fd);
+	if (w->spare_fd != -1)
+		close(w->spare_fd);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
+}
+
+/* Any fd will do as the spare; an eventfd needs no file system (chroot). */
+int
+worker_spare_hold(void)
+{
+	struct worker *w = worker_self();
+
+	if (w->spare_fd == -1)
+		w->spare_fd = eventfd(0, EFD_CLOEXEC);
+	return w->spare_fd != -1;
+}
+
+int
+worker_spare_use(void)
+{
+	struct worker *w = worker_self();
+
+	if (w == NULL || w->spare_fd == -1)
+		return 0;
+	close(w->spare_fd);
+	w->spare_fd = -1;
+	return 1;
 }
 
 unsigned int
@@ -264,6 +289,7 @@ worker_init(unsigned int n, struct event_base *control)
 		w->id = nworkers;
 		pthread_mutex_init(&w->lock, NULL);
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		w->spare_fd = -1;
 		w->base = w->wake_fd == -1 ? NULL : event_base_new();
 		if (w->base == NULL) {
 			worker_free(w);

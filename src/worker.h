@@ -55,6 +55,7 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	int wake_fd;			/* eventfd */
+	int spare_fd;			/* held back for a dial, -1 when spent */
 	struct event wake_ev;
 	unsigned int flags;		/* WORKER_F_*, atomic */
 	unsigned int limit_paused;	/* listeners paused for a shared limit, atomic */
@@ -68,6 +69,16 @@ struct worker {
 
 /* The worker running on this thread, NULL on the control thread. */
 struct worker *worker_self(void);
+
+/*
+ * The spare fd: each worker holds one fd back so that a client it
+ * accepted can always get its server socket, even when accept() took the
+ * last fd. worker_spare_hold() (before accepting) makes sure it is held
+ * and returns 0 when no fd is left for it; worker_spare_use() (a dial
+ * found no fd) closes it and returns 1 if it was held.
+ */
+int worker_spare_hold(void);
+int worker_spare_use(void);
 
 /* Threads for "nbthread n": n, or the CPUs online when 0, at most
  * WORKER_MAX. */

@@ -38,7 +38,11 @@ build() {  # build DIR CONFIGURE-ARGS...
 	for f in "$dir"/tests/*.log "$dir"/tests/integration/*.log; do
 		[ -f "$f" ] || continue
 		case "$f" in */test-suite.log) continue;; esac
-		grep -qE '^(FAIL|.*:F:|.*:E:)' "$f" && { echo "--- $f"; grep -E '^(FAIL|.*:F:|.*:E:)' "$f" | cut -c1-2000; }
+		# A failure with the lines that follow it (a traceback), up to 25.
+		grep -qE '^(FAIL|.*:F:|.*:E:)' "$f" && { echo "--- $f"; awk '
+			/^(FAIL|.*:F:|.*:E:)/ { n = 25; print; next }
+			/^(PASS|SKIP) / { n = 0 }
+			n > 0 { n--; print }' "$f" | cut -c1-2000; }
 	done
 	return $rc
 }

@@ -36,6 +36,15 @@ def test(fn):
     return fn
 
 
+def params(*values):
+    """Run the test once per value, passed as its argument."""
+    def deco(fn):
+        for v in values:
+            _tests.append(("%s[%s]" % (fn.__name__, v), fn, (v,)))
+        return fn
+    return deco
+
+
 def per_engine(fn):
     for e in ENGINES:
         _tests.append(("%s[%s]" % (fn.__name__, e), fn, (e,)))

@@ -7,7 +7,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, addr, base_conf, check, connect, echo_handler, free_port,
+from harness import (Server, params, Splicer, addr, base_conf, check, connect, echo_handler, free_port,
                      recv_all, run, test, wait_until, SANITIZED)
 
 
@@ -98,21 +98,29 @@ def test_rate_limit_sessions_paces_new_sessions():
     sp.stop()
 
 
-@test
-def test_out_of_fds_pauses_accept_without_spinning_and_resumes():
+# Two fd limits of different parity: with one of them, accept() can take
+# the last fd and leave none for the server side.
+@params(64, 65)
+def test_out_of_fds_pauses_accept_without_spinning_and_resumes(nofile):
     """With 64 fds and maxconn 1000, accept() fails with EMFILE. splicer
     must pause (CPU stays low), keep existing sessions working, and accept
-    again once fds are freed."""
+    again once fds are freed. No retries: a client accepted must get its
+    server socket at the first try."""
     srv = Server(echo_handler)
     port = free_port()
 
     def lowfd():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    sp = Splicer(base_conf(addr(port), srv.addr, global_extra="    maxconn 1000\n"),
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    sp = Splicer(base_conf(addr(port), srv.addr, global_extra="    maxconn 1000\n    nbthread 2\n",
+                           extra="    retries 0\n"),
                  preexec=lowfd)
     check("maxconn 1000 needs" in sp.log(), "no fd budget warning:\n" + sp.log())
-    clients = []
-    for _ in range(45):                       # 2 fds each: more than 64 allow
+    # The first client is served before the others come (with several
+    # threads, any listener may take the fds first).
+    clients = [connect(addr(port))]
+    clients[0].sendall(b"first")
+    check(clients[0].recv(10) == b"first", "the first session did not echo")
+    for _ in range(44):                       # 2 fds each: more than 64 allow
         clients.append(connect(addr(port)))
     sp.wait_log("pausing accepts", 5)
     cpu0, t0 = sp.cpu_seconds(), time.time()
@@ -133,8 +141,12 @@ def test_out_of_fds_pauses_accept_without_spinning_and_resumes():
         check(c.recv(10) == b"late", "a client from the backlog was not served")
         c.close()
     lines = sp.log().count("pausing accepts")
-    print("    CPU while paused %.1f%%, %d pause log lines" % (cpu * 100, lines))
+    refused = sp.log().count(" RC ")
+    print("    CPU while paused %.1f%%, %d pause log lines, %d sessions without a server "
+          "socket" % (cpu * 100, lines, refused))
     check(lines <= 5, "the pause was logged %d times" % lines)
+    # Each worker holds an fd back for the server side of what it accepts.
+    check(refused == 0, "%d accepted clients found no fd for their server" % refused)
     sp.stop()
 
 
