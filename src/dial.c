@@ -28,11 +28,19 @@ dial_tune_socket(int fd)
 int
 dial_start(const struct sockaddr *sa, socklen_t len)
 {
-	int fd, e;
+	int fd;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd == -1)
 		return -1;
+	return dial_start_with(fd, sa, len);
+}
+
+int
+dial_start_with(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int e;
+
 	dial_tune_socket(fd);
 	if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
 		e = errno;

@@ -16,6 +16,10 @@
  */
 int dial_start(const struct sockaddr *sa, socklen_t len);
 
+/* The same with a socket made beforehand (fd of sa's family, unconnected);
+ * fd is closed on failure. */
+int dial_start_with(int fd, const struct sockaddr *sa, socklen_t len);
+
 /* After the socket became writable: 0 when connected, else the errno of
  * the failed connect. */
 int dial_result(int fd);

@@ -918,8 +918,9 @@ session_connect(struct session *s)
 	free(s->pp_buf);	/* a header half sent to a failed server */
 	s->pp_buf = NULL;
 	fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
-	if (fd == -1 && (errno == EMFILE || errno == ENFILE) && worker_spare_use())
-		fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE) &&
+	    (fd = worker_spare_take(s->srv->addr.ss.ss_family)) != -1)
+		fd = dial_start_with(fd, (struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
 	if (fd == -1) {
 		session_connect_failed(s, errno);
 		return;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "listener.h"
@@ -240,27 +242,35 @@ worker_free(struct worker *w)
 	free(w);
 }
 
-/* Any fd will do as the spare; an eventfd needs no file system (chroot). */
+static int
+worker_spare_new(void)
+{
+	return socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+}
+
 int
 worker_spare_hold(void)
 {
 	struct worker *w = worker_self();
 
 	if (w->spare_fd == -1)
-		w->spare_fd = eventfd(0, EFD_CLOEXEC);
+		w->spare_fd = worker_spare_new();
 	return w->spare_fd != -1;
 }
 
 int
-worker_spare_use(void)
+worker_spare_take(int family)
 {
 	struct worker *w = worker_self();
+	int fd;
 
-	if (w == NULL || w->spare_fd == -1)
-		return 0;
-	close(w->spare_fd);
+	if (w == NULL || (fd = w->spare_fd) == -1)
+		return -1;
 	w->spare_fd = -1;
-	return 1;
+	if (family == AF_INET)
+		return fd;
+	close(fd);
+	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 }
 
 unsigned int
@@ -289,8 +299,8 @@ worker_init(unsigned int n, struct event_base *control)
 		w->id = nworkers;
 		pthread_mutex_init(&w->lock, NULL);
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		w->spare_fd = -1;
-		w->base = w->wake_fd == -1 ? NULL : event_base_new();
+		w->spare_fd = worker_spare_new();
+		w->base = w->wake_fd == -1 || w->spare_fd == -1 ? NULL : event_base_new();
 		if (w->base == NULL) {
 			worker_free(w);
 			return -1;

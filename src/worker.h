@@ -55,7 +55,7 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	int wake_fd;			/* eventfd */
-	int spare_fd;			/* held back for a dial, -1 when spent */
+	int spare_fd;			/* spare IPv4 TCP socket for a dial, -1 when spent */
 	struct event wake_ev;
 	unsigned int flags;		/* WORKER_F_*, atomic */
 	unsigned int limit_paused;	/* listeners paused for a shared limit, atomic */
@@ -71,14 +71,17 @@ struct worker {
 struct worker *worker_self(void);
 
 /*
- * The spare fd: each worker holds one fd back so that a client it
- * accepted can always get its server socket, even when accept() took the
- * last fd. worker_spare_hold() (before accepting) makes sure it is held
- * and returns 0 when no fd is left for it; worker_spare_use() (a dial
- * found no fd) closes it and returns 1 if it was held.
+ * The spare socket: each worker holds one unconnected IPv4 TCP socket so
+ * that a client it accepted can always get its server socket, even when
+ * accept() took the last fd (and no other thread can take that fd in
+ * between, as it could if a spare fd were closed to make room).
+ * worker_spare_hold() (before accepting) makes sure it is held and
+ * returns 0 when no fd is left for it. worker_spare_take(family) (a dial
+ * found no fd) hands it over, or for another family closes it and makes
+ * a socket of that family in its place; -1 when there is none.
  */
 int worker_spare_hold(void);
-int worker_spare_use(void);
+int worker_spare_take(int family);
 
 /* Threads for "nbthread n": n, or the CPUs online when 0, at most
  * WORKER_MAX. */
