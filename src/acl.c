@@ -336,15 +336,21 @@ acl_free_list(struct acl *list)
 }
 
 void
+acl_free_cond(struct acl_cond *cond)
+{
+	if (cond != NULL) {
+		free(cond->terms);
+		free(cond);
+	}
+}
+
+void
 acl_free_rules(struct acl_rule *r)
 {
 	while (r != NULL) {
 		struct acl_rule *next = r->next;
 
-		if (r->cond != NULL) {
-			free(r->cond->terms);
-			free(r->cond);
-		}
+		acl_free_cond(r->cond);
 		free(r->backend_name);
 		free(r);
 		r = next;

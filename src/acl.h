@@ -79,5 +79,6 @@ struct conf_proxy *acl_use_backend(const struct acl_rule *rules, const struct so
 
 void acl_free_list(struct acl *list);
 void acl_free_rules(struct acl_rule *rules);
+void acl_free_cond(struct acl_cond *cond);
 
 #endif

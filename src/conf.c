@@ -12,6 +12,7 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "conf_shape.h"
 
 void
 conf_msgs_add(struct conf_msgs *m, const char *fmt, ...)
@@ -89,6 +90,8 @@ conf_free_proxy(struct conf_proxy *px)
 	conf_free_logs(px->logs);
 	acl_free_rules(px->tcp_conn_rules);
 	acl_free_rules(px->use_backends);
+	conf_shape_free_rules(px->bw_rules);
+	shaper_group_free_list(px->shapers);
 	acl_free_list(px->acls);
 	free(px->default_backend);
 	free(px->name);
@@ -117,6 +120,8 @@ conf_free(struct conf *c)
 	free(c->global.user);
 	free(c->global.group);
 	free(c->global.chroot);
+	shaper_group_free_list(c->global.total[0]);
+	shaper_group_free_list(c->global.total[1]);
 	for (int i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);

@@ -14,6 +14,8 @@
 struct backend_waiter;
 struct acl;
 struct acl_rule;
+struct shaper_group;
+struct shaper_rule;
 
 /* Data path of a proxy (SPEC §5). */
 enum conf_engine {
@@ -162,6 +164,8 @@ struct conf_proxy {
 	struct acl *acls;		/* "acl" declarations, and anonymous ones */
 	struct acl_rule *tcp_conn_rules;	/* "tcp-request connection", in order */
 	struct acl_rule *use_backends;	/* "use_backend", in order */
+	struct shaper_group *shapers;	/* "bandwidth-limit" lines and bwlim filters */
+	struct shaper_rule *bw_rules;	/* "tcp-request content set-bandwidth-limit" */
 
 	struct conf_proxy *next;
 
@@ -192,6 +196,7 @@ struct conf_global {
 	long long gid;			/* gid to run as after binding; -1 = keep */
 	char *chroot;			/* directory to chroot into, or NULL */
 	int user_line, group_line;	/* for messages */
+	struct shaper_group *total[2];	/* "bandwidth-limit total": up, down; or NULL */
 };
 
 struct conf {

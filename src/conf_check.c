@@ -10,6 +10,7 @@
 
 #include "acl.h"
 #include "conf_check.h"
+#include "conf_shape.h"
 
 static int
 conf_check_names(struct conf *c, struct conf_msgs *errs)
@@ -205,6 +206,44 @@ conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
 	return nerr;
 }
 
+/* set-bandwidth-limit rules name a bwlim filter of their own proxy. */
+static int
+conf_check_shaping(struct conf *c, struct conf_msgs *errs, struct conf_msgs *warns)
+{
+	int nerr = 0;
+
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		for (struct shaper_rule *r = px->bw_rules; r != NULL; r = r->next) {
+			for (r->g = px->shapers; r->g != NULL; r->g = r->g->next)
+				if (r->g->name != NULL && strcmp(r->g->name, r->name) == 0)
+					break;
+			if (r->g == NULL) {
+				conf_msgs_add(errs, "%s:%d: set-bandwidth-limit: %s '%s' has no bwlim "
+				    "filter named '%s'", px->file, r->line, conf_proxy_kind(px),
+				    px->name, r->name);
+				nerr++;
+			} else if ((r->limit || r->period) && r->g->mode != SHAPER_PER_CONN) {
+				conf_msgs_add(errs, "%s:%d: set-bandwidth-limit %s: 'limit' and 'period' "
+				    "apply to per-session filters only, and '%s' is shared by source",
+				    px->file, r->line, r->name, r->name);
+				nerr++;
+			}
+		}
+		for (struct shaper_group *g = px->shapers; g != NULL; g = g->next) {
+			struct shaper_rule *r = px->bw_rules;
+
+			while (r != NULL && r->g != g)
+				r = r->next;
+			if (g->name != NULL && r == NULL)
+				conf_msgs_add(warns, "%s:%d: bwlim filter '%s' of %s '%s' is enabled by "
+				    "no 'tcp-request content set-bandwidth-limit %s' rule: it limits "
+				    "nothing", px->file, g->line, g->name, conf_proxy_kind(px), px->name,
+				    g->name);
+		}
+	}
+	return nerr;
+}
+
 int
 conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *warns)
 {
@@ -215,6 +254,7 @@ conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *
 	nerr += conf_check_binds(c, flags, errs);
 	nerr += conf_check_servers(c, flags, errs);
 	nerr += conf_check_privileges(c, flags, errs);
+	nerr += conf_check_shaping(c, errs, warns);
 	conf_check_timeouts(c, warns);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
 		nfe += (px->cap & CONF_PX_FE) != 0;

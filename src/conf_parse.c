@@ -22,6 +22,7 @@
 #include "acl.h"
 #include "conf_lex.h"
 #include "conf_parse.h"
+#include "conf_shape.h"
 #include "units.h"
 
 /* Sections; keyword entries hold a mask of these. */
@@ -398,6 +399,26 @@ kw_global_maxconn(struct parser *p, int argc, char **argv)
 	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
 	    parse_uint_arg(p, argv[0], argv[1], 1, CONF_MAXCONN_MAX, &v) == 0)
 		p->conf->global.maxconn = (unsigned int)v;
+}
+
+static void
+kw_global_bandwidth(struct parser *p, int argc, char **argv)
+{
+	struct shaper_group *up, *down;
+	char err[512];
+
+	if (conf_shape_total(argc, argv, p->line, &up, &down, err, sizeof(err)) == -1) {
+		parse_err(p, "%s", err);
+		return;
+	}
+	if (p->conf->global.total[0] != NULL) {
+		parse_warn(p, "'bandwidth-limit total' given again: this one replaces the one "
+		    "at line %d", p->conf->global.total[0]->line);
+		shaper_group_free_list(p->conf->global.total[0]);
+		shaper_group_free_list(p->conf->global.total[1]);
+	}
+	p->conf->global.total[0] = up;
+	p->conf->global.total[1] = down;
 }
 
 static void
@@ -855,6 +876,57 @@ kw_px_maxconn(struct parser *p, int argc, char **argv)
 		p->px->maxconn = (unsigned int)v;
 }
 
+/* Add a shaping group to the proxy. A "bandwidth-limit" line replaces
+ * one of the same direction and mode (from defaults, or earlier). */
+static void
+parse_add_shaper(struct parser *p, struct shaper_group *g)
+{
+	struct shaper_group **pp = &p->px->shapers;
+
+	while (*pp != NULL) {
+		struct shaper_group *o = *pp;
+
+		if (g->name == NULL && o->name == NULL && o->dir == g->dir && o->mode == g->mode) {
+			*pp = o->next;
+			o->next = NULL;
+			shaper_group_free_list(o);
+			continue;
+		}
+		if (g->name != NULL && o->name != NULL && strcmp(g->name, o->name) == 0) {
+			parse_err(p, "bwlim filter '%s' is already declared at line %d", g->name,
+			    o->line);
+			shaper_group_free_list(g);
+			return;
+		}
+		pp = &o->next;
+	}
+	*pp = g;
+}
+
+static void
+kw_px_bandwidth(struct parser *p, int argc, char **argv)
+{
+	struct shaper_group *g;
+	char err[512];
+
+	if ((g = conf_shape_limit(argc, argv, p->line, err, sizeof(err))) == NULL)
+		parse_err(p, "%s", err);
+	else
+		parse_add_shaper(p, g);
+}
+
+static void
+kw_px_filter(struct parser *p, int argc, char **argv)
+{
+	struct shaper_group *g;
+	char err[512];
+
+	if ((g = conf_shape_filter(argc, argv, p->line, err, sizeof(err))) == NULL)
+		parse_err(p, "%s", err);
+	else
+		parse_add_shaper(p, g);
+}
+
 static void
 kw_px_rate_limit(struct parser *p, int argc, char **argv)
 {
@@ -969,12 +1041,14 @@ kw_px_acl(struct parser *p, int argc, char **argv)
 		parse_err(p, "%s", err);
 }
 
-/* A rule's optional "if|unless COND" from argv[i] on; 0 or -1 reported. */
+/* A rule's optional "if|unless COND" from argv[i] on, into *cond (NULL
+ * when there is none); 0 or -1 reported. */
 static int
-parse_rule_cond(struct parser *p, int argc, char **argv, int i, struct acl_rule *r)
+parse_cond(struct parser *p, int argc, char **argv, int i, struct acl_cond **cond)
 {
 	char err[512];
 
+	*cond = NULL;
 	if (i >= argc)
 		return 0;
 	if (strcmp(argv[i], "if") != 0 && strcmp(argv[i], "unless") != 0) {
@@ -982,11 +1056,17 @@ parse_rule_cond(struct parser *p, int argc, char **argv, int i, struct acl_rule 
 		    argv[1], argv[i]);
 		return -1;
 	}
-	if ((r->cond = acl_parse_cond(&p->px->acls, argc - i, argv + i, err, sizeof(err))) == NULL) {
+	if ((*cond = acl_parse_cond(&p->px->acls, argc - i, argv + i, err, sizeof(err))) == NULL) {
 		parse_err(p, "'%s': %s", argv[0], err);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+parse_rule_cond(struct parser *p, int argc, char **argv, int i, struct acl_rule *r)
+{
+	return parse_cond(p, argc, argv, i, &r->cond);
 }
 
 static void
@@ -998,19 +1078,52 @@ parse_append_rule(struct acl_rule **list, struct acl_rule *r)
 }
 
 static void
+kw_px_set_bandwidth(struct parser *p, int argc, char **argv)
+{
+	struct shaper_rule *r, **tail;
+	char err[512];
+	int used;
+
+	if ((r = conf_shape_rule(argc, argv, p->line, &used, err, sizeof(err))) == NULL) {
+		parse_err(p, "%s", err);
+		return;
+	}
+	if (parse_cond(p, argc, argv, used, &r->cond) == -1) {
+		conf_shape_free_rules(r);
+		return;
+	}
+	for (tail = &p->px->bw_rules; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = r;
+}
+
+static void
 kw_px_tcp_request(struct parser *p, int argc, char **argv)
 {
 	struct acl_rule *r;
 	int action;
 
+	if (argc >= 3 && strcmp(argv[1], "content") == 0 &&
+	    strcmp(argv[2], "set-bandwidth-limit") == 0) {
+		kw_px_set_bandwidth(p, argc, argv);
+		return;
+	}
 	if (argc < 2 || strcmp(argv[1], "connection") != 0) {
-		if (argc >= 2 && (strcmp(argv[1], "content") == 0 ||
-		    strcmp(argv[1], "inspect-delay") == 0 || strcmp(argv[1], "session") == 0))
+		if (argc >= 2 && strcmp(argv[1], "content") == 0)
+			parse_err(p, "'tcp-request content %s' is not supported (supported: "
+			    "set-bandwidth-limit)", argc >= 3 ? argv[2] : "");
+		else if (argc >= 2 && (strcmp(argv[1], "inspect-delay") == 0 ||
+		    strcmp(argv[1], "session") == 0))
 			parse_err(p, "'tcp-request %s' is not supported yet (supported: "
-			    "tcp-request connection accept|reject)", argv[1]);
+			    "tcp-request connection accept|reject, tcp-request content "
+			    "set-bandwidth-limit)", argv[1]);
 		else
 			parse_err(p, "'tcp-request' expects 'connection accept|reject [if|unless "
-			    "ACL]'");
+			    "ACL]' or 'content set-bandwidth-limit NAME'");
+		return;
+	}
+	if (!(p->px->cap & CONF_PX_FE)) {
+		parse_err(p, "'tcp-request connection' belongs in a frontend or listen section");
 		return;
 	}
 	if (argc < 3 || (strcmp(argv[2], "accept") != 0 && strcmp(argv[2], "reject") != 0)) {
@@ -1188,6 +1301,7 @@ struct kw {
 };
 
 static const struct kw global_kws[] = {
+	{ "bandwidth-limit", SEC_GLOBAL, kw_global_bandwidth },
 	{ "chroot",          SEC_GLOBAL, kw_global_string },
 	{ "daemon",          SEC_GLOBAL, kw_global_daemon },
 	{ "gid",             SEC_GLOBAL, kw_global_id },
@@ -1205,13 +1319,15 @@ static const struct kw global_kws[] = {
 };
 
 static const struct kw proxy_kws[] = {
-	{ "acl",             SEC_FRONTEND | SEC_LISTEN,   kw_px_acl },
+	{ "acl",             SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_acl },
 	{ "balance",         SEC_BE_SIDE,                 kw_px_balance },
+	{ "bandwidth-limit", SEC_ANY_PROXY,               kw_px_bandwidth },
 	{ "bind",            SEC_FRONTEND | SEC_LISTEN,   kw_px_bind },
 	{ "default-server",  SEC_BE_SIDE,                 kw_px_default_server },
 	{ "default_backend", SEC_DEFAULTS | SEC_FRONTEND, kw_px_default_backend },
 	{ "description",     SEC_ANY_PROXY,               kw_px_description },
 	{ "engine",          SEC_ANY_PROXY,               kw_px_engine },
+	{ "filter",          SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_filter },
 	{ "log",             SEC_ANY_PROXY,               kw_px_log },
 	{ "maxconn",         SEC_FE_SIDE,                 kw_px_maxconn },
 	{ "mode",            SEC_ANY_PROXY,               kw_px_mode },
@@ -1220,7 +1336,7 @@ static const struct kw proxy_kws[] = {
 	{ "rate-limit",      SEC_FE_SIDE,                 kw_px_rate_limit },
 	{ "retries",         SEC_BE_SIDE,                 kw_px_retries },
 	{ "server",          SEC_BACKEND | SEC_LISTEN,    kw_px_server },
-	{ "tcp-request",     SEC_FRONTEND | SEC_LISTEN,   kw_px_tcp_request },
+	{ "tcp-request",     SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_tcp_request },
 	{ "timeout",         SEC_ANY_PROXY,               kw_px_timeout },
 	{ "use_backend",     SEC_FRONTEND | SEC_LISTEN,   kw_px_use_backend },
 };
@@ -1232,14 +1348,12 @@ struct unsupported_kw {
 };
 
 static const struct unsupported_kw unsupported_kws[] = {
-	{ "bandwidth-limit",       "not supported yet" },
 	{ "ca-base",               "not supported: splicer does not terminate TLS" },
 	{ "capture",               "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "compression",           "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "cookie",                "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "crt-base",              "not supported: splicer does not terminate TLS" },
 	{ "errorfile",             "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "filter",                "not supported yet" },
 	{ "fullconn",              "not supported yet" },
 	{ "hash-type",             "not supported yet" },
 	{ "http-after-response",   "not supported: it is an HTTP feature and splicer is a TCP proxy" },
@@ -1321,6 +1435,11 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 		px->opts = from->opts;
 		px->engine = from->engine;
 		px->log_global = from->log_global;
+		for (struct shaper_group *g = from->shapers, **tail = &px->shapers; g != NULL;
+		    g = g->next) {
+			if ((*tail = shaper_group_clone(g)) != NULL)
+				tail = &(*tail)->next;
+		}
 		if (from->default_backend != NULL && (cap & CONF_PX_FE)) {
 			px->default_backend = strdup(from->default_backend);
 			px->default_backend_line = from->default_backend_line;

@@ -22,6 +22,7 @@ engine_flow_init(struct flow *f, int src, int dst, enum conf_engine engine,
 	memset(f, 0, sizeof(*f));
 	f->src = src;
 	f->dst = dst;
+	f->allow = UINT64_MAX;
 	f->ops = &engine_splice_ops;
 	if (engine == CONF_ENGINE_COPY) {
 		f->ops = &engine_copy_ops;

@@ -16,14 +16,15 @@
 
 struct pipe_pair;
 
-/* Flow flags. The engine sets the first five after each run; FLOW_F_SHUT
- * belongs to the session. */
+/* Flow flags. The engine sets the first five and FLOW_F_WANT_TOKENS
+ * after each run; FLOW_F_SHUT belongs to the session. */
 #define FLOW_F_SRC_EOF    0x01	/* src sent its FIN: read returned 0 */
 #define FLOW_F_SRC_ERR    0x02	/* reading src failed (reset): f->err */
 #define FLOW_F_DST_ERR    0x04	/* writing dst failed (reset, EPIPE): f->err */
 #define FLOW_F_WANT_READ  0x08	/* call again when src is readable */
 #define FLOW_F_WANT_WRITE 0x10	/* call again when dst is writable */
 #define FLOW_F_SHUT       0x20	/* session: shutdown(dst, SHUT_WR) done */
+#define FLOW_F_WANT_TOKENS 0x40	/* would read, but allow is 0: shaping decides when */
 
 struct flow;
 
@@ -51,6 +52,7 @@ struct flow {
 	unsigned int flags;		/* FLOW_F_* */
 	int err;			/* errno behind FLOW_F_*_ERR */
 	uint64_t in;			/* bytes read from src */
+	uint64_t allow;			/* bytes it may still read (shaping); UINT64_MAX = any */
 	uint64_t bytes;			/* bytes written to dst */
 	struct pipe_pair *pipe;		/* splice: held while bytes flow */
 	char *buf;			/* copy: ENGINE_COPY_BUFSZ bytes, or NULL */

@@ -33,7 +33,7 @@ engine_copy_run(struct flow *f)
 	size_t moved = 0;
 	ssize_t n;
 
-	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE);
+	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS);
 	while (moved < ENGINE_RUN_BUDGET) {
 		int progress = 0;
 
@@ -41,16 +41,19 @@ engine_copy_run(struct flow *f)
 			f->off = 0;
 		/* Fill the tail of the buffer. */
 		if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR)) &&
-		    f->off + f->len < ENGINE_COPY_BUFSZ) {
+		    f->off + f->len < ENGINE_COPY_BUFSZ && f->allow > 0) {
+			size_t room = ENGINE_COPY_BUFSZ - f->off - f->len;
+
 			if (f->buf == NULL && (f->buf = malloc(ENGINE_COPY_BUFSZ)) == NULL) {
 				f->err = errno;
 				return -1;
 			}
 			n = recv(f->src, f->buf + f->off + f->len,
-			    ENGINE_COPY_BUFSZ - f->off - f->len, 0);
+			    room < f->allow ? room : (size_t)f->allow, 0);
 			if (n > 0) {
 				f->len += (size_t)n;
 				f->in += (uint64_t)n;
+				f->allow -= (uint64_t)n;
 				progress = 1;
 			} else if (n == 0) {
 				f->flags |= FLOW_F_SRC_EOF;
@@ -95,7 +98,7 @@ engine_copy_run(struct flow *f)
 		f->flags |= FLOW_F_WANT_WRITE;
 	if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) &&
 	    f->off + f->len < ENGINE_COPY_BUFSZ)
-		f->flags |= FLOW_F_WANT_READ;
+		f->flags |= f->allow > 0 ? FLOW_F_WANT_READ : FLOW_F_WANT_TOKENS;
 	return (ssize_t)moved;
 }
 

@@ -35,13 +35,14 @@ engine_splice_run(struct flow *f)
 	int maybe_full = 0;	/* last fill got EAGAIN while the pipe held bytes */
 	ssize_t n;
 
-	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE);
+	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS);
 	while (moved < ENGINE_RUN_BUDGET) {
 		int progress = 0;
 
-		/* Fill: src -> pipe, at most the room left in the pipe. */
+		/* Fill: src -> pipe, at most the room left in the pipe and what
+		 * shaping allows. */
 		if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR)) &&
-		    !maybe_full) {
+		    !maybe_full && f->allow > 0) {
 			if (f->pipe == NULL && (f->pipe = pipe_pool_get()) == NULL) {
 				/* No pipe and no byte held: engine_run() moves the flow
 				 * to the copy engine. */
@@ -52,11 +53,15 @@ engine_splice_run(struct flow *f)
 			if (f->pipe->data >= f->pipe->size) {
 				maybe_full = 1;
 			} else {
+				size_t room = f->pipe->size - f->pipe->data;
+
 				n = splice(f->src, NULL, f->pipe->wr, NULL,
-				    f->pipe->size - f->pipe->data, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				    room < f->allow ? room : (size_t)f->allow,
+				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 				if (n > 0) {
 					f->pipe->data += (size_t)n;
 					f->in += (uint64_t)n;
+					f->allow -= (uint64_t)n;
 					progress = 1;
 				} else if (n == 0) {
 					/* The peer's FIN: everything before it is in the pipe. */
@@ -119,7 +124,7 @@ engine_splice_run(struct flow *f)
 	 * latter case the drain's write event brings us back. */
 	if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) &&
 	    !(f->pipe != NULL && (maybe_full || f->pipe->data >= f->pipe->size)))
-		f->flags |= FLOW_F_WANT_READ;
+		f->flags |= f->allow > 0 ? FLOW_F_WANT_READ : FLOW_F_WANT_TOKENS;
 	return (ssize_t)moved;
 }
 

@@ -50,7 +50,7 @@ static int main_stopping;
 static struct conf *main_conf;		/* the configuration new sessions use */
 static const char **main_files;		/* -f files, re-read on SIGHUP */
 static int main_nfiles;
-static const char *main_quick[3];	/* quick mode: listen, upstream, engine */
+static const char *main_quick[4];	/* quick mode: listen, upstream, engine, rate */
 static unsigned int main_reloads_ok, main_reloads_failed;
 static unsigned int main_nthreads;	/* worker threads */
 static unsigned int main_exited;	/* workers whose loop ended */
@@ -61,7 +61,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: splicer -f FILE [-f FILE ...] [-c] [-d] [-D] [-p PIDFILE]\n"
-	    "       splicer --listen ADDR:PORT --upstream ADDR:PORT [--engine E] [-d]\n"
+	    "       splicer --listen ADDR:PORT --upstream ADDR:PORT [--engine E]\n"
+	    "               [--bandwidth-limit RATE] [-d]\n"
 	    "       splicer -V | --version\n"
 	    "\n"
 	    "  -f FILE    read this configuration file (repeatable, read in order)\n"
@@ -71,7 +72,9 @@ usage(FILE *f)
 	    "  -p FILE    write the process id to FILE\n"
 	    "  --listen ADDR:PORT --upstream ADDR:PORT\n"
 	    "             quick mode: relay one address to another, no file needed\n"
-	    "  --engine splice|copy|auto   data path in quick mode (default auto)\n");
+	    "  --engine splice|copy|auto   data path in quick mode (default auto)\n"
+	    "  --bandwidth-limit RATE      quick mode: each session at most RATE each\n"
+	    "             way (e.g. 10mbps, 5MB)\n");
 }
 
 static void
@@ -92,7 +95,7 @@ main_write_pidfile(const char *path)
 /* Quick mode: the same parser reads a configuration made from flags. */
 static int
 main_quick_conf(struct conf *c, const char *listen, const char *upstream,
-    const char *engine, struct conf_msgs *errs, struct conf_msgs *warns)
+    const char *engine, const char *rate, struct conf_msgs *errs, struct conf_msgs *warns)
 {
 	char buf[1024];
 	int n;
@@ -106,8 +109,12 @@ main_quick_conf(struct conf *c, const char *listen, const char *upstream,
 	    "    engine \"%s\"\n"
 	    "    option tcplog\n"
 	    "    log global\n"
-	    "    timeout connect 5s\n",
-	    listen, upstream, engine != NULL ? engine : "auto");
+	    "    timeout connect 5s\n"
+	    "%s%s%s%s%s",
+	    listen, upstream, engine != NULL ? engine : "auto",
+	    rate != NULL ? "    bandwidth-limit upload \"" : "", rate != NULL ? rate : "",
+	    rate != NULL ? "\" per-connection\n    bandwidth-limit download \"" : "",
+	    rate != NULL ? rate : "", rate != NULL ? "\" per-connection\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(buf)) {
 		conf_msgs_add(errs, "quick mode: arguments too long");
 		return 1;
@@ -276,7 +283,8 @@ main_load(struct conf_msgs *errs, struct conf_msgs *warns)
 	if (c == NULL)
 		return NULL;
 	if (main_quick[0] != NULL)
-		nerr += main_quick_conf(c, main_quick[0], main_quick[1], main_quick[2], errs, warns);
+		nerr += main_quick_conf(c, main_quick[0], main_quick[1], main_quick[2], main_quick[3],
+		    errs, warns);
 	for (int i = 0; i < main_nfiles; i++)
 		nerr += conf_parse_file(c, main_files[i], errs, warns);
 	if (nerr == 0)
@@ -418,7 +426,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *files[64], *pidfile = NULL, *listen = NULL, *upstream = NULL,
-	    *engine = NULL;
+	    *engine = NULL, *rate = NULL;
 	struct conf_msgs errs = { 0 }, warns = { 0 };
 	struct event *sigs[4] = { NULL };
 	static const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
@@ -444,10 +452,7 @@ main(int argc, char **argv)
 		case 'L': listen = optarg; break;
 		case 'U': upstream = optarg; break;
 		case 'E': engine = optarg; break;
-		case 'B':
-			fprintf(stderr, "splicer: --bandwidth-limit is not supported by this "
-			    "version\n");
-			return EXIT_CONF;
+		case 'B': rate = optarg; break;
 		case 'V':
 			printf("splicer %s\n", PACKAGE_VERSION);
 			return 0;
@@ -472,6 +477,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_CONF;
 	}
+	if ((engine != NULL || rate != NULL) && listen == NULL) {
+		fprintf(stderr, "splicer: --engine and --bandwidth-limit belong to quick mode "
+		    "(--listen/--upstream); with -f, set them in the file\n");
+		return EXIT_CONF;
+	}
 	if (nfiles > 0 && listen != NULL) {
 		fprintf(stderr, "splicer: use either -f or --listen/--upstream, not both\n");
 		return EXIT_CONF;
@@ -485,6 +495,7 @@ main(int argc, char **argv)
 	main_quick[0] = listen;
 	main_quick[1] = upstream;
 	main_quick[2] = engine;
+	main_quick[3] = rate;
 	conf_free(c);
 	if ((c = main_load(&errs, &warns)) == NULL) {
 		nerr = errs.n > 0 ? errs.n : 1;

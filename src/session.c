@@ -51,6 +51,7 @@
 #include "log.h"
 #include "proxy_proto.h"
 #include "session.h"
+#include "shaper.h"
 #include "units.h"
 #include "worker.h"
 
@@ -104,6 +105,10 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
 #define SESS_FLUSH_POLL_US	10000
 #define SESS_FLUSH_MAX_US	10000000
 
+/* Grants of tokens one event may use before the flow yields to others
+ * (a large burst would otherwise keep one session running). */
+#define SESS_GRANTS_PER_RUN	8
+
 /* Which events are added (s->evs). */
 #define SESS_EV_C_RD	0x01
 #define SESS_EV_C_WR	0x02
@@ -138,6 +143,8 @@ struct session {
 
 	struct flow up;			/* client -> server */
 	struct flow down;		/* server -> client */
+	struct shaper_flow *shape[2];	/* buckets of up, down (SHAPER_UP/DOWN); NULL: none */
+	uint64_t tokens_at[2];		/* monotonic us: a flow short of tokens asks again */
 
 	struct event c_rd;		/* client readable (CONNECTING: edge-triggered watch) */
 	struct event c_wr;		/* client writable */
@@ -175,6 +182,7 @@ static void session_schedule(struct session *s);
 static void session_connect(struct session *s);
 static void session_forward_reset(struct session *s);
 static void session_retry(struct session *s, int timed_out);
+static void session_run_shaped(struct session *s, uint64_t now);
 
 static void
 session_set_state(struct session *s, enum session_state to)
@@ -303,6 +311,10 @@ session_close(struct session *s, const char *term, unsigned int how,
 	s->pp_buf = NULL;
 	engine_release(&s->up);
 	engine_release(&s->down);
+	/* Tokens granted and not used go back to shared buckets. */
+	shaper_flow_free(s->shape[SHAPER_UP], s->up.allow, clock_now_us());
+	shaper_flow_free(s->shape[SHAPER_DOWN], s->down.allow, clock_now_us());
+	s->shape[SHAPER_UP] = s->shape[SHAPER_DOWN] = NULL;
 	session_close_fd(s->cfd, how & SESS_CLOSE_RST_CLIENT);
 	session_close_fd(s->sfd, how & SESS_CLOSE_RST_SERVER);
 	s->cfd = -1;
@@ -410,6 +422,10 @@ session_deadline(const struct session *s)
 	}
 	if (s->state != SESS_ST_ESTABLISHED && s->state != SESS_ST_HALF_CLOSED)
 		return when;
+	if (s->up.flags & FLOW_F_WANT_TOKENS)
+		when = session_min(when, s->tokens_at[SHAPER_UP]);
+	if (s->down.flags & FLOW_F_WANT_TOKENS)
+		when = session_min(when, s->tokens_at[SHAPER_DOWN]);
 	session_limits(s, &lim_c, &lim_s);
 	if (lim_c != 0 && s->wait_c != 0)
 		when = session_min(when, (s->last_c > s->wait_c ? s->last_c : s->wait_c) + lim_c);
@@ -492,6 +508,8 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		    now >= (s->last_s > s->wait_s ? s->last_s : s->wait_s) + lim_s)
 			session_close(s, "sD", 0, "server idle for %s",
 			    units_print_time(lim_s, t, sizeof(t)));
+		else
+			session_run_shaped(s, now);
 	}
 	if (s->state != SESS_ST_CLOSED)
 		session_schedule(s);
@@ -537,6 +555,25 @@ session_update_events(struct session *s)
 	session_schedule(s);
 }
 
+/*
+ * A shaped flow used up what it may read: ask its buckets for more.
+ * Returns 1 when granted (run it again), 0 when it must sleep until
+ * s->tokens_at (the timer brings it back: it watches nothing meanwhile).
+ */
+static int
+session_tokens(struct session *s, struct flow *f)
+{
+	int d = f == &s->up ? SHAPER_UP : SHAPER_DOWN;
+	uint64_t now = clock_now_us(), wait = 0, n;
+
+	if ((n = shaper_flow_grant(s->shape[d], now, &wait)) > 0) {
+		f->allow += n;
+		return 1;
+	}
+	s->tokens_at[d] = now + wait;
+	return 0;
+}
+
 /* Run one flow and note which sides showed activity. */
 static void
 session_run(struct session *s, struct flow *f)
@@ -544,10 +581,21 @@ session_run(struct session *s, struct flow *f)
 	uint64_t in = f->in, out = f->bytes, now;
 	int client_src = f == &s->up;
 
-	if (engine_run(f) == -1) {
-		session_close(s, "RD", SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
-		    "%s engine failed: %s", f->ops->name, strerror(f->err));
-		return;
+	for (int grants = 0;; grants++) {
+		if (engine_run(f) == -1) {
+			session_close(s, "RD", SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
+			    "%s engine failed: %s", f->ops->name, strerror(f->err));
+			return;
+		}
+		if (!(f->flags & FLOW_F_WANT_TOKENS))
+			break;
+		if (grants == SESS_GRANTS_PER_RUN) {
+			/* Plenty of tokens (a burst): let the other sessions run. */
+			s->tokens_at[client_src ? SHAPER_UP : SHAPER_DOWN] = clock_now_us();
+			break;
+		}
+		if (!session_tokens(s, f))
+			break;
 	}
 	if (f->in == in && f->bytes == out)
 		return;
@@ -564,6 +612,25 @@ session_run(struct session *s, struct flow *f)
 		else
 			s->last_c = now;
 	}
+}
+
+/* From the timer: flows whose tokens are due run again. */
+static void
+session_run_shaped(struct session *s, uint64_t now)
+{
+	int ran = 0;
+
+	if ((s->up.flags & FLOW_F_WANT_TOKENS) && now >= s->tokens_at[SHAPER_UP]) {
+		session_run(s, &s->up);
+		ran = 1;
+	}
+	if ((s->down.flags & FLOW_F_WANT_TOKENS) && now >= s->tokens_at[SHAPER_DOWN] &&
+	    s->state != SESS_ST_CLOSED) {
+		session_run(s, &s->down);
+		ran = 1;
+	}
+	if (ran)
+		session_progress(s);
 }
 
 /* A flow finished reading and holds nothing: forward its FIN. */
@@ -710,6 +777,26 @@ session_on_client_write(evutil_socket_t fd, short what, void *arg)
 
 /* ---- connecting ---- */
 
+/* The bandwidth limits that apply to the session (SPEC §6): a shaped flow
+ * starts with nothing to read until its buckets grant it bytes. */
+static void
+session_shape(struct session *s)
+{
+	struct flow *flows[2] = { &s->up, &s->down };
+	uint64_t now = clock_now_us();
+	int oom;
+
+	for (int d = SHAPER_UP; d <= SHAPER_DOWN; d++) {
+		s->shape[d] = shaper_flow_for(d, s->conf, s->fe, s->be, (struct sockaddr *)&s->cli,
+		    now, &oom);
+		if (s->shape[d] != NULL)
+			flows[d]->allow = 0;
+		else if (oom)
+			log_warning("%u: out of memory: the session's %s is not shaped", s->id,
+			    d == SHAPER_UP ? "upload" : "download");
+	}
+}
+
 static void
 session_established(struct session *s)
 {
@@ -731,6 +818,7 @@ session_established(struct session *s)
 	engine_flow_init(&s->up, s->cfd, s->sfd, engine, opts, 1);
 	engine_flow_init(&s->down, s->sfd, s->cfd, engine, opts, 0);
 	s->up.flags = s->down.flags = FLOW_F_WANT_READ;
+	session_shape(s);
 	session_set_state(s, SESS_ST_ESTABLISHED);
 	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);
 	session_update_events(s);
