@@ -125,15 +125,14 @@ static uint64_t
 shaper_quantum(const struct shaper_limit *lim)
 {
 	uint64_t q = __atomic_load_n(&lim->rate, __ATOMIC_RELAXED) / 8 / SHAPER_QUANTA_PER_S;
-	uint64_t burst = __atomic_load_n(&lim->burst, __ATOMIC_RELAXED);
 	uint64_t min = __atomic_load_n(&lim->min_size, __ATOMIC_RELAXED);
 
 	if (q < SHAPER_QUANTUM_MIN)
 		q = SHAPER_QUANTUM_MIN;
 	if (q > SHAPER_QUANTUM_MAX)
 		q = SHAPER_QUANTUM_MAX;
-	if (q > burst)
-		q = burst;
+	/* Not capped by the burst: a quantum shorter than the timer's
+	 * millisecond would lose time at every wake-up. */
 	return q < min ? min : q;
 }
 

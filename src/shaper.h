@@ -50,8 +50,9 @@ enum shaper_mode {
 /* Default burst: 1/10 s of the rate, at least this. */
 #define SHAPER_BURST_MIN_DEFAULT (64 * 1024)
 /* Quantum: the bytes reserved at a time, 1/SHAPER_QUANTA_PER_S s of the
- * strictest rate within these bounds (and never above its burst). Each
- * quantum costs a shaped flow one timer wake-up. */
+ * strictest rate within these bounds. Each quantum costs a shaped flow one
+ * timer wake-up; it is also the smallest burst a flow shows, whatever the
+ * configured one. */
 #define SHAPER_QUANTA_PER_S 50
 #define SHAPER_QUANTUM_MIN 512
 #define SHAPER_QUANTUM_MAX (256 * 1024)

@@ -173,6 +173,26 @@ START_TEST(test_idle_saves_at_most_the_burst)
 }
 END_TEST
 
+/* A burst smaller than a quantum does not slow the flow down: quanta are
+ * not cut to the burst (timers could not wake that often). */
+START_TEST(test_tiny_burst_still_gives_the_rate)
+{
+	struct shaper_group *g = shaper_group_new(SHAPER_UP, SHAPER_PER_CONN, 8000000, 1000, 0,
+	    NULL, 1);
+	struct shaper_flow *f = shaper_flow_new(1), **fp = &f;
+	struct sockaddr_in a = src4("1");
+	uint64_t bytes = 0, wakes = 0;
+
+	ck_assert_int_eq(shaper_flow_add(f, g, NULL, (struct sockaddr *)&a, T0), 0);
+	sim(fp, 1, T0, T0 + 10 * SEC, &bytes, &wakes);
+	ck_assert_uint_le(bytes, 10000000);
+	ck_assert_uint_ge(bytes, 10000000 - 20000);
+	ck_assert_uint_le(wakes, 2 * 500 + 2);	/* 20 kB quanta, not 1 kB */
+	shaper_flow_free(f, 0, T0 + 10 * SEC);
+	shaper_group_free_list(g);
+}
+END_TEST
+
 /* Four flows sharing one bucket get equal shares and together the rate. */
 START_TEST(test_shared_bucket_is_fair_and_exact)
 {
@@ -393,6 +413,7 @@ shaper_suite(void)
 	tcase_add_test(tc, test_a_shared_bucket_starts_at_its_first_session);
 	tcase_add_test(tc, test_rate_is_exact_over_ten_seconds);
 	tcase_add_test(tc, test_idle_saves_at_most_the_burst);
+	tcase_add_test(tc, test_tiny_burst_still_gives_the_rate);
 	tcase_add_test(tc, test_shared_bucket_is_fair_and_exact);
 	tcase_add_test(tc, test_per_source_buckets);
 	tcase_add_test(tc, test_every_bucket_applies);
