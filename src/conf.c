@@ -51,8 +51,10 @@ conf_new(void)
 {
 	struct conf *c = calloc(1, sizeof(struct conf));
 
-	if (c != NULL)
+	if (c != NULL) {
 		c->global.uid = c->global.gid = -1;
+		c->global.promote_bytes = CONF_PROMOTE_BYTES_DEFAULT;
+	}
 	return c;
 }
 

@@ -23,7 +23,12 @@ enum conf_engine {
 	CONF_ENGINE_AUTO,	/* splice, promoted to sockmap when built in */
 	CONF_ENGINE_SPLICE,	/* socket -> pipe -> socket */
 	CONF_ENGINE_COPY,	/* recv/send through a per-session buffer */
+	CONF_ENGINE_SOCKMAP,	/* the kernel redirects (BPF sockmap) from the start */
 };
+
+/* tune.sockmap.promote-bytes default: engine auto hands a session to the
+ * kernel once it has moved this much. */
+#define CONF_PROMOTE_BYTES_DEFAULT (1024 * 1024)
 
 /* Where a log line goes. */
 enum conf_log_type {
@@ -197,6 +202,9 @@ struct conf_global {
 	char *chroot;			/* directory to chroot into, or NULL */
 	int user_line, group_line;	/* for messages */
 	struct shaper_group *total[2];	/* "bandwidth-limit total": up, down; or NULL */
+	uint64_t promote_bytes;		/* tune.sockmap.promote-bytes */
+	int nosockmap;			/* "nosockmap": the kill switch, everything stays in
+					 * user space */
 };
 
 struct conf {

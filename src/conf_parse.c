@@ -374,6 +374,29 @@ kw_global_daemon(struct parser *p, int argc, char **argv)
 		p->conf->global.daemon = 1;
 }
 
+/* "nosockmap": no flow enters the kernel (as HAProxy's "nosplice"). */
+static void
+kw_global_nosockmap(struct parser *p, int argc, char **argv)
+{
+	if (parse_no_more_args(p, argc, argv, 1) == 0)
+		p->conf->global.nosockmap = 1;
+}
+
+/* "tune.sockmap.promote-bytes SIZE": 0 promotes at once. */
+static void
+kw_global_promote_bytes(struct parser *p, int argc, char **argv)
+{
+	char err[256];
+
+	if (argc < 2) {
+		parse_err(p, "'%s' expects a size (e.g. 1m)", argv[0]);
+		return;
+	}
+	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
+	    units_parse_size(argv[1], &p->conf->global.promote_bytes, err, sizeof(err)) == -1)
+		parse_err(p, "'%s': %s", argv[0], err);
+}
+
 static void
 kw_global_hard_stop_after(struct parser *p, int argc, char **argv)
 {
@@ -957,8 +980,7 @@ kw_px_engine(struct parser *p, int argc, char **argv)
 	else if (strcmp(argv[1], "auto") == 0)
 		p->px->engine = CONF_ENGINE_AUTO;
 	else if (strcmp(argv[1], "sockmap") == 0)
-		parse_err(p, "'engine sockmap' is not available in this version "
-		    "(use splice, copy or auto)");
+		p->px->engine = CONF_ENGINE_SOCKMAP;
 	else
 		parse_err(p, "unknown engine '%s' (expected splice, copy, sockmap or auto)",
 		    argv[1]);
@@ -1311,9 +1333,11 @@ static const struct kw global_kws[] = {
 	{ "maxconn",         SEC_GLOBAL, kw_global_maxconn },
 	{ "maxpipes",        SEC_GLOBAL, kw_global_pipes },
 	{ "nbthread",        SEC_GLOBAL, kw_global_nbthread },
+	{ "nosockmap",       SEC_GLOBAL, kw_global_nosockmap },
 	{ "pidfile",         SEC_GLOBAL, kw_global_pidfile },
 	{ "tune.pipe.prealloc", SEC_GLOBAL, kw_global_pipes },
 	{ "tune.pipesize",   SEC_GLOBAL, kw_global_pipesize },
+	{ "tune.sockmap.promote-bytes", SEC_GLOBAL, kw_global_promote_bytes },
 	{ "uid",             SEC_GLOBAL, kw_global_id },
 	{ "user",            SEC_GLOBAL, kw_global_string },
 };

@@ -23,6 +23,7 @@ engine_flow_init(struct flow *f, int src, int dst, enum conf_engine engine,
 	f->src = src;
 	f->dst = dst;
 	f->allow = UINT64_MAX;
+	f->flags = FLOW_F_CLEAN;	/* nothing read yet */
 	f->ops = &engine_splice_ops;
 	if (engine == CONF_ENGINE_COPY) {
 		f->ops = &engine_copy_ops;
@@ -58,6 +59,23 @@ engine_run(struct flow *f)
 		n = f->ops->run(f);
 	}
 	return n;
+}
+
+int
+engine_promote(struct flow *f)
+{
+	if (f->ops == &engine_sockmap_ops)
+		return 0;
+	if (!engine_sockmap_available()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!(f->flags & FLOW_F_CLEAN) || engine_pending(f) != 0 ||
+	    (f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR | FLOW_F_SHUT))) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return engine_sockmap_enter(f);
 }
 
 unsigned long long

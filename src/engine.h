@@ -16,8 +16,8 @@
 
 struct pipe_pair;
 
-/* Flow flags. The engine sets the first five and FLOW_F_WANT_TOKENS
- * after each run; FLOW_F_SHUT belongs to the session. */
+/* Flow flags. The engine sets all but FLOW_F_SHUT (the session's) after
+ * each run. */
 #define FLOW_F_SRC_EOF    0x01	/* src sent its FIN: read returned 0 */
 #define FLOW_F_SRC_ERR    0x02	/* reading src failed (reset): f->err */
 #define FLOW_F_DST_ERR    0x04	/* writing dst failed (reset, EPIPE): f->err */
@@ -25,11 +25,24 @@ struct pipe_pair;
 #define FLOW_F_WANT_WRITE 0x10	/* call again when dst is writable */
 #define FLOW_F_SHUT       0x20	/* session: shutdown(dst, SHUT_WR) done */
 #define FLOW_F_WANT_TOKENS 0x40	/* would read, but allow is 0: shaping decides when */
+#define FLOW_F_WANT_POLL  0x80	/* sockmap: run again after poll_us (bytes move unseen) */
+#define FLOW_F_CLEAN      0x100	/* the last read found src empty: no segment is half
+				 * read, so the flow may enter the kernel (sockmap) */
+#define FLOW_F_WAIT_DST   0x200	/* sockmap: bytes wait for dst, which the engine looks
+				 * after itself (for idle timeouts: as WANT_WRITE) */
 
 struct flow;
 
+enum engine_id {
+	ENGINE_SPLICE,
+	ENGINE_COPY,
+	ENGINE_SOCKMAP,
+	ENGINE_COUNT
+};
+
 struct engine_ops {
 	const char *name;
+	enum engine_id id;
 	/*
 	 * Move bytes from f->src to f->dst until neither side can make
 	 * progress or a fairness budget is spent. Returns the bytes written
@@ -51,6 +64,7 @@ struct flow {
 	int dst;			/* socket written to */
 	unsigned int flags;		/* FLOW_F_* */
 	int err;			/* errno behind FLOW_F_*_ERR */
+	uint64_t pre;			/* bytes read from src before the flow (a PROXY header) */
 	uint64_t in;			/* bytes read from src */
 	uint64_t allow;			/* bytes it may still read (shaping); UINT64_MAX = any */
 	uint64_t bytes;			/* bytes written to dst */
@@ -58,6 +72,18 @@ struct flow {
 	char *buf;			/* copy: ENGINE_COPY_BUFSZ bytes, or NULL */
 	size_t off;			/* copy: first unsent byte in buf */
 	size_t len;			/* copy: unsent bytes in buf */
+	uint64_t poll_us;		/* FLOW_F_WANT_POLL: after how long */
+	struct {			/* sockmap: where the kernel took over */
+		uint64_t src, dst;	/* socket cookies; src = 0 once out of the maps */
+		uint64_t rx0;		/* src's bytes read by user space before (TCP count) */
+		uint64_t tx0;		/* dst's bytes written before (TCP count) */
+		uint64_t in0, out0;	/* in and bytes then */
+		uint64_t read;		/* passed bytes user space read from src */
+		uint64_t copied0;	/* read when last held */
+		uint64_t last_in;	/* in at the previous run */
+		unsigned int idle;	/* runs in a row that saw nothing move */
+		int state;		/* engine_sockmap.c: SM_RUNNING... */
+	} k;
 };
 
 /* Fairness budget: a run stops after moving this many bytes so that one
@@ -69,6 +95,7 @@ struct flow {
 
 extern const struct engine_ops engine_splice_ops;
 extern const struct engine_ops engine_copy_ops;
+extern const struct engine_ops engine_sockmap_ops;
 
 /* Set up a flow between two sockets with the engine a proxy asks for;
  * up != 0 for client -> server. */
@@ -108,5 +135,35 @@ int engine_peer_gone(int e);
 
 /* Count of flows moved to copy because no pipe could be had. */
 unsigned long long engine_fallbacks(void);
+
+/*
+ * The sockmap engine (engine_sockmap.c, or engine_sockmap_none.c when
+ * built without BPF). engine_sockmap_load() loads and attaches the BPF
+ * program once, before privileges are dropped; when it cannot, it says
+ * why in engine_sockmap_why() and every flow stays in user space.
+ */
+int engine_sockmap_load(void);
+void engine_sockmap_unload(void);
+int engine_sockmap_available(void);
+const char *engine_sockmap_why(void);
+
+/*
+ * Hand a flow to the kernel: from now on its src's bytes are redirected
+ * to dst by the BPF program and user space only watches. The flow must
+ * hold no byte and be FLOW_F_CLEAN (a segment half read by user space
+ * would be redirected whole). Returns 0, or -1 with errno and the flow
+ * unchanged on its old engine.
+ */
+int engine_promote(struct flow *f);
+/* The sockmap half of engine_promote(), once the checks are done. */
+int engine_sockmap_enter(struct flow *f);
+
+/* Process-wide sockmap figures (atomic counters). */
+struct engine_kernel_stats {
+	unsigned long long promoted;	/* flows handed to the kernel */
+	unsigned long long failed;	/* hand-overs refused (map full, socket state) */
+	unsigned long long bytes;	/* bytes the kernel moved for flows that left the maps */
+};
+void engine_kernel_stats(struct engine_kernel_stats *st);
 
 #endif

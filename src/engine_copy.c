@@ -51,6 +51,7 @@ engine_copy_run(struct flow *f)
 			n = recv(f->src, f->buf + f->off + f->len,
 			    room < f->allow ? room : (size_t)f->allow, 0);
 			if (n > 0) {
+				f->flags &= ~FLOW_F_CLEAN;
 				f->len += (size_t)n;
 				f->in += (uint64_t)n;
 				f->allow -= (uint64_t)n;
@@ -65,8 +66,10 @@ engine_copy_run(struct flow *f)
 			} else if (errno != EAGAIN) {
 				f->err = errno;
 				return -1;
+			} else {
+				/* Nothing to read; unambiguous here. */
+				f->flags |= FLOW_F_CLEAN;
 			}
-			/* EAGAIN: nothing to read; unambiguous here. */
 		}
 		/* Send what the buffer holds. */
 		if (f->len > 0 && !(f->flags & FLOW_F_DST_ERR)) {
@@ -104,6 +107,7 @@ engine_copy_run(struct flow *f)
 
 const struct engine_ops engine_copy_ops = {
 	.name = "copy",
+	.id = ENGINE_COPY,
 	.run = engine_copy_run,
 	.pending = engine_copy_pending,
 	.release = engine_copy_release,

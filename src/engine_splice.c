@@ -59,6 +59,7 @@ engine_splice_run(struct flow *f)
 				    room < f->allow ? room : (size_t)f->allow,
 				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 				if (n > 0) {
+					f->flags &= ~FLOW_F_CLEAN;
 					f->pipe->data += (size_t)n;
 					f->in += (uint64_t)n;
 					f->allow -= (uint64_t)n;
@@ -74,6 +75,8 @@ engine_splice_run(struct flow *f)
 					 * let the drain below make room first. */
 					if (f->pipe->data != 0)
 						maybe_full = 1;
+					else
+						f->flags |= FLOW_F_CLEAN;
 				} else if (errno == EINTR) {
 					progress = 1;
 				} else if (engine_peer_gone(errno)) {
@@ -130,6 +133,7 @@ engine_splice_run(struct flow *f)
 
 const struct engine_ops engine_splice_ops = {
 	.name = "splice",
+	.id = ENGINE_SPLICE,
 	.run = engine_splice_run,
 	.pending = engine_splice_pending,
 	.release = engine_splice_release,

@@ -29,6 +29,7 @@
 #include "backend.h"
 #include "conf_check.h"
 #include "conf_parse.h"
+#include "engine.h"
 #include "health.h"
 #include "listener.h"
 #include "log.h"
@@ -72,7 +73,7 @@ usage(FILE *f)
 	    "  -p FILE    write the process id to FILE\n"
 	    "  --listen ADDR:PORT --upstream ADDR:PORT\n"
 	    "             quick mode: relay one address to another, no file needed\n"
-	    "  --engine splice|copy|auto   data path in quick mode (default auto)\n"
+	    "  --engine splice|copy|sockmap|auto  data path in quick mode (default auto)\n"
 	    "  --bandwidth-limit RATE      quick mode: each session at most RATE each\n"
 	    "             way (e.g. 10mbps, 5MB)\n");
 }
@@ -163,6 +164,7 @@ main_log_totals(void)
 {
 	struct worker_stats st;
 	struct pipe_pool_stats ps;
+	struct engine_kernel_stats ks;
 
 	for (unsigned int i = 0; i < worker_count(); i++) {
 		const struct worker *w = worker_get(i);
@@ -177,6 +179,42 @@ main_log_totals(void)
 	    " bytes down, %" PRIu64 " pipes created, %" PRIu64 " gets failed, %" PRIu64
 	    " fallbacks to copy", st.sessions, st.bytes_up, st.bytes_down, ps.created,
 	    ps.failed, ps.fallbacks);
+	engine_kernel_stats(&ks);
+	log_notice("engines: %" PRIu64 " sessions splice, %" PRIu64 " copy, %" PRIu64
+	    " sockmap; %llu flows handed to the kernel (%llu refused), %llu bytes "
+	    "redirected by it", st.by_engine[ENGINE_SPLICE], st.by_engine[ENGINE_COPY],
+	    st.by_engine[ENGINE_SOCKMAP], ks.promoted, ks.failed, ks.bytes);
+}
+
+/* May a session of c use the sockmap engine (engine sockmap or auto,
+ * the default, and no "nosockmap")? */
+static int
+main_wants_sockmap(const struct conf *c)
+{
+	if (c->global.nosockmap)
+		return 0;
+	for (const struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		if (px->engine != CONF_ENGINE_SPLICE && px->engine != CONF_ENGINE_COPY)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Load the sockmap engine's BPF program when c may use it: at start,
+ * before privileges go, and at a reload that asks for it the first time.
+ * When it cannot be had, one line says why, and sessions use splice.
+ */
+static void
+main_sockmap(const struct conf *c, const char *when)
+{
+	if (!main_wants_sockmap(c) || engine_sockmap_available())
+		return;
+	if (engine_sockmap_load() == 0)
+		log_info("%ssockmap engine ready", when);
+	else
+		log_warning("%ssockmap engine unavailable, sessions use splice: %s", when,
+		    engine_sockmap_why());
 }
 
 /* Every worker closes its listeners and sessions now and ends. */
@@ -328,6 +366,7 @@ main_reload(void)
 	/* The switch happens while no worker runs: listeners change
 	 * frontend, the current tree changes, with nothing in between. */
 	worker_isolate();
+	main_sockmap(n, "reload: ");	/* no worker looks meanwhile */
 	rc = listener_reload(n, maxconn, &kept, &opened, &closed, err, sizeof(err));
 	if (rc == 0) {
 		pipe_pool_configure(&plan);
@@ -454,7 +493,13 @@ main(int argc, char **argv)
 		case 'E': engine = optarg; break;
 		case 'B': rate = optarg; break;
 		case 'V':
-			printf("splicer %s\n", PACKAGE_VERSION);
+			printf("splicer %s\nengines: splice copy%s\n", PACKAGE_VERSION,
+#ifdef ENABLE_BPF
+			    " sockmap"
+#else
+			    " (sockmap: built without BPF)"
+#endif
+			    );
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -549,6 +594,7 @@ main(int argc, char **argv)
 		}
 	}
 	log_set_global(c->global.logs);
+	main_sockmap(c, "");
 	/* SPEC §9: give up root once the sockets and logs are open. */
 	if (priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid,
 	    err, sizeof(err)) == -1) {
@@ -599,6 +645,7 @@ main(int argc, char **argv)
 	 * (older ones were freed with their last session, or are below). */
 	c = main_conf;
 	main_log_totals();
+	engine_sockmap_unload();
 	log_notice("stopped");
 	rc = 0;
 out_base:

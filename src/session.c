@@ -24,6 +24,9 @@
  *    other side, after the bytes received before it are delivered;
  *  - a side that is slow only stops the reads of the other side: no
  *    buffer grows (each engine holds at most one pipe or buffer per flow).
+ * With engine sockmap or auto, a flow may be handed to the kernel
+ * (session_promote); it then reports its FIN, reset and byte counts
+ * through the same flow flags, and the same rules hold.
  */
 #include "config.h"
 
@@ -109,6 +112,7 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
  * (a large burst would otherwise keep one session running). */
 #define SESS_GRANTS_PER_RUN	8
 
+
 /* Which events are added (s->evs). */
 #define SESS_EV_C_RD	0x01
 #define SESS_EV_C_WR	0x02
@@ -140,11 +144,14 @@ struct session {
 	struct sockaddr_storage dst;	/* address it reached (SESS_F_DST_KNOWN) */
 	uint8_t *pp_buf;		/* PROXY header bytes in or out, PP_MAX, or NULL */
 	size_t pp_len;			/* bytes in pp_buf */
+	size_t pp_in;			/* accept-proxy: the header's length */
 
 	struct flow up;			/* client -> server */
 	struct flow down;		/* server -> client */
 	struct shaper_flow *shape[2];	/* buckets of up, down (SHAPER_UP/DOWN); NULL: none */
 	uint64_t tokens_at[2];		/* monotonic us: a flow short of tokens asks again */
+	uint64_t promote_at;		/* bytes moved before the flows go to the kernel
+					 * (engine auto, sockmap); UINT64_MAX = never */
 
 	struct event c_rd;		/* client readable (CONNECTING: edge-triggered watch) */
 	struct event c_wr;		/* client writable */
@@ -182,7 +189,7 @@ static void session_schedule(struct session *s);
 static void session_connect(struct session *s);
 static void session_forward_reset(struct session *s);
 static void session_retry(struct session *s, int timed_out);
-static void session_run_shaped(struct session *s, uint64_t now);
+static void session_run_due(struct session *s, uint64_t now);
 
 static void
 session_set_state(struct session *s, enum session_state to)
@@ -339,6 +346,9 @@ session_settle(struct session *s)
 	__atomic_store_n(&s->worker->nsess, session_n, __ATOMIC_RELAXED);
 	s->worker->st.bytes_up += s->up.bytes;
 	s->worker->st.bytes_down += s->down.bytes;
+	if (s->t_established != 0)
+		s->worker->st.by_engine[s->up.ops->id > s->down.ops->id ? s->up.ops->id :
+		    s->down.ops->id]++;
 	listener_release(s->l, s->fe);
 	conf_release(s->conf);
 	free(s);
@@ -426,6 +436,10 @@ session_deadline(const struct session *s)
 		when = session_min(when, s->tokens_at[SHAPER_UP]);
 	if (s->down.flags & FLOW_F_WANT_TOKENS)
 		when = session_min(when, s->tokens_at[SHAPER_DOWN]);
+	if (s->up.flags & FLOW_F_WANT_POLL)
+		when = session_min(when, clock_now_us() + s->up.poll_us);
+	if (s->down.flags & FLOW_F_WANT_POLL)
+		when = session_min(when, clock_now_us() + s->down.poll_us);
 	session_limits(s, &lim_c, &lim_s);
 	if (lim_c != 0 && s->wait_c != 0)
 		when = session_min(when, (s->last_c > s->wait_c ? s->last_c : s->wait_c) + lim_c);
@@ -499,8 +513,13 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 				    s->srv->name, s->tries);
 		}
 	} else if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
+		/* Flows due first: tokens came, or the kernel moved bytes
+		 * (which also tells whether a side was really idle). */
+		session_run_due(s, now);
 		session_limits(s, &lim_c, &lim_s);
-		if (lim_c != 0 && s->wait_c != 0 &&
+		if (s->state == SESS_ST_CLOSED)
+			;
+		else if (lim_c != 0 && s->wait_c != 0 &&
 		    now >= (s->last_c > s->wait_c ? s->last_c : s->wait_c) + lim_c)
 			session_close(s, "cD", 0, "client idle for %s",
 			    units_print_time(lim_c, t, sizeof(t)));
@@ -508,8 +527,6 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		    now >= (s->last_s > s->wait_s ? s->last_s : s->wait_s) + lim_s)
 			session_close(s, "sD", 0, "server idle for %s",
 			    units_print_time(lim_s, t, sizeof(t)));
-		else
-			session_run_shaped(s, now);
 	}
 	if (s->state != SESS_ST_CLOSED)
 		session_schedule(s);
@@ -541,6 +558,9 @@ session_update_events(struct session *s)
 	int s_wr = up && (s->up.flags & FLOW_F_WANT_WRITE);
 	int s_rd = down && (s->down.flags & FLOW_F_WANT_READ);
 	int c_wr = down && (s->down.flags & FLOW_F_WANT_WRITE);
+	/* A flow in the kernel waiting for its dst waits on that side too. */
+	int c_wait = c_rd || c_wr || (down && (s->down.flags & FLOW_F_WAIT_DST));
+	int s_wait = s_rd || s_wr || (up && (s->up.flags & FLOW_F_WAIT_DST));
 	uint64_t now = 0;
 
 	session_want(s, &s->c_rd, SESS_EV_C_RD, c_rd);
@@ -548,10 +568,10 @@ session_update_events(struct session *s)
 	session_want(s, &s->s_rd, SESS_EV_S_RD, s_rd);
 	session_want(s, &s->s_wr, SESS_EV_S_WR, s_wr);
 
-	if ((c_rd || c_wr) != (s->wait_c != 0))
-		s->wait_c = (c_rd || c_wr) ? (now = clock_now_us()) : 0;
-	if ((s_rd || s_wr) != (s->wait_s != 0))
-		s->wait_s = (s_rd || s_wr) ? (now ? now : clock_now_us()) : 0;
+	if (c_wait != (s->wait_c != 0))
+		s->wait_c = c_wait ? (now = clock_now_us()) : 0;
+	if (s_wait != (s->wait_s != 0))
+		s->wait_s = s_wait ? (now ? now : clock_now_us()) : 0;
 	session_schedule(s);
 }
 
@@ -614,18 +634,27 @@ session_run(struct session *s, struct flow *f)
 	}
 }
 
-/* From the timer: flows whose tokens are due run again. */
+/* Is the flow to run from the timer: its tokens are due, or it is in the
+ * kernel (its counts and FIN are read, not signalled)? */
+static int
+session_due(const struct session *s, const struct flow *f, int d, uint64_t now)
+{
+	if (f->flags & FLOW_F_WANT_TOKENS)
+		return now >= s->tokens_at[d];
+	return f->ops == &engine_sockmap_ops;
+}
+
+/* From the timer: the flows that are due run again. */
 static void
-session_run_shaped(struct session *s, uint64_t now)
+session_run_due(struct session *s, uint64_t now)
 {
 	int ran = 0;
 
-	if ((s->up.flags & FLOW_F_WANT_TOKENS) && now >= s->tokens_at[SHAPER_UP]) {
+	if (session_due(s, &s->up, SHAPER_UP, now)) {
 		session_run(s, &s->up);
 		ran = 1;
 	}
-	if ((s->down.flags & FLOW_F_WANT_TOKENS) && now >= s->tokens_at[SHAPER_DOWN] &&
-	    s->state != SESS_ST_CLOSED) {
+	if (session_due(s, &s->down, SHAPER_DOWN, now) && s->state != SESS_ST_CLOSED) {
 		session_run(s, &s->down);
 		ran = 1;
 	}
@@ -652,6 +681,43 @@ session_forward_fin(struct session *s, struct flow *f)
 	    f == &s->up ? "to the server" : "to the client", f->bytes);
 	if (s->state == SESS_ST_ESTABLISHED)
 		session_set_state(s, SESS_ST_HALF_CLOSED);
+}
+
+/*
+ * engine sockmap and auto (SPEC §5): once the session has moved
+ * promote_at bytes, hand each flow to the kernel at a moment it allows
+ * (engine_promote: it holds no byte and nothing is half read; else
+ * EAGAIN, and the next run tries again). A refusal for any other reason
+ * (socket state, full map) ends the attempts: what is not in the kernel
+ * then stays in user space.
+ */
+static void
+session_promote(struct session *s)
+{
+	struct flow *flows[2] = { &s->up, &s->down };
+	int in_kernel = 0;
+
+	if (s->promote_at == UINT64_MAX || s->state != SESS_ST_ESTABLISHED ||
+	    s->up.in + s->down.in < s->promote_at)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct flow *f = flows[i];
+
+		if (f->ops == &engine_sockmap_ops) {
+			in_kernel++;
+		} else if (engine_promote(f) == 0) {
+			in_kernel++;
+			log_debug("%u: %s flow handed to the kernel after %" PRIu64 " bytes",
+			    s->id, f == &s->up ? "client->server" : "server->client", f->in);
+		} else if (errno != EAGAIN) {
+			log_debug("%u: %s flow stays in user space: %s", s->id,
+			    f == &s->up ? "client->server" : "server->client", strerror(errno));
+			s->promote_at = UINT64_MAX;
+			return;
+		}
+	}
+	if (in_kernel == 2)
+		s->promote_at = UINT64_MAX;
 }
 
 /*
@@ -694,6 +760,7 @@ session_progress(struct session *s)
 			return;
 		}
 	}
+	session_promote(s);
 	session_update_events(s);
 }
 
@@ -817,10 +884,23 @@ session_established(struct session *s)
 	event_assign(&s->s_wr, s->base, s->sfd, EV_WRITE | EV_PERSIST, session_on_server_write, s);
 	engine_flow_init(&s->up, s->cfd, s->sfd, engine, opts, 1);
 	engine_flow_init(&s->down, s->sfd, s->cfd, engine, opts, 0);
-	s->up.flags = s->down.flags = FLOW_F_WANT_READ;
+	s->up.flags |= FLOW_F_WANT_READ;
+	s->down.flags |= FLOW_F_WANT_READ;
+	s->up.pre = s->pp_in;
+	if (s->l->bind->accept_proxy)
+		s->up.flags &= ~FLOW_F_CLEAN;	/* its header may have ended mid-segment */
 	session_shape(s);
+	/* Which flows may go to the kernel, and when. A shaped one may not:
+	 * user space cannot delay a kernel redirect (SPEC §5). */
+	s->promote_at = engine == CONF_ENGINE_SOCKMAP ? 0 :
+	    engine == CONF_ENGINE_AUTO || engine == CONF_ENGINE_UNSET ?
+	    s->conf->global.promote_bytes : UINT64_MAX;
+	if (s->conf->global.nosockmap || !engine_sockmap_available() ||
+	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL)
+		s->promote_at = UINT64_MAX;
 	session_set_state(s, SESS_ST_ESTABLISHED);
 	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);
+	session_promote(s);
 	session_update_events(s);
 }
 
@@ -1154,6 +1234,7 @@ session_on_proxy_header(evutil_socket_t fd, short what, void *arg)
 	}
 	free(s->pp_buf);
 	s->pp_buf = NULL;
+	s->pp_in = s->pp_len;
 	s->pp_len = 0;
 	session_start(s);
 	session_settle(s);
@@ -1188,6 +1269,7 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	gettimeofday(&s->accept_date, NULL);
 	s->t_accept = clock_now_us();
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
+	s->promote_at = UINT64_MAX;
 	evtimer_assign(&s->timer, base, session_on_timer, s);
 	s->next = sessions;
 	if (sessions != NULL)

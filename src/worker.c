@@ -397,6 +397,8 @@ worker_sum_stats(struct worker_stats *st, struct pipe_pool_stats *ps)
 		st->sessions += __atomic_load_n(&w->st.sessions, __ATOMIC_RELAXED);
 		st->bytes_up += __atomic_load_n(&w->st.bytes_up, __ATOMIC_RELAXED);
 		st->bytes_down += __atomic_load_n(&w->st.bytes_down, __ATOMIC_RELAXED);
+		for (int e = 0; e < ENGINE_COUNT; e++)
+			st->by_engine[e] += __atomic_load_n(&w->st.by_engine[e], __ATOMIC_RELAXED);
 		pipe_pool_add_stats(&w->pool, ps);
 	}
 }

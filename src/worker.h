@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "engine.h"
 #include "pipe_pool.h"
 
 /* Most worker threads. */
@@ -48,6 +49,9 @@ struct worker_stats {
 	uint64_t sessions;		/* sessions accepted */
 	uint64_t bytes_up;		/* bytes client -> server of ended sessions */
 	uint64_t bytes_down;		/* bytes server -> client of ended sessions */
+	uint64_t by_engine[ENGINE_COUNT];	/* ended established sessions by engine: a
+					 * flow in the kernel counts as sockmap, else
+					 * one that copied as copy */
 };
 
 struct worker {

@@ -21,7 +21,14 @@ import traceback
 SPLICER = os.environ.get("SPLICER") or os.path.join(
     os.path.dirname(__file__), "..", "..", "src", "splicer")
 SRCDIR = os.environ.get("SPLICER_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-ENGINES = ("splice", "copy")
+ENGINES = ("splice", "copy", "sockmap", "auto")
+# engine auto hands a session to the kernel after this much (default 1m):
+# low enough that the battery's larger transfers are promoted mid-stream.
+AUTO_PROMOTE = "64k"
+# The sockmap engine is there when the binary has it and we may load BPF;
+# otherwise sessions of engine sockmap and auto are spliced (SPEC §5).
+SOCKMAP = os.path.exists(SPLICER) and os.geteuid() == 0 and " sockmap" in \
+    subprocess.run([SPLICER, "-V"], capture_output=True, text=True).stdout
 # Under ASan, memory and timing figures are loosened (REFERENCE §7).
 SANITIZED = "asan" in subprocess.run(["ldd", SPLICER], capture_output=True, text=True).stdout \
     if os.path.exists(SPLICER) else False
@@ -359,10 +366,24 @@ def wait_until(cond, timeout, what):
     raise Fail("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def check_engine(l, engine, promoted=True):
+    """The log line's engine column is what a session of this engine
+    should show: with sockmap there, engine sockmap is in the kernel, and
+    so is engine auto once it has moved enough (promoted)."""
+    if engine in ("sockmap", "auto"):
+        want = "sockmap" if SOCKMAP and (engine == "sockmap" or promoted) else "splice"
+        check(want in l["engine"].split("/"), "engine %s, expected %s for engine %s"
+              % (l["engine"], want, engine))
+    else:
+        check(l["engine"] == engine, "engine %s" % l["engine"])
+
+
 def base_conf(listen, server, engine="splice", extra="", global_extra="", timeouts=None):
     t = dict(connect="2s", client="30s", server="30s")
     t.update(timeouts or {})
     tl = "".join("    timeout %s %s\n" % (k, v) for k, v in t.items() if v)
+    if engine == "auto":
+        global_extra += "    tune.sockmap.promote-bytes %s\n" % AUTO_PROMOTE
     return ("global\n    log stderr local0 info\n%s"
             "defaults\n    mode tcp\n    log global\n    option tcplog\n%s"
             "listen app\n    bind %s\n    server s1 %s\n    engine %s\n%s"

@@ -7,7 +7,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, base_conf, check, connect, echo_handler, free_port,
+from harness import (Server, Splicer, base_conf, check, check_engine, connect, echo_handler, free_port,
                      netns, per_engine, recv_all, run, sha, addr, test, wait_until, Skip,
                      SANITIZED)
 
@@ -46,7 +46,7 @@ def test_four_sessions_30mb_echoed_both_ways_at_once(engine):
     for l in logs:
         check(l["term"] == "--", "termination %s (%s)" % (l["term"], l["reason"]))
         check(l["up"] == size and l["down"] == size, "byte counts %r" % l)
-        check(l["engine"] == engine, "engine %s" % l["engine"])
+        check_engine(l, engine)
     check(sp.stop() == 0, "exit code")
 
 

@@ -1,0 +1,609 @@
+/*
+ * engine_sockmap: the kernel moves the bytes. A flow's src socket is put
+ * in a BPF sockhash whose stream verdict program (bpf/sockmap.bpf.c)
+ * redirects every segment it receives to the egress of dst; user space
+ * only watches src for its FIN or reset and reads byte counts.
+ *
+ * What keeps bytes safe (REFERENCE.md, sockmap path):
+ *  - A flow enters only when it holds no byte and its last read found
+ *    src empty (FLOW_F_CLEAN): the kernel redirects whole segments, so a
+ *    segment half read by user space would be sent twice.
+ *  - dst enters the redirect table (sm_peers) before src enters the
+ *    verdict map (sm_socks): no segment is redirected to a socket that
+ *    is not there yet.
+ *  - Segments queued before src entered are not redirected until more
+ *    arrive; setting SO_RCVLOWAT makes the kernel look at them at once.
+ *  - A FIN is final only when every byte before it was redirected:
+ *    src's TCP byte count (which counts the FIN as one) must equal what
+ *    user space read plus what the program counted. And it is forwarded
+ *    only when dst's TCP byte count shows every one of them written
+ *    (engine_pending() == 0), since redirected bytes wait in the
+ *    kernel's backlog before they reach dst.
+ *  - Nothing is ever spliced or read from a socket of sm_socks.
+ *
+ * Backpressure. The kernel queues redirected segments for dst without
+ * limit and without charging them to either socket (REFERENCE.md 17):
+ * a fast sender and a slow receiver would fill memory. Taking src out of
+ * sm_socks would stop that, but the kernel drops a segment it is
+ * handling at that instant. So the flow is HELD instead: sm_ctl tells the
+ * program to pass what arrives to src's own queue, which is charged to
+ * src, so its TCP window stops the sender. Once what was queued for dst
+ * has reached it, splicer reads the passed bytes (never more than were
+ * passed: src's plain receive queue is the program's) and writes them to
+ * dst, then lets the program redirect again (sockmap.h says how that
+ * switch keeps the order).
+ *
+ * An idle flow is held too ("parked"): the next segment is passed, makes
+ * src readable and wakes splicer, so an idle session costs no polling.
+ * It is copied through user space until SM_UNPARK_BYTES have moved, and
+ * then handed back to the kernel.
+ */
+#define _GNU_SOURCE	/* POLLRDHUP */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "engine.h"
+#include "log.h"
+#include "sockmap.h"
+#include "sockmap.skel.h"
+
+/* tcpi_state values (the kernel's net/tcp_states.h; glibc's copies of
+ * the names clash with linux/tcp.h). */
+#define SM_TCP_ESTABLISHED 1
+#define SM_TCP_CLOSE	7
+
+/* Tries at reading two socket counters with nothing moving in between. */
+#define SM_STABLE_TRIES 8
+
+/* Flow states (f->k.state). */
+enum { SM_RUNNING, SM_HELD, SM_PARKED };
+
+/* A RUNNING flow is looked at every SM_POLL_US, or SM_POLL_FAST_US while
+ * it moves fast, bytes pile up or its last ones are on their way after
+ * a FIN: what can pile up before it is held is what its sender sends in
+ * that time (at most a few MB at 10 Gbit/s). */
+#define SM_POLL_US	5000
+#define SM_POLL_FAST_US	1000
+/* Bytes waiting in the kernel for dst that hold the flow. */
+#define SM_HOLD_BYTES	(2 * 1024 * 1024)
+/* Looks in a row that saw nothing move before a flow is parked, and
+ * bytes a parked flow copies before it goes back to the kernel. */
+#define SM_PARK_AFTER	3
+#define SM_UNPARK_BYTES	(64 * 1024)
+
+static struct sockmap *sm_skel;
+static int sm_socks = -1, sm_peers = -1, sm_flows = -1, sm_ctl = -1;
+static char sm_why[256] = "the BPF program is not loaded";
+static struct engine_kernel_stats sm_st;	/* atomic */
+
+static int
+sm_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG || !log_is_debug())
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n > 0 && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	log_debug("libbpf: %s", line);
+	return 0;
+}
+
+static void
+sm_fail(const char *step, int e)
+{
+	snprintf(sm_why, sizeof(sm_why), "%s failed: %s%s", step, strerror(e),
+	    e == EPERM || e == EACCES ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" :
+	    e == EINVAL || e == EOPNOTSUPP ? " (does the kernel have sockmap?)" : "");
+}
+
+int
+engine_sockmap_load(void)
+{
+	struct sockmap *skel;
+	int err;
+
+	if (sm_skel != NULL)
+		return 0;
+	libbpf_set_print(sm_libbpf_print);
+	if ((skel = sockmap__open()) == NULL) {
+		sm_fail("opening the BPF object", errno);
+		return -1;
+	}
+	if ((err = sockmap__load(skel)) != 0) {
+		sm_fail("loading the BPF program", -err);
+		goto out_destroy;
+	}
+	if (bpf_prog_attach(bpf_program__fd(skel->progs.sm_verdict),
+	    bpf_map__fd(skel->maps.sm_socks), BPF_SK_SKB_STREAM_VERDICT, 0) != 0) {
+		sm_fail("attaching the stream verdict program", errno);
+		goto out_destroy;
+	}
+	sm_socks = bpf_map__fd(skel->maps.sm_socks);
+	sm_peers = bpf_map__fd(skel->maps.sm_peers);
+	sm_flows = bpf_map__fd(skel->maps.sm_flows);
+	sm_ctl = bpf_map__fd(skel->maps.sm_ctl);
+	sm_skel = skel;
+	sm_why[0] = '\0';
+	return 0;
+
+out_destroy:
+	sockmap__destroy(skel);
+	return -1;
+}
+
+void
+engine_sockmap_unload(void)
+{
+	if (sm_skel == NULL)
+		return;
+	sockmap__destroy(sm_skel);
+	sm_skel = NULL;
+	sm_socks = sm_peers = sm_flows = sm_ctl = -1;
+	snprintf(sm_why, sizeof(sm_why), "the BPF program was unloaded");
+}
+
+int
+engine_sockmap_available(void)
+{
+	return sm_skel != NULL;
+}
+
+const char *
+engine_sockmap_why(void)
+{
+	return sm_why;
+}
+
+void
+engine_kernel_stats(struct engine_kernel_stats *st)
+{
+	st->promoted = __atomic_load_n(&sm_st.promoted, __ATOMIC_RELAXED);
+	st->failed = __atomic_load_n(&sm_st.failed, __ATOMIC_RELAXED);
+	st->bytes = __atomic_load_n(&sm_st.bytes, __ATOMIC_RELAXED);
+}
+
+/* ---- socket figures ---- */
+
+static int
+sm_cookie(int fd, uint64_t *c)
+{
+	socklen_t len = sizeof(*c);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, c, &len);
+}
+
+static int
+sm_tcp_info(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+}
+
+/*
+ * Is src still open for reading, so that its bytes can be handed to the
+ * kernel? Fails with ESHUTDOWN once its peer's FIN or reset is in.
+ */
+static int
+sm_readable_open(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	struct tcp_info ti;
+
+	if (sm_tcp_info(fd, &ti) == -1 || poll(&p, 1, 0) == -1)
+		return -1;
+	if (p.revents != 0 || ti.tcpi_state != SM_TCP_ESTABLISHED) {
+		errno = ESHUTDOWN;
+		return -1;
+	}
+	return 0;
+}
+
+/* Bytes written to fd so far (its acknowledged count plus its send
+ * queue). With exact set, the count is read again until no ACK came in
+ * between, and a socket no longer established fails with ESHUTDOWN;
+ * else the count may fall short, never over. */
+static int
+sm_written(int fd, uint64_t *tx, int exact)
+{
+	struct tcp_info a, b;
+	int outq;
+
+	for (int i = 0; i < SM_STABLE_TRIES; i++) {
+		if (sm_tcp_info(fd, &a) == -1 || ioctl(fd, SIOCOUTQ, &outq) == -1)
+			return -1;
+		if (exact && a.tcpi_state != SM_TCP_ESTABLISHED) {
+			errno = ESHUTDOWN;
+			return -1;
+		}
+		if (exact && (sm_tcp_info(fd, &b) == -1 ||
+		    a.tcpi_bytes_acked != b.tcpi_bytes_acked))
+			continue;
+		*tx = a.tcpi_bytes_acked + (uint64_t)outq;
+		return 0;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+static int
+sm_sock_error(int fd)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		return errno;
+	return e;
+}
+
+/* Was fd reset (closed while we have not shut it down)? Its error is
+ * left for whoever reads it as a source. */
+static int
+sm_closed(int fd)
+{
+	struct tcp_info ti;
+
+	return sm_tcp_info(fd, &ti) == 0 && ti.tcpi_state == SM_TCP_CLOSE;
+}
+
+/* Segments queued before src entered sm_socks are only looked at when
+ * more arrive; changing SO_RCVLOWAT makes the kernel look now. */
+static void
+sm_kick(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+}
+
+/* ---- the engine ---- */
+
+static void
+sm_poll(struct flow *f, uint64_t us)
+{
+	f->flags |= FLOW_F_WANT_POLL;
+	f->poll_us = us;
+}
+
+/* Tell the program to pass (hold) or to redirect again once every
+ * passed byte is read. */
+static int
+sm_set_hold(struct flow *f, int state)
+{
+	struct sm_ctl c = { .drained = f->k.read, .hold = state != SM_RUNNING };
+
+	if (bpf_map_update_elem(sm_ctl, &f->k.src, &c, BPF_ANY) != 0)
+		return -1;
+	if (state != SM_RUNNING && f->k.state == SM_RUNNING)
+		log_debug("sockmap: flow of fd %d %s after %" PRIu64 " bytes (%" PRIu64
+		    " waiting)", f->src, state == SM_HELD ? "held" : "parked", f->in,
+		    f->in - f->bytes);
+	f->k.state = state;
+	f->k.idle = 0;
+	f->k.copied0 = f->k.read;
+	return 0;
+}
+
+int
+engine_sockmap_enter(struct flow *f)
+{
+	struct sm_flow v = { 0 };
+	struct sm_ctl c = { 0 };
+	uint64_t src, dst, tx, fd;
+	int e;
+
+	if (sm_cookie(f->src, &src) == -1 || sm_cookie(f->dst, &dst) == -1 ||
+	    sm_readable_open(f->src) == -1 || sm_written(f->dst, &tx, 1) == -1)
+		goto out_fail;
+	v.peer = dst;
+	if (bpf_map_update_elem(sm_flows, &src, &v, BPF_NOEXIST) != 0)
+		goto out_fail;
+	if (bpf_map_update_elem(sm_ctl, &src, &c, BPF_ANY) != 0)
+		goto out_flow;
+	fd = (uint64_t)f->dst;
+	if (bpf_map_update_elem(sm_peers, &dst, &fd, BPF_NOEXIST) != 0)
+		goto out_flow;
+	fd = (uint64_t)f->src;
+	if (bpf_map_update_elem(sm_socks, &src, &fd, BPF_NOEXIST) != 0)
+		goto out_peer;
+	sm_kick(f->src);
+
+	f->ops->release(f);	/* an empty pipe or buffer */
+	f->ops = &engine_sockmap_ops;
+	memset(&f->k, 0, sizeof(f->k));
+	f->k.src = src;
+	f->k.dst = dst;
+	f->k.state = SM_RUNNING;
+	/* What user space read from src: a socket's TCP count starts at 0
+	 * (SIOCINQ would not do: once a socket is in a map, it only counts
+	 * the map's own queue). */
+	f->k.rx0 = f->pre + f->in;
+	f->k.tx0 = tx;
+	f->k.in0 = f->k.last_in = f->in;
+	f->k.out0 = f->bytes;
+	f->flags |= FLOW_F_WANT_READ;
+	sm_poll(f, SM_POLL_FAST_US);
+	__atomic_add_fetch(&sm_st.promoted, 1, __ATOMIC_RELAXED);
+	return 0;
+
+out_peer:
+	e = errno;
+	(void)bpf_map_delete_elem(sm_peers, &dst);
+	errno = e;
+out_flow:
+	e = errno;
+	(void)bpf_map_delete_elem(sm_ctl, &src);
+	(void)bpf_map_delete_elem(sm_flows, &src);
+	errno = e;
+out_fail:
+	if (errno != EAGAIN && errno != ESHUTDOWN)
+		__atomic_add_fetch(&sm_st.failed, 1, __ATOMIC_RELAXED);
+	return -1;
+}
+
+/* Bring f->in and f->bytes up to date from the program's counts, what
+ * user space copied and dst's TCP count. */
+static int
+sm_update(struct flow *f, struct sm_flow *v)
+{
+	uint64_t tx;
+
+	if (bpf_map_lookup_elem(sm_flows, &f->k.src, v) != 0)
+		return -1;
+	f->in = f->k.in0 + v->bytes + v->dropped + f->k.read;
+	if (sm_written(f->dst, &tx, 0) == 0 && tx > f->k.tx0) {
+		uint64_t out = f->k.out0 + (tx - f->k.tx0);
+
+		/* A count read while an ACK came in may fall short: never
+		 * go back. */
+		if (out > f->in)
+			out = f->in;
+		if (out > f->bytes)
+			f->bytes = out;
+	}
+	return 0;
+}
+
+/* Bytes the kernel holds for dst: taken from src, not in our buffer,
+ * not yet in dst's socket. User space writes to dst only when it is 0. */
+static uint64_t
+sm_backlog(const struct flow *f)
+{
+	return f->in - f->bytes - f->len;
+}
+
+/* Leave the maps for good: src stops being redirected, dst stops being
+ * a target. The other flow's entries (dst as src, src as target) stay. */
+static void
+sm_leave(struct flow *f)
+{
+	struct sm_flow v;
+
+	if (f->k.src == 0)
+		return;
+	if (sm_update(f, &v) == 0)
+		__atomic_add_fetch(&sm_st.bytes, v.bytes, __ATOMIC_RELAXED);
+	/* ENOENT: the kernel already took out a socket that closed. */
+	(void)bpf_map_delete_elem(sm_socks, &f->k.src);
+	(void)bpf_map_delete_elem(sm_peers, &f->k.dst);
+	(void)bpf_map_delete_elem(sm_flows, &f->k.src);
+	(void)bpf_map_delete_elem(sm_ctl, &f->k.src);
+	f->k.src = 0;
+}
+
+/*
+ * src's FIN is in: is every byte before it redirected or passed? Its
+ * TCP count has the FIN as one more byte.
+ */
+static int
+sm_all_taken(const struct flow *f, const struct sm_flow *v)
+{
+	struct tcp_info ti;
+
+	if (sm_tcp_info(f->src, &ti) == -1)
+		return 1;	/* gone: nothing more will come */
+	return ti.tcpi_bytes_received <= f->k.rx0 + v->bytes + v->dropped + v->passed + 1;
+}
+
+/*
+ * The passed bytes, through user space: read them (no more than were
+ * passed) once nothing waits in the kernel for dst, and write them.
+ * Returns -1 for our own failure, else sets *want_write when dst is full.
+ */
+static int
+sm_copy(struct flow *f, struct sm_flow *v, int *want_write)
+{
+	size_t moved = 0;
+	ssize_t n;
+
+	while (moved < ENGINE_RUN_BUDGET && sm_backlog(f) == 0) {
+		if (f->len > 0) {
+			n = send(f->dst, f->buf + f->off, f->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				f->off += (size_t)n;
+				f->len -= (size_t)n;
+				moved += (size_t)n;
+			} else if (n == -1 && errno == EAGAIN) {
+				*want_write = 1;
+				return 0;
+			} else if (n == -1 && engine_peer_gone(errno)) {
+				f->flags |= FLOW_F_DST_ERR;
+				f->err = errno;
+				return 0;
+			} else if (n == -1 && errno != EINTR) {
+				f->err = errno;
+				return -1;
+			}
+		} else if (v->passed > f->k.read && !(f->flags & FLOW_F_SRC_ERR)) {
+			size_t want = v->passed - f->k.read;
+
+			if (f->buf == NULL && (f->buf = malloc(ENGINE_COPY_BUFSZ)) == NULL) {
+				f->err = errno;
+				return -1;
+			}
+			n = recv(f->src, f->buf, want < ENGINE_COPY_BUFSZ ? want :
+			    ENGINE_COPY_BUFSZ, MSG_DONTWAIT);
+			if (n > 0) {
+				f->off = 0;
+				f->len = (size_t)n;
+				f->k.read += (uint64_t)n;
+			} else if (n == -1 && engine_peer_gone(errno)) {
+				f->flags |= FLOW_F_SRC_ERR;
+				f->err = errno;
+				return 0;
+			} else if (n == 0 || errno == EAGAIN) {
+				return 0;
+			} else if (errno != EINTR) {
+				f->err = errno;
+				return -1;
+			}
+		} else {
+			return 0;
+		}
+		if (sm_update(f, v) == -1) {
+			f->err = errno;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Is src done (FIN or reset), and are its last bytes still on their way
+ * (*fin)? */
+static void
+sm_watch_src(struct flow *f, const struct sm_flow *v, int *fin)
+{
+	struct pollfd p = { .fd = f->src, .events = POLLIN | POLLRDHUP };
+	int e;
+
+	if ((f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) || poll(&p, 1, 0) != 1)
+		return;
+	if (p.revents & (POLLERR | POLLHUP | POLLRDHUP)) {
+		if ((e = sm_sock_error(f->src)) != 0) {
+			f->flags |= FLOW_F_SRC_ERR;
+			f->err = e;
+		} else if (v->passed == f->k.read && sm_all_taken(f, v)) {
+			f->flags |= FLOW_F_SRC_EOF;
+		} else {
+			*fin = 1;	/* its last bytes are on their way */
+		}
+	} else if ((p.revents & POLLIN) && v->passed == f->k.read) {
+		/* Segments the program has not seen (queued before src
+		 * entered): have it look, and look again soon (no spin). */
+		sm_kick(f->src);
+		*fin = 1;
+	}
+}
+
+static ssize_t
+engine_sockmap_run(struct flow *f)
+{
+	uint64_t before = f->bytes, backlog, moved;
+	int want_write = 0, fin = 0;
+	struct sm_flow v;
+
+	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS |
+	    FLOW_F_WANT_POLL | FLOW_F_WAIT_DST);
+	if (f->k.src == 0)
+		return 0;	/* left the maps: done */
+	if (sm_update(f, &v) == -1 || sm_copy(f, &v, &want_write) == -1) {
+		f->err = f->err ? f->err : errno;
+		return -1;
+	}
+	if (!(f->flags & FLOW_F_DST_ERR) && (v.dropped != 0 ||
+	    (f->in > f->bytes && sm_closed(f->dst)))) {
+		/* The program found no dst to send to, or dst was reset with
+		 * bytes still queued for it: it is gone. */
+		f->flags |= FLOW_F_DST_ERR;
+		f->err = ECONNRESET;
+	}
+	if (f->flags & FLOW_F_DST_ERR)
+		return (ssize_t)(f->bytes - before);
+	sm_watch_src(f, &v, &fin);
+	backlog = sm_backlog(f);
+	if (f->in > f->bytes)
+		f->flags |= FLOW_F_WAIT_DST;
+	if (f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) {
+		if (want_write)
+			f->flags |= FLOW_F_WANT_WRITE;
+		else if (f->in > f->bytes)
+			sm_poll(f, SM_POLL_FAST_US);
+		return (ssize_t)(f->bytes - before);
+	}
+
+	/* Hold, park or hand back to the kernel. */
+	moved = f->in - f->k.last_in;
+	f->k.last_in = f->in;
+	if (f->k.state == SM_RUNNING) {
+		f->k.idle = moved == 0 && backlog == 0 ? f->k.idle + 1 : 0;
+		if (backlog > SM_HOLD_BYTES || (f->k.idle >= SM_PARK_AFTER && !fin)) {
+			if (sm_set_hold(f, backlog > SM_HOLD_BYTES ? SM_HELD : SM_PARKED) == -1) {
+				f->err = errno;
+				return -1;
+			}
+		}
+	} else if (backlog == 0 && f->len == 0 && v.passed == f->k.read &&
+	    (f->k.state == SM_HELD || f->k.read - f->k.copied0 >= SM_UNPARK_BYTES)) {
+		if (sm_set_hold(f, SM_RUNNING) == -1) {
+			f->err = errno;
+			return -1;
+		}
+	}
+
+	/* What to wait for. src is watched only when nothing waits in the
+	 * kernel for dst (it may be readable with passed bytes, which are
+	 * only read then: watching it before would spin). */
+	if (want_write)
+		f->flags |= FLOW_F_WANT_WRITE;
+	else if (backlog == 0 && !fin)
+		f->flags |= FLOW_F_WANT_READ;
+	if (f->k.state == SM_RUNNING || backlog > 0 || fin)
+		sm_poll(f, fin || backlog > SM_HOLD_BYTES / 4 || moved > SM_HOLD_BYTES / 4 ?
+		    SM_POLL_FAST_US : SM_POLL_US);
+	return (ssize_t)(f->bytes - before);
+}
+
+static size_t
+engine_sockmap_pending(const struct flow *f)
+{
+	return (size_t)(f->in - f->bytes);
+}
+
+static void
+engine_sockmap_release(struct flow *f)
+{
+	sm_leave(f);
+	free(f->buf);
+	f->buf = NULL;
+	f->off = f->len = 0;
+}
+
+const struct engine_ops engine_sockmap_ops = {
+	.name = "sockmap",
+	.id = ENGINE_SOCKMAP,
+	.run = engine_sockmap_run,
+	.pending = engine_sockmap_pending,
+	.release = engine_sockmap_release,
+};
