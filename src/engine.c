@@ -66,13 +66,13 @@ engine_promote(struct flow *f)
 {
 	if (f->ops == &engine_sockmap_ops)
 		return 0;
-	if (!engine_sockmap_available()) {
-		errno = ENOSYS;
-		return -1;
-	}
 	if (!(f->flags & FLOW_F_CLEAN) || engine_pending(f) != 0 ||
 	    (f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR | FLOW_F_SHUT))) {
 		errno = EAGAIN;
+		return -1;
+	}
+	if (!engine_sockmap_available()) {
+		errno = ENOSYS;
 		return -1;
 	}
 	return engine_sockmap_enter(f);

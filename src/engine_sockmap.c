@@ -300,6 +300,9 @@ sm_set_hold(struct flow *f, int state)
 		log_debug("sockmap: flow of fd %d %s after %" PRIu64 " bytes (%" PRIu64
 		    " waiting)", f->src, state == SM_HELD ? "held" : "parked", f->in,
 		    f->in - f->bytes);
+	else if (state == SM_RUNNING && f->k.state != SM_RUNNING)
+		log_debug("sockmap: flow of fd %d back in the kernel after %" PRIu64 " bytes "
+		    "(%" PRIu64 " copied)", f->src, f->in, f->k.read - f->k.copied0);
 	f->k.state = state;
 	f->k.idle = 0;
 	f->k.copied0 = f->k.read;

@@ -230,6 +230,29 @@ START_TEST(test_options_and_engines)
 }
 END_TEST
 
+START_TEST(test_sockmap_engine_and_tunes)
+{
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	struct conf *c = load("global\n  nosockmap\n  tune.sockmap.promote-bytes 4m\n" MINIMAL
+	    "listen l\n  bind 127.0.0.1:8001\n  engine sockmap\n  server s 127.0.0.1:1\n",
+	    &errs, &warns);
+	struct conf *d = load(MINIMAL, &errs, &warns);
+
+	ck_assert_int_eq(errs.n, 0);
+	ck_assert_int_eq(conf_find_proxy(c, "l", 0)->engine, CONF_ENGINE_SOCKMAP);
+	ck_assert_int_eq(conf_find_proxy(c, "fe", 0)->engine, CONF_ENGINE_UNSET);
+	ck_assert_int_eq(c->global.nosockmap, 1);
+	ck_assert_uint_eq(c->global.promote_bytes, 4 << 20);
+	/* Defaults: sockmap allowed, promotion after 1 MB. */
+	ck_assert_int_eq(d->global.nosockmap, 0);
+	ck_assert_uint_eq(d->global.promote_bytes, 1 << 20);
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	conf_free(c);
+	conf_free(d);
+}
+END_TEST
+
 START_TEST(test_log_targets)
 {
 	static const char *const lines[][2] = {
@@ -375,6 +398,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_lexer_quotes_comments_crlf_bom);
 	tcase_add_test(tc, test_nul_byte_and_long_line_and_quote_errors);
 	tcase_add_test(tc, test_options_and_engines);
+	tcase_add_test(tc, test_sockmap_engine_and_tunes);
 	tcase_add_test(tc, test_log_targets);
 	tcase_add_test(tc, test_missing_timeouts_warn_like_haproxy);
 	tcase_add_test(tc, test_bad_corpus_gives_exact_errors);

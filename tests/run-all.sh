@@ -47,12 +47,25 @@ build() {  # build DIR CONFIGURE-ARGS...
 	return $rc
 }
 
-build build --enable-werror || status=1
+build build --enable-werror --enable-bpf || status=1
+# Without BPF (./configure --disable-bpf): it must build, and say so.
+log "build without BPF (build-nobpf)"
+rm -rf build-nobpf && mkdir -p build-nobpf/tests/integration
+if (cd build-nobpf && "$top/configure" --enable-werror --disable-bpf >configure.out 2>&1 &&
+    make -j"$(nproc)" src/splicer >make.out 2>&1 &&
+    ./src/splicer -V | grep -q "built without BPF"); then
+	echo "PASS: build without BPF"
+	echo "1 passed, 0 failed" >build-nobpf/tests/integration/test_nobpf.log
+else
+	echo "FAIL: build without BPF"; tail -30 build-nobpf/configure.out build-nobpf/make.out 2>/dev/null
+	echo "0 passed, 1 failed" >build-nobpf/tests/integration/test_nobpf.log
+	status=1
+fi
 # Second build: AddressSanitizer + UndefinedBehaviorSanitizer over the
 # whole suite; the integration harness fails a test on any report.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	build build-asan --enable-werror --enable-sanitizers || status=1
+	build build-asan --enable-werror --enable-sanitizers --enable-bpf || status=1
 
 log "summary (release + sanitizers)"
-tests/summary.sh build build-asan || status=1
+tests/summary.sh build build-asan build-nobpf || status=1
 exit $status

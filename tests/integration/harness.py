@@ -237,10 +237,10 @@ class Splicer:
     """splicer started with a configuration text (or arguments)."""
 
     def __init__(self, conf=None, args=None, wait_for=None, env=None, preexec=None,
-                 expect_exit=False):
+                 expect_exit=False, wrap=None):
         self.dir = tempfile.mkdtemp(prefix="splicer-test-")
         self.errpath = os.path.join(self.dir, "stderr")
-        argv = [SPLICER]
+        argv = (wrap or []) + [SPLICER]
         if conf is not None:
             self.cfg = os.path.join(self.dir, "test.cfg")
             with open(self.cfg, "w") as f:

@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""The sockmap engine (SPEC §5) where it differs from splice: bytes that
+arrived before the sockets entered the map, promotion under load, the
+kernel's unbounded queue held back for a slow receiver, parked idle
+flows, idle timeouts from the kernel's counters, the maps left empty,
+and the fallback to splice without privileges or with 'nosockmap'.
+The shared battery (integrity, half-close, resets, refused upstreams,
+fd leaks) runs on sockmap and auto in test_relay, test_close and
+test_connect."""
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import threading
+import time
+
+from harness import (SOCKMAP, Server, Skip, Splicer, addr, base_conf, check, check_engine,
+                     connect, echo_handler, free_port, recv_all, run, sha, test)
+
+
+def need_sockmap():
+    if not SOCKMAP:
+        raise Skip("the sockmap engine is not here (built without BPF, or not root)")
+
+
+def start(engine="sockmap", extra="", global_extra="", timeouts=None, handler=echo_handler):
+    srv = Server(handler)
+    p = free_port()
+    sp = Splicer(base_conf("127.0.0.1:%d" % p, srv.addr, engine, extra, global_extra,
+                           timeouts))
+    return srv, sp, addr(p)
+
+
+def echo_both_ways(a, size, seed):
+    """Send size bytes while the echo comes back; returns (sent, got)."""
+    data = random.Random(seed).randbytes(size)
+    s = connect(a, timeout=60)
+    got = []
+    r = threading.Thread(target=lambda: got.append(recv_all(s)))
+    r.start()
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    r.join(120)
+    s.close()
+    return data, got[0] if got else b""
+
+
+def bpf_map_entries(pid):
+    """Entries in each BPF map the process holds, by map name (bpftool)."""
+    ids = []
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                m = re.search(r"^map_id:\s+(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if m:
+            ids.append(m.group(1))
+    counts = {}
+    for i in ids:
+        show = subprocess.run(["bpftool", "map", "show", "id", i], capture_output=True,
+                              text=True).stdout
+        name = re.search(r"name (\S+)", show)
+        dump = subprocess.run(["bpftool", "-j", "map", "dump", "id", i], capture_output=True,
+                              text=True)
+        counts[name.group(1) if name else i] = \
+            len(json.loads(dump.stdout)) if dump.returncode == 0 else -1
+    return counts
+
+
+@test
+def test_request_sent_before_the_sockets_enter_the_map_is_answered():
+    """The client sends its request right after connecting and waits:
+    those bytes sit in the socket's queue before it enters the map, and
+    the kernel would only redirect them once more arrive."""
+    need_sockmap()
+
+    def answer(c):
+        req = c.recv(64)
+        c.sendall(b"answer to " + req)
+        recv_all(c)
+
+    srv, sp, a = start(handler=answer)
+    for i in range(20):
+        s = connect(a)
+        s.sendall(b"request %02d" % i)
+        s.settimeout(3)
+        check(s.recv(64) == b"answer to request %02d" % i, "request %d stuck" % i)
+        s.close()
+    for l in sp.wait_sessions(20):
+        check_engine(l, "sockmap")
+    sp.stop()
+
+
+@test
+def test_proxy_header_and_request_in_one_segment():
+    """accept-proxy: the header and the request arrive together. The
+    header is read by user space, so the rest of that segment must not be
+    handed to the kernel (it would be sent whole, header included)."""
+    need_sockmap()
+
+    def answer(c):
+        req = c.recv(64)
+        c.sendall(b"got " + req)
+        recv_all(c)
+
+    srv = Server(answer)
+    p = free_port()
+    sp = Splicer(base_conf("127.0.0.1:%d accept-proxy" % p, srv.addr, "sockmap"))
+    for i in range(10):
+        s = connect(addr(p))
+        s.sendall(b"PROXY TCP4 10.0.0.%d 10.0.0.1 1234 80\r\nhello %d" % (i + 1, i))
+        s.settimeout(3)
+        check(s.recv(64) == b"got hello %d" % i, "answer %d" % i)
+        s.close()
+    logs = sp.wait_sessions(10)
+    check(all(l["client"].startswith("10.0.0.") for l in logs), repr(logs[0]))
+    sp.stop()
+
+
+@test
+def test_promotion_under_load_keeps_every_byte():
+    """engine auto: four sessions echo 64 MB each way at once and are
+    handed to the kernel mid-stream after 1 MB (the default)."""
+    need_sockmap()
+    srv, sp, a = start("auto")
+    size = 64 << 20
+    results = {}
+
+    def one(i):
+        data, got = echo_both_ways(a, size, i)
+        results[i] = (len(got), sha(got) == sha(data))
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    [t.start() for t in ts]
+    [t.join(150) for t in ts]
+    for i in range(4):
+        check(results.get(i) == (size, True), "session %d: %r" % (i, results.get(i)))
+    for l in sp.wait_sessions(4):
+        check(l["term"] == "--" and l["up"] == size and l["down"] == size, repr(l))
+        check_engine(l, "auto")
+    check(sp.stop() == 0, "exit code")
+    m = re.search(r"(\d+) flows handed to the kernel", sp.log())
+    check(m and int(m.group(1)) >= 4, "promotions: %s" % (m.group(0) if m else "none logged"))
+    print("    " + m.group(0))
+
+
+@test
+def test_many_sessions_in_a_row_keep_every_byte():
+    """Random sizes from 1 byte to 2 MB, echoed both ways at once, 300
+    sessions each on sockmap and on auto promoting at 64k: the hand-over
+    races (FIN during a hold, promotion mid-segment) get their chances."""
+    need_sockmap()
+    for engine in ("sockmap", "auto"):
+        srv, sp, a = start(engine)
+        rnd = random.Random(7)
+        bad = []
+        for i in range(300):
+            data, got = echo_both_ways(a, rnd.randint(1, 2 << 20), i)
+            if got != data:
+                bad.append("session %d: %d of %d bytes, first difference at %d" % (
+                    i, len(got), len(data),
+                    next((k for k in range(min(len(got), len(data))) if got[k] != data[k]),
+                         min(len(got), len(data)))))
+        check(not bad, "%s: %d bad: %s" % (engine, len(bad), bad[:3]))
+        logs = sp.wait_sessions(300, timeout=30)
+        check(all(l["term"] == "--" for l in logs),
+              "%s: %r" % (engine, [l for l in logs if l["term"] != "--"][:2]))
+        sp.stop()
+
+
+@test
+def test_slow_receiver_holds_the_sender_back():
+    """The server reads 256 KB every 100 ms while the client pushes as
+    fast as it can. The kernel queues redirected bytes without limit, so
+    splicer must hold the flow: what the client gets accepted stays
+    bounded by socket buffers (plus the 2 MB hold mark), and every byte
+    arrives once the server reads fast."""
+    need_sockmap()
+    state = {"fast": False, "got": [], "done": threading.Event()}
+
+    def slow_reader(c):
+        while True:
+            d = c.recv(256 << 10 if not state["fast"] else 4 << 20)
+            if not d:
+                break
+            state["got"].append(d)
+            if not state["fast"]:
+                time.sleep(0.1)
+        state["done"].set()
+
+    srv, sp, a = start(handler=slow_reader, timeouts={"server": "30s", "client": "30s"})
+    s = connect(a)
+    s.setblocking(False)
+    chunk = random.Random(3).randbytes(1 << 20)
+    sent = []
+    t0 = time.time()
+    while time.time() - t0 < 3:
+        try:
+            n = s.send(chunk)
+            sent.append(chunk[:n])
+        except BlockingIOError:
+            time.sleep(0.005)
+    accepted = sum(len(x) for x in sent)
+    rmem = int(open("/proc/sys/net/ipv4/tcp_rmem").read().split()[2])
+    wmem = int(open("/proc/sys/net/ipv4/tcp_wmem").read().split()[2])
+    ss = subprocess.run(["ss", "-tmnH", "( sport = :%s )" % a.split(":")[1]], capture_output=True,
+                        text=True).stdout
+    state["fast"] = True
+    s.setblocking(True)
+    s.shutdown(socket.SHUT_WR)
+    check(state["done"].wait(60), "the server did not get the end")
+    data, got = b"".join(sent), b"".join(state["got"])
+    check(sha(got) == sha(data), "%d bytes sent, %d received" % (len(data), len(got)))
+    # Without the hold, the client could push GBs in 3 s into the kernel.
+    bound = 2 * rmem + 2 * wmem + (16 << 20)
+    check(accepted < bound, "client pushed %d bytes into a slow server (bound %d)"
+          % (accepted, bound))
+    print("    %.1f MB accepted in 3 s by a server reading 2.5 MB/s (bound %.0f MB)"
+          % (accepted / 1e6, bound / 1e6))
+    # splicer's client-side socket: what it holds is within its buffer.
+    mem = re.search(r"skmem:\(r(\d+),rb(\d+)", ss)
+    check(mem is not None, "ss -tm shows no socket: %r" % ss)
+    check(int(mem.group(1)) <= int(mem.group(2)) * 2, "receive memory %s over its buffer %s"
+          % (mem.group(1), mem.group(2)))
+    print("    splicer's client socket held (ss -tm): r%s rb%s" % mem.groups())
+    l = sp.wait_sessions(1)[0]
+    check(l["term"] == "--", repr(l))
+    check_engine(l, "sockmap")
+    sp.stop()
+
+
+@test
+def test_idle_flow_is_parked_and_woken_by_its_next_bytes():
+    """Request and answer every 100 ms: each flow goes idle, is parked
+    (no polling), and its next segment wakes it up; a burst afterwards
+    goes back to the kernel."""
+    need_sockmap()
+    srv = Server(echo_handler)
+    p = free_port()
+    sp = Splicer(base_conf("127.0.0.1:%d" % p, srv.addr, "sockmap"), args=["-d"])
+    a = addr(p)
+    s = connect(a)
+    s.settimeout(5)
+    for i in range(15):
+        msg = b"message number %03d " % i + random.Random(i).randbytes(
+            random.Random(i).randint(0, 2000))
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            got += s.recv(4096)
+        check(got == msg, "answer %d" % i)
+        time.sleep(0.1)
+    data = random.Random(99).randbytes(8 << 20)
+    got = []
+    r = threading.Thread(target=lambda: got.append(recv_all(s)))
+    r.start()
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    r.join(60)
+    check(got and sha(got[0]) == sha(data), "burst after parking lost bytes")
+    s.close()
+    l = sp.wait_sessions(1)[0]
+    check(l["term"] == "--", repr(l))
+    check_engine(l, "sockmap")
+    log = sp.log()
+    check(len(re.findall(r"flow of fd \d+ parked", log)) >= 2, "no flow was parked")
+    check(re.search(r"flow of fd \d+ back in the kernel", log), "the burst stayed parked")
+    print("    15 exchanges 100 ms apart, then 8 MB echoed: splicer CPU %.2f s"
+          % sp.cpu_seconds())
+    sp.stop()
+
+
+@test
+def test_idle_timeouts_count_the_kernels_bytes():
+    """timeout client 1s: a client that streams through the kernel for
+    3 s is not idle (user space sees no byte, only the counters), and is
+    closed about 1 s after it stops."""
+    need_sockmap()
+    srv, sp, a = start(handler=recv_all, timeouts={"client": "1s", "server": "30s"})
+    s = connect(a)
+    t0 = time.time()
+    while time.time() - t0 < 3:
+        s.sendall(b"k" * 65536)
+        time.sleep(0.02)
+    stopped = time.time()
+    s.settimeout(10)
+    try:
+        while s.recv(1 << 20):
+            pass
+    except OSError:
+        pass
+    l = sp.wait_sessions(1, timeout=10)[0]
+    took = time.time() - stopped
+    check(l["term"] == "cD", "termination %s (%s)" % (l["term"], l["reason"]))
+    check(0.8 < took < 3, "closed %.2f s after the client stopped" % took)
+    check(l["up"] > 3 * 65536, "bytes up %d" % l["up"])
+    sp.stop()
+
+
+@test
+def test_thousand_short_sessions_leave_the_maps_empty():
+    """Every session's sockets leave the maps: after 1,000 short
+    sessions (echoes, resets, closes without reading) the process's BPF
+    maps hold nothing."""
+    need_sockmap()
+    if subprocess.run(["which", "bpftool"], capture_output=True).returncode != 0:
+        raise Skip("bpftool is not installed")
+    srv, sp, a = start(global_extra="    tune.sockmap.promote-bytes 0\n",
+                       timeouts={"client": "5s", "server": "5s"})
+    rnd = random.Random(11)
+
+    def one(k):
+        s = connect(a)
+        data = rnd.randbytes(rnd.randint(1, 100000))
+        if k % 3 == 0:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            recv_all(s)
+        elif k % 3 == 1:
+            s.sendall(data)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        s.close()
+
+    for i in range(0, 1000, 50):
+        ts = [threading.Thread(target=one, args=(k,)) for k in range(i, i + 50)]
+        [t.start() for t in ts]
+        [t.join(30) for t in ts]
+    sp.wait_sessions(1000, timeout=30)
+    counts = bpf_map_entries(sp.pid)
+    check(set(counts) >= {"sm_socks", "sm_peers", "sm_flows", "sm_ctl"}, repr(counts))
+    check(all(v == 0 for v in counts.values()), "entries left: %r" % counts)
+    # Every echo (a third) lived long enough to enter the maps.
+    m = re.findall(r'sockmap "', sp.log())
+    check(len(m) >= 333, "only %d sessions used sockmap" % len(m))
+    sp.stop()
+
+
+@test
+def test_without_bpf_privileges_one_line_says_why_and_splice_is_used():
+    """root without capabilities (setpriv) cannot load BPF: one warning
+    at start names the reason, and sessions of engine sockmap splice."""
+    if not SOCKMAP:
+        raise Skip("the sockmap engine is not here (built without BPF, or not root)")
+    srv = Server(echo_handler)
+    p = free_port()
+    sp = Splicer(base_conf("127.0.0.1:%d" % p, srv.addr, "sockmap"),
+                 wrap=["setpriv", "--inh-caps=-all", "--bounding-set=-all"])
+    data, got = echo_both_ways(addr(p), 3 << 20, 1)
+    check(got == data, "%d of %d bytes" % (len(got), len(data)))
+    l = sp.wait_sessions(1)[0]
+    check(l["engine"] == "splice", "engine %s" % l["engine"])
+    lines = [x for x in sp.log().splitlines() if "sockmap engine" in x]
+    check(len(lines) == 1 and "unavailable" in lines[0] and "Operation not permitted" in lines[0],
+          repr(lines))
+    print("    " + lines[0].split("] ", 1)[1])
+    sp.stop()
+
+
+@test
+def test_nosockmap_keeps_every_session_in_user_space():
+    """The kill switch: with 'nosockmap', no BPF is loaded and engine
+    auto and sockmap sessions splice."""
+    srv, sp, a = start("sockmap", global_extra="    nosockmap\n")
+    data, got = echo_both_ways(a, 4 << 20, 2)
+    check(got == data, "bytes")
+    l = sp.wait_sessions(1)[0]
+    check(l["engine"] == "splice", "engine %s" % l["engine"])
+    check("sockmap engine" not in sp.log(), "BPF loaded despite nosockmap")
+    check(bpf_map_entries(sp.pid) == {}, "BPF maps held: %r" % bpf_map_entries(sp.pid))
+    sp.stop()
+
+
+@test
+def test_shaped_sessions_stay_in_user_space():
+    """A kernel redirect cannot be delayed: a shaped session of engine
+    sockmap is spliced, at its rate."""
+    srv, sp, a = start("sockmap", extra="    bandwidth-limit download 80mbps\n"
+                       "    bandwidth-limit upload 80mbps\n")
+    t0 = time.time()
+    data, got = echo_both_ways(a, 5 << 20, 3)
+    took = time.time() - t0
+    check(got == data, "bytes")
+    check(took > 0.4, "5 MB each way at 10 MB/s took only %.2f s" % took)
+    l = sp.wait_sessions(1)[0]
+    check(l["engine"] == "splice", "engine %s" % l["engine"])
+    sp.stop()
+
+
+run()
