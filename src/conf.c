@@ -54,6 +54,7 @@ conf_new(void)
 	if (c != NULL) {
 		c->global.uid = c->global.gid = -1;
 		c->global.promote_bytes = CONF_PROMOTE_BYTES_DEFAULT;
+		c->global.promote_max_rate = CONF_PROMOTE_MAX_RATE_DEFAULT;
 	}
 	return c;
 }

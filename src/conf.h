@@ -29,6 +29,9 @@ enum conf_engine {
 /* tune.sockmap.promote-bytes default: engine auto hands a session to the
  * kernel once it has moved this much. */
 #define CONF_PROMOTE_BYTES_DEFAULT (1024 * 1024)
+/* tune.sockmap.promote-max-rate default (bits/s): above it, the kernel's
+ * redirect falls behind splice on this kind of machine (README). */
+#define CONF_PROMOTE_MAX_RATE_DEFAULT 1000000000ULL
 
 /* Where a log line goes. */
 enum conf_log_type {
@@ -203,6 +206,7 @@ struct conf_global {
 	int user_line, group_line;	/* for messages */
 	struct shaper_group *total[2];	/* "bandwidth-limit total": up, down; or NULL */
 	uint64_t promote_bytes;		/* tune.sockmap.promote-bytes */
+	uint64_t promote_max_rate;	/* tune.sockmap.promote-max-rate, bits/s */
 	int nosockmap;			/* "nosockmap": the kill switch, everything stays in
 					 * user space */
 };

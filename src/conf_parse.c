@@ -382,18 +382,22 @@ kw_global_nosockmap(struct parser *p, int argc, char **argv)
 		p->conf->global.nosockmap = 1;
 }
 
-/* "tune.sockmap.promote-bytes SIZE": 0 promotes at once. */
+/* "tune.sockmap.promote-bytes SIZE" (0 promotes at once) and
+ * "tune.sockmap.promote-max-rate RATE": engine auto's policy. */
 static void
-kw_global_promote_bytes(struct parser *p, int argc, char **argv)
+kw_global_promote(struct parser *p, int argc, char **argv)
 {
+	int bytes = strcmp(argv[0], "tune.sockmap.promote-bytes") == 0;
 	char err[256];
 
 	if (argc < 2) {
-		parse_err(p, "'%s' expects a size (e.g. 1m)", argv[0]);
+		parse_err(p, "'%s' expects %s", argv[0], bytes ? "a size (e.g. 1m)" :
+		    "a rate (e.g. 1gbps)");
 		return;
 	}
-	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
-	    units_parse_size(argv[1], &p->conf->global.promote_bytes, err, sizeof(err)) == -1)
+	if (parse_no_more_args(p, argc, argv, 2) == 0 && (bytes ?
+	    units_parse_size(argv[1], &p->conf->global.promote_bytes, err, sizeof(err)) :
+	    units_parse_rate(argv[1], &p->conf->global.promote_max_rate, err, sizeof(err))) == -1)
 		parse_err(p, "'%s': %s", argv[0], err);
 }
 
@@ -1337,7 +1341,8 @@ static const struct kw global_kws[] = {
 	{ "pidfile",         SEC_GLOBAL, kw_global_pidfile },
 	{ "tune.pipe.prealloc", SEC_GLOBAL, kw_global_pipes },
 	{ "tune.pipesize",   SEC_GLOBAL, kw_global_pipesize },
-	{ "tune.sockmap.promote-bytes", SEC_GLOBAL, kw_global_promote_bytes },
+	{ "tune.sockmap.promote-bytes", SEC_GLOBAL, kw_global_promote },
+	{ "tune.sockmap.promote-max-rate", SEC_GLOBAL, kw_global_promote },
 	{ "uid",             SEC_GLOBAL, kw_global_id },
 	{ "user",            SEC_GLOBAL, kw_global_string },
 };

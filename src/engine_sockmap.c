@@ -287,12 +287,17 @@ sm_poll(struct flow *f, uint64_t us)
 	f->poll_us = us;
 }
 
-/* Tell the program to pass (hold) or to redirect again once every
- * passed byte is read. */
+/*
+ * Tell the program to pass (hold), or to redirect again once every
+ * passed byte is read: "drained" is what we read, and only when all of
+ * it is in dst too (our buffer is empty). Else it is a count the program
+ * never reaches, and the next catch-up in sm_copy() says it.
+ */
 static int
 sm_set_hold(struct flow *f, int state)
 {
-	struct sm_ctl c = { .drained = f->k.read, .hold = state != SM_RUNNING };
+	struct sm_ctl c = { .drained = f->len == 0 ? f->k.read : UINT64_MAX,
+	    .hold = state != SM_RUNNING };
 
 	if (bpf_map_update_elem(sm_ctl, &f->k.src, &c, BPF_ANY) != 0)
 		return -1;
@@ -306,6 +311,7 @@ sm_set_hold(struct flow *f, int state)
 	f->k.state = state;
 	f->k.idle = 0;
 	f->k.copied0 = f->k.read;
+	f->k.drained = c.drained;
 	return 0;
 }
 
@@ -346,7 +352,6 @@ engine_sockmap_enter(struct flow *f)
 	f->k.tx0 = tx;
 	f->k.in0 = f->k.last_in = f->in;
 	f->k.out0 = f->bytes;
-	f->flags |= FLOW_F_WANT_READ;
 	sm_poll(f, SM_POLL_FAST_US);
 	__atomic_add_fetch(&sm_st.promoted, 1, __ATOMIC_RELAXED);
 	return 0;
@@ -366,15 +371,25 @@ out_fail:
 	return -1;
 }
 
-/* Bring f->in and f->bytes up to date from the program's counts, what
- * user space copied and dst's TCP count. */
+/*
+ * Bring f->in and f->bytes up to date from the program's counts, what
+ * user space copied and dst's TCP count. The counts are read twice and
+ * "passed" taken from the first read: a segment is only passed after the
+ * ones before it were counted as redirected, so the second read's
+ * "bytes" holds every redirect older than the passed bytes we may copy
+ * (one read may see a later field's update and miss an earlier one's).
+ */
 static int
 sm_update(struct flow *f, struct sm_flow *v)
 {
+	struct sm_flow first;
 	uint64_t tx;
 
-	if (bpf_map_lookup_elem(sm_flows, &f->k.src, v) != 0)
+	if (bpf_map_lookup_elem(sm_flows, &f->k.src, &first) != 0 ||
+	    bpf_map_lookup_elem(sm_flows, &f->k.src, v) != 0)
 		return -1;
+	v->passed = first.passed;
+	v->held = first.held;
 	f->in = f->k.in0 + v->bytes + v->dropped + f->k.read;
 	if (sm_written(f->dst, &tx, 0) == 0 && tx > f->k.tx0) {
 		uint64_t out = f->k.out0 + (tx - f->k.tx0);
@@ -406,8 +421,11 @@ sm_leave(struct flow *f)
 
 	if (f->k.src == 0)
 		return;
-	if (sm_update(f, &v) == 0)
+	if (sm_update(f, &v) == 0) {
 		__atomic_add_fetch(&sm_st.bytes, v.bytes, __ATOMIC_RELAXED);
+		log_debug("sockmap: flow of fd %d leaves the maps: %" PRIu64 " bytes redirected, "
+		    "%" PRIu64 " copied", f->src, (uint64_t)v.bytes, f->k.read);
+	}
 	/* ENOENT: the kernel already took out a socket that closed. */
 	(void)bpf_map_delete_elem(sm_socks, &f->k.src);
 	(void)bpf_map_delete_elem(sm_peers, &f->k.dst);
@@ -477,18 +495,26 @@ sm_copy(struct flow *f, struct sm_flow *v, int *want_write)
 				f->err = errno;
 				return 0;
 			} else if (n == 0 || errno == EAGAIN) {
-				return 0;
+				break;
 			} else if (errno != EINTR) {
 				f->err = errno;
 				return -1;
 			}
 		} else {
-			return 0;
+			break;
 		}
 		if (sm_update(f, v) == -1) {
 			f->err = errno;
 			return -1;
 		}
+	}
+	/* Caught up, and we want the kernel back while the program still
+	 * passes: say how much was read. It switches at the next segment if
+	 * none came in between; else the next catch-up says it again. */
+	if (f->len == 0 && f->k.state == SM_RUNNING && v->held && v->passed == f->k.read &&
+	    f->k.drained != f->k.read && sm_set_hold(f, SM_RUNNING) == -1) {
+		f->err = errno;
+		return -1;
 	}
 	return 0;
 }
@@ -567,7 +593,7 @@ engine_sockmap_run(struct flow *f)
 				return -1;
 			}
 		}
-	} else if (backlog == 0 && f->len == 0 && v.passed == f->k.read &&
+	} else if (backlog == 0 &&
 	    (f->k.state == SM_HELD || f->k.read - f->k.copied0 >= SM_UNPARK_BYTES)) {
 		if (sm_set_hold(f, SM_RUNNING) == -1) {
 			f->err = errno;
@@ -575,12 +601,14 @@ engine_sockmap_run(struct flow *f)
 		}
 	}
 
-	/* What to wait for. src is watched only when nothing waits in the
-	 * kernel for dst (it may be readable with passed bytes, which are
-	 * only read then: watching it before would spin). */
+	/* What to wait for. A RUNNING flow is looked at on its timer only:
+	 * the kernel wakes src's watchers for every segment it redirects,
+	 * which would cost a wake-up per segment. A held or parked one is
+	 * watched for its passed bytes, once nothing waits in the kernel for
+	 * dst (those bytes are only read then: watching before would spin). */
 	if (want_write)
 		f->flags |= FLOW_F_WANT_WRITE;
-	else if (backlog == 0 && !fin)
+	else if (backlog == 0 && !fin && f->k.state != SM_RUNNING)
 		f->flags |= FLOW_F_WANT_READ;
 	if (f->k.state == SM_RUNNING || backlog > 0 || fin)
 		sm_poll(f, fin || backlog > SM_HOLD_BYTES / 4 || moved > SM_HOLD_BYTES / 4 ?

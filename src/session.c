@@ -48,6 +48,7 @@
 #include "acl.h"
 #include "backend.h"
 #include "clock.h"
+#include "conf_shape.h"
 #include "dial.h"
 #include "engine.h"
 #include "listener.h"
@@ -152,6 +153,10 @@ struct session {
 	uint64_t tokens_at[2];		/* monotonic us: a flow short of tokens asks again */
 	uint64_t promote_at;		/* bytes moved before the flows go to the kernel
 					 * (engine auto, sockmap); UINT64_MAX = never */
+	uint64_t promote_rate;		/* ... if the session is not faster (bits/s) */
+	uint64_t rate_at, rate_bytes;	/* start of the current rate window, bytes then */
+	int rate_ok;			/* not faster lately: may be promoted */
+	int rate_last_ok;		/* the last full window was not faster */
 
 	struct event c_rd;		/* client readable (CONNECTING: edge-triggered watch) */
 	struct event c_wr;		/* client writable */
@@ -683,23 +688,52 @@ session_forward_fin(struct session *s, struct flow *f)
 		session_set_state(s, SESS_ST_HALF_CLOSED);
 }
 
+/* Session rate windows for engine auto's policy. */
+#define SESS_RATE_WINDOW_US	100000
+
 /*
  * engine sockmap and auto (SPEC §5): once the session has moved
  * promote_at bytes, hand each flow to the kernel at a moment it allows
  * (engine_promote: it holds no byte and nothing is half read; else
  * EAGAIN, and the next run tries again). A refusal for any other reason
  * (socket state, full map) ends the attempts: what is not in the kernel
- * then stays in user space.
+ * then stays in user space. engine auto only promotes a session that
+ * was not faster than tune.sockmap.promote-max-rate over its last
+ * 100 ms: the kernel's redirect saves CPU and latency there, and falls
+ * behind splice beyond (README).
  */
 static void
 session_promote(struct session *s)
 {
 	struct flow *flows[2] = { &s->up, &s->down };
+	uint64_t moved = s->up.in + s->down.in, now;
 	int in_kernel = 0;
 
-	if (s->promote_at == UINT64_MAX || s->state != SESS_ST_ESTABLISHED ||
-	    s->up.in + s->down.in < s->promote_at)
+	if (s->promote_at == UINT64_MAX || s->state != SESS_ST_ESTABLISHED)
 		return;
+	if (s->promote_rate != UINT64_MAX) {
+		/* Slow enough over the last full window and over the current
+		 * one once it is 20 ms old. A window that spans a pause tells
+		 * nothing (a bulk transfer after an idle start would look
+		 * slow): start anew, and wait. */
+		uint64_t elapsed = (now = clock_now_us()) - s->rate_at;
+		int slow = conf_shape_rate(moved - s->rate_bytes, elapsed ? elapsed : 1) <=
+		    s->promote_rate;
+
+		if (elapsed > 2 * SESS_RATE_WINDOW_US) {
+			s->rate_ok = s->rate_last_ok = 0;
+			s->rate_at = now;
+			s->rate_bytes = moved;
+		} else if (elapsed >= SESS_RATE_WINDOW_US) {
+			s->rate_ok = s->rate_last_ok = slow;
+			s->rate_at = now;
+			s->rate_bytes = moved;
+		} else if (elapsed >= SESS_RATE_WINDOW_US / 5) {
+			s->rate_ok = s->rate_last_ok && slow;
+		}
+	}
+	if (moved < s->promote_at || !s->rate_ok)
+		return;	/* not yet, or too fast for now: look again later */
 	for (int i = 0; i < 2; i++) {
 		struct flow *f = flows[i];
 
@@ -895,6 +929,11 @@ session_established(struct session *s)
 	s->promote_at = engine == CONF_ENGINE_SOCKMAP ? 0 :
 	    engine == CONF_ENGINE_AUTO || engine == CONF_ENGINE_UNSET ?
 	    s->conf->global.promote_bytes : UINT64_MAX;
+	s->promote_rate = engine == CONF_ENGINE_SOCKMAP ? UINT64_MAX :
+	    s->conf->global.promote_max_rate;
+	s->rate_ok = s->promote_rate == UINT64_MAX;
+	s->rate_last_ok = 1;	/* the current window decides, once 20 ms old */
+	s->rate_at = s->t_established;
 	if (s->conf->global.nosockmap || !engine_sockmap_available() ||
 	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL)
 		s->promote_at = UINT64_MAX;

@@ -233,7 +233,8 @@ END_TEST
 START_TEST(test_sockmap_engine_and_tunes)
 {
 	struct conf_msgs errs = { 0 }, warns = { 0 };
-	struct conf *c = load("global\n  nosockmap\n  tune.sockmap.promote-bytes 4m\n" MINIMAL
+	struct conf *c = load("global\n  nosockmap\n  tune.sockmap.promote-bytes 4m\n"
+	    "  tune.sockmap.promote-max-rate 2gbps\n" MINIMAL
 	    "listen l\n  bind 127.0.0.1:8001\n  engine sockmap\n  server s 127.0.0.1:1\n",
 	    &errs, &warns);
 	struct conf *d = load(MINIMAL, &errs, &warns);
@@ -243,9 +244,11 @@ START_TEST(test_sockmap_engine_and_tunes)
 	ck_assert_int_eq(conf_find_proxy(c, "fe", 0)->engine, CONF_ENGINE_UNSET);
 	ck_assert_int_eq(c->global.nosockmap, 1);
 	ck_assert_uint_eq(c->global.promote_bytes, 4 << 20);
+	ck_assert_uint_eq(c->global.promote_max_rate, 2000000000ULL);
 	/* Defaults: sockmap allowed, promotion after 1 MB. */
 	ck_assert_int_eq(d->global.nosockmap, 0);
 	ck_assert_uint_eq(d->global.promote_bytes, 1 << 20);
+	ck_assert_uint_eq(d->global.promote_max_rate, 1000000000ULL);
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
 	conf_free(c);

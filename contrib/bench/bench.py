@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """splicer against its peers, side by side, interleaved, in one run.
 
-Targets: direct (no proxy), splicer with the splice engine, splicer with
-the copy engine, HAProxy (mode tcp, option splice-request/-response, one
+Targets: direct (no proxy), splicer with the splice, copy, sockmap and
+auto engines, HAProxy (mode tcp, option splice-request/-response, one
 thread) and nginx stream (one worker). Every proxy runs one thread and
 the same pipe size. For each figure the targets take turns, round after
 round, and the median of the rounds is reported, so that the noise of a
@@ -14,6 +14,8 @@ Figures:
   new connections per second: wrk, one request per connection
       ("Connection: close") against an nginx HTTP upstream
   proxy CPU seconds per GB moved (from /proc, during the 1-stream runs)
+  proxy CPU at a fixed 1 Gbit/s (iperf3 -b 1G), in % of one core: the
+      figure behind engine auto's promote-max-rate
   RSS per idle session with 5,000 idle sessions open (KiB)
 
 usage: bench.py [--splicer PATH] [--rounds N] [--seconds S] [--idle N]
@@ -46,10 +48,12 @@ class Ports:
     idle = BASE + 3         # idle upstream (this script)
     # each proxy listens on 4 ports: +0 iperf, +1 sockperf, +2 http, +3 idle
     proxy = {"splicer-splice": BASE + 10, "splicer-copy": BASE + 20,
-             "haproxy": BASE + 30, "nginx": BASE + 40}
+             "haproxy": BASE + 30, "nginx": BASE + 40,
+             "splicer-sockmap": BASE + 50, "splicer-auto": BASE + 60}
 
 
-TARGETS = ["direct", "splicer-splice", "splicer-copy", "haproxy", "nginx"]
+TARGETS = ["direct", "splicer-splice", "splicer-copy", "splicer-sockmap", "splicer-auto",
+           "haproxy", "nginx"]
 children = []
 
 
@@ -211,15 +215,18 @@ def rss_kib(pids):
     return total
 
 
-def iperf(target, streams, seconds, pids):
+def iperf(target, streams, seconds, pids, rate=None):
     c0 = cpu_seconds(pids) if pids else 0
     out = subprocess.run(["iperf3", "-c", HOST, "-p", str(port_of(target, "iperf")),
-                          "-t", str(seconds), "-P", str(streams), "-J"],
+                          "-t", str(seconds), "-P", str(streams), "-J"] +
+                         (["-b", rate] if rate else []),
                          capture_output=True, text=True, timeout=seconds + 30).stdout
     j = json.loads(out)
     r = j["end"]["sum_received"]
     cpu = (cpu_seconds(pids) - c0) if pids else None
     gb = r["bytes"] / 1e9
+    if rate:
+        return r["bits_per_second"] / 1e9, (100 * cpu / seconds if cpu is not None else None)
     return r["bits_per_second"] / 1e9, (cpu / gb if cpu is not None else None)
 
 
@@ -288,6 +295,8 @@ def main():
         pids = {"direct": None,
                 "splicer-splice": start_splicer(os.path.abspath(a.splicer), "splice", d),
                 "splicer-copy": start_splicer(os.path.abspath(a.splicer), "copy", d),
+                "splicer-sockmap": start_splicer(os.path.abspath(a.splicer), "sockmap", d),
+                "splicer-auto": start_splicer(os.path.abspath(a.splicer), "auto", d),
                 "haproxy": start_haproxy(d),
                 "nginx": start_nginx(d)}
         ver = subprocess.run([a.splicer, "-V"], capture_output=True, text=True).stdout.strip()
@@ -307,6 +316,8 @@ def main():
                     if cpu is not None:
                         add(t, "cpu_gb", cpu)
                     add(t, "gbps8", iperf(t, 8, a.seconds, None)[0])
+                    if pids[t] is not None:
+                        add(t, "cpu_1g", iperf(t, 1, a.seconds, pids[t], "1G")[1])
                 if "latency" in only:
                     p50, p99 = sockperf(t, a.seconds)
                     add(t, "p50", p50)
@@ -322,6 +333,7 @@ def main():
         med = {t: {k: statistics.median(v) for k, v in res[t].items()} for t in TARGETS}
         cols = [("gbps1", "Gbit/s 1 str"), ("gbps8", "Gbit/s 8 str"), ("p50", "p50 us"),
                 ("p99", "p99 us"), ("cps", "conn/s"), ("cpu_gb", "CPU s/GB"),
+                ("cpu_1g", "CPU % at 1G"),
                 ("idle_kib", "KiB/idle sess")]
         print()
         print("| target | " + " | ".join(c[1] for c in cols) + " |")
@@ -347,12 +359,18 @@ def main():
         print("  throughput 8 streams: splice/haproxy %s, splice/direct %s"
               % (ratio("gbps8", "splicer-splice", "haproxy"),
                  ratio("gbps8", "splicer-splice", "direct")))
+        print("  sockmap: throughput 1 stream sockmap/splice %s, 8 streams %s; auto/splice "
+              "%s; CPU at 1 Gbit/s sockmap/splice %s"
+              % (ratio("gbps1", "splicer-sockmap", "splicer-splice"),
+                 ratio("gbps8", "splicer-sockmap", "splicer-splice"),
+                 ratio("gbps1", "splicer-auto", "splicer-splice"),
+                 ratio("cpu_1g", "splicer-sockmap", "splicer-splice")))
         if d50 is not None:
-            print("  added p50 latency (us): splice %s, copy %s, haproxy %s, nginx %s; "
-                  "splice/haproxy %s"
+            print("  added p50 latency (us): splice %s, copy %s, sockmap %s, auto %s, haproxy %s, "
+                  "nginx %s; splice/haproxy %s, sockmap/haproxy %s"
                   % tuple([fmt(added(t)) for t in TARGETS[1:]] +
-                          ["%.2fx" % (added("splicer-splice") / added("haproxy"))
-                           if added("haproxy") else "-"]))
+                          ["%.2fx" % (added(x) / added("haproxy")) if added("haproxy") else "-"
+                           for x in ("splicer-splice", "splicer-sockmap")]))
         print("  new connections/s: splice/haproxy %s, splice/nginx %s"
               % (ratio("cps", "splicer-splice", "haproxy"), ratio("cps", "splicer-splice", "nginx")))
         print("  CPU per GB: splice/haproxy %s, splice/nginx %s"

@@ -22,9 +22,11 @@ SPLICER = os.environ.get("SPLICER") or os.path.join(
     os.path.dirname(__file__), "..", "..", "src", "splicer")
 SRCDIR = os.environ.get("SPLICER_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 ENGINES = ("splice", "copy", "sockmap", "auto")
-# engine auto hands a session to the kernel after this much (default 1m):
-# low enough that the battery's larger transfers are promoted mid-stream.
+# engine auto hands a session to the kernel after this much (default 1m),
+# if it is not faster than the rate (default 1gbps): here low and high
+# enough that the battery's larger transfers are promoted mid-stream.
 AUTO_PROMOTE = "64k"
+AUTO_MAX_RATE = "1000gbps"
 # The sockmap engine is there when the binary has it and we may load BPF;
 # otherwise sessions of engine sockmap and auto are spliced (SPEC §5).
 SOCKMAP = os.path.exists(SPLICER) and os.geteuid() == 0 and " sockmap" in \
@@ -383,7 +385,8 @@ def base_conf(listen, server, engine="splice", extra="", global_extra="", timeou
     t.update(timeouts or {})
     tl = "".join("    timeout %s %s\n" % (k, v) for k, v in t.items() if v)
     if engine == "auto":
-        global_extra += "    tune.sockmap.promote-bytes %s\n" % AUTO_PROMOTE
+        global_extra += "    tune.sockmap.promote-bytes %s\n    tune.sockmap.promote-max-rate %s\n" \
+            % (AUTO_PROMOTE, AUTO_MAX_RATE)
     return ("global\n    log stderr local0 info\n%s"
             "defaults\n    mode tcp\n    log global\n    option tcplog\n%s"
             "listen app\n    bind %s\n    server s1 %s\n    engine %s\n%s"
