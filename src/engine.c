@@ -9,6 +9,7 @@
 
 #include <linux/sockios.h>
 
+#include "conf_shape.h"
 #include "engine.h"
 #include "log.h"
 #include "pipe_pool.h"
@@ -76,6 +77,35 @@ engine_promote(struct flow *f)
 		return -1;
 	}
 	return engine_sockmap_enter(f);
+}
+
+void
+engine_rate_init(struct engine_rate *r, uint64_t now)
+{
+	r->at = now;
+	r->bytes = 0;
+	r->ok = 0;
+	r->last_ok = 1;	/* the first window decides alone */
+}
+
+int
+engine_rate_slow(struct engine_rate *r, uint64_t moved, uint64_t now, uint64_t max)
+{
+	uint64_t elapsed = now - r->at;
+	int slow = conf_shape_rate(moved - r->bytes, elapsed ? elapsed : 1) <= max;
+
+	if (elapsed > 2 * ENGINE_RATE_WINDOW_US) {
+		r->ok = r->last_ok = 0;
+		r->at = now;
+		r->bytes = moved;
+	} else if (elapsed >= ENGINE_RATE_WINDOW_US) {
+		r->ok = r->last_ok = slow;
+		r->at = now;
+		r->bytes = moved;
+	} else if (elapsed >= ENGINE_RATE_WINDOW_US / 5) {
+		r->ok = r->last_ok && slow;
+	}
+	return r->ok;
 }
 
 unsigned long long

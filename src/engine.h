@@ -159,6 +159,26 @@ int engine_promote(struct flow *f);
 /* The sockmap half of engine_promote(), once the checks are done. */
 int engine_sockmap_enter(struct flow *f);
 
+/*
+ * engine auto's rate test (tune.sockmap.promote-max-rate): was a session
+ * no faster than max bits/s over its last full window (ENGINE_RATE_
+ * WINDOW_US) and over the current one once it is a fifth as old? A
+ * window that spans a pause tells nothing (a bulk transfer after an idle
+ * start would look slow): it starts anew, and the answer is no until it
+ * has measured. Driven by the caller's clock, with moved the session's
+ * bytes so far.
+ */
+#define ENGINE_RATE_WINDOW_US 100000
+
+struct engine_rate {
+	uint64_t at, bytes;	/* start of the current window, bytes then */
+	int ok;			/* the answer */
+	int last_ok;		/* the last full window was not faster */
+};
+
+void engine_rate_init(struct engine_rate *r, uint64_t now);
+int engine_rate_slow(struct engine_rate *r, uint64_t moved, uint64_t now, uint64_t max);
+
 /* Process-wide sockmap figures (atomic counters). */
 struct engine_kernel_stats {
 	unsigned long long promoted;	/* flows handed to the kernel */

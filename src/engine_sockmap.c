@@ -2,7 +2,7 @@
  * engine_sockmap: the kernel moves the bytes. A flow's src socket is put
  * in a BPF sockhash whose stream verdict program (bpf/sockmap.bpf.c)
  * redirects every segment it receives to the egress of dst; user space
- * only watches src for its FIN or reset and reads byte counts.
+ * only looks, on a timer, for src's FIN or reset and at byte counts.
  *
  * What keeps bytes safe (REFERENCE.md, sockmap path):
  *  - A flow enters only when it holds no byte and its last read found
@@ -19,7 +19,8 @@
  *    only when dst's TCP byte count shows every one of them written
  *    (engine_pending() == 0), since redirected bytes wait in the
  *    kernel's backlog before they reach dst.
- *  - Nothing is ever spliced or read from a socket of sm_socks.
+ *  - Nothing is ever spliced from a socket of sm_socks, and it is read
+ *    (recv) only for bytes the program passed to it, never more.
  *
  * Backpressure. The kernel queues redirected segments for dst without
  * limit and without charging them to either socket (REFERENCE.md 17):

@@ -48,7 +48,6 @@
 #include "acl.h"
 #include "backend.h"
 #include "clock.h"
-#include "conf_shape.h"
 #include "dial.h"
 #include "engine.h"
 #include "listener.h"
@@ -113,7 +112,6 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
  * (a large burst would otherwise keep one session running). */
 #define SESS_GRANTS_PER_RUN	8
 
-
 /* Which events are added (s->evs). */
 #define SESS_EV_C_RD	0x01
 #define SESS_EV_C_WR	0x02
@@ -154,9 +152,7 @@ struct session {
 	uint64_t promote_at;		/* bytes moved before the flows go to the kernel
 					 * (engine auto, sockmap); UINT64_MAX = never */
 	uint64_t promote_rate;		/* ... if the session is not faster (bits/s) */
-	uint64_t rate_at, rate_bytes;	/* start of the current rate window, bytes then */
-	int rate_ok;			/* not faster lately: may be promoted */
-	int rate_last_ok;		/* the last full window was not faster */
+	struct engine_rate rate;	/* how fast it was lately */
 
 	struct event c_rd;		/* client readable (CONNECTING: edge-triggered watch) */
 	struct event c_wr;		/* client writable */
@@ -522,13 +518,11 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		 * (which also tells whether a side was really idle). */
 		session_run_due(s, now);
 		session_limits(s, &lim_c, &lim_s);
-		if (s->state == SESS_ST_CLOSED)
-			;
-		else if (lim_c != 0 && s->wait_c != 0 &&
+		if (s->state != SESS_ST_CLOSED && lim_c != 0 && s->wait_c != 0 &&
 		    now >= (s->last_c > s->wait_c ? s->last_c : s->wait_c) + lim_c)
 			session_close(s, "cD", 0, "client idle for %s",
 			    units_print_time(lim_c, t, sizeof(t)));
-		else if (lim_s != 0 && s->wait_s != 0 &&
+		else if (s->state != SESS_ST_CLOSED && lim_s != 0 && s->wait_s != 0 &&
 		    now >= (s->last_s > s->wait_s ? s->last_s : s->wait_s) + lim_s)
 			session_close(s, "sD", 0, "server idle for %s",
 			    units_print_time(lim_s, t, sizeof(t)));
@@ -688,9 +682,6 @@ session_forward_fin(struct session *s, struct flow *f)
 		session_set_state(s, SESS_ST_HALF_CLOSED);
 }
 
-/* Session rate windows for engine auto's policy. */
-#define SESS_RATE_WINDOW_US	100000
-
 /*
  * engine sockmap and auto (SPEC §5): once the session has moved
  * promote_at bytes, hand each flow to the kernel at a moment it allows
@@ -698,41 +689,22 @@ session_forward_fin(struct session *s, struct flow *f)
  * EAGAIN, and the next run tries again). A refusal for any other reason
  * (socket state, full map) ends the attempts: what is not in the kernel
  * then stays in user space. engine auto only promotes a session that
- * was not faster than tune.sockmap.promote-max-rate over its last
- * 100 ms: the kernel's redirect saves CPU and latency there, and falls
- * behind splice beyond (README).
+ * was not faster than tune.sockmap.promote-max-rate lately
+ * (engine_rate_slow): the kernel's redirect saves CPU and latency there,
+ * and falls behind splice beyond (README).
  */
 static void
 session_promote(struct session *s)
 {
 	struct flow *flows[2] = { &s->up, &s->down };
-	uint64_t moved = s->up.in + s->down.in, now;
-	int in_kernel = 0;
+	uint64_t moved = s->up.in + s->down.in;
+	int in_kernel = 0, slow;
 
 	if (s->promote_at == UINT64_MAX || s->state != SESS_ST_ESTABLISHED)
 		return;
-	if (s->promote_rate != UINT64_MAX) {
-		/* Slow enough over the last full window and over the current
-		 * one once it is 20 ms old. A window that spans a pause tells
-		 * nothing (a bulk transfer after an idle start would look
-		 * slow): start anew, and wait. */
-		uint64_t elapsed = (now = clock_now_us()) - s->rate_at;
-		int slow = conf_shape_rate(moved - s->rate_bytes, elapsed ? elapsed : 1) <=
-		    s->promote_rate;
-
-		if (elapsed > 2 * SESS_RATE_WINDOW_US) {
-			s->rate_ok = s->rate_last_ok = 0;
-			s->rate_at = now;
-			s->rate_bytes = moved;
-		} else if (elapsed >= SESS_RATE_WINDOW_US) {
-			s->rate_ok = s->rate_last_ok = slow;
-			s->rate_at = now;
-			s->rate_bytes = moved;
-		} else if (elapsed >= SESS_RATE_WINDOW_US / 5) {
-			s->rate_ok = s->rate_last_ok && slow;
-		}
-	}
-	if (moved < s->promote_at || !s->rate_ok)
+	slow = s->promote_rate == UINT64_MAX ||
+	    engine_rate_slow(&s->rate, moved, clock_now_us(), s->promote_rate);
+	if (moved < s->promote_at || !slow)
 		return;	/* not yet, or too fast for now: look again later */
 	for (int i = 0; i < 2; i++) {
 		struct flow *f = flows[i];
@@ -931,9 +903,7 @@ session_established(struct session *s)
 	    s->conf->global.promote_bytes : UINT64_MAX;
 	s->promote_rate = engine == CONF_ENGINE_SOCKMAP ? UINT64_MAX :
 	    s->conf->global.promote_max_rate;
-	s->rate_ok = s->promote_rate == UINT64_MAX;
-	s->rate_last_ok = 1;	/* the current window decides, once 20 ms old */
-	s->rate_at = s->t_established;
+	engine_rate_init(&s->rate, s->t_established);
 	if (s->conf->global.nosockmap || !engine_sockmap_available() ||
 	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL)
 		s->promote_at = UINT64_MAX;

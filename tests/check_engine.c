@@ -520,6 +520,37 @@ START_TEST(test_promote_refuses_a_flow_holding_or_half_reading_bytes)
 }
 END_TEST
 
+START_TEST(test_rate_test_lets_slow_sessions_in_and_keeps_bursts_out)
+{
+	const uint64_t ms = 1000, max = 1000000000;	/* 1 Gbit/s = 125 kB/ms */
+	struct engine_rate r;
+	uint64_t t = 5000000, moved = 0;
+
+	/* 50 kB/ms (400 Mbit/s) steadily: slow once the first window is 20 ms old. */
+	engine_rate_init(&r, t);
+	for (int i = 1; i <= 19; i++)
+		ck_assert_int_eq(engine_rate_slow(&r, moved += 50000, t + i * ms, max), 0);
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 50000, t + 20 * ms, max), 1);
+	/* It speeds up to 500 kB/ms: no, within the window. */
+	t += 20 * ms;
+	for (int i = 1; i <= 100; i++)
+		engine_rate_slow(&r, moved += 500000, t + i * ms, max);
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 500000, t + 101 * ms, max), 0);
+	/* Slow again: the last full window was fast, so no until a slow
+	 * full window has passed. */
+	t += 101 * ms;
+	for (int i = 1; i <= 30; i++)
+		ck_assert_int_eq(engine_rate_slow(&r, moved += 1000, t + i * ms, max), 0);
+	for (int i = 31; i <= 250; i++)
+		engine_rate_slow(&r, moved += 1000, t + i * ms, max);
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 1000, t + 251 * ms, max), 1);
+	/* Idle for a second, then a burst: the pause is not an average. */
+	t += 1251 * ms;
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 1 << 20, t, max), 0);
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 4 << 20, t + 25 * ms, max), 0);
+}
+END_TEST
+
 START_TEST(test_only_splice_request_leaves_response_on_copy)
 {
 	struct flow up, down;
@@ -557,6 +588,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_pool_plan_fits_user_pages);
 	tcase_add_test(tc, test_no_pipe_falls_back_to_copy);
 	tcase_add_test(tc, test_only_splice_request_leaves_response_on_copy);
+	tcase_add_test(tc, test_rate_test_lets_slow_sessions_in_and_keeps_bursts_out);
 	tcase_add_test(tc, test_sockmap_relays_every_byte_then_eof);
 	tcase_add_test(tc, test_sockmap_slow_sink_small_writes);
 	tcase_add_test(tc, test_sockmap_bytes_queued_before_entering_are_sent);
