@@ -250,8 +250,15 @@ main_graceful(const struct conf *c, const char *sig)
 	if (main_stopping)
 		return;
 	main_stopping = 1;
-	log_notice("%s: stopped accepting; waiting for %u sessions", sig, worker_sessions());
 	worker_signal_all(WORKER_F_DRAIN);
+	/* Say "stopped accepting" once it is true: each worker closes its
+	 * listeners in its wake handler, which has run to its end once the
+	 * worker parks for a second isolation (or has exited). */
+	for (int i = 0; i < 2; i++) {
+		worker_isolate();
+		worker_release();
+	}
+	log_notice("%s: stopped accepting; waiting for %u sessions", sig, worker_sessions());
 	if (c->global.hard_stop_after != 0) {
 		tv.tv_sec = (time_t)(c->global.hard_stop_after / 1000000);
 		tv.tv_usec = (suseconds_t)(c->global.hard_stop_after % 1000000);
