@@ -3,9 +3,7 @@
  * sockmap.bpf.c: the sockmap engine's data path. Each segment a socket
  * of sm_socks receives is redirected to the egress of its peer, or passed
  * to its own queue while splicer holds the flow; the bytes are counted
- * per receiving socket. See sockmap.h for the maps. The kernel runs this
- * program for one socket at a time (under the socket's lock), so the
- * plain writes to f->held cannot race.
+ * per receiving socket. See sockmap.h for the maps.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -58,12 +56,10 @@ int sm_verdict(struct __sk_buff *skb)
 	 * peer's transmissions. */
 	if (len == 0)
 		return SK_DROP;
-	if (c != NULL && (c->hold || (f->held && c->drained != f->passed))) {
-		f->held = 1;
+	if (c != NULL && c->hold) {
 		__sync_fetch_and_add(&f->passed, len);
 		return SK_PASS;
 	}
-	f->held = 0;
 	if (bpf_sk_redirect_hash(skb, &sm_peers, &f->peer, 0) == SK_PASS) {
 		__sync_fetch_and_add(&f->bytes, len);
 		return SK_PASS;

@@ -10,12 +10,10 @@
  *
  * sm_flows, keyed by the receiving socket's cookie, says where its bytes
  * go and counts them; only the program writes it after splicer made it.
- * sm_ctl, same key, is written only by splicer: while "hold" is set, the
+ * sm_ctl, same key, is written only by splicer: once "hold" is set, the
  * program passes what arrives to the socket's own queue (charged to it,
- * so TCP's window stops the sender) instead of redirecting it. Going back
- * to redirecting happens in the program, at the first segment that finds
- * hold clear and every passed byte read by splicer ("drained" equal to
- * "passed"): no redirected byte can overtake a passed one.
+ * so TCP's window stops the sender) instead of redirecting it, and
+ * splicer copies it. A held flow is not redirected again.
  */
 #ifndef SPLICER_SOCKMAP_H
 #define SPLICER_SOCKMAP_H
@@ -28,12 +26,9 @@ struct sm_flow {
 	__u64 bytes;		/* bytes redirected to it */
 	__u64 dropped;		/* bytes the kernel could not redirect (peer gone) */
 	__u64 passed;		/* bytes passed to the socket's own queue (held) */
-	__u32 held;		/* the program is passing, not redirecting */
-	__u32 pad;
 };
 
 struct sm_ctl {
-	__u64 drained;		/* passed bytes splicer has read */
 	__u32 hold;		/* pass, do not redirect */
 	__u32 pad;
 };

@@ -79,8 +79,6 @@ struct flow {
 		uint64_t tx0;		/* dst's bytes written before (TCP count) */
 		uint64_t in0, out0;	/* in and bytes then */
 		uint64_t read;		/* passed bytes user space read from src */
-		uint64_t copied0;	/* read when last held */
-		uint64_t drained;	/* read as last told to the program */
 		uint64_t last_in;	/* in at the previous run */
 		unsigned int idle;	/* runs in a row that saw nothing move */
 		int state;		/* engine_sockmap.c: SM_RUNNING... */

@@ -270,8 +270,8 @@ def test_slow_receiver_holds_the_sender_back():
 @test
 def test_idle_flow_is_parked_and_woken_by_its_next_bytes():
     """Request and answer every 100 ms: each flow goes idle, is parked
-    (no polling), and its next segment wakes it up; a burst afterwards
-    goes back to the kernel."""
+    (no polling), and its next segment wakes it up; from then on it is
+    copied, and a burst afterwards arrives whole."""
     need_sockmap()
     srv = Server(echo_handler)
     p = free_port()
@@ -295,14 +295,20 @@ def test_idle_flow_is_parked_and_woken_by_its_next_bytes():
     s.sendall(data)
     s.shutdown(socket.SHUT_WR)
     r.join(60)
-    check(got and sha(got[0]) == sha(data), "burst after parking lost bytes")
+    g = got[0] if got else b""
+    if g != data:
+        at = next((k for k in range(min(len(g), len(data))) if g[k] != data[k]),
+                  min(len(g), len(data)))
+        raise AssertionError("burst after parking: %d of %d bytes, first difference at %d "
+                             "(found later at %d); log: %s" % (
+                                 len(g), len(data), at, data.find(g[at:at + 64], at),
+                                 " | ".join(l for l in sp.log().splitlines()
+                                            if "sockmap:" in l or "handed" in l)[-3000:]))
     s.close()
     l = sp.wait_sessions(1)[0]
     check(l["term"] == "--", repr(l))
     check_engine(l, "sockmap")
-    log = sp.log()
-    check(len(re.findall(r"flow of fd \d+ parked", log)) >= 2, "no flow was parked")
-    check(re.search(r"flow of fd \d+ back in the kernel", log), "the burst stayed parked")
+    check(len(re.findall(r"flow of fd \d+ parked", sp.log())) >= 2, "no flow was parked")
     print("    15 exchanges 100 ms apart, then 8 MB echoed: splicer CPU %.2f s"
           % sp.cpu_seconds())
     sp.stop()
