@@ -905,7 +905,8 @@ session_established(struct session *s)
 	    s->conf->global.promote_max_rate;
 	engine_rate_init(&s->rate, s->t_established);
 	if (s->conf->global.nosockmap || !engine_sockmap_available() ||
-	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL)
+	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL ||
+	    s->promote_rate == 0)
 		s->promote_at = UINT64_MAX;
 	session_set_state(s, SESS_ST_ESTABLISHED);
 	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);

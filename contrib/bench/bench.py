@@ -98,7 +98,8 @@ def port_of(target, what):
 def start_splicer(path, engine, d):
     base = Ports.proxy["splicer-" + engine]
     conf = ["global", "    log stderr local0 err", "    nbthread 1", "    maxconn 7000",
-            "    tune.pipesize %d" % PIPESIZE,
+            "    tune.pipesize %d" % PIPESIZE] + \
+        (["    tune.sockmap.promote-max-rate 1gbps"] if engine == "auto" else []) + [
             "defaults", "    mode tcp", "    timeout connect 5s", "    timeout client 120s",
             "    timeout server 120s", "    engine %s" % engine]
     for i, up in enumerate([Ports.iperf, Ports.sock, Ports.http, Ports.idle]):
