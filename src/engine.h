@@ -182,6 +182,7 @@ struct engine_kernel_stats {
 	unsigned long long promoted;	/* flows handed to the kernel */
 	unsigned long long failed;	/* hand-overs refused (map full, socket state) */
 	unsigned long long bytes;	/* bytes the kernel moved for flows that left the maps */
+	unsigned long long doubled;	/* flows failed: the kernel handled a segment twice */
 };
 void engine_kernel_stats(struct engine_kernel_stats *st);
 

@@ -179,6 +179,7 @@ engine_kernel_stats(struct engine_kernel_stats *st)
 	st->promoted = __atomic_load_n(&sm_st.promoted, __ATOMIC_RELAXED);
 	st->failed = __atomic_load_n(&sm_st.failed, __ATOMIC_RELAXED);
 	st->bytes = __atomic_load_n(&sm_st.bytes, __ATOMIC_RELAXED);
+	st->doubled = __atomic_load_n(&sm_st.doubled, __ATOMIC_RELAXED);
 }
 
 /* ---- socket figures ---- */
@@ -357,15 +358,42 @@ out_fail:
 }
 
 /*
+ * Did the kernel hand the program one segment twice? It happens: about
+ * once in 15 runs of test_promotion_under_load_keeps_every_byte, a flow
+ * held or parked (its segments passed to its own queue) found one
+ * 65,483-byte segment counted and queued twice, and delivered it twice.
+ * The cause is in the kernel and not found. The program's counts are
+ * then more than src's TCP ever received (counted after them, so a
+ * later figure), and the stream cannot be mended: the flow fails, so
+ * the session is reset rather than given bytes its sender never sent.
+ */
+static int
+sm_doubled(const struct flow *f, const struct sm_flow *v)
+{
+	uint64_t counted = f->k.rx0 + v->bytes + v->dropped + v->passed;
+	struct tcp_info ti;
+
+	if (sm_tcp_info(f->src, &ti) == -1 || counted <= ti.tcpi_bytes_received)
+		return 0;
+	log_err("sockmap: the kernel handled a segment twice on fd %d (%" PRIu64
+	    " bytes counted, %llu received): the session is reset", f->src, counted,
+	    (unsigned long long)ti.tcpi_bytes_received);
+	__atomic_add_fetch(&sm_st.doubled, 1, __ATOMIC_RELAXED);
+	errno = EPROTO;
+	return 1;
+}
+
+/*
  * Bring f->in and f->bytes up to date from the program's counts, what
  * user space copied and dst's TCP count. The counts are read twice and
  * "passed" taken from the first read: a segment is only passed after the
  * ones before it were counted as redirected, so the second read's
  * "bytes" holds every redirect older than the passed bytes we may copy
  * (one read may see a later field's update and miss an earlier one's).
+ * With check, counts the kernel doubled fail (sm_doubled).
  */
 static int
-sm_update(struct flow *f, struct sm_flow *v)
+sm_update(struct flow *f, struct sm_flow *v, int check)
 {
 	struct sm_flow first;
 	uint64_t tx;
@@ -374,6 +402,8 @@ sm_update(struct flow *f, struct sm_flow *v)
 	    bpf_map_lookup_elem(sm_flows, &f->k.src, v) != 0)
 		return -1;
 	v->passed = first.passed;
+	if (check && sm_doubled(f, v))
+		return -1;
 	f->in = f->k.in0 + v->bytes + v->dropped + f->k.read;
 	if (sm_written(f->dst, &tx, 0) == 0 && tx > f->k.tx0) {
 		uint64_t out = f->k.out0 + (tx - f->k.tx0);
@@ -405,7 +435,7 @@ sm_leave(struct flow *f)
 
 	if (f->k.src == 0)
 		return;
-	if (sm_update(f, &v) == 0) {
+	if (sm_update(f, &v, 0) == 0) {
 		__atomic_add_fetch(&sm_st.bytes, v.bytes, __ATOMIC_RELAXED);
 		log_debug("sockmap: flow of fd %d leaves the maps: %" PRIu64 " bytes redirected, "
 		    "%" PRIu64 " copied", f->src, (uint64_t)v.bytes, f->k.read);
@@ -487,7 +517,7 @@ sm_copy(struct flow *f, struct sm_flow *v, int *want_write)
 		} else {
 			break;
 		}
-		if (sm_update(f, v) == -1) {
+		if (sm_update(f, v, 1) == -1) {
 			f->err = errno;
 			return -1;
 		}
@@ -533,7 +563,7 @@ engine_sockmap_run(struct flow *f)
 	    FLOW_F_WANT_POLL | FLOW_F_WAIT_DST);
 	if (f->k.src == 0)
 		return 0;	/* left the maps: done */
-	if (sm_update(f, &v) == -1 || sm_copy(f, &v, &want_write) == -1) {
+	if (sm_update(f, &v, 1) == -1 || sm_copy(f, &v, &want_write) == -1) {
 		f->err = f->err ? f->err : errno;
 		return -1;
 	}

@@ -36,7 +36,7 @@ engine_sockmap_why(void)
 void
 engine_kernel_stats(struct engine_kernel_stats *st)
 {
-	st->promoted = st->failed = st->bytes = 0;
+	memset(st, 0, sizeof(*st));
 }
 
 int

@@ -181,9 +181,10 @@ main_log_totals(void)
 	    ps.failed, ps.fallbacks);
 	engine_kernel_stats(&ks);
 	log_notice("engines: %" PRIu64 " sessions splice, %" PRIu64 " copy, %" PRIu64
-	    " sockmap; %llu flows handed to the kernel (%llu refused), %llu bytes "
-	    "redirected by it", st.by_engine[ENGINE_SPLICE], st.by_engine[ENGINE_COPY],
-	    st.by_engine[ENGINE_SOCKMAP], ks.promoted, ks.failed, ks.bytes);
+	    " sockmap; %llu flows handed to the kernel (%llu refused, %llu reset for "
+	    "a segment the kernel doubled), %llu bytes redirected by it",
+	    st.by_engine[ENGINE_SPLICE], st.by_engine[ENGINE_COPY],
+	    st.by_engine[ENGINE_SOCKMAP], ks.promoted, ks.failed, ks.doubled, ks.bytes);
 }
 
 /* May a session of c use the sockmap engine (engine sockmap or auto,
