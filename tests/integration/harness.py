@@ -197,6 +197,17 @@ def echo_handler(c):
     c.shutdown(socket.SHUT_WR)
 
 
+def named(name, hold=0.0):
+    """A server that answers with its name (after `hold` seconds), then
+    reads until the client closes."""
+    def handler(c):
+        time.sleep(hold)
+        c.sendall(name.encode())
+        c.shutdown(socket.SHUT_WR)
+        recv_all(c)
+    return Server(handler)
+
+
 def recv_all(s, limit=None):
     """Read until EOF (or limit bytes). Returns bytes."""
     out = bytearray()

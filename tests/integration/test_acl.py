@@ -5,15 +5,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Server, Splicer, check, free_port, recv_all, run, test
-
-
-def named(name):
-    def handler(c):
-        c.sendall(name.encode())
-        c.shutdown(socket.SHUT_WR)
-        recv_all(c)
-    return Server(handler)
+from harness import Server, Splicer, check, free_port, named, recv_all, run, test
 
 
 def ask_from(src, port):

@@ -1,22 +1,12 @@
 """Balancing, server options, the queue and redispatch, through the binary."""
 import os
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, addr, check, connect, free_port, recv_all, run, test)
-
-
-def named(name, hold=0.0):
-    """A server that answers with its name (after `hold` seconds)."""
-    def handler(c):
-        time.sleep(hold)
-        c.sendall(name.encode())
-        c.shutdown(socket.SHUT_WR)
-        recv_all(c)
-    return Server(handler)
+from harness import (Server, Splicer, addr, check, connect, free_port, named, recv_all, run,
+                     test)
 
 
 def conf(port, backend_lines, defaults=""):
