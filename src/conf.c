@@ -13,6 +13,7 @@
 #include "acl.h"
 #include "conf.h"
 #include "conf_shape.h"
+#include "conf_stats.h"
 
 void
 conf_msgs_add(struct conf_msgs *m, const char *fmt, ...)
@@ -54,6 +55,8 @@ conf_new(void)
 	if (c != NULL) {
 		c->global.uid = c->global.gid = -1;
 		c->global.promote_bytes = CONF_PROMOTE_BYTES_DEFAULT;
+		c->global.admin_timeout = CONF_ADMIN_TIMEOUT_DEFAULT;
+		c->global.admin_maxconn = CONF_ADMIN_MAXCONN_DEFAULT;
 		c->global.promote_max_rate = CONF_PROMOTE_MAX_RATE_DEFAULT;
 	}
 	return c;
@@ -123,6 +126,7 @@ conf_free(struct conf *c)
 	free(c->global.user);
 	free(c->global.group);
 	free(c->global.chroot);
+	conf_stats_free(c->global.admins);
 	shaper_group_free_list(c->global.total[0]);
 	shaper_group_free_list(c->global.total[1]);
 	for (int i = 0; i < c->nfiles; i++)

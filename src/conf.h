@@ -29,6 +29,11 @@ enum conf_engine {
 /* tune.sockmap.promote-bytes default: engine auto hands a session to the
  * kernel once it has moved this much. */
 #define CONF_PROMOTE_BYTES_DEFAULT (1024 * 1024)
+/* Largest maxconn accepted: well above any fd limit this kernel allows. */
+#define CONF_MAXCONN_MAX 10000000
+/* "stats timeout" and "stats maxconn" unless given (HAProxy's: 10s, 10). */
+#define CONF_ADMIN_TIMEOUT_DEFAULT (10ULL * 1000000)
+#define CONF_ADMIN_MAXCONN_DEFAULT 10
 /* tune.sockmap.promote-max-rate default (bits/s): 0, engine auto keeps
  * every session spliced until an operator sets it (1gbps is where the
  * kernel's redirect wins here), while a segment doubled about once in
@@ -117,6 +122,7 @@ struct conf_server {
 	int rr_current;			/* smooth round-robin accumulator */
 	unsigned int cur_sess;		/* sessions connected or connecting to it */
 	uint64_t total_sess;		/* sessions ever sent to it */
+	uint64_t bytes[2];		/* bytes delivered up (to it) and down, atomic */
 };
 
 struct conf_bind {
@@ -186,7 +192,29 @@ struct conf_proxy {
 	unsigned int queue_len;
 	unsigned int queue_max;		/* most sessions ever queued at once */
 	unsigned int cur_sess;		/* sessions in progress (frontend) */
+	unsigned int stopped;		/* frontend: not accepting ("disable frontend"), atomic */
 	uint64_t total_sess;		/* sessions accepted (frontend) */
+	uint64_t fe_bytes[2];		/* bytes its clients' sessions delivered up and
+					 * down (frontend), atomic */
+	uint64_t be_bytes[2];		/* the same for its sessions' servers (backend) */
+};
+
+/* Command levels of an admin socket ("level"): each allows the ones below. */
+enum conf_level {
+	CONF_LEVEL_USER = 0,	/* show only */
+	CONF_LEVEL_OPERATOR,	/* plus enable/disable, server states (the default) */
+	CONF_LEVEL_ADMIN,	/* everything */
+};
+
+/* "stats socket PATH [mode M] [uid N] [gid N] [user U] [group G] [level L]". */
+struct conf_admin {
+	char *path;			/* UNIX socket path */
+	unsigned int mode;		/* permissions, 0600 unless "mode" */
+	long long uid, gid;		/* owner; -1 = the process's */
+	char *user, *group;		/* names, looked up by conf_check */
+	enum conf_level level;
+	int line;
+	struct conf_admin *next;
 };
 
 struct conf_global {
@@ -211,6 +239,9 @@ struct conf_global {
 	uint64_t promote_max_rate;	/* tune.sockmap.promote-max-rate, bits/s */
 	int nosockmap;			/* "nosockmap": the kill switch, everything stays in
 					 * user space */
+	struct conf_admin *admins;	/* "stats socket" lines, in order */
+	uint64_t admin_timeout;		/* "stats timeout": an admin client's idle limit, us */
+	unsigned int admin_maxconn;	/* "stats maxconn": admin clients at once */
 };
 
 struct conf {

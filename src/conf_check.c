@@ -203,6 +203,26 @@ conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
 		conf_msgs_add(errs, "%s: chroot '%s' is not a directory", file, g->chroot);
 		nerr++;
 	}
+	/* The admin sockets' owners. */
+	for (struct conf_admin *a = g->admins; a != NULL; a = a->next) {
+		struct passwd *pw;
+		struct group *gr;
+
+		if (a->user != NULL && (pw = getpwnam(a->user)) == NULL) {
+			conf_msgs_add(errs, "%s:%d: stats socket: user '%s' does not exist", file,
+			    a->line, a->user);
+			nerr++;
+		} else if (a->user != NULL) {
+			a->uid = pw->pw_uid;
+		}
+		if (a->group != NULL && (gr = getgrnam(a->group)) == NULL) {
+			conf_msgs_add(errs, "%s:%d: stats socket: group '%s' does not exist", file,
+			    a->line, a->group);
+			nerr++;
+		} else if (a->group != NULL) {
+			a->gid = gr->gr_gid;
+		}
+	}
 	return nerr;
 }
 

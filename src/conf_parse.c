@@ -23,6 +23,7 @@
 #include "conf_lex.h"
 #include "conf_parse.h"
 #include "conf_shape.h"
+#include "conf_stats.h"
 #include "units.h"
 
 /* Sections; keyword entries hold a mask of these. */
@@ -38,8 +39,6 @@
 
 /* Default retries, as HAProxy. */
 #define CONF_DEFAULT_RETRIES 3
-/* Largest maxconn accepted: well above any fd limit this kernel allows. */
-#define CONF_MAXCONN_MAX 10000000
 /* Longest pipe the kernel accepts without CAP_SYS_RESOURCE is
  * /proc/sys/fs/pipe-max-size (1 MiB by default); we bound the keyword at
  * 256 MiB and let F_SETPIPE_SZ report the rest at run time. */
@@ -508,6 +507,16 @@ kw_global_string(struct parser *p, int argc, char **argv)
 		p->conf->global.user_line = p->line;
 	else if (strcmp(argv[0], "group") == 0)
 		p->conf->global.group_line = p->line;
+}
+
+/* "stats socket ...": conf_stats.c. */
+static void
+kw_global_stats(struct parser *p, int argc, char **argv)
+{
+	char err[512];
+
+	if (conf_stats_parse(p->conf, argc, argv, p->line, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
 }
 
 static void
@@ -1339,6 +1348,7 @@ static const struct kw global_kws[] = {
 	{ "nbthread",        SEC_GLOBAL, kw_global_nbthread },
 	{ "nosockmap",       SEC_GLOBAL, kw_global_nosockmap },
 	{ "pidfile",         SEC_GLOBAL, kw_global_pidfile },
+	{ "stats",           SEC_GLOBAL, kw_global_stats },
 	{ "tune.pipe.prealloc", SEC_GLOBAL, kw_global_pipes },
 	{ "tune.pipesize",   SEC_GLOBAL, kw_global_pipesize },
 	{ "tune.sockmap.promote-bytes", SEC_GLOBAL, kw_global_promote },

@@ -154,6 +154,9 @@ const char *engine_sockmap_why(void);
  * unchanged on its old engine.
  */
 int engine_promote(struct flow *f);
+/* Stop redirecting a sockmap flow: what arrives from now on is passed to
+ * user space and copied (a session paused from the admin socket). */
+void engine_sockmap_hold(struct flow *f);
 /* The sockmap half of engine_promote(), once the checks are done. */
 int engine_sockmap_enter(struct flow *f);
 

@@ -301,6 +301,13 @@ sm_hold(struct flow *f, int state)
 	return 0;
 }
 
+void
+engine_sockmap_hold(struct flow *f)
+{
+	if (f->k.src != 0 && f->k.state == SM_RUNNING && sm_hold(f, SM_HELD) == -1)
+		log_err("sockmap: cannot hold the flow of fd %d: %s", f->src, strerror(errno));
+}
+
 int
 engine_sockmap_enter(struct flow *f)
 {

@@ -39,6 +39,12 @@ engine_kernel_stats(struct engine_kernel_stats *st)
 	memset(st, 0, sizeof(*st));
 }
 
+void
+engine_sockmap_hold(struct flow *f)
+{
+	(void)f;	/* no flow is ever in the kernel */
+}
+
 int
 engine_sockmap_enter(struct flow *f)
 {

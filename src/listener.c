@@ -212,9 +212,11 @@ listener_take_slot(unsigned int *cur, unsigned int limit)
 static int
 listener_reserve(struct listener *l)
 {
-	if (!listener_take_slot(&actconn, global_maxconn))
+	if (__atomic_load_n(&l->fe->stopped, __ATOMIC_RELAXED) ||
+	    !listener_take_slot(&actconn, __atomic_load_n(&global_maxconn, __ATOMIC_RELAXED)))
 		return 0;
-	if (!listener_take_slot(&l->fe->cur_sess, l->fe->maxconn)) {
+	if (!listener_take_slot(&l->fe->cur_sess, __atomic_load_n(&l->fe->maxconn,
+	    __ATOMIC_RELAXED))) {
 		__atomic_sub_fetch(&actconn, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
@@ -238,9 +240,13 @@ listener_unreserve(struct listener *l, struct conf_proxy *fe)
 static int
 listener_has_room(const struct listener *l)
 {
-	unsigned int fe_max = l->fe->maxconn, b_max = (unsigned int)l->bind->maxconn;
+	unsigned int fe_max = __atomic_load_n(&l->fe->maxconn, __ATOMIC_RELAXED);
+	unsigned int b_max = (unsigned int)l->bind->maxconn;
+	unsigned int g_max = __atomic_load_n(&global_maxconn, __ATOMIC_RELAXED);
 
-	if (global_maxconn != 0 && __atomic_load_n(&actconn, __ATOMIC_RELAXED) >= global_maxconn)
+	if (__atomic_load_n(&l->fe->stopped, __ATOMIC_RELAXED))
+		return 0;
+	if (g_max != 0 && __atomic_load_n(&actconn, __ATOMIC_RELAXED) >= g_max)
 		return 0;
 	if (fe_max != 0 && __atomic_load_n(&l->fe->cur_sess, __ATOMIC_RELAXED) >= fe_max)
 		return 0;
@@ -283,12 +289,14 @@ listener_resume(struct listener *l)
 {
 	uint64_t wait;
 
-	if (l->fd == -1 || !l->ev_set || l->active)
+	if (l->fd == -1 || !l->ev_set)
 		return;
 	if (!listener_has_room(l)) {
-		listener_pause_for_room(l);
+		listener_pause_for_room(l);	/* also an active one: a limit was lowered */
 		return;
 	}
+	if (l->active)
+		return;
 	if (l->room_paused) {
 		l->room_paused = 0;
 		__atomic_sub_fetch(&worker_get(l->wid)->limit_paused, 1, __ATOMIC_RELAXED);
@@ -641,6 +649,26 @@ listener_release(struct listener *l, struct conf_proxy *fe)
 		if (w != me && __atomic_load_n(&w->limit_paused, __ATOMIC_RELAXED) != 0)
 			worker_signal(w, WORKER_F_RESUME);
 	}
+}
+
+void
+listener_set_stopped(struct conf_proxy *fe, int stopped)
+{
+	__atomic_store_n(&fe->stopped, stopped ? 1u : 0u, __ATOMIC_RELAXED);
+	worker_signal_all(WORKER_F_RESUME);
+}
+
+void
+listener_set_maxconn(struct conf_proxy *fe, unsigned int n)
+{
+	__atomic_store_n(fe != NULL ? &fe->maxconn : &global_maxconn, n, __ATOMIC_RELAXED);
+	worker_signal_all(WORKER_F_RESUME);
+}
+
+unsigned int
+listener_maxconn(void)
+{
+	return __atomic_load_n(&global_maxconn, __ATOMIC_RELAXED);
 }
 
 void

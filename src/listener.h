@@ -84,6 +84,14 @@ int listener_reload(struct conf *c, unsigned int maxconn,
     unsigned int *kept, unsigned int *opened, unsigned int *closed,
     char *err, size_t errlen);
 
+/* Admin, any thread: stop or restart accepting clients of frontend fe
+ * (its sockets stay open: clients wait in the kernel's backlog); set the
+ * most sessions at once of fe, or of the process when fe is NULL (0: no
+ * limit for a frontend). Every worker looks again at once. */
+void listener_set_stopped(struct conf_proxy *fe, int stopped);
+void listener_set_maxconn(struct conf_proxy *fe, unsigned int n);
+unsigned int listener_maxconn(void);
+
 /* Sessions in progress in the whole process. */
 unsigned int listener_actconn(void);
 

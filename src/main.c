@@ -24,9 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "admin.h"
 #include "backend.h"
+#include "clock.h"
 #include "conf_check.h"
 #include "conf_parse.h"
 #include "engine.h"
@@ -56,6 +59,9 @@ static unsigned int main_reloads_ok, main_reloads_failed;
 static unsigned int main_nthreads;	/* worker threads */
 static unsigned int main_exited;	/* workers whose loop ended */
 static unsigned long main_user_pages;	/* pipe-user-pages-soft, read before chroot */
+static int main_last_reload_ok = -1;	/* -1: none yet */
+static unsigned int main_maxconn_fds;	/* the most the fd limit allows */
+static uint64_t main_started;		/* monotonic us */
 
 static void
 usage(FILE *f)
@@ -145,6 +151,7 @@ main_maxconn(const struct conf *c)
 			rl.rlim_cur = rl.rlim_max;
 	}
 	budget = rl.rlim_cur > reserve * 2 ? (rl.rlim_cur - reserve) / 2 : 1;
+	main_maxconn_fds = (unsigned int)budget;
 	if (c->global.maxconn == 0) {
 		log_debug("maxconn %llu (from the fd limit %llu)", budget,
 		    (unsigned long long)rl.rlim_cur);
@@ -185,6 +192,30 @@ main_log_totals(void)
 	    "a segment the kernel doubled), %llu bytes redirected by it",
 	    st.by_engine[ENGINE_SPLICE], st.by_engine[ENGINE_COPY],
 	    st.by_engine[ENGINE_SOCKMAP], ks.promoted, ks.failed, ks.doubled, ks.bytes);
+}
+
+/* "show info" (admin.c): the process as a list of "Name: value". */
+static void
+main_show_info(struct evbuffer *out)
+{
+	struct worker_stats st;
+	struct pipe_pool_stats ps;
+	struct engine_kernel_stats ks;
+
+	worker_sum_stats(&st, &ps);
+	engine_kernel_stats(&ks);
+	evbuffer_add_printf(out,
+	    "Name: splicer\nVersion: %s\nPid: %d\nUptime_sec: %" PRIu64 "\n"
+	    "Nbthread: %u\nMaxconn: %u\nCurrConns: %u\nCumConns: %" PRIu64 "\n"
+	    "Stopping: %d\nReloads: %u\nReloadsFailed: %u\nLastReload: %s\n"
+	    "Sockmap: %s\nSockmapFlows: %llu\nSockmapRefused: %llu\nSockmapBytes: %llu\n"
+	    "SockmapDoubled: %llu\nPipesCreated: %" PRIu64 "\nPipeFallbacks: %" PRIu64 "\n",
+	    PACKAGE_VERSION, (int)getpid(), (clock_now_us() - main_started) / 1000000,
+	    worker_count(), listener_maxconn(), listener_actconn(), st.sessions, main_stopping,
+	    main_reloads_ok + main_reloads_failed, main_reloads_failed,
+	    main_last_reload_ok < 0 ? "none" : main_last_reload_ok ? "succeeded" : "failed",
+	    engine_sockmap_available() ? "loaded" : "unavailable", ks.promoted, ks.failed,
+	    ks.bytes, ks.doubled, ps.created, ps.fallbacks);
 }
 
 /* May a session of c use the sockmap engine (engine sockmap or auto,
@@ -342,6 +373,18 @@ main_load(struct conf_msgs *errs, struct conf_msgs *warns)
 	return c;
 }
 
+/* Do two configurations declare the same admin sockets? */
+static int
+main_same_admins(const struct conf_admin *a, const struct conf_admin *b)
+{
+	for (; a != NULL && b != NULL; a = a->next, b = b->next) {
+		if (strcmp(a->path, b->path) != 0 || a->mode != b->mode || a->uid != b->uid ||
+		    a->gid != b->gid || a->level != b->level)
+			return 0;
+	}
+	return a == NULL && b == NULL;
+}
+
 /*
  * SIGHUP (SPEC §8): a valid configuration takes effect for new sessions
  * at once, sessions in progress keep theirs, and listening sockets whose
@@ -362,6 +405,9 @@ main_reload(void)
 		goto failed;
 	for (int i = 0; i < warns.n; i++)
 		log_warning("reload: %s", warns.msg[i]);
+	if (!main_same_admins(old->global.admins, n->global.admins))
+		log_warning("reload: the 'stats socket' lines changed; the admin sockets "
+		    "stay as they were started until splicer restarts");
 	maxconn = main_maxconn(n);
 	if (log_open(n->global.logs, err, sizeof(err)) == -1)
 		goto failed_msg;
@@ -392,6 +438,7 @@ main_reload(void)
 	if (health_start(main_base, n) == -1)
 		log_err("reload: cannot start the health checks");
 	main_reloads_ok++;
+	main_last_reload_ok = 1;
 	log_notice("reload #%u succeeded: %u addresses kept, %u opened, %u closed; %u "
 	    "sessions continue with the previous configuration", main_reloads_ok +
 	    main_reloads_failed, kept, opened, closed, continuing);
@@ -405,6 +452,7 @@ failed:
 	for (int i = 0; i < errs.n; i++)
 		log_err("reload: %s", errs.msg[i]);
 	main_reloads_failed++;
+	main_last_reload_ok = 0;
 	log_err("reload #%u failed (%d error%s): the running configuration stays",
 	    main_reloads_ok + main_reloads_failed, errs.n, errs.n == 1 ? "" : "s");
 	conf_msgs_free(&errs);
@@ -603,6 +651,11 @@ main(int argc, char **argv)
 	}
 	log_set_global(c->global.logs);
 	main_sockmap(c, "");
+	if (admin_bind(c, err, sizeof(err)) == -1) {
+		log_alert("%s", err);
+		rc = EXIT_START;
+		goto out_logs;
+	}
 	/* SPEC §9: give up root once the sockets and logs are open. */
 	if (priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid,
 	    err, sizeof(err)) == -1) {
@@ -632,6 +685,11 @@ main(int argc, char **argv)
 			log_alert("cannot watch signal %d", signums[i]);
 			goto out_base;
 		}
+	}
+	main_started = clock_now_us();
+	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1) {
+		log_alert("cannot watch the admin sockets");
+		goto out_base;
 	}
 	if (health_start(main_base, c) == -1) {
 		log_alert("cannot start the health checks");
@@ -664,11 +722,13 @@ out_base:
 	if (hard_stop_timer != NULL)
 		event_free(hard_stop_timer);
 	health_stop();
+	admin_stop();
 	listener_free_all();
 	worker_free_all();
 	backend_cleanup();
 	event_base_free(main_base);
 out_logs:
+	admin_stop();
 	log_set_global(NULL);
 	log_close(c->global.logs);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)

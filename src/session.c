@@ -97,6 +97,7 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
 #define SESS_F_SRV_GONE		0x04	/* the server reset */
 #define SESS_F_FLUSHING		0x08	/* forwarding a reset: waiting for the ACKs first */
 #define SESS_F_DST_KNOWN	0x10	/* s->dst holds the address the client reached */
+#define SESS_F_PAUSED		0x20	/* stopped from the admin socket: no flow runs */
 
 /* accept-proxy without "timeout client" still waits for the header at
  * most this long: every stall has a timer. */
@@ -107,6 +108,9 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
  * side's idle timeout, or by 10 s when it has none. */
 #define SESS_FLUSH_POLL_US	10000
 #define SESS_FLUSH_MAX_US	10000000
+
+/* "show sess" rates are over this window. */
+#define SESS_METER_US	1000000
 
 /* Grants of tokens one event may use before the flow yields to others
  * (a large burst would otherwise keep one session running). */
@@ -153,6 +157,10 @@ struct session {
 					 * (engine auto, sockmap); UINT64_MAX = never */
 	uint64_t promote_rate;		/* ... if the session is not faster (bits/s) */
 	struct engine_rate rate;	/* how fast it was lately */
+	struct {
+		uint64_t at, bytes;	/* start of the current second, bytes then */
+		uint64_t bps;		/* bits/s over the last full second */
+	} meter[2];			/* up, down: for "show sess" */
 
 	struct event c_rd;		/* client readable (CONNECTING: edge-triggered watch) */
 	struct event c_wr;		/* client writable */
@@ -181,8 +189,7 @@ struct session {
 	struct session *prev, *next;	/* all sessions */
 };
 
-static __thread struct session *sessions;	/* this worker's live sessions */
-static __thread unsigned int session_n;
+static __thread unsigned int session_n;	/* this worker's live sessions (w->sessions) */
 static unsigned int session_next_id;		/* atomic */
 
 static void session_progress(struct session *s);
@@ -210,6 +217,19 @@ session_ms(uint64_t from, uint64_t to)
 	return to == 0 ? -1 : (long long)((to - from) / 1000);
 }
 
+/* The engines of its flows: "splice", or "splice/sockmap" when they
+ * differ; "-" before it is established. */
+static void
+session_engine(const struct session *s, char *buf, size_t len)
+{
+	if (s->t_established == 0)
+		snprintf(buf, len, "-");
+	else if (s->up.ops == s->down.ops)
+		snprintf(buf, len, "%s", s->up.ops->name);
+	else
+		snprintf(buf, len, "%s/%s", s->up.ops->name, s->down.ops->name);
+}
+
 static void
 session_log(struct session *s)
 {
@@ -230,12 +250,7 @@ session_log(struct session *s)
 		for (struct conf_server *v = s->be->servers; v != NULL; v = v->next)
 			beconn += __atomic_load_n(&v->cur_sess, __ATOMIC_RELAXED);
 	}
-	if (s->t_established == 0)
-		snprintf(engine, sizeof(engine), "-");
-	else if (s->up.ops == s->down.ops)
-		snprintf(engine, sizeof(engine), "%s", s->up.ops->name);
-	else
-		snprintf(engine, sizeof(engine), "%s/%s", s->up.ops->name, s->down.ops->name);
+	session_engine(s, engine, sizeof(engine));
 	localtime_r(&s->accept_date.tv_sec, &tm);
 	log_traffic(s->fe, LOG_INFO,
 	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %lld/%lld/%lld %" PRIu64
@@ -340,7 +355,7 @@ session_settle(struct session *s)
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
-		sessions = s->next;
+		s->worker->sessions = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	session_n--;
@@ -431,7 +446,8 @@ session_deadline(const struct session *s)
 			when = session_min(when, s->t_try + s->be->to.connect);
 		return when;
 	}
-	if (s->state != SESS_ST_ESTABLISHED && s->state != SESS_ST_HALF_CLOSED)
+	if ((s->state != SESS_ST_ESTABLISHED && s->state != SESS_ST_HALF_CLOSED) ||
+	    (s->flags & SESS_F_PAUSED))
 		return when;
 	if (s->up.flags & FLOW_F_WANT_TOKENS)
 		when = session_min(when, s->tokens_at[SHAPER_UP]);
@@ -551,8 +567,10 @@ static void
 session_update_events(struct session *s)
 {
 	int cli_gone = s->flags & SESS_F_CLI_GONE, srv_gone = s->flags & SESS_F_SRV_GONE;
-	/* After a reset only the flow away from the reset side still runs. */
-	int up = !srv_gone, down = !cli_gone;
+	int paused = s->flags & SESS_F_PAUSED;
+	/* After a reset only the flow away from the reset side still runs;
+	 * a paused session waits for nothing (and times out on nothing). */
+	int up = !srv_gone && !paused, down = !cli_gone && !paused;
 	int c_rd = up && (s->up.flags & FLOW_F_WANT_READ);
 	int s_wr = up && (s->up.flags & FLOW_F_WANT_WRITE);
 	int s_rd = down && (s->down.flags & FLOW_F_WANT_READ);
@@ -593,6 +611,33 @@ session_tokens(struct session *s, struct flow *f)
 	return 0;
 }
 
+/* Keep a flow's rate over the last full second (show sess). */
+static void
+session_meter(struct session *s, int d, uint64_t bytes, uint64_t now)
+{
+	if (s->meter[d].at == 0) {
+		s->meter[d].at = now;
+	} else if (now - s->meter[d].at >= SESS_METER_US) {
+		s->meter[d].bps = (bytes - s->meter[d].bytes) * 8 * 1000000 /
+		    (now - s->meter[d].at);
+		s->meter[d].at = now;
+		s->meter[d].bytes = bytes;
+	}
+}
+
+/* Bytes delivered, for "show stat" (d: 0 up, 1 down). */
+static void
+session_count_bytes(struct session *s, int d, uint64_t n)
+{
+	if (n == 0)
+		return;
+	__atomic_add_fetch(&s->fe->fe_bytes[d], n, __ATOMIC_RELAXED);
+	if (s->be != NULL)
+		__atomic_add_fetch(&s->be->be_bytes[d], n, __ATOMIC_RELAXED);
+	if (s->srv != NULL)
+		__atomic_add_fetch(&s->srv->bytes[d], n, __ATOMIC_RELAXED);
+}
+
 /* Run one flow and note which sides showed activity. */
 static void
 session_run(struct session *s, struct flow *f)
@@ -600,6 +645,8 @@ session_run(struct session *s, struct flow *f)
 	uint64_t in = f->in, out = f->bytes, now;
 	int client_src = f == &s->up;
 
+	if (s->flags & SESS_F_PAUSED)
+		return;
 	for (int grants = 0;; grants++) {
 		if (engine_run(f) == -1) {
 			session_close(s, "RD", SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
@@ -619,6 +666,8 @@ session_run(struct session *s, struct flow *f)
 	if (f->in == in && f->bytes == out)
 		return;
 	now = clock_now_us();
+	session_meter(s, client_src ? 0 : 1, f->bytes, now);
+	session_count_bytes(s, client_src ? 0 : 1, f->bytes - out);
 	if (f->in != in) {
 		if (client_src)
 			s->last_c = now;
@@ -700,7 +749,8 @@ session_promote(struct session *s)
 	uint64_t moved = s->up.in + s->down.in;
 	int in_kernel = 0, slow;
 
-	if (s->promote_at == UINT64_MAX || s->state != SESS_ST_ESTABLISHED)
+	if (s->promote_at == UINT64_MAX || s->state != SESS_ST_ESTABLISHED ||
+	    (s->flags & SESS_F_PAUSED))
 		return;
 	slow = s->promote_rate == UINT64_MAX ||
 	    engine_rate_slow(&s->rate, moved, clock_now_us(), s->promote_rate);
@@ -1281,10 +1331,10 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
 	s->promote_at = UINT64_MAX;
 	evtimer_assign(&s->timer, base, session_on_timer, s);
-	s->next = sessions;
-	if (sessions != NULL)
-		sessions->prev = s;
-	sessions = s;
+	s->next = s->worker->sessions;
+	if (s->next != NULL)
+		s->next->prev = s;
+	s->worker->sessions = s;
 	session_n++;
 	__atomic_store_n(&s->worker->nsess, session_n, __ATOMIC_RELAXED);
 	s->worker->st.sessions++;
@@ -1317,12 +1367,161 @@ session_count(void)
 void
 session_kill_all(const char *reason)
 {
-	while (sessions != NULL) {
-		struct session *s = sessions;
+	struct worker *w = worker_self();
+
+	while (w->sessions != NULL) {
+		struct session *s = w->sessions;
 
 		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" :
 		    s->state == SESS_ST_QUEUED ? "KQ" :
 		    s->state == SESS_ST_PROXY_HEADER ? "KR" : "KD", 0, "%s", reason);
 		session_settle(s);
 	}
+}
+
+/* ---- what the admin socket sees and asks (admin.c) ---- */
+
+void
+session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void *arg),
+    void *arg)
+{
+	uint64_t now = clock_now_us();
+
+	for (const struct session *s = w->sessions; s != NULL; s = s->next) {
+		struct session_info i = { 0 };
+		uint64_t last = s->last_c > s->last_s ? s->last_c : s->last_s;
+
+		if (s->state == SESS_ST_CLOSED)
+			continue;
+		i.id = s->id;
+		i.frontend = s->fe->name;
+		i.backend = s->be != NULL ? s->be->name : NULL;
+		i.server = s->srv;
+		i.cli = &s->cli;
+		i.srv_addr = s->srv != NULL ? &s->srv->addr.ss : NULL;
+		i.state = s->flags & SESS_F_PAUSED ? "paused" : session_state_names[s->state];
+		session_engine(s, i.engine, sizeof(i.engine));
+		i.age_us = now - s->t_accept;
+		i.idle_us = now - (last > s->t_accept ? last : s->t_accept);
+		i.bytes[0] = s->up.bytes;
+		i.bytes[1] = s->down.bytes;
+		for (int d = 0; d < 2; d++) {
+			const struct flow *f = d == 0 ? &s->up : &s->down;
+
+			/* Idle for over a window: what it moved since. */
+			i.bps[d] = s->meter[d].at != 0 && now - s->meter[d].at >= SESS_METER_US ?
+			    (f->bytes - s->meter[d].bytes) * 8 * 1000000 / (now - s->meter[d].at) :
+			    s->meter[d].bps;
+		}
+		cb(&i, arg);
+	}
+}
+
+struct session_order_job {
+	struct worker_job job;
+	unsigned int id;
+	enum session_order order;
+	int dir;			/* SESSION_SET_RATE: SHAPER_UP or SHAPER_DOWN */
+	uint64_t rate;			/* bits/s */
+};
+
+/* Shape one direction of s at rate from now on (its own bucket, on top of
+ * any configured limit). A flow the kernel carries cannot be shaped. */
+static void
+session_set_rate(struct session *s, int d, uint64_t rate)
+{
+	struct flow *f = d == SHAPER_UP ? &s->up : &s->down;
+	uint64_t now = clock_now_us();
+
+	if (f->ops == &engine_sockmap_ops) {
+		log_warning("%u: bandwidth-limit not set: the flow is in the kernel (sockmap)", s->id);
+		return;
+	}
+	if (s->shape[d] == NULL) {
+		if ((s->shape[d] = shaper_flow_new(1)) == NULL) {
+			log_err("%u: out of memory for a bandwidth-limit", s->id);
+			return;
+		}
+		f->allow = 0;
+	}
+	if (shaper_flow_set(s->shape[d], rate, 0, now) == -1) {
+		log_err("%u: cannot set its bandwidth-limit (out of memory)", s->id);
+		return;
+	}
+	s->promote_at = UINT64_MAX;	/* shaped: stays in user space */
+	log_notice("%u: %s limited to %" PRIu64 " bits/s (admin socket)", s->id,
+	    d == SHAPER_UP ? "upload" : "download", rate);
+}
+
+static void
+session_run_order(struct worker_job *j)
+{
+	struct session_order_job *o = (struct session_order_job *)j;
+	struct session *s;
+
+	for (s = worker_self()->sessions; s != NULL && s->id != o->id; s = s->next)
+		;
+	if (s == NULL || s->state == SESS_ST_CLOSED) {
+		free(o);
+		return;
+	}
+	switch (o->order) {
+	case SESSION_SHUTDOWN:
+		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" :
+		    s->state == SESS_ST_QUEUED ? "KQ" :
+		    s->state == SESS_ST_PROXY_HEADER ? "KR" : "KD",
+		    SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER, "shut down from the admin socket");
+		break;
+	case SESSION_PAUSE:
+		/* The kernel cannot be paused: its flows are held (copied
+		 * from now on) and what it already took still arrives. */
+		if (s->up.ops == &engine_sockmap_ops)
+			engine_sockmap_hold(&s->up);
+		if (s->down.ops == &engine_sockmap_ops)
+			engine_sockmap_hold(&s->down);
+		s->flags |= SESS_F_PAUSED;
+		log_notice("%u: paused from the admin socket", s->id);
+		session_update_events(s);
+		break;
+	case SESSION_SET_RATE:
+		session_set_rate(s, o->dir, o->rate);
+		if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
+			session_run(s, o->dir == SHAPER_UP ? &s->up : &s->down);
+			session_progress(s);
+		}
+		break;
+	case SESSION_RESUME:
+		if (!(s->flags & SESS_F_PAUSED))
+			break;
+		s->flags &= ~SESS_F_PAUSED;
+		log_notice("%u: resumed from the admin socket", s->id);
+		if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
+			session_run(s, &s->up);
+			if (s->state != SESS_ST_CLOSED)
+				session_run(s, &s->down);
+			session_progress(s);
+		} else {
+			session_update_events(s);
+		}
+		break;
+	}
+	session_settle(s);
+	free(o);
+}
+
+int
+session_order(struct worker *w, unsigned int id, enum session_order order, int dir,
+    uint64_t rate)
+{
+	struct session_order_job *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return -1;
+	o->job.run = session_run_order;
+	o->id = id;
+	o->order = order;
+	o->dir = dir;
+	o->rate = rate;
+	worker_post(w, &o->job);
+	return 0;
 }

@@ -6,10 +6,14 @@
 #ifndef SPLICER_SESSION_H
 #define SPLICER_SESSION_H
 
-#include <event2/event.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
+#include <event2/event.h>
+
+struct conf_server;
 struct listener;
+struct worker;
 
 /*
  * Take over a freshly accepted client socket fd of listener l: choose a
@@ -21,6 +25,38 @@ void session_accept(struct event_base *base, struct listener *l, int fd,
 
 /* Sessions in progress on the calling worker thread. */
 unsigned int session_count(void);
+
+/* A session as "show sess" prints it. */
+struct session_info {
+	unsigned int id;
+	const char *frontend;
+	const char *backend;		/* NULL before one is chosen */
+	const struct conf_server *server;	/* NULL before one is chosen */
+	const struct sockaddr_storage *cli;
+	const struct sockaddr_storage *srv_addr;	/* NULL before a server is chosen */
+	const char *state;		/* "established", ... */
+	char engine[32];		/* "splice", "splice/sockmap", "-" */
+	uint64_t age_us, idle_us;
+	uint64_t bytes[2];		/* up (client -> server), down */
+	uint64_t bps[2];		/* bits/s over the last second */
+};
+
+/* Call cb for each live session of w. Only while every worker is parked
+ * (worker_isolate): the sessions are w's own. */
+void session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void *arg),
+    void *arg);
+
+enum session_order {
+	SESSION_SHUTDOWN,	/* end it now (termination state K.), both sides reset */
+	SESSION_PAUSE,		/* no byte moves either way until resumed */
+	SESSION_RESUME,
+	SESSION_SET_RATE,	/* shape direction dir at rate bits/s */
+};
+
+/* Have w carry out order on its session id, if it still lives, on its
+ * own thread and soon. -1: out of memory. */
+int session_order(struct worker *w, unsigned int id, enum session_order order, int dir,
+    uint64_t rate);
 
 /* Close every session of the calling worker at once, logging `reason`
  * (stop, hard-stop-after). */

@@ -28,6 +28,8 @@
 #include "engine.h"
 #include "pipe_pool.h"
 
+struct session;
+
 /* Most worker threads. */
 #define WORKER_MAX 64
 
@@ -64,6 +66,8 @@ struct worker {
 	unsigned int flags;		/* WORKER_F_*, atomic */
 	unsigned int limit_paused;	/* listeners paused for a shared limit, atomic */
 	unsigned int nsess;		/* its live sessions (read by others: atomic) */
+	struct session *sessions;	/* them (session.c; others read it only while
+					 * the workers are isolated) */
 	int stopping;			/* own thread: draining */
 	struct worker_stats st;
 	struct pipe_pool pool;

@@ -1,0 +1,854 @@
+/*
+ * admin: the admin socket's listener, its clients and its commands. See
+ * admin.h for the protocol; the command table below is the reference,
+ * printed by "help".
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "admin.h"
+#include "backend.h"
+#include "clock.h"
+#include "conf_stats.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+#include "shaper.h"
+#include "sockaddr.h"
+#include "units.h"
+#include "worker.h"
+
+/* Longest command line; longer ones are refused. */
+#define ADMIN_LINE_MAX	4096
+/* Words in one command. */
+#define ADMIN_ARGS_MAX	16
+
+struct admin_sock {
+	int fd;
+	char *path;
+	enum conf_level level;
+	struct evconnlistener *lev;
+};
+
+struct admin_client {
+	struct bufferevent *bev;
+	enum conf_level level;
+	struct admin_client *prev, *next;
+};
+
+static struct admin_sock *admin_socks;
+static size_t admin_nsocks;
+static struct admin_client *admin_clients;
+static unsigned int admin_nclients;
+static admin_info_fn admin_info;
+static struct timeval admin_idle;	/* "stats timeout" */
+static unsigned int admin_maxconn;	/* "stats maxconn": more are told to come back */
+static unsigned int admin_maxconn_max;	/* "set maxconn global" up to this */
+
+/* ---- commands ---- */
+
+struct admin_cmd {
+	const char *words;		/* the fixed words that name it */
+	const char *args;		/* for help */
+	enum conf_level level;		/* least level allowed */
+	int nargs;			/* arguments after the words */
+	const char *sub;		/* the second argument, when it picks the line */
+	void (*run)(char **argv, struct evbuffer *out);	/* argv: the arguments */
+	const char *help;
+};
+
+static void
+admin_error(struct evbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+admin_error(struct evbuffer *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	evbuffer_add_printf(out, "error: ");
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\n", 1);
+}
+
+/* "B/S" of the current configuration, or NULL with an error answered. */
+static struct conf_server *
+admin_server(const char *spec, struct conf_proxy **be, struct evbuffer *out)
+{
+	char name[256];
+	const char *slash = strchr(spec, '/');
+
+	if (slash == NULL || slash == spec || slash[1] == '\0' ||
+	    (size_t)(slash - spec) >= sizeof(name)) {
+		admin_error(out, "'%s' is not BACKEND/SERVER", spec);
+		return NULL;
+	}
+	memcpy(name, spec, (size_t)(slash - spec));
+	name[slash - spec] = '\0';
+	if ((*be = conf_find_proxy(conf_current(), name, CONF_PX_BE)) == NULL) {
+		admin_error(out, "no backend '%s'", name);
+		return NULL;
+	}
+	for (struct conf_server *s = (*be)->servers; s != NULL; s = s->next) {
+		if (strcmp(s->name, slash + 1) == 0)
+			return s;
+	}
+	admin_error(out, "backend '%s' has no server '%s'", name, slash + 1);
+	return NULL;
+}
+
+/* A decimal number in [min, max], or -1 with an error answered. */
+static int
+admin_number(const char *s, const char *what, unsigned long long min, unsigned long long max,
+    unsigned long long *v, struct evbuffer *out)
+{
+	char *end;
+
+	errno = 0;
+	if (*s >= '0' && *s <= '9')
+		*v = strtoull(s, &end, 10);
+	if (!(*s >= '0' && *s <= '9') || errno != 0 || *end != '\0' || *v < min || *v > max) {
+		admin_error(out, "%s '%s' is not a number from %llu to %llu", what, s, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static void admin_cmd_help(char **argv, struct evbuffer *out);
+
+static void
+admin_cmd_show_info(char **argv, struct evbuffer *out)
+{
+	(void)argv;
+	admin_info(out);
+}
+
+/* Is any server of be taking sessions? */
+static int
+admin_backend_up(const struct conf_proxy *be)
+{
+	for (const struct conf_server *s = be->servers; s != NULL; s = s->next) {
+		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) == CONF_SRV_UP)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+admin_cmd_show_stat(char **argv, struct evbuffer *out)
+{
+	const struct conf *c = conf_current();
+
+	(void)argv;
+	evbuffer_add_printf(out, "# pxname,svname,type,status,weight,scur,slim,stot,"
+	    "bin,bout,qcur,qmax\n");
+	for (const struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		if (px->cap & CONF_PX_FE)
+			evbuffer_add_printf(out, "%s,FRONTEND,0,%s,,%u,%u,%" PRIu64 ",%" PRIu64
+			    ",%" PRIu64 ",,\n", px->name,
+			    __atomic_load_n(&px->stopped, __ATOMIC_RELAXED) ? "STOP" : "OPEN",
+			    __atomic_load_n(&px->cur_sess, __ATOMIC_RELAXED),
+			    __atomic_load_n(&px->maxconn, __ATOMIC_RELAXED),
+			    __atomic_load_n(&px->total_sess, __ATOMIC_RELAXED),
+			    __atomic_load_n(&px->fe_bytes[0], __ATOMIC_RELAXED),
+			    __atomic_load_n(&px->fe_bytes[1], __ATOMIC_RELAXED));
+		if (!(px->cap & CONF_PX_BE))
+			continue;
+		for (const struct conf_server *s = px->servers; s != NULL; s = s->next)
+			evbuffer_add_printf(out, "%s,%s,2,%s,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%"
+			    PRIu64 ",,\n", px->name, s->name,
+			    backend_state_name(__atomic_load_n(&s->state, __ATOMIC_RELAXED)),
+			    __atomic_load_n(&s->cur_weight, __ATOMIC_RELAXED),
+			    __atomic_load_n(&s->cur_sess, __ATOMIC_RELAXED), s->maxconn,
+			    __atomic_load_n(&s->total_sess, __ATOMIC_RELAXED),
+			    __atomic_load_n(&s->bytes[0], __ATOMIC_RELAXED),
+			    __atomic_load_n(&s->bytes[1], __ATOMIC_RELAXED));
+		evbuffer_add_printf(out, "%s,BACKEND,1,%s,,,,,%" PRIu64 ",%" PRIu64 ",%u,%u\n",
+		    px->name, admin_backend_up(px) ? "UP" : "DOWN",
+		    __atomic_load_n(&px->be_bytes[0], __ATOMIC_RELAXED),
+		    __atomic_load_n(&px->be_bytes[1], __ATOMIC_RELAXED),
+		    __atomic_load_n(&px->queue_len, __ATOMIC_RELAXED),
+		    __atomic_load_n(&px->queue_max, __ATOMIC_RELAXED));
+	}
+}
+
+static void
+admin_show_sess_line(const struct session_info *i, void *arg)
+{
+	char cli[SOCKADDR_STRLEN], srv[SOCKADDR_STRLEN];
+
+	evbuffer_add_printf(arg, "%u %s %s/%s %s %s %s %s %.3f %.3f %" PRIu64 " %" PRIu64
+	    " %" PRIu64 " %" PRIu64 "\n", i->id, i->frontend,
+	    i->backend != NULL ? i->backend : "-", i->server != NULL ? i->server->name : "-",
+	    sockaddr_print((const struct sockaddr *)i->cli, cli, sizeof(cli)),
+	    i->srv_addr != NULL ? sockaddr_print((const struct sockaddr *)i->srv_addr, srv,
+	    sizeof(srv)) : "-", i->state, i->engine, i->age_us / 1e6, i->idle_us / 1e6,
+	    i->bytes[0], i->bytes[1], i->bps[0], i->bps[1]);
+}
+
+static void
+admin_cmd_show_sess(char **argv, struct evbuffer *out)
+{
+	(void)argv;
+	evbuffer_add_printf(out, "# id frontend backend/server client server state engine "
+	    "age_s idle_s bytes_up bytes_down bps_up bps_down\n");
+	worker_isolate();
+	for (unsigned int w = 0; w < worker_count(); w++)
+		session_foreach(worker_get(w), admin_show_sess_line, out);
+	worker_release();
+}
+
+static void
+admin_set_state(const char *spec, enum conf_server_state state, struct evbuffer *out)
+{
+	struct conf_proxy *be;
+	struct conf_server *s;
+
+	if ((s = admin_server(spec, &be, out)) != NULL)
+		backend_set_state(be, s, state);
+}
+
+static void
+admin_cmd_disable_server(char **argv, struct evbuffer *out)
+{
+	admin_set_state(argv[0], CONF_SRV_MAINT, out);
+}
+
+static void
+admin_cmd_enable_server(char **argv, struct evbuffer *out)
+{
+	admin_set_state(argv[0], CONF_SRV_UP, out);
+}
+
+static void
+admin_cmd_set_server(char **argv, struct evbuffer *out)
+{
+	struct conf_proxy *be;
+	struct conf_server *s;
+	unsigned long long v;
+
+	if ((s = admin_server(argv[0], &be, out)) == NULL)
+		return;
+	if (strcmp(argv[1], "state") == 0) {
+		if (strcmp(argv[2], "ready") == 0)
+			backend_set_state(be, s, CONF_SRV_UP);
+		else if (strcmp(argv[2], "drain") == 0)
+			backend_set_state(be, s, CONF_SRV_DRAIN);
+		else if (strcmp(argv[2], "maint") == 0)
+			backend_set_state(be, s, CONF_SRV_MAINT);
+		else
+			admin_error(out, "state '%s' is not one of ready, drain, maint", argv[2]);
+	} else if (strcmp(argv[1], "weight") == 0) {
+		if (admin_number(argv[2], "weight", 0, 256, &v, out) == 0) {
+			backend_set_weight(be, s, (unsigned int)v);
+			log_notice("server %s/%s weight set to %llu", be->name, s->name, v);
+		}
+	} else {
+		admin_error(out, "'set server %s %s': expected 'state' or 'weight'", argv[0], argv[1]);
+	}
+}
+
+/* A frontend of the current configuration, or NULL with an error answered. */
+static struct conf_proxy *
+admin_frontend(const char *name, struct evbuffer *out)
+{
+	struct conf_proxy *fe = conf_find_proxy(conf_current(), name, CONF_PX_FE);
+
+	if (fe == NULL)
+		admin_error(out, "no frontend '%s'", name);
+	return fe;
+}
+
+static void
+admin_cmd_disable_frontend(char **argv, struct evbuffer *out)
+{
+	struct conf_proxy *fe = admin_frontend(argv[0], out);
+
+	if (fe != NULL && !__atomic_load_n(&fe->stopped, __ATOMIC_RELAXED)) {
+		listener_set_stopped(fe, 1);
+		log_notice("frontend %s stops accepting (admin socket)", fe->name);
+	}
+}
+
+static void
+admin_cmd_enable_frontend(char **argv, struct evbuffer *out)
+{
+	struct conf_proxy *fe = admin_frontend(argv[0], out);
+
+	if (fe != NULL && __atomic_load_n(&fe->stopped, __ATOMIC_RELAXED)) {
+		listener_set_stopped(fe, 0);
+		log_notice("frontend %s accepts again (admin socket)", fe->name);
+	}
+}
+
+static void
+admin_cmd_set_maxconn_frontend(char **argv, struct evbuffer *out)
+{
+	struct conf_proxy *fe;
+	unsigned long long v;
+
+	if ((fe = admin_frontend(argv[0], out)) == NULL ||
+	    admin_number(argv[1], "maxconn", 0, CONF_MAXCONN_MAX, &v, out) == -1)
+		return;
+	listener_set_maxconn(fe, (unsigned int)v);
+	log_notice("frontend %s: maxconn %llu (admin socket)", fe->name, v);
+}
+
+static void
+admin_cmd_set_maxconn_global(char **argv, struct evbuffer *out)
+{
+	unsigned long long v;
+
+	if (admin_number(argv[0], "maxconn", 1, admin_maxconn_max, &v, out) == -1)
+		return;
+	listener_set_maxconn(NULL, (unsigned int)v);
+	log_notice("maxconn %llu (admin socket)", v);
+}
+
+/* Orders for the sessions that match; how many were found. */
+struct admin_order {
+	unsigned int id;		/* one session, or 0 */
+	const struct conf_server *srv;	/* or those of a server */
+	enum session_order order;
+	int dir;			/* SESSION_SET_RATE */
+	uint64_t rate;
+	int in_kernel;			/* a match has a flow in the kernel */
+	unsigned int found;
+	struct {
+		struct worker *w;
+		unsigned int id;
+	} *hits;
+	size_t nhits, cap;
+	struct worker *w;		/* the worker being walked */
+};
+
+static void
+admin_order_match(const struct session_info *i, void *arg)
+{
+	struct admin_order *o = arg;
+
+	if ((o->id != 0 && i->id != o->id) || (o->srv != NULL && i->server != o->srv))
+		return;
+	if (strstr(i->engine, "sockmap") != NULL)
+		o->in_kernel = 1;
+	if (o->nhits == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		void *p = realloc(o->hits, cap * sizeof(*o->hits));
+
+		if (p == NULL)
+			return;
+		o->hits = p;
+		o->cap = cap;
+	}
+	o->hits[o->nhits].w = o->w;
+	o->hits[o->nhits++].id = i->id;
+}
+
+/* Find the sessions (workers parked), then order them (workers running). */
+static void
+admin_order(struct admin_order *o, struct evbuffer *out)
+{
+	worker_isolate();
+	for (unsigned int w = 0; w < worker_count(); w++) {
+		o->w = worker_get(w);
+		session_foreach(o->w, admin_order_match, o);
+	}
+	worker_release();
+	if (o->order == SESSION_SET_RATE && o->in_kernel) {
+		admin_error(out, "session %u is carried by the kernel (sockmap): a kernel redirect "
+		    "cannot be shaped", o->id);
+		o->nhits = 0;
+		o->id = 0;
+	}
+	for (size_t i = 0; i < o->nhits; i++) {
+		if (session_order(o->hits[i].w, o->hits[i].id, o->order, o->dir, o->rate) == -1) {
+			admin_error(out, "out of memory");
+			break;
+		}
+	}
+	free(o->hits);
+}
+
+/* An order for the session whose id is `id`. */
+static void
+admin_order_one(const char *id, struct admin_order *o, struct evbuffer *out)
+{
+	unsigned long long v;
+
+	if (admin_number(id, "session id", 1, UINT_MAX, &v, out) == -1)
+		return;
+	o->id = (unsigned int)v;
+	admin_order(o, out);
+	if (o->nhits == 0 && o->id != 0)
+		admin_error(out, "no session %llu", v);
+}
+
+static void
+admin_cmd_shutdown_session(char **argv, struct evbuffer *out)
+{
+	admin_order_one(argv[0], &(struct admin_order){ .order = SESSION_SHUTDOWN }, out);
+}
+
+static void
+admin_cmd_pause_session(char **argv, struct evbuffer *out)
+{
+	admin_order_one(argv[0], &(struct admin_order){ .order = SESSION_PAUSE }, out);
+}
+
+static void
+admin_cmd_resume_session(char **argv, struct evbuffer *out)
+{
+	admin_order_one(argv[0], &(struct admin_order){ .order = SESSION_RESUME }, out);
+}
+
+static void
+admin_cmd_shutdown_sessions(char **argv, struct evbuffer *out)
+{
+	struct admin_order o = { .order = SESSION_SHUTDOWN };
+	struct conf_proxy *be;
+
+	if (strcmp(argv[0], "server") != 0) {
+		admin_error(out, "'shutdown sessions %s': expected 'server BACKEND/SERVER'", argv[0]);
+		return;
+	}
+	if ((o.srv = admin_server(argv[1], &be, out)) != NULL)
+		admin_order(&o, out);
+}
+
+/* "upload" or "download", or -1 with an error answered. */
+static int
+admin_direction(const char *w, struct evbuffer *out)
+{
+	if (strcmp(w, "upload") == 0)
+		return SHAPER_UP;
+	if (strcmp(w, "download") == 0)
+		return SHAPER_DOWN;
+	admin_error(out, "'%s' is not upload or download", w);
+	return -1;
+}
+
+static int
+admin_rate(const char *w, uint64_t *rate, struct evbuffer *out)
+{
+	char why[256];
+
+	if (units_parse_rate(w, rate, why, sizeof(why)) == -1) {
+		admin_error(out, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+admin_cmd_bw_session(char **argv, struct evbuffer *out)
+{
+	struct admin_order o = { .order = SESSION_SET_RATE };
+
+	if ((o.dir = admin_direction(argv[1], out)) == -1 || admin_rate(argv[2], &o.rate, out) == -1)
+		return;
+	admin_order_one(argv[0], &o, out);
+}
+
+/* A frontend's own bandwidth-limit lines of that direction get the rate,
+ * for its running and future sessions (until a reload). */
+static void
+admin_cmd_bw_frontend(char **argv, struct evbuffer *out)
+{
+	struct conf_proxy *fe;
+	uint64_t rate;
+	int dir, n = 0;
+
+	if ((fe = admin_frontend(argv[0], out)) == NULL ||
+	    (dir = admin_direction(argv[1], out)) == -1 || admin_rate(argv[2], &rate, out) == -1)
+		return;
+	for (struct shaper_group *g = fe->shapers; g != NULL; g = g->next) {
+		if (g->dir == dir && g->name == NULL) {
+			shaper_group_set(g, rate, 0);
+			n++;
+		}
+	}
+	if (n == 0)
+		admin_error(out, "frontend '%s' has no 'bandwidth-limit %s' line to change "
+		    "(add one to the configuration)", fe->name, argv[1]);
+	else
+		log_notice("frontend %s: bandwidth-limit %s %" PRIu64 " bits/s (admin socket)",
+		    fe->name, argv[1], rate);
+}
+
+/* Longest first where one command's words begin another's. */
+static const struct admin_cmd admin_cmds[] = {
+	{ "help", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_help, "this list" },
+	{ "show info", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_info,
+	  "the process: version, uptime, sessions, reloads" },
+	{ "show stat", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_stat,
+	  "frontends, backends and servers as CSV" },
+	{ "show sess", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_sess,
+	  "one line per session" },
+	{ "disable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, NULL, admin_cmd_disable_frontend,
+	  "stop accepting (clients wait in the kernel's backlog)" },
+	{ "enable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, NULL, admin_cmd_enable_frontend,
+	  "accept again" },
+	{ "set maxconn frontend", "NAME N", CONF_LEVEL_ADMIN, 2, NULL,
+	  admin_cmd_set_maxconn_frontend, "sessions at once for a frontend (0: no own limit)" },
+	{ "set maxconn global", "N", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_set_maxconn_global,
+	  "sessions at once for the process (up to what the fd limit allows)" },
+	{ "disable server", "BACKEND/SERVER", CONF_LEVEL_OPERATOR, 1, NULL,
+	  admin_cmd_disable_server, "maintenance: no new session" },
+	{ "enable server", "BACKEND/SERVER", CONF_LEVEL_OPERATOR, 1, NULL,
+	  admin_cmd_enable_server, "out of maintenance" },
+	{ "set server", "BACKEND/SERVER state ready|drain|maint", CONF_LEVEL_OPERATOR, 3, "state",
+	  admin_cmd_set_server, "drain: no new session, current ones go on" },
+	{ "set server", "BACKEND/SERVER weight 0..256", CONF_LEVEL_ADMIN, 3, "weight",
+	  admin_cmd_set_server, "its share of new sessions" },
+	{ "shutdown session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_shutdown_session,
+	  "end it now (termination state K)" },
+	{ "shutdown sessions", "server BACKEND/SERVER", CONF_LEVEL_ADMIN, 2, NULL,
+	  admin_cmd_shutdown_sessions, "end every session of a server" },
+	{ "set bandwidth-limit session", "ID upload|download RATE", CONF_LEVEL_ADMIN, 3, NULL,
+	  admin_cmd_bw_session, "shape a session from now on (e.g. 10mbps)" },
+	{ "set bandwidth-limit frontend", "NAME upload|download RATE", CONF_LEVEL_ADMIN, 3, NULL,
+	  admin_cmd_bw_frontend, "the rate of its bandwidth-limit lines, sessions running included" },
+	{ "pause session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_pause_session,
+	  "no byte moves either way (in the kernel: from the next segment)" },
+	{ "resume session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_resume_session,
+	  "after pause" },
+};
+
+static void
+admin_cmd_help(char **argv, struct evbuffer *out)
+{
+	char cmd[80];
+
+	(void)argv;
+	for (size_t i = 0; i < sizeof(admin_cmds) / sizeof(*admin_cmds); i++) {
+		snprintf(cmd, sizeof(cmd), "%s %s", admin_cmds[i].words, admin_cmds[i].args);
+		evbuffer_add_printf(out, "  %-50s %s (level %s)\n", cmd, admin_cmds[i].help,
+		    conf_level_name(admin_cmds[i].level));
+	}
+}
+
+/* The table line whose words start argv and whose arguments fit, or
+ * NULL; *nwords gets the count of its words. */
+static const struct admin_cmd *
+admin_find(int argc, char **argv, int *nwords)
+{
+	for (size_t i = 0; i < sizeof(admin_cmds) / sizeof(*admin_cmds); i++) {
+		const struct admin_cmd *c = &admin_cmds[i];
+		char words[64], *save;
+		int n = 0, match = 1;
+
+		snprintf(words, sizeof(words), "%s", c->words);
+		for (char *w = strtok_r(words, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+			if (n >= argc || strcmp(argv[n], w) != 0) {
+				match = 0;
+				break;
+			}
+			n++;
+		}
+		if (!match || argc - n != c->nargs ||
+		    (c->sub != NULL && strcmp(argv[n + 1], c->sub) != 0))
+			continue;
+		*nwords = n;
+		return c;
+	}
+	return NULL;
+}
+
+/* Run one command (words split on blanks) from a client of `level`. */
+static void
+admin_run(char *line, enum conf_level level, struct evbuffer *out)
+{
+	char *argv[ADMIN_ARGS_MAX], *save;
+	const struct admin_cmd *c;
+	int argc = 0, nwords;
+
+	for (char *w = strtok_r(line, " \t\r", &save); w != NULL; w = strtok_r(NULL, " \t\r", &save)) {
+		if (argc == ADMIN_ARGS_MAX) {
+			admin_error(out, "too many words (at most %d)", ADMIN_ARGS_MAX);
+			return;
+		}
+		argv[argc++] = w;
+	}
+	if (argc == 0)
+		return;
+	if ((c = admin_find(argc, argv, &nwords)) == NULL) {
+		admin_error(out, "unknown command or wrong arguments: '%s'; 'help' lists them",
+		    argv[0]);
+		return;
+	}
+	if (level < c->level) {
+		admin_error(out, "'%s' needs level %s; this socket is level %s", c->words,
+		    conf_level_name(c->level), conf_level_name(level));
+		return;
+	}
+	c->run(argv + nwords, out);
+}
+
+/* ---- clients ---- */
+
+static void
+admin_client_free(struct admin_client *cl)
+{
+	if (cl->prev != NULL)
+		cl->prev->next = cl->next;
+	else
+		admin_clients = cl->next;
+	if (cl->next != NULL)
+		cl->next->prev = cl->prev;
+	admin_nclients--;
+	bufferevent_free(cl->bev);
+	free(cl);
+}
+
+/* After the answer: bytes still unread would make close() send a reset,
+ * which can destroy the answer before the client reads it. So the
+ * answer ends with a FIN, and whatever the client still sends is read and
+ * dropped until it closes (or the idle timeout). */
+static void
+admin_on_discard(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+static void
+admin_on_closing(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	admin_client_free(arg);
+}
+
+static void
+admin_on_written(struct bufferevent *bev, void *arg)
+{
+	(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+	admin_on_discard(bev, arg);
+	bufferevent_setcb(bev, admin_on_discard, NULL, admin_on_closing, arg);
+	bufferevent_enable(bev, EV_READ);
+}
+
+/* Answer, then close once the answer is out. */
+static void
+admin_answer(struct admin_client *cl, char *line)
+{
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+	char *save;
+
+	bufferevent_disable(cl->bev, EV_READ);
+	for (char *cmd = strtok_r(line, ";", &save); cmd != NULL; cmd = strtok_r(NULL, ";", &save))
+		admin_run(cmd, cl->level, out);
+	bufferevent_setcb(cl->bev, NULL, admin_on_written, admin_on_closing, cl);
+	if (evbuffer_get_length(out) == 0)
+		admin_on_written(cl->bev, cl);
+}
+
+static void
+admin_on_read(struct bufferevent *bev, void *arg)
+{
+	struct admin_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n;
+	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+
+	if (line != NULL) {
+		if (n > ADMIN_LINE_MAX) {
+			admin_error(bufferevent_get_output(bev), "line too long (at most %d bytes)",
+			    ADMIN_LINE_MAX);
+			line[0] = '\0';
+		} else if (memchr(line, '\0', n) != NULL) {
+			admin_error(bufferevent_get_output(bev), "a NUL byte in the command");
+			line[0] = '\0';
+		}
+		admin_answer(cl, line);
+		free(line);
+	} else if (evbuffer_get_length(in) > ADMIN_LINE_MAX) {
+		admin_error(bufferevent_get_output(bev), "line too long (at most %d bytes)",
+		    ADMIN_LINE_MAX);
+		admin_answer(cl, (char[]){ "" });
+	}
+}
+
+static void
+admin_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct admin_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n = evbuffer_get_length(in);
+
+	if ((what & BEV_EVENT_EOF) && n > 0 && n <= ADMIN_LINE_MAX) {
+		/* A last line without its newline. */
+		char line[ADMIN_LINE_MAX + 1];
+
+		evbuffer_remove(in, line, n);
+		line[n] = '\0';
+		if (memchr(line, '\0', n) == NULL) {
+			admin_answer(cl, line);
+			return;
+		}
+	}
+	admin_client_free(cl);
+}
+
+static void
+admin_on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+    int len, void *arg)
+{
+	const struct admin_sock *as = arg;
+	struct admin_client *cl;
+
+	(void)sa;
+	(void)len;
+	if (admin_nclients >= admin_maxconn || (cl = calloc(1, sizeof(*cl))) == NULL) {
+		static const char busy[] = "error: too many admin clients at once, try again\n";
+
+		char drop[512];
+
+		/* Read what the client sent first: closing on unread bytes
+		 * would send a reset that may destroy the line. */
+		(void)!write(fd, busy, sizeof(busy) - 1);
+		(void)shutdown(fd, SHUT_WR);
+		while (recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0)
+			;
+		close(fd);
+		return;
+	}
+	cl->level = as->level;
+	if ((cl->bev = bufferevent_socket_new(evconnlistener_get_base(lev), fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	cl->next = admin_clients;
+	if (cl->next != NULL)
+		cl->next->prev = cl;
+	admin_clients = cl;
+	admin_nclients++;
+	bufferevent_setcb(cl->bev, admin_on_read, NULL, admin_on_event, cl);
+	bufferevent_set_timeouts(cl->bev, &admin_idle, &admin_idle);
+	bufferevent_enable(cl->bev, EV_READ);
+}
+
+/* ---- the sockets ---- */
+
+static int
+admin_bind_one(const struct conf_admin *a, struct admin_sock *as, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
+	if (lstat(a->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "stats socket %s: the path exists and is not a socket",
+			    a->path);
+			return -1;
+		}
+		(void)unlink(a->path);	/* left by an earlier run */
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		goto out_errno;
+	/* Created with no permission at all, then opened up as configured:
+	 * nobody can connect in between. */
+	if (fchmod(fd, 0) == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		goto out_close;
+	if (chmod(a->path, a->mode) == -1 ||
+	    ((a->uid != -1 || a->gid != -1) &&
+	    chown(a->path, (uid_t)a->uid, (gid_t)a->gid) == -1) ||
+	    listen(fd, 16) == -1)
+		goto out_unlink;
+	as->fd = fd;
+	as->path = strdup(a->path);
+	as->level = a->level;
+	return 0;
+
+out_unlink:
+	(void)unlink(a->path);
+out_close:
+	snprintf(err, errlen, "stats socket %s: %s", a->path, strerror(errno));
+	close(fd);
+	return -1;
+out_errno:
+	snprintf(err, errlen, "stats socket %s: %s", a->path, strerror(errno));
+	return -1;
+}
+
+int
+admin_bind(const struct conf *c, char *err, size_t errlen)
+{
+	size_t n = 0;
+
+	for (const struct conf_admin *a = c->global.admins; a != NULL; a = a->next)
+		n++;
+	admin_idle.tv_sec = (time_t)(c->global.admin_timeout / 1000000);
+	admin_idle.tv_usec = (suseconds_t)(c->global.admin_timeout % 1000000);
+	admin_maxconn = c->global.admin_maxconn;
+	if (n == 0)
+		return 0;
+	if ((admin_socks = calloc(n, sizeof(*admin_socks))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (const struct conf_admin *a = c->global.admins; a != NULL; a = a->next) {
+		if (admin_bind_one(a, &admin_socks[admin_nsocks], err, errlen) == -1) {
+			admin_stop();
+			return -1;
+		}
+		admin_nsocks++;
+	}
+	return 0;
+}
+
+int
+admin_start(struct event_base *base, admin_info_fn info, unsigned int maxconn_max)
+{
+	admin_info = info;
+	admin_maxconn_max = maxconn_max;
+	for (size_t i = 0; i < admin_nsocks; i++) {
+		struct admin_sock *as = &admin_socks[i];
+
+		if ((as->lev = evconnlistener_new(base, admin_on_accept, as,
+		    LEV_OPT_CLOSE_ON_FREE, -1, as->fd)) == NULL)
+			return -1;
+		log_notice("admin socket %s ready (level %s)", as->path,
+		    conf_level_name(as->level));
+	}
+	return 0;
+}
+
+void
+admin_stop(void)
+{
+	while (admin_clients != NULL)
+		admin_client_free(admin_clients);
+	for (size_t i = 0; i < admin_nsocks; i++) {
+		struct admin_sock *as = &admin_socks[i];
+
+		if (as->lev != NULL)
+			evconnlistener_free(as->lev);	/* closes fd */
+		else
+			close(as->fd);
+		(void)unlink(as->path);
+		free(as->path);
+	}
+	free(admin_socks);
+	admin_socks = NULL;
+	admin_nsocks = 0;
+}

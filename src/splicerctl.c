@@ -1,0 +1,130 @@
+/*
+ * splicerctl: send one command to splicer's admin socket and print the
+ * answer (SPEC §7).
+ *
+ *   splicerctl [-s SOCKET] COMMAND...
+ *
+ * The words are joined with blanks into one line. Exit status: 0, 1 when
+ * the answer reports an error ("error: ..."), 2 when splicer could not be
+ * reached or the command line is wrong.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CTL_DEFAULT_SOCKET "/run/splicer/admin.sock"
+#define CTL_LINE_MAX 4096
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: splicerctl [-s SOCKET] COMMAND...\n"
+	    "  -s SOCKET  the admin socket (\"stats socket\" in the configuration);\n"
+	    "             default $SPLICER_SOCKET, else " CTL_DEFAULT_SOCKET "\n"
+	    "  'splicerctl help' lists the commands.\n");
+}
+
+/* Write all of buf. */
+static int
+ctl_write(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = getenv("SPLICER_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char line[CTL_LINE_MAX + 2], buf[65536];
+	size_t len = 0;
+	int opt, fd, error = 0, m = 0;	/* m: chars of "error: " matched on this line */
+	ssize_t n;
+
+	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
+		switch (opt) {
+		case 's':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (path == NULL)
+		path = CTL_DEFAULT_SOCKET;
+	for (int i = optind; i < argc; i++) {
+		size_t w = strlen(argv[i]);
+
+		if (strchr(argv[i], '\n') != NULL || len + w + 1 > CTL_LINE_MAX) {
+			fprintf(stderr, "splicerctl: the command is longer than %d bytes or has a "
+			    "newline\n", CTL_LINE_MAX);
+			return 2;
+		}
+		if (len > 0)
+			line[len++] = ' ';
+		memcpy(line + len, argv[i], w);
+		len += w;
+	}
+	line[len++] = '\n';
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "splicerctl: socket path too long: %s\n", path);
+		return 2;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "splicerctl: cannot reach splicer at %s: %s\n", path,
+		    strerror(errno));
+		return 2;
+	}
+	if (ctl_write(fd, line, len) == -1) {
+		fprintf(stderr, "splicerctl: sending to %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	/* The answer, to the end: note any line that reports an error. */
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fprintf(stderr, "splicerctl: reading from %s: %s\n", path, strerror(errno));
+			return 2;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n')
+				m = 0;
+			else if (m >= 0 && m < 7)
+				m = buf[i] == "error: "[m] ? m + 1 : -1;
+			if (m == 7)
+				error = 1;
+		}
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			return 2;
+	}
+	close(fd);
+	return error;
+}
