@@ -123,6 +123,7 @@ struct conf_server {
 	unsigned int cur_sess;		/* sessions connected or connecting to it */
 	uint64_t total_sess;		/* sessions ever sent to it */
 	uint64_t bytes[2];		/* bytes delivered up (to it) and down, atomic */
+	uint64_t connect_errors;	/* connect attempts that failed, atomic */
 };
 
 struct conf_bind {
@@ -197,6 +198,7 @@ struct conf_proxy {
 	uint64_t fe_bytes[2];		/* bytes its clients' sessions delivered up and
 					 * down (frontend), atomic */
 	uint64_t be_bytes[2];		/* the same for its sessions' servers (backend) */
+	uint64_t fe_shaped[2];		/* of fe_bytes, those of shaped flows */
 };
 
 /* Command levels of an admin socket ("level"): each allows the ones below. */
@@ -242,6 +244,8 @@ struct conf_global {
 	struct conf_admin *admins;	/* "stats socket" lines, in order */
 	uint64_t admin_timeout;		/* "stats timeout": an admin client's idle limit, us */
 	unsigned int admin_maxconn;	/* "stats maxconn": admin clients at once */
+	struct sockaddr_spec *metrics;	/* "stats metrics ADDR:PORT", or NULL */
+	int metrics_line;
 };
 
 struct conf {

@@ -169,6 +169,7 @@ conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
 	const char *file = c->nfiles > 0 ? c->files[0] : "(config)";
 	int nerr = 0;
 	struct stat st;
+	char err[256];
 
 	if (!(flags & CONF_CHECK_F_RESOLVE))
 		return 0;
@@ -201,6 +202,11 @@ conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
 	}
 	if (g->chroot != NULL && (stat(g->chroot, &st) == -1 || !S_ISDIR(st.st_mode))) {
 		conf_msgs_add(errs, "%s: chroot '%s' is not a directory", file, g->chroot);
+		nerr++;
+	}
+	if (g->metrics != NULL && sockaddr_is_unresolved(g->metrics) &&
+	    sockaddr_resolve(g->metrics, err, sizeof(err)) == -1) {
+		conf_msgs_add(errs, "%s:%d: stats metrics: %s", file, g->metrics_line, err);
 		nerr++;
 	}
 	/* The admin sockets' owners. */

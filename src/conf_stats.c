@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include "conf_stats.h"
+#include "sockaddr.h"
 #include "units.h"
 
 static const char *const conf_level_names[] = {
@@ -124,6 +125,36 @@ conf_stats_socket(struct conf_admin *a, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
+/* "stats metrics ADDR:PORT": the Prometheus endpoint. */
+static int
+conf_stats_metrics(struct conf *c, int argc, char **argv, int line, char *err, size_t errlen)
+{
+	struct sockaddr_spec *spec;
+	char why[256];
+
+	if (argc != 3) {
+		snprintf(err, errlen, "'stats metrics' expects one ADDRESS:PORT (e.g. 127.0.0.1:9100)");
+		return -1;
+	}
+	if (c->global.metrics != NULL) {
+		snprintf(err, errlen, "'stats metrics' is already declared at line %d",
+		    c->global.metrics_line);
+		return -1;
+	}
+	if ((spec = calloc(1, sizeof(*spec))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (sockaddr_parse(argv[2], SOCKADDR_F_ANY, spec, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "'stats metrics': %s", why);
+		free(spec);
+		return -1;
+	}
+	c->global.metrics = spec;
+	c->global.metrics_line = line;
+	return 0;
+}
+
 int
 conf_stats_parse(struct conf *c, int argc, char **argv, int line, char *err, size_t errlen)
 {
@@ -154,9 +185,11 @@ conf_stats_parse(struct conf *c, int argc, char **argv, int line, char *err, siz
 			c->global.admin_maxconn = (unsigned int)v;
 		return 0;
 	}
+	if (argc >= 2 && strcmp(argv[1], "metrics") == 0)
+		return conf_stats_metrics(c, argc, argv, line, err, errlen);
 	if (argc < 2 || strcmp(argv[1], "socket") != 0) {
 		snprintf(err, errlen, "'stats %s' is not supported yet (splicer has 'stats socket', "
-		    "'stats timeout' and 'stats maxconn')", argc < 2 ? "" : argv[1]);
+		    "'stats timeout', 'stats maxconn' and 'stats metrics')", argc < 2 ? "" : argv[1]);
 		return -1;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {

@@ -6,6 +6,7 @@
  *                [level user|operator|admin]
  *   stats timeout TIME       an admin client's idle limit (10s)
  *   stats maxconn N          admin clients at once (10)
+ *   stats metrics ADDR:PORT  Prometheus text over HTTP (metrics.c)
  */
 #ifndef SPLICER_CONF_STATS_H
 #define SPLICER_CONF_STATS_H

@@ -36,6 +36,7 @@
 #include "health.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipe_pool.h"
 #include "priv.h"
 #include "session.h"
@@ -55,13 +56,12 @@ static struct conf *main_conf;		/* the configuration new sessions use */
 static const char **main_files;		/* -f files, re-read on SIGHUP */
 static int main_nfiles;
 static const char *main_quick[4];	/* quick mode: listen, upstream, engine, rate */
-static unsigned int main_reloads_ok, main_reloads_failed;
+static struct metrics_process main_proc;	/* start time, reloads (show info, metrics) */
 static unsigned int main_nthreads;	/* worker threads */
 static unsigned int main_exited;	/* workers whose loop ended */
 static unsigned long main_user_pages;	/* pipe-user-pages-soft, read before chroot */
 static int main_last_reload_ok = -1;	/* -1: none yet */
 static unsigned int main_maxconn_fds;	/* the most the fd limit allows */
-static uint64_t main_started;		/* monotonic us */
 
 static void
 usage(FILE *f)
@@ -210,9 +210,9 @@ main_show_info(struct evbuffer *out)
 	    "Stopping: %d\nReloads: %u\nReloadsFailed: %u\nLastReload: %s\n"
 	    "Sockmap: %s\nSockmapFlows: %llu\nSockmapRefused: %llu\nSockmapBytes: %llu\n"
 	    "SockmapDoubled: %llu\nPipesCreated: %" PRIu64 "\nPipeFallbacks: %" PRIu64 "\n",
-	    PACKAGE_VERSION, (int)getpid(), (clock_now_us() - main_started) / 1000000,
+	    PACKAGE_VERSION, (int)getpid(), (clock_now_us() - main_proc.started_us) / 1000000,
 	    worker_count(), listener_maxconn(), listener_actconn(), st.sessions, main_stopping,
-	    main_reloads_ok + main_reloads_failed, main_reloads_failed,
+	    main_proc.reloads, main_proc.reloads_failed,
 	    main_last_reload_ok < 0 ? "none" : main_last_reload_ok ? "succeeded" : "failed",
 	    engine_sockmap_available() ? "loaded" : "unavailable", ks.promoted, ks.failed,
 	    ks.bytes, ks.doubled, ps.created, ps.fallbacks);
@@ -437,11 +437,11 @@ main_reload(void)
 	health_stop();
 	if (health_start(main_base, n) == -1)
 		log_err("reload: cannot start the health checks");
-	main_reloads_ok++;
+	main_proc.reloads++;
 	main_last_reload_ok = 1;
 	log_notice("reload #%u succeeded: %u addresses kept, %u opened, %u closed; %u "
-	    "sessions continue with the previous configuration", main_reloads_ok +
-	    main_reloads_failed, kept, opened, closed, continuing);
+	    "sessions continue with the previous configuration", main_proc.reloads,
+	    kept, opened, closed, continuing);
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
 	return;
@@ -451,10 +451,11 @@ failed_msg:
 failed:
 	for (int i = 0; i < errs.n; i++)
 		log_err("reload: %s", errs.msg[i]);
-	main_reloads_failed++;
+	main_proc.reloads++;
+	main_proc.reloads_failed++;
 	main_last_reload_ok = 0;
 	log_err("reload #%u failed (%d error%s): the running configuration stays",
-	    main_reloads_ok + main_reloads_failed, errs.n, errs.n == 1 ? "" : "s");
+	    main_proc.reloads, errs.n, errs.n == 1 ? "" : "s");
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
 }
@@ -651,7 +652,7 @@ main(int argc, char **argv)
 	}
 	log_set_global(c->global.logs);
 	main_sockmap(c, "");
-	if (admin_bind(c, err, sizeof(err)) == -1) {
+	if (admin_bind(c, err, sizeof(err)) == -1 || metrics_bind(c, err, sizeof(err)) == -1) {
 		log_alert("%s", err);
 		rc = EXIT_START;
 		goto out_logs;
@@ -686,9 +687,10 @@ main(int argc, char **argv)
 			goto out_base;
 		}
 	}
-	main_started = clock_now_us();
-	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1) {
-		log_alert("cannot watch the admin sockets");
+	main_proc.started_us = clock_now_us();
+	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1 ||
+	    metrics_start(main_base, &main_proc) == -1) {
+		log_alert("cannot watch the admin sockets or the metrics address");
 		goto out_base;
 	}
 	if (health_start(main_base, c) == -1) {
@@ -723,12 +725,14 @@ out_base:
 		event_free(hard_stop_timer);
 	health_stop();
 	admin_stop();
+	metrics_stop();
 	listener_free_all();
 	worker_free_all();
 	backend_cleanup();
 	event_base_free(main_base);
 out_logs:
 	admin_stop();
+	metrics_stop();
 	log_set_global(NULL);
 	log_close(c->global.logs);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)

@@ -632,6 +632,8 @@ session_count_bytes(struct session *s, int d, uint64_t n)
 	if (n == 0)
 		return;
 	__atomic_add_fetch(&s->fe->fe_bytes[d], n, __ATOMIC_RELAXED);
+	if (s->shape[d] != NULL)
+		__atomic_add_fetch(&s->fe->fe_shaped[d], n, __ATOMIC_RELAXED);
 	if (s->be != NULL)
 		__atomic_add_fetch(&s->be->be_bytes[d], n, __ATOMIC_RELAXED);
 	if (s->srv != NULL)
@@ -1028,6 +1030,7 @@ session_connect_failed(struct session *s, int e)
 		event_del(&s->s_wr);
 		s->evs &= ~SESS_EV_S_WR;
 	}
+	__atomic_add_fetch(&s->srv->connect_errors, 1, __ATOMIC_RELAXED);
 	sockaddr_print((struct sockaddr *)&s->srv->addr.ss, addr, sizeof(addr));
 	if (s->tries > s->be->retries) {
 		session_close(s, (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) ?
@@ -1401,6 +1404,10 @@ session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void 
 		i.srv_addr = s->srv != NULL ? &s->srv->addr.ss : NULL;
 		i.state = s->flags & SESS_F_PAUSED ? "paused" : session_state_names[s->state];
 		session_engine(s, i.engine, sizeof(i.engine));
+		if (s->t_established != 0) {
+			i.flow_engine[0] = s->up.ops->name;
+			i.flow_engine[1] = s->down.ops->name;
+		}
 		i.age_us = now - s->t_accept;
 		i.idle_us = now - (last > s->t_accept ? last : s->t_accept);
 		i.bytes[0] = s->up.bytes;
