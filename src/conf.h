@@ -244,6 +244,7 @@ struct conf_global {
 	struct conf_admin *admins;	/* "stats socket" lines, in order */
 	uint64_t admin_timeout;		/* "stats timeout": an admin client's idle limit, us */
 	unsigned int admin_maxconn;	/* "stats maxconn": admin clients at once */
+	char *stats_file;		/* "stats file PATH", or NULL */
 	struct sockaddr_spec *metrics;	/* "stats metrics ADDR:PORT", or NULL */
 	int metrics_line;
 };

@@ -187,9 +187,21 @@ conf_stats_parse(struct conf *c, int argc, char **argv, int line, char *err, siz
 	}
 	if (argc >= 2 && strcmp(argv[1], "metrics") == 0)
 		return conf_stats_metrics(c, argc, argv, line, err, errlen);
+	if (argc >= 2 && strcmp(argv[1], "file") == 0) {
+		if (argc != 3 || argv[2][0] != '/') {
+			snprintf(err, errlen, "'stats file' expects one absolute path");
+			return -1;
+		}
+		if (c->global.stats_file != NULL) {
+			snprintf(err, errlen, "'stats file' is already declared");
+			return -1;
+		}
+		c->global.stats_file = strdup(argv[2]);
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "socket") != 0) {
 		snprintf(err, errlen, "'stats %s' is not supported yet (splicer has 'stats socket', "
-		    "'stats timeout', 'stats maxconn' and 'stats metrics')", argc < 2 ? "" : argv[1]);
+		    "'stats timeout', 'stats maxconn', 'stats metrics' and 'stats file')", argc < 2 ? "" : argv[1]);
 		return -1;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {

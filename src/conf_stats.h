@@ -7,6 +7,7 @@
  *   stats timeout TIME       an admin client's idle limit (10s)
  *   stats maxconn N          admin clients at once (10)
  *   stats metrics ADDR:PORT  Prometheus text over HTTP (metrics.c)
+ *   stats file PATH          the shared-memory counters (stats_file.c)
  */
 #ifndef SPLICER_CONF_STATS_H
 #define SPLICER_CONF_STATS_H

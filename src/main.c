@@ -40,6 +40,7 @@
 #include "pipe_pool.h"
 #include "priv.h"
 #include "session.h"
+#include "stats_file.h"
 #include "worker.h"
 
 #define EXIT_CONF  1	/* configuration error */
@@ -439,6 +440,7 @@ main_reload(void)
 		log_err("reload: cannot start the health checks");
 	main_proc.reloads++;
 	main_last_reload_ok = 1;
+	stats_file_set_reloads(main_proc.reloads);
 	log_notice("reload #%u succeeded: %u addresses kept, %u opened, %u closed; %u "
 	    "sessions continue with the previous configuration", main_proc.reloads,
 	    kept, opened, closed, continuing);
@@ -453,6 +455,7 @@ failed:
 		log_err("reload: %s", errs.msg[i]);
 	main_proc.reloads++;
 	main_proc.reloads_failed++;
+	stats_file_set_reloads(main_proc.reloads);
 	main_last_reload_ok = 0;
 	log_err("reload #%u failed (%d error%s): the running configuration stays",
 	    main_proc.reloads, errs.n, errs.n == 1 ? "" : "s");
@@ -652,7 +655,8 @@ main(int argc, char **argv)
 	}
 	log_set_global(c->global.logs);
 	main_sockmap(c, "");
-	if (admin_bind(c, err, sizeof(err)) == -1 || metrics_bind(c, err, sizeof(err)) == -1) {
+	if (admin_bind(c, err, sizeof(err)) == -1 || metrics_bind(c, err, sizeof(err)) == -1 ||
+	    stats_file_open(c, err, sizeof(err)) == -1) {
 		log_alert("%s", err);
 		rc = EXIT_START;
 		goto out_logs;
@@ -689,7 +693,7 @@ main(int argc, char **argv)
 	}
 	main_proc.started_us = clock_now_us();
 	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1 ||
-	    metrics_start(main_base, &main_proc) == -1) {
+	    metrics_start(main_base, &main_proc) == -1 || stats_file_start(main_base) == -1) {
 		log_alert("cannot watch the admin sockets or the metrics address");
 		goto out_base;
 	}
@@ -726,6 +730,7 @@ out_base:
 	health_stop();
 	admin_stop();
 	metrics_stop();
+	stats_file_stop();
 	listener_free_all();
 	worker_free_all();
 	backend_cleanup();
@@ -733,6 +738,7 @@ out_base:
 out_logs:
 	admin_stop();
 	metrics_stop();
+	stats_file_stop();
 	log_set_global(NULL);
 	log_close(c->global.logs);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)

@@ -3,6 +3,7 @@
  * answer (SPEC §7).
  *
  *   splicerctl [-s SOCKET] COMMAND...
+ *   splicerctl top [-f STATSFILE] [-n FRAMES]
  *
  * The words are joined with blanks into one line. Exit status: 0, 1 when
  * the answer reports an error ("error: ..."), 2 when splicer could not be
@@ -19,15 +20,22 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "splicerctl.h"
+
 #define CTL_DEFAULT_SOCKET "/run/splicer/admin.sock"
+#define CTL_DEFAULT_STATS "/run/splicer/stats"
 #define CTL_LINE_MAX 4096
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: splicerctl [-s SOCKET] COMMAND...\n"
-	    "  -s SOCKET  the admin socket (\"stats socket\" in the configuration);\n"
-	    "             default $SPLICER_SOCKET, else " CTL_DEFAULT_SOCKET "\n"
+	    "       splicerctl top [-f STATSFILE] [-n FRAMES]\n"
+	    "  -s SOCKET     the admin socket (\"stats socket\" in the configuration);\n"
+	    "                default $SPLICER_SOCKET, else " CTL_DEFAULT_SOCKET "\n"
+	    "  -f STATSFILE  the stats file (\"stats file\"); default $SPLICER_STATS_FILE,\n"
+	    "                else " CTL_DEFAULT_STATS "\n"
+	    "  -n FRAMES     draw that many frames, then exit (default: until q)\n"
 	    "  'splicerctl help' lists the commands.\n");
 }
 
@@ -46,6 +54,40 @@ ctl_write(int fd, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* "top [-f STATSFILE] [-n FRAMES]" */
+static int
+ctl_main_top(int argc, char **argv)
+{
+	const char *path = getenv("SPLICER_STATS_FILE");
+	long frames = 0;
+	char *end;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "f:n:")) != -1) {
+		switch (opt) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'n':
+			frames = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || frames < 1 || frames > 1000000) {
+				fprintf(stderr, "splicerctl: -n expects a count of frames\n");
+				return 2;
+			}
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return ctl_top(path != NULL ? path : CTL_DEFAULT_STATS, (int)frames);
 }
 
 int
@@ -75,6 +117,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(argv[optind], "top") == 0)
+		return ctl_main_top(argc - optind, argv + optind);
 	if (path == NULL)
 		path = CTL_DEFAULT_SOCKET;
 	for (int i = optind; i < argc; i++) {

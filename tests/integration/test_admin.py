@@ -1,10 +1,13 @@
 """The admin socket and splicerctl (SPEC §7): every command with good and
 bad arguments, levels, many clients at once, and what the commands do to
 real sessions."""
+import mmap
 import os
+import re
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import threading
@@ -698,6 +701,141 @@ def test_splicerctl_exit_status_and_usage():
     p = subprocess.run([SPLICERCTL, "show", "info"], capture_output=True, text=True,
                        env=dict(os.environ, SPLICER_SOCKET=socks["admin"]))
     check(p.returncode == 0 and "Name: splicer" in p.stdout, "SPLICER_SOCKET")
+    sp.stop()
+
+
+# ---- the stats file and splicerctl top ----
+
+HEADER = struct.Struct("=QIIIIIIIIQIIIIQQQQiIQQQQQ32s")
+PROXY = struct.Struct("=II64sQQQQQQQQQ")
+
+
+def read_record(buf, off, st):
+    """A seqlock read of one record: (fields) or None if it kept moving."""
+    for _ in range(1000):
+        s1 = struct.unpack_from("=I", buf, off)[0]
+        if s1 & 1:
+            continue
+        rec = st.unpack_from(buf, off)
+        if struct.unpack_from("=I", buf, off)[0] == s1:
+            return rec
+    return None
+
+
+def stats_conf_start(servers, path):
+    return start(servers, extra_global="    stats file %s\n" % path)
+
+
+@test
+def test_stats_file_is_read_consistently_during_load():
+    """A separate reader maps the file read-only while 4 sessions upload:
+    every snapshot is whole, counters never go back, and at the end the
+    frontend's upload count is every byte sent."""
+    srv = Server(lambda c: recv_all(c))
+    path = "/tmp/splicer-admin-%d/stats-%d" % (os.getpid(), free_port())
+    sp, socks, front = stats_conf_start([("s1", srv.addr)], path)
+    f = open(path, "rb")
+    buf = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    h = HEADER.unpack_from(buf, 0)
+    magic, version, hsize, psize = h[0], h[1], h[2], h[3]
+    check(magic == 0x31544154534c5053 and version == 1 and hsize == HEADER.size and
+          psize == PROXY.size, "header %r" % (h[:8],))
+    nproxies, proxies_off = h[10], h[14]
+    check(nproxies == 1 and h[18] == sp.pid, "layout %r" % (h,))
+    size = 8 << 20
+
+    def upload():
+        c = connect(front)
+        for _ in range(size // 65536):
+            c.sendall(b"u" * 65536)
+            time.sleep(0.002)
+        c.close()
+
+    ts = [threading.Thread(target=upload) for _ in range(4)]
+    [t.start() for t in ts]
+    seen, last, torn = 0, -1, 0
+    while any(t.is_alive() for t in ts):
+        r = read_record(buf, proxies_off, PROXY)
+        if r is None:
+            torn += 1
+            continue
+        name, up = r[2].rstrip(b"\0").decode(), r[6]
+        check(name == "app" and up >= last, "snapshot %r after %d" % (r, last))
+        last = up
+        seen += 1
+        time.sleep(0.01)
+    [t.join() for t in ts]
+    wait_until(lambda: read_record(buf, proxies_off, PROXY)[6] == 4 * size, 5,
+               "the final count in the file")
+    check(seen > 20 and torn == 0, "%d snapshots, %d torn" % (seen, torn))
+    print("    %d consistent snapshots of a frontend during 4 x 8 MB uploads" % seen)
+    buf.close()
+    f.close()
+    sp.stop()
+    check(not os.path.exists(path), "the file is removed at stop")
+
+
+@test
+def test_top_refuses_another_version_and_other_files():
+    srv = Server(echo_handler)
+    d = "/tmp/splicer-admin-%d" % os.getpid()
+    path = "%s/stats-%d" % (d, free_port())
+    sp, socks, front = stats_conf_start([("s1", srv.addr)], path)
+    data = bytearray(open(path, "rb").read())
+    struct.pack_into("=I", data, 8, 2)
+    other = path + ".v2"
+    with open(other, "wb") as f:
+        f.write(data)
+    p = subprocess.run([SPLICERCTL, "top", "-f", other, "-n", "1"], capture_output=True, text=True)
+    check(p.returncode == 2 and "layout version 2; this splicerctl reads version 1" in p.stderr,
+          p.stderr)
+    with open(other, "wb") as f:
+        f.write(b"hello, not stats at all" * 10)
+    p = subprocess.run([SPLICERCTL, "top", "-f", other, "-n", "1"], capture_output=True, text=True)
+    check(p.returncode == 2 and "is not a splicer stats file" in p.stderr, p.stderr)
+    p = subprocess.run([SPLICERCTL, "top", "-f", d + "/nope", "-n", "1"], capture_output=True,
+                       text=True)
+    check(p.returncode == 2 and "cannot open the stats file" in p.stderr, p.stderr)
+    os.unlink(other)
+    sp.stop()
+
+
+@test
+def test_top_under_a_terminal_shows_frontends_servers_and_sessions():
+    """splicerctl top in a pty (script -qc), quit with q."""
+    srv = Server(lambda c: recv_all(c))
+    path = "/tmp/splicer-admin-%d/stats-%d" % (os.getpid(), free_port())
+    sp, socks, front = stats_conf_start([("s1", srv.addr), ("s2", srv.addr)], path)
+    c = connect(front)
+    stop = []
+    t = threading.Thread(target=pump, args=(c, stop))
+    t.start()
+    p = subprocess.Popen(["script", "-qec", "%s top -f %s" % (SPLICERCTL, path), "/dev/null"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(2.5)
+    p.stdin.write(b"q")
+    p.stdin.flush()
+    try:
+        out, _ = p.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        check(False, "top did not quit on q: %r" % out[-300:])
+    stop.append(1)
+    c.close()
+    t.join(10)
+    text = out.decode("utf-8", "replace")
+    frames = text.split("\x1b[H\x1b[2J")
+    last = [f for f in frames if "FRONTEND" in f][-1]
+    check(p.returncode == 0, "exit %d" % p.returncode)
+    lines = last.replace("\r", "").rstrip("\n").split("\n")
+    check(len(lines) <= 24 and all(len(l) <= 80 for l in lines), "not 80x24: %r" % lines)
+    check(re.search(r"^app\s+OPEN\s+1 ", last, re.M), last)
+    check(re.search(r"^app/s1\s+UP ", last, re.M) and re.search(r"^app/s2\s+UP ", last, re.M),
+          last)
+    m = re.search(r"^\d+\s+app\s+127\.0\.0\.1:\d+\s+splice\s+\d+s\s+(\S+)", last, re.M)
+    check(m and m.group(1) not in ("0",), "the session and its rate: %s" % last)
+    print("    top, last frame:\n      " + "\n      ".join(lines[:12]))
     sp.stop()
 
 
