@@ -26,6 +26,7 @@
 #include "conf_stats.h"
 #include "listener.h"
 #include "log.h"
+#include "pipe_pool.h"
 #include "session.h"
 #include "shaper.h"
 #include "sockaddr.h"
@@ -211,6 +212,26 @@ admin_cmd_show_sess(char **argv, struct evbuffer *out)
 	for (unsigned int w = 0; w < worker_count(); w++)
 		session_foreach(worker_get(w), admin_show_sess_line, out);
 	worker_release();
+}
+
+static void
+admin_cmd_show_pools(char **argv, struct evbuffer *out)
+{
+	struct pipe_pool_stats sum = { 0 };
+
+	(void)argv;
+	evbuffer_add_printf(out, "# thread used free created failed fallbacks\n");
+	for (unsigned int i = 0; i < worker_count(); i++) {
+		struct pipe_pool_stats st = { 0 };
+
+		pipe_pool_add_stats(&worker_get(i)->pool, &st);
+		pipe_pool_add_stats(&worker_get(i)->pool, &sum);
+		evbuffer_add_printf(out, "%u %u %u %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", i, st.used,
+		    st.free, st.created, st.failed, st.fallbacks);
+	}
+	evbuffer_add_printf(out, "total %u %u %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", sum.used,
+	    sum.free, sum.created, sum.failed, sum.fallbacks);
+	evbuffer_add_printf(out, "allocated %u\n", pipe_pool_allocated());
 }
 
 static void
@@ -499,6 +520,8 @@ static const struct admin_cmd admin_cmds[] = {
 	  "frontends, backends and servers as CSV" },
 	{ "show sess", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_sess,
 	  "one line per session" },
+	{ "show pools", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_pools,
+	  "the pipe pools: per thread, pipes in use, kept, made, refused" },
 	{ "disable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, NULL, admin_cmd_disable_frontend,
 	  "stop accepting (clients wait in the kernel's backlog)" },
 	{ "enable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, NULL, admin_cmd_enable_frontend,

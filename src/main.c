@@ -374,16 +374,25 @@ main_load(struct conf_msgs *errs, struct conf_msgs *warns)
 	return c;
 }
 
-/* Do two configurations declare the same admin sockets? */
+/* Do two configurations declare the same admin sockets, metrics address
+ * and stats file (which a reload does not change)? */
 static int
-main_same_admins(const struct conf_admin *a, const struct conf_admin *b)
+main_same_stats(const struct conf_global *x, const struct conf_global *y)
 {
+	const struct conf_admin *a = x->admins, *b = y->admins;
+
 	for (; a != NULL && b != NULL; a = a->next, b = b->next) {
 		if (strcmp(a->path, b->path) != 0 || a->mode != b->mode || a->uid != b->uid ||
 		    a->gid != b->gid || a->level != b->level)
 			return 0;
 	}
-	return a == NULL && b == NULL;
+	if (a != NULL || b != NULL || (x->metrics == NULL) != (y->metrics == NULL) ||
+	    (x->stats_file == NULL) != (y->stats_file == NULL))
+		return 0;
+	if (x->metrics != NULL && (x->metrics->len != y->metrics->len ||
+	    memcmp(&x->metrics->ss, &y->metrics->ss, x->metrics->len) != 0))
+		return 0;
+	return x->stats_file == NULL || strcmp(x->stats_file, y->stats_file) == 0;
 }
 
 /*
@@ -406,9 +415,9 @@ main_reload(void)
 		goto failed;
 	for (int i = 0; i < warns.n; i++)
 		log_warning("reload: %s", warns.msg[i]);
-	if (!main_same_admins(old->global.admins, n->global.admins))
-		log_warning("reload: the 'stats socket' lines changed; the admin sockets "
-		    "stay as they were started until splicer restarts");
+	if (!main_same_stats(&old->global, &n->global))
+		log_warning("reload: the 'stats' lines changed; the admin sockets, metrics "
+		    "address and stats file stay as they were started until splicer restarts");
 	maxconn = main_maxconn(n);
 	if (log_open(n->global.logs, err, sizeof(err)) == -1)
 		goto failed_msg;

@@ -148,6 +148,38 @@ def test_help_show_info_and_show_stat():
 
 
 @test
+def test_show_pools_counts_the_pipes_of_live_sessions():
+    """Four sessions each holding bytes in a pipe (the server does not
+    read): used pipes show per thread and in total."""
+    hold = threading.Event()
+    srv = Server(lambda c: (hold.wait(10), recv_all(c)))
+    sp, socks, front = start([("s1", srv.addr)])
+    cs = []
+    for _ in range(4):
+        c = connect(front)
+        c.setblocking(False)
+        try:
+            while True:
+                c.send(b"p" * 65536)
+        except BlockingIOError:
+            pass
+        cs.append(c)
+    time.sleep(0.2)
+    rc, out = ctl(socks["admin"], "show", "pools")
+    lines = out.strip().splitlines()
+    check(rc == 0 and lines[0] == "# thread used free created failed fallbacks", out)
+    total = next(l for l in lines if l.startswith("total ")).split()
+    per = [l.split() for l in lines[1:] if l[0].isdigit()]
+    check(len(per) >= 1 and sum(int(p[1]) for p in per) == int(total[1]), out)
+    check(int(total[1]) == 4 and int(total[3]) >= 4, "4 pipes in use: %s" % out)
+    check(next(l for l in lines if l.startswith("allocated ")) == "allocated %d" %
+          (int(total[1]) + int(total[2])), out)
+    hold.set()
+    [c.close() for c in cs]
+    sp.stop()
+
+
+@test
 def test_reloads_show_in_show_info():
     sp, socks, _ = start()
     s = socks["admin"]
@@ -166,7 +198,7 @@ def test_reloads_show_in_show_info():
     with open(sp.cfg, "w") as f:
         f.write(good.replace("level admin", "level user"))
     sp.signal(signal.SIGHUP)
-    sp.wait_log("the 'stats socket' lines changed")
+    sp.wait_log("the 'stats' lines changed")
     check(ctl(s, "shutdown", "session", "1")[1].startswith("error: no session"),
           "the socket keeps the level it started with")
     sp.stop()
@@ -518,12 +550,13 @@ def test_levels_are_enforced():
     a = named("a")
     sp, socks, _ = start([("a", a.addr)], levels=("user", "operator", "admin"))
     allowed = {
-        "user": {"help", "show info", "show stat", "show sess"},
-        "operator": {"help", "show info", "show stat", "show sess", "disable server app/a",
+        "user": {"help", "show info", "show stat", "show sess", "show pools"},
+        "operator": {"help", "show info", "show stat", "show sess", "show pools",
+                     "disable server app/a",
                      "enable server app/a", "set server app/a state ready",
                      "disable frontend app", "enable frontend app"},
     }
-    every = ["help", "show info", "show stat", "show sess", "disable server app/a",
+    every = ["help", "show info", "show stat", "show sess", "show pools", "disable server app/a",
              "enable server app/a", "set server app/a state ready", "set server app/a weight 2",
              "shutdown session 12345", "shutdown sessions server app/a", "pause session 12345",
              "resume session 12345", "disable frontend app", "enable frontend app",
