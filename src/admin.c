@@ -349,6 +349,7 @@ struct admin_order {
 	int dir;			/* SESSION_SET_RATE */
 	uint64_t rate;
 	int in_kernel;			/* a match has a flow in the kernel */
+	const char *not_running;	/* a match is not established yet: its state */
 	unsigned int found;
 	struct {
 		struct worker *w;
@@ -367,6 +368,9 @@ admin_order_match(const struct session_info *i, void *arg)
 		return;
 	if (strstr(i->engine, "sockmap") != NULL)
 		o->in_kernel = 1;
+	if (strcmp(i->state, "established") != 0 && strcmp(i->state, "half-closed") != 0 &&
+	    strcmp(i->state, "paused") != 0)
+		o->not_running = i->state;
 	if (o->nhits == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 16;
 		void *p = realloc(o->hits, cap * sizeof(*o->hits));
@@ -393,6 +397,11 @@ admin_order(struct admin_order *o, struct evbuffer *out)
 	if (o->order == SESSION_SET_RATE && o->in_kernel) {
 		admin_error(out, "session %u is carried by the kernel (sockmap): a kernel redirect "
 		    "cannot be shaped", o->id);
+		o->nhits = 0;
+		o->id = 0;
+	} else if (o->order == SESSION_PAUSE && o->not_running != NULL) {
+		admin_error(out, "session %u is %s: only an established session can be paused",
+		    o->id, o->not_running);
 		o->nhits = 0;
 		o->id = 0;
 	}

@@ -1480,6 +1480,8 @@ session_run_order(struct worker_job *j)
 		    SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER, "shut down from the admin socket");
 		break;
 	case SESSION_PAUSE:
+		if (s->state != SESS_ST_ESTABLISHED && s->state != SESS_ST_HALF_CLOSED)
+			break;	/* admin.c checked; it moved on since */
 		/* The kernel cannot be paused: its flows are held (copied
 		 * from now on) and what it already took still arrives. */
 		if (s->up.ops == &engine_sockmap_ops)

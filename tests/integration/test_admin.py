@@ -319,6 +319,30 @@ def test_pause_stops_both_ways_and_resume_restarts(engine):
 
 
 @test
+def test_a_session_still_connecting_cannot_be_paused():
+    """A server that never accepts (its backlog is full): the session
+    stays connecting, and pausing it is refused with its state."""
+    blocked = Server(backlog_only=True, backlog=0)
+    fill = []
+    for _ in range(3):                      # fill its accept queue: later SYNs are dropped
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", blocked.port))
+        fill.append(f)
+    time.sleep(0.1)
+    sp, socks, front = start([("s1", blocked.addr)])
+    c = connect(front)
+    wait_until(lambda: any(r["state"] == "connecting" for r in sess_rows(socks["admin"])), 5,
+               "a connecting session")
+    sid = next(r["id"] for r in sess_rows(socks["admin"]) if r["state"] == "connecting")
+    rc, out = ctl(socks["admin"], "pause", "session", sid)
+    check(rc == 1 and "is connecting: only an established session can be paused" in out, out)
+    c.close()
+    [f.close() for f in fill]
+    sp.stop()
+
+
+@test
 def test_shutdown_sessions_of_a_server():
     a, b = Server(echo_handler), Server(echo_handler)
     sp, socks, front = start([("a", a.addr), ("b", b.addr)])
