@@ -211,22 +211,23 @@ conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
 	}
 	/* The admin sockets' owners. */
 	for (struct conf_admin *a = g->admins; a != NULL; a = a->next) {
-		struct passwd *pw;
-		struct group *gr;
+		if (a->user != NULL) {
+			struct passwd *pw = getpwnam(a->user);
 
-		if (a->user != NULL && (pw = getpwnam(a->user)) == NULL) {
-			conf_msgs_add(errs, "%s:%d: stats socket: user '%s' does not exist", file,
-			    a->line, a->user);
-			nerr++;
-		} else if (a->user != NULL) {
-			a->uid = pw->pw_uid;
+			if (pw != NULL)
+				a->uid = pw->pw_uid;
+			else
+				conf_msgs_add(errs, "%s:%d: stats socket: user '%s' does not exist",
+				    file, a->line, a->user), nerr++;
 		}
-		if (a->group != NULL && (gr = getgrnam(a->group)) == NULL) {
-			conf_msgs_add(errs, "%s:%d: stats socket: group '%s' does not exist", file,
-			    a->line, a->group);
-			nerr++;
-		} else if (a->group != NULL) {
-			a->gid = gr->gr_gid;
+		if (a->group != NULL) {
+			struct group *gr = getgrnam(a->group);
+
+			if (gr != NULL)
+				a->gid = gr->gr_gid;
+			else
+				conf_msgs_add(errs, "%s:%d: stats socket: group '%s' does not exist",
+				    file, a->line, a->group), nerr++;
 		}
 	}
 	return nerr;
