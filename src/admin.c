@@ -366,10 +366,9 @@ admin_order_match(const struct session_info *i, void *arg)
 
 	if ((o->id != 0 && i->id != o->id) || (o->srv != NULL && i->server != o->srv))
 		return;
-	if (strstr(i->engine, "sockmap") != NULL)
+	if (i->flow_engine[0] == ENGINE_SOCKMAP || i->flow_engine[1] == ENGINE_SOCKMAP)
 		o->in_kernel = 1;
-	if (strcmp(i->state, "established") != 0 && strcmp(i->state, "half-closed") != 0 &&
-	    strcmp(i->state, "paused") != 0)
+	if (!i->running)
 		o->not_running = i->state;
 	if (o->nhits == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 16;

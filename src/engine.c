@@ -130,3 +130,15 @@ engine_peer_gone(int e)
 	return e == ECONNRESET || e == EPIPE || e == ETIMEDOUT ||
 	    e == EHOSTUNREACH || e == ENETUNREACH || e == ENOTCONN || e == ECONNABORTED;
 }
+
+const char *
+engine_name(enum engine_id id)
+{
+	static const struct engine_ops *const ops[ENGINE_COUNT] = {
+		[ENGINE_SPLICE] = &engine_splice_ops,
+		[ENGINE_COPY] = &engine_copy_ops,
+		[ENGINE_SOCKMAP] = &engine_sockmap_ops,
+	};
+
+	return ops[id]->name;
+}

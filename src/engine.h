@@ -40,6 +40,9 @@ enum engine_id {
 	ENGINE_COUNT
 };
 
+/* "splice", "copy", "sockmap". */
+const char *engine_name(enum engine_id id);
+
 struct engine_ops {
 	const char *name;
 	enum engine_id id;

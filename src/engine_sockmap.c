@@ -59,6 +59,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dial.h"
 #include "engine.h"
 #include "log.h"
 #include "sockmap.h"
@@ -245,17 +246,6 @@ sm_written(int fd, uint64_t *tx, int exact)
 	}
 	errno = EAGAIN;
 	return -1;
-}
-
-static int
-sm_sock_error(int fd)
-{
-	int e = 0;
-	socklen_t len = sizeof(e);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
-		return errno;
-	return e;
 }
 
 /* Was fd reset (closed while we have not shut it down)? Its error is
@@ -543,7 +533,7 @@ sm_watch_src(struct flow *f, const struct sm_flow *v, int *fin)
 	if ((f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR)) || poll(&p, 1, 0) != 1)
 		return;
 	if (p.revents & (POLLERR | POLLHUP | POLLRDHUP)) {
-		if ((e = sm_sock_error(f->src)) != 0) {
+		if ((e = dial_result(f->src)) != 0) {
 			f->flags |= FLOW_F_SRC_ERR;
 			f->err = e;
 		} else if (v->passed == f->k.read && sm_all_taken(f, v)) {

@@ -33,9 +33,6 @@ static char metrics_addr[SOCKADDR_STRLEN];
 static struct evhttp *metrics_http;
 static const struct metrics_process *metrics_proc;
 
-static const char *const metrics_engines[ENGINE_COUNT] = {
-	[ENGINE_SPLICE] = "splice", [ENGINE_COPY] = "copy", [ENGINE_SOCKMAP] = "sockmap",
-};
 
 int
 metrics_bind(const struct conf *c, char *err, size_t errlen)
@@ -207,10 +204,8 @@ metrics_count_flow(const struct session_info *i, void *arg)
 	struct metrics_flows *m = arg;
 
 	for (int d = 0; d < 2; d++) {
-		for (int e = 0; e < ENGINE_COUNT && i->flow_engine[d] != NULL; e++) {
-			if (strcmp(i->flow_engine[d], metrics_engines[e]) == 0)
-				m->flows[e]++;
-		}
+		if (i->flow_engine[d] >= 0)
+			m->flows[i->flow_engine[d]]++;
 	}
 }
 
@@ -244,12 +239,12 @@ metrics_process(struct evbuffer *b)
 	metrics_family(b, "splicer_flows_current", "gauge",
 	    "Flows (one per direction of an established session) by the engine moving them.");
 	for (int e = 0; e < ENGINE_COUNT; e++)
-		metrics_sample(b, "splicer_flows_current", "engine", metrics_engines[e], NULL,
+		metrics_sample(b, "splicer_flows_current", "engine", engine_name((enum engine_id)e), NULL,
 		    NULL, NULL, NULL, m.flows[e]);
 	metrics_family(b, "splicer_sessions_ended_total", "counter",
 	    "Established sessions ended, by engine (sockmap if a flow was in the kernel).");
 	for (int e = 0; e < ENGINE_COUNT; e++)
-		metrics_sample(b, "splicer_sessions_ended_total", "engine", metrics_engines[e],
+		metrics_sample(b, "splicer_sessions_ended_total", "engine", engine_name((enum engine_id)e),
 		    NULL, NULL, NULL, NULL, st.by_engine[e]);
 	metrics_family(b, "splicer_pipes_allocated", "gauge", "Pipes that exist (2 fds each).");
 	metrics_sample(b, "splicer_pipes_allocated", NULL, NULL, NULL, NULL, NULL, NULL,

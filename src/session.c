@@ -1404,10 +1404,9 @@ session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void 
 		i.srv_addr = s->srv != NULL ? &s->srv->addr.ss : NULL;
 		i.state = s->flags & SESS_F_PAUSED ? "paused" : session_state_names[s->state];
 		session_engine(s, i.engine, sizeof(i.engine));
-		if (s->t_established != 0) {
-			i.flow_engine[0] = s->up.ops->name;
-			i.flow_engine[1] = s->down.ops->name;
-		}
+		i.flow_engine[0] = s->t_established != 0 ? (int)s->up.ops->id : -1;
+		i.flow_engine[1] = s->t_established != 0 ? (int)s->down.ops->id : -1;
+		i.running = s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED;
 		i.age_us = now - s->t_accept;
 		i.idle_us = now - (last > s->t_accept ? last : s->t_accept);
 		i.bytes[0] = s->up.bytes;

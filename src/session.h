@@ -36,7 +36,8 @@ struct session_info {
 	const struct sockaddr_storage *srv_addr;	/* NULL before a server is chosen */
 	const char *state;		/* "established", ... */
 	char engine[32];		/* "splice", "splice/sockmap", "-" */
-	const char *flow_engine[2];	/* up, down: "splice", ...; NULL before established */
+	int flow_engine[2];		/* up, down: enum engine_id; -1 before established */
+	int running;			/* established or half-closed (paused or not) */
 	uint64_t age_us, idle_us;
 	uint64_t bytes[2];		/* up (client -> server), down */
 	uint64_t bps[2];		/* bits/s over the last second */

@@ -138,6 +138,18 @@ top_si(double v, char *buf, size_t len)
 	return buf;
 }
 
+/* The rate of a byte count since the last frame, in bits/s, written into
+ * buf; prev (may be NULL: no rate) gets the new count. */
+static const char *
+top_rate(const uint64_t *cur, uint64_t *prev, uint64_t dt_ms, char *buf, size_t len)
+{
+	double bps = prev != NULL && dt_ms != 0 ? (*cur - *prev) * 8000.0 / dt_ms : 0;
+
+	if (prev != NULL)
+		*prev = *cur;
+	return top_si(bps, buf, len);
+}
+
 static const char *
 top_state(uint32_t s)
 {
@@ -184,12 +196,8 @@ top_frame(struct top *t, FILE *out)
 		fprintf(out, "%-24.24s %-5s %6" PRIu64 " %6" PRIu64 " %10" PRIu64 " %8s %8s\n",
 		    p.name, p.flags & STATS_PX_STOPPED ? "STOP" : "OPEN", p.sessions_now,
 		    p.max_sessions, p.sessions_total,
-		    top_si(dt && i < TOP_MAX_PX ? (p.bytes[0] - t->px_prev[i][0]) * 8000.0 / dt :
-		    0, a, sizeof(a)),
-		    top_si(dt && i < TOP_MAX_PX ? (p.bytes[1] - t->px_prev[i][1]) * 8000.0 / dt :
-		    0, b, sizeof(b)));
-		if (i < TOP_MAX_PX)
-			memcpy(t->px_prev[i], p.bytes, sizeof(p.bytes));
+		    top_rate(&p.bytes[0], i < TOP_MAX_PX ? &t->px_prev[i][0] : NULL, dt, a, sizeof(a)),
+		    top_rate(&p.bytes[1], i < TOP_MAX_PX ? &t->px_prev[i][1] : NULL, dt, b, sizeof(b)));
 		rows++;
 	}
 	fprintf(out, "\n%-24s %-5s %4s %6s %10s %5s %8s %8s\n", "BACKEND/SERVER", "STATE", "W",
@@ -205,12 +213,8 @@ top_frame(struct top *t, FILE *out)
 		fprintf(out, "%-24.24s %-5s %4" PRIu64 " %6" PRIu64 " %10" PRIu64 " %5" PRIu64
 		    " %8s %8s\n", name, top_state(s.state), s.weight, s.sessions_now,
 		    s.sessions_total, s.connect_errors,
-		    top_si(dt && i < TOP_MAX_PX ? (s.bytes[0] - t->srv_prev[i][0]) * 8000.0 / dt :
-		    0, a, sizeof(a)),
-		    top_si(dt && i < TOP_MAX_PX ? (s.bytes[1] - t->srv_prev[i][1]) * 8000.0 / dt :
-		    0, b, sizeof(b)));
-		if (i < TOP_MAX_PX)
-			memcpy(t->srv_prev[i], s.bytes, sizeof(s.bytes));
+		    top_rate(&s.bytes[0], i < TOP_MAX_PX ? &t->srv_prev[i][0] : NULL, dt, a, sizeof(a)),
+		    top_rate(&s.bytes[1], i < TOP_MAX_PX ? &t->srv_prev[i][1] : NULL, dt, b, sizeof(b)));
 		rows++;
 	}
 	fprintf(out, "\n%-7s %-12s %-21s %-9s %6s %8s %8s\n", "SESSION", "FRONTEND", "CLIENT",

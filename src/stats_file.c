@@ -70,20 +70,28 @@ stats_file_open(const struct conf *c, char *err, unsigned long errlen)
 	return 0;
 }
 
+/* Proxies and servers of c. */
+static void
+sf_count(const struct conf *c, uint32_t *npx, uint32_t *nsrv)
+{
+	*npx = *nsrv = 0;
+	for (const struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		(*npx)++;
+		for (const struct conf_server *s = px->servers; s != NULL; s = s->next)
+			(*nsrv)++;
+	}
+}
+
 /* The tables for c, the workers and the session slots; the file only
  * grows (a reader's mapping never loses its pages). */
 static int
 sf_layout(const struct conf *c)
 {
-	uint32_t npx = 0, nsrv = 0, nthr = worker_count();
+	uint32_t npx, nsrv, nthr = worker_count();
 	size_t off, len;
 	struct stats_header *h;
 
-	for (const struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
-		npx++;
-		for (const struct conf_server *s = px->servers; s != NULL; s = s->next)
-			nsrv++;
-	}
+	sf_count(c, &npx, &nsrv);
 	off = sizeof(struct stats_header);
 	len = off + npx * sizeof(struct stats_proxy) + nsrv * sizeof(struct stats_server) +
 	    nthr * sizeof(struct stats_thread) + STATS_SESSIONS_MAX * sizeof(struct stats_session);
@@ -265,7 +273,7 @@ static void
 sf_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	const struct conf *c = conf_current();
-	uint32_t npx = 0, nsrv = 0;
+	uint32_t npx, nsrv;
 	struct worker_stats ws;
 	struct pipe_pool_stats ps;
 	struct timespec now;
@@ -273,11 +281,7 @@ sf_on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	for (const struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
-		npx++;
-		for (const struct conf_server *s = px->servers; s != NULL; s = s->next)
-			nsrv++;
-	}
+	sf_count(c, &npx, &nsrv);
 	if ((npx != sf_hdr->nproxies || nsrv != sf_hdr->nservers) && sf_layout(c) == -1) {
 		log_err("stats file %s: cannot lay it out again: %s", sf_path, strerror(errno));
 		return;
