@@ -118,15 +118,14 @@ static int
 admin_number(const char *s, const char *what, unsigned long long min, unsigned long long max,
     unsigned long long *v, struct evbuffer *out)
 {
-	char *end;
+	char why[256];
+	uint64_t n;
 
-	errno = 0;
-	if (*s >= '0' && *s <= '9')
-		*v = strtoull(s, &end, 10);
-	if (!(*s >= '0' && *s <= '9') || errno != 0 || *end != '\0' || *v < min || *v > max) {
-		admin_error(out, "%s '%s' is not a number from %llu to %llu", what, s, min, max);
+	if (units_parse_uint(s, min, max, &n, why, sizeof(why)) == -1) {
+		admin_error(out, "%s: %s", what, why);
 		return -1;
 	}
+	*v = n;
 	return 0;
 }
 
