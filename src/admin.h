@@ -1,5 +1,5 @@
 /*
- * admin: the admin socket ("stats socket", SPEC §7). One command per
+ * admin: the admin socket ("stats socket"). One command per
  * connection, as HAProxy's non-interactive mode: the client writes a line
  * (several commands may be separated by ';'), splicer writes the answers
  * and closes. An answer that reports a failure is one line starting with

@@ -17,7 +17,7 @@ struct acl_rule;
 struct shaper_group;
 struct shaper_rule;
 
-/* Data path of a proxy (SPEC §5). */
+/* Data path of a proxy: how its sessions move bytes. */
 enum conf_engine {
 	CONF_ENGINE_UNSET = 0,	/* inherit: backend, then frontend, then auto */
 	CONF_ENGINE_AUTO,	/* splice, promoted to sockmap when built in */

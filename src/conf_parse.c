@@ -1,5 +1,5 @@
 /*
- * conf_parse: sections and keywords of the configuration grammar (SPEC §3).
+ * conf_parse: sections and keywords of the configuration grammar.
  *
  * Each section has a keyword table sorted by name; each entry names the
  * sections it is valid in and one handler. A word found in no table is

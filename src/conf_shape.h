@@ -1,5 +1,5 @@
 /*
- * conf_shape: the shaping lines of the grammar (SPEC §3, §6), words in,
+ * conf_shape: the shaping lines of the grammar, words in,
  * shaper groups and rules out. Pure: no I/O, errors as sentences.
  *
  *   bandwidth-limit upload|download RATE [burst SIZE]

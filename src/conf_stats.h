@@ -1,5 +1,5 @@
 /*
- * conf_stats: the "stats" lines of the global section (SPEC §7), words
+ * conf_stats: the "stats" lines of the global section, words
  * in, structures out. Pure: no I/O, errors as sentences.
  *
  *   stats socket PATH [mode OCTAL] [uid N] [gid N] [user NAME] [group NAME]

@@ -4,7 +4,7 @@
  * redirects every segment it receives to the egress of dst; user space
  * only looks, on a timer, for src's FIN or reset and at byte counts.
  *
- * What keeps bytes safe (REFERENCE.md, sockmap path):
+ * What keeps bytes safe:
  *  - A flow enters only when it holds no byte and its last read found
  *    src empty (FLOW_F_CLEAN): the kernel redirects whole segments, so a
  *    segment half read by user space would be sent twice.
@@ -23,7 +23,7 @@
  *    (recv) only for bytes the program passed to it, never more.
  *
  * Backpressure. The kernel queues redirected segments for dst without
- * limit and without charging them to either socket (REFERENCE.md 17):
+ * limit and without charging them to either socket:
  * a fast sender and a slow receiver would fill memory. Taking src out of
  * sm_socks would stop that, but the kernel drops a segment it is
  * handling at that instant. So the flow is HELD instead: sm_ctl tells the

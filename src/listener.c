@@ -32,7 +32,7 @@
 #define LISTENER_ACCEPT_BURST 64
 /* Default listen(2) backlog: the kernel caps it at net.core.somaxconn. */
 #define LISTENER_BACKLOG_DEFAULT 65535
-/* Pause after accept() ran out of fds or memory (REFERENCE rule 5). */
+/* Pause after accept() ran out of fds or memory (retrying at once would spin: the error lasts until an fd or memory is freed). */
 #define LISTENER_PAUSE_US 100000
 
 static struct listener *listeners;

@@ -396,7 +396,7 @@ main_same_stats(const struct conf_global *x, const struct conf_global *y)
 }
 
 /*
- * SIGHUP (SPEC §8): a valid configuration takes effect for new sessions
+ * SIGHUP: a valid configuration takes effect for new sessions
  * at once, sessions in progress keep theirs, and listening sockets whose
  * address stays are kept so that no client is refused. An invalid one is
  * logged, every error of it, and the running one stays.
@@ -480,7 +480,7 @@ main_on_signal(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
-		/* SPEC §2: close sessions after at most hard-stop-after (0: now). */
+		/* Close sessions after at most hard-stop-after (0: now). */
 		if (c->global.hard_stop_after == 0 || main_stopping) {
 			log_notice("%s: stopping", strsignal((int)sig));
 			main_stopping = 1;
@@ -670,7 +670,7 @@ main(int argc, char **argv)
 		rc = EXIT_START;
 		goto out_logs;
 	}
-	/* SPEC §9: give up root once the sockets and logs are open. */
+	/* Give up root once the sockets and logs are open. */
 	if (priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid,
 	    err, sizeof(err)) == -1) {
 		log_alert("%s", err);

@@ -1,5 +1,5 @@
 /*
- * metrics: "stats metrics ADDR:PORT", the Prometheus endpoint (SPEC §7).
+ * metrics: "stats metrics ADDR:PORT", the Prometheus endpoint.
  * GET /metrics answers the text exposition format (version 0.0.4) with
  * libevent's evhttp, on the control thread: names start with splicer_,
  * counters end in _total, units are in the names (bytes, seconds), and

@@ -734,7 +734,7 @@ session_forward_fin(struct session *s, struct flow *f)
 }
 
 /*
- * engine sockmap and auto (SPEC §5): once the session has moved
+ * engine sockmap and auto: once the session has moved
  * promote_at bytes, hand each flow to the kernel at a moment it allows
  * (engine_promote: it holds no byte and nothing is half read; else
  * EAGAIN, and the next run tries again). A refusal for any other reason
@@ -902,7 +902,7 @@ session_on_client_write(evutil_socket_t fd, short what, void *arg)
 
 /* ---- connecting ---- */
 
-/* The bandwidth limits that apply to the session (SPEC §6): a shaped flow
+/* The bandwidth limits that apply to the session : a shaped flow
  * starts with nothing to read until its buckets grant it bytes. */
 static void
 session_shape(struct session *s)
@@ -949,7 +949,7 @@ session_established(struct session *s)
 		s->up.flags &= ~FLOW_F_CLEAN;	/* its header may have ended mid-segment */
 	session_shape(s);
 	/* Which flows may go to the kernel, and when. A shaped one may not:
-	 * user space cannot delay a kernel redirect (SPEC §5). */
+	 * user space cannot delay a kernel redirect. */
 	s->promote_at = engine == CONF_ENGINE_SOCKMAP ? 0 :
 	    engine == CONF_ENGINE_AUTO || engine == CONF_ENGINE_UNSET ?
 	    s->conf->global.promote_bytes : UINT64_MAX;

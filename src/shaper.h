@@ -1,5 +1,5 @@
 /*
- * shaper: bandwidth shaping with token buckets (SPEC §6).
+ * shaper: bandwidth shaping with token buckets.
  *
  * A bucket makes tokens at `rate` bits per second, keeps at most `burst`
  * bytes of them, and hands them out in quanta. Its state is two running

@@ -1,6 +1,6 @@
 /*
  * splicerctl: send one command to splicer's admin socket and print the
- * answer (SPEC §7).
+ * answer.
  *
  *   splicerctl [-s SOCKET] COMMAND...
  *   splicerctl top [-f STATSFILE] [-n FRAMES]

@@ -1,5 +1,5 @@
 /*
- * stats_file: "stats file PATH" (SPEC §7), a fixed-layout segment that
+ * stats_file: "stats file PATH", a fixed-layout segment that
  * splicer maps and updates in place, and that other processes (splicerctl
  * top) map read-only.
  *

@@ -1,6 +1,6 @@
 /*
  * units: parse and print the time, size and rate values of the
- * configuration grammar (SPEC §3). Pure functions: no I/O, no globals,
+ * configuration grammar. Pure functions: no I/O, no globals,
  * so they are table-tested and fuzzed directly.
  *
  * Every parser returns 0 on success and -1 on failure, in which case a

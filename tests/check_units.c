@@ -1,5 +1,5 @@
 /*
- * Unit tests for units.c and sockaddr.c: the value grammar of SPEC §3.
+ * Unit tests for units.c and sockaddr.c: the value grammar of the configuration.
  */
 #include "config.h"
 

@@ -28,10 +28,10 @@ ENGINES = ("splice", "copy", "sockmap", "auto")
 AUTO_PROMOTE = "64k"
 AUTO_MAX_RATE = "1000gbps"
 # The sockmap engine is there when the binary has it and we may load BPF;
-# otherwise sessions of engine sockmap and auto are spliced (SPEC §5).
+# otherwise sessions of engine sockmap and auto are spliced.
 SOCKMAP = os.path.exists(SPLICER) and os.geteuid() == 0 and " sockmap" in \
     subprocess.run([SPLICER, "-V"], capture_output=True, text=True).stdout
-# Under ASan, memory and timing figures are loosened (REFERENCE §7).
+# Under ASan, memory and timing figures are loosened (shadow memory, slower code).
 SANITIZED = "asan" in subprocess.run(["ldd", SPLICER], capture_output=True, text=True).stdout \
     if os.path.exists(SPLICER) else False
 TEST_TIMEOUT = int(os.environ.get("SPLICER_TEST_TIMEOUT", "120"))

@@ -1,4 +1,4 @@
-"""The admin socket and splicerctl (SPEC §7): every command with good and
+"""The admin socket and splicerctl: every command with good and
 bad arguments, levels, many clients at once, and what the commands do to
 real sessions."""
 import mmap
@@ -640,7 +640,7 @@ def test_bad_input_gets_one_error_line_and_harms_nothing():
 
 @test
 def test_garbage_from_many_clients_leaves_a_stream_intact():
-    """REFERENCE I6: a 1 MiB line without newline, binary, clients that
+    """A 1 MiB line without newline, binary, clients that
     leave mid-answer, 100 at once, while 256 MiB go through a session."""
     srv = Server(lambda c: (c.sendall(sha(recv_all(c)).encode()), c.close()))
     sp, socks, front = start([("s1", srv.addr)], extra_global="    stats maxconn 200\n")
@@ -691,7 +691,7 @@ def test_garbage_from_many_clients_leaves_a_stream_intact():
 
 @test
 def test_another_user_cannot_connect_and_user_level_cannot_shut_down():
-    """REFERENCE P3: mode 0600, root's: nobody gets EACCES."""
+    """Mode 0600, root's: nobody gets EACCES."""
     sp, socks, _ = start(levels=("user",))
     p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                         sys.executable, "-c",

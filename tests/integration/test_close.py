@@ -98,7 +98,7 @@ def test_server_reset_reaches_client_as_reset(engine):
 def test_reset_forwarded_only_after_bytes_are_acknowledged(engine):
     """The server writes 1 MiB and close()s with unread input, so its
     kernel sends a reset. The client reads late: it must still get the
-    whole 1 MiB, then the reset (SPEC §4: the reset follows the bytes
+    whole 1 MiB, then the reset (the reset follows the bytes
     received before it). A linger-0 close while bytes wait unacknowledged
     in splicer's send queue would discard them."""
     data = os.urandom(1 << 20)

@@ -1,4 +1,4 @@
-"""The Prometheus endpoint (stats metrics, SPEC §7): the text passes
+"""The Prometheus endpoint (stats metrics): the text passes
 promtool's checks, and the figures follow real sessions."""
 import os
 import re

@@ -1,4 +1,4 @@
-"""SIGHUP reload (SPEC §8): new configuration for new sessions, old
+"""SIGHUP reload: new configuration for new sessions, old
 sessions untouched, no refused client, bad files rejected whole."""
 import os
 import signal

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Bandwidth shaping (SPEC §6): rates measured at the receiver with iperf3,
+"""Bandwidth shaping: rates measured at the receiver with iperf3,
 fair shares, per-source independence, every bucket obeyed, bwlim filters,
 half-close with every byte, and no CPU spent while waiting for tokens.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The sockmap engine (SPEC §5) where it differs from splice: bytes that
+"""The sockmap engine where it differs from splice: bytes that
 arrived before the sockets entered the map, promotion under load, the
 kernel's unbounded queue held back for a slow receiver, parked idle
 flows, idle timeouts from the kernel's counters, the maps left empty,

@@ -261,7 +261,7 @@ class EchoHub:
 
 @test
 def test_9000_idle_sessions_under_20000_fds_all_echo():
-    """SPEC 5: 9,000 concurrent sessions under a 20,000 fd limit. Idle
+    """9,000 concurrent sessions under a 20,000 fd limit. Idle
     sessions hold their two sockets and no pipe; each one still echoes."""
     n = 9000
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
