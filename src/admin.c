@@ -169,15 +169,18 @@ admin_cmd_show_stat(char **argv, struct evbuffer *out)
 			    __atomic_load_n(&px->fe_bytes[1], __ATOMIC_RELAXED));
 		if (!(px->cap & CONF_PX_BE))
 			continue;
-		for (const struct conf_server *s = px->servers; s != NULL; s = s->next)
+		for (const struct conf_server *s = px->servers; s != NULL; s = s->next) {
+			char st[24];
+
+			backend_status_text(s, st, sizeof(st));
 			evbuffer_add_printf(out, "%s,%s,2,%s,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%"
-			    PRIu64 ",,\n", px->name, s->name,
-			    backend_state_name(__atomic_load_n(&s->state, __ATOMIC_RELAXED)),
+			    PRIu64 ",,\n", px->name, s->name, st,
 			    __atomic_load_n(&s->cur_weight, __ATOMIC_RELAXED),
 			    __atomic_load_n(&s->cur_sess, __ATOMIC_RELAXED), s->maxconn,
 			    __atomic_load_n(&s->total_sess, __ATOMIC_RELAXED),
 			    __atomic_load_n(&s->bytes[0], __ATOMIC_RELAXED),
 			    __atomic_load_n(&s->bytes[1], __ATOMIC_RELAXED));
+		}
 		evbuffer_add_printf(out, "%s,BACKEND,1,%s,,,,,%" PRIu64 ",%" PRIu64 ",%u,%u\n",
 		    px->name, admin_backend_up(px) ? "UP" : "DOWN",
 		    __atomic_load_n(&px->be_bytes[0], __ATOMIC_RELAXED),
@@ -234,25 +237,25 @@ admin_cmd_show_pools(char **argv, struct evbuffer *out)
 }
 
 static void
-admin_set_state(const char *spec, enum conf_server_state state, struct evbuffer *out)
+admin_set_state(const char *spec, enum conf_server_admin state, struct evbuffer *out)
 {
 	struct conf_proxy *be;
 	struct conf_server *s;
 
 	if ((s = admin_server(spec, &be, out)) != NULL)
-		backend_set_state(be, s, state);
+		backend_set_admin(be, s, state);
 }
 
 static void
 admin_cmd_disable_server(char **argv, struct evbuffer *out)
 {
-	admin_set_state(argv[0], CONF_SRV_MAINT, out);
+	admin_set_state(argv[0], CONF_ADM_MAINT, out);
 }
 
 static void
 admin_cmd_enable_server(char **argv, struct evbuffer *out)
 {
-	admin_set_state(argv[0], CONF_SRV_UP, out);
+	admin_set_state(argv[0], CONF_ADM_READY, out);
 }
 
 static void
@@ -266,11 +269,11 @@ admin_cmd_set_server(char **argv, struct evbuffer *out)
 		return;
 	if (strcmp(argv[1], "state") == 0) {
 		if (strcmp(argv[2], "ready") == 0)
-			backend_set_state(be, s, CONF_SRV_UP);
+			backend_set_admin(be, s, CONF_ADM_READY);
 		else if (strcmp(argv[2], "drain") == 0)
-			backend_set_state(be, s, CONF_SRV_DRAIN);
+			backend_set_admin(be, s, CONF_ADM_DRAIN);
 		else if (strcmp(argv[2], "maint") == 0)
-			backend_set_state(be, s, CONF_SRV_MAINT);
+			backend_set_admin(be, s, CONF_ADM_MAINT);
 		else
 			admin_error(out, "state '%s' is not one of ready, drain, maint", argv[2]);
 	} else if (strcmp(argv[1], "weight") == 0) {

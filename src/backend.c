@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,9 @@ backend_init(struct conf *c)
 	lb_random_seed((unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32));
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
+			s->admin = s->disabled ? CONF_ADM_MAINT : CONF_ADM_READY;
+			s->check_down = 0;	/* checks start fully up */
+			s->check_health = s->check_rise + s->check_fall - 1;
 			s->state = s->disabled ? CONF_SRV_MAINT : CONF_SRV_UP;
 			s->cur_weight = s->weight;
 			s->rr_current = 0;
@@ -202,25 +206,86 @@ backend_state_name(enum conf_server_state state)
 	return "?";
 }
 
-void
-backend_set_state(struct conf_proxy *be, struct conf_server *srv,
-    enum conf_server_state state)
+/* The state in force, from its holders. */
+static enum conf_server_state
+backend_derive(const struct conf_server *srv)
 {
-	enum conf_server_state was;
+	if (srv->admin == CONF_ADM_MAINT)
+		return CONF_SRV_MAINT;
+	if (srv->check_down)
+		return CONF_SRV_DOWN;
+	if (srv->admin == CONF_ADM_DRAIN)
+		return CONF_SRV_DRAIN;
+	return CONF_SRV_UP;
+}
+
+/* A holder changed (under the lock): derive the state again, let waiters
+ * go on if it changed; returns the previous state. */
+static enum conf_server_state
+backend_rederive(struct conf_proxy *be, struct conf_server *srv)
+{
+	enum conf_server_state was = srv->state;
+
+	__atomic_store_n(&srv->state, backend_derive(srv), __ATOMIC_RELAXED);
+	if (was != srv->state)
+		backend_wake(be);
+	return was;
+}
+
+/* Which holder of a server's state a change is for. */
+enum backend_holder {
+	BACKEND_HOLD_ADMIN,
+	BACKEND_HOLD_CHECK,
+};
+
+/* Set one holder, derive the state again, log a change. */
+static void
+backend_hold(struct conf_proxy *be, struct conf_server *srv, enum backend_holder who, int v)
+{
+	enum conf_server_state was, now;
 	unsigned int cur, queued;
 
 	pthread_mutex_lock(&backend_lock);
-	was = srv->state;
+	if (who == BACKEND_HOLD_ADMIN)
+		__atomic_store_n(&srv->admin, (enum conf_server_admin)v, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&srv->check_down, v, __ATOMIC_RELAXED);
+	was = backend_rederive(be, srv);
+	now = srv->state;
 	cur = srv->cur_sess;
 	queued = be->queue_len;
-	srv->state = state;
-	if (was != state)
-		backend_wake(be);
 	pthread_mutex_unlock(&backend_lock);
-	if (was != state)
+	if (was != now)
 		log_notice("server %s/%s is %s (was %s), %u sessions active, %u queued",
-		    be->name, srv->name, backend_state_name(state), backend_state_name(was),
+		    be->name, srv->name, backend_state_name(now), backend_state_name(was),
 		    cur, queued);
+}
+
+void
+backend_set_admin(struct conf_proxy *be, struct conf_server *srv,
+    enum conf_server_admin admin)
+{
+	backend_hold(be, srv, BACKEND_HOLD_ADMIN, (int)admin);
+}
+
+void
+backend_set_check(struct conf_proxy *be, struct conf_server *srv, int up)
+{
+	backend_hold(be, srv, BACKEND_HOLD_CHECK, !up);
+}
+
+void
+backend_status_text(const struct conf_server *srv, char *buf, size_t len)
+{
+	enum conf_server_state st = __atomic_load_n(&srv->state, __ATOMIC_RELAXED);
+	unsigned int h = __atomic_load_n(&srv->check_health, __ATOMIC_RELAXED);
+
+	if (st == CONF_SRV_DOWN && srv->check && h > 0)
+		snprintf(buf, len, "DOWN %u/%u", h, srv->check_rise);
+	else if (st == CONF_SRV_UP && srv->check && h < srv->check_rise + srv->check_fall - 1)
+		snprintf(buf, len, "UP %u/%u", h - srv->check_rise + 1, srv->check_fall);
+	else
+		snprintf(buf, len, "%s", backend_state_name(st));
 }
 
 void

@@ -58,14 +58,26 @@ void backend_release(struct conf_proxy *be, struct conf_server *srv);
  * to w meanwhile, which the caller now holds and must release, or NULL. */
 struct conf_server *backend_dequeue(struct conf_proxy *be, struct backend_waiter *w);
 
-/* Change a server's state or weight at run time (admin, health checks);
- * both may let waiters go on. */
-void backend_set_state(struct conf_proxy *be, struct conf_server *srv,
-    enum conf_server_state state);
+/*
+ * A server's state has separate holders: the admin (maintenance, drain:
+ * "disabled", the admin socket) and its health checks. Each setter changes
+ * its own part only and the state in force is derived: maintenance first,
+ * then a failed check (DOWN), then drain, else UP. So leaving maintenance
+ * hands the server back to its checks: one that fails them stays DOWN.
+ * Each may let waiters go on.
+ */
+void backend_set_admin(struct conf_proxy *be, struct conf_server *srv,
+    enum conf_server_admin admin);
+void backend_set_check(struct conf_proxy *be, struct conf_server *srv, int up);
 void backend_set_weight(struct conf_proxy *be, struct conf_server *srv, unsigned int weight);
 
 /* Name of a server state: "UP", "DOWN", "DRAIN", "MAINT". */
 const char *backend_state_name(enum conf_server_state state);
+
+/* The status text of show stat, HAProxy's: "MAINT", "DOWN", "DRAIN", "UP",
+ * and while the checks are changing it, "UP 1/3" (failures so far while
+ * still up) or "DOWN 1/2" (successes so far while still down). */
+void backend_status_text(const struct conf_server *srv, char *buf, size_t len);
 
 /* Free the scratch memory (exit). */
 void backend_cleanup(void);

@@ -92,12 +92,20 @@ enum conf_balance {
 	CONF_LB_RANDOM,		/* weighted random, best of `draws` draws */
 };
 
-/* Administrative and operational state of a server. */
+/* The state a server is in, derived from those that hold it (backend.h):
+ * the admin's and the health checks'. */
 enum conf_server_state {
 	CONF_SRV_UP = 0,	/* takes new sessions */
-	CONF_SRV_DOWN,		/* failed its health checks: no new session */
+	CONF_SRV_DOWN,		/* its checks hold it down: no new session */
 	CONF_SRV_DRAIN,		/* no new session, current ones go on (admin) */
-	CONF_SRV_MAINT,		/* maintenance ("disabled"): no new session */
+	CONF_SRV_MAINT,		/* maintenance ("disabled", admin): no new session */
+};
+
+/* What the admin set: "disabled", "disable server", "set server state". */
+enum conf_server_admin {
+	CONF_ADM_READY = 0,
+	CONF_ADM_DRAIN,
+	CONF_ADM_MAINT,
 };
 
 struct conf_server {
@@ -116,8 +124,12 @@ struct conf_server {
 	unsigned int check_rise;	/* successes to go up (default 2) */
 	unsigned int check_fall;	/* failures to go down (default 3) */
 	struct conf_server *next;
-	/* run time */
+	/* run time: admin and check_down are set apart by whoever owns
+	 * them; state is derived from them, under the backend lock */
 	enum conf_server_state state;
+	enum conf_server_admin admin;
+	int check_down;			/* the health checks hold it down */
+	unsigned int check_health;	/* the checks' counter, 0..rise+fall-1, atomic */
 	unsigned int cur_weight;	/* weight in force (set weight) */
 	int rr_current;			/* smooth round-robin accumulator */
 	unsigned int cur_sess;		/* sessions connected or connecting to it */

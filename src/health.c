@@ -124,6 +124,7 @@ health_done(struct health *h, int err)
 	}
 	evtimer_del(&h->timer);
 	change = health_counter_record(&h->counter, err == 0);
+	__atomic_store_n(&h->srv->check_health, h->counter.health, __ATOMIC_RELAXED);
 	log_debug("health check of %s/%s: %s (%u ms), health %u/%u", h->be->name,
 	    h->srv->name, err ? strerror(err) : "succeeded", dur, h->counter.health,
 	    h->counter.rise + h->counter.fall - 1);
@@ -131,15 +132,11 @@ health_done(struct health *h, int err)
 		log_warning("Server %s/%s is DOWN, reason: Layer4 %s, info: \"%s\", check "
 		    "duration: %ums", h->be->name, h->srv->name,
 		    err == ETIMEDOUT ? "timeout" : "connection problem", strerror(err), dur);
-		/* Maintenance and drain are the admin's: checks only move
-		 * between up and down. */
-		if (h->srv->state == CONF_SRV_UP)
-			backend_set_state(h->be, h->srv, CONF_SRV_DOWN);
+		backend_set_check(h->be, h->srv, 0);
 	} else if (change > 0) {
 		log_warning("Server %s/%s is UP, reason: Layer4 check passed, check duration: %ums",
 		    h->be->name, h->srv->name, dur);
-		if (h->srv->state == CONF_SRV_DOWN)
-			backend_set_state(h->be, h->srv, CONF_SRV_UP);
+		backend_set_check(h->be, h->srv, 1);
 	}
 	health_arm(h, health_counter_interval(&h->counter, h->srv->check_inter,
 	    h->srv->check_fastinter, h->srv->check_downinter));

@@ -155,6 +155,10 @@ metrics_servers(struct evbuffer *b, const struct conf *c)
 		{ "splicer_server_sessions_current", "gauge", "Sessions connected or connecting." },
 		{ "splicer_server_sessions_total", "counter", "Sessions sent to it." },
 		{ "splicer_server_connect_errors_total", "counter", "Connect attempts that failed." },
+		{ "splicer_server_check_up", "gauge",
+		  "0 while its health checks hold the server down, else 1." },
+		{ "splicer_server_admin_state", "gauge",
+		  "What the admin set: 0 ready, 1 drain, 2 maintenance." },
 		{ "splicer_server_bytes_total", "counter",
 		  "Bytes delivered: upload is to the server, download from it." },
 	};
@@ -164,9 +168,10 @@ metrics_servers(struct evbuffer *b, const struct conf *c)
 		for (const struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 			for (const struct conf_server *s = px->servers; s != NULL; s = s->next) {
 				uint64_t v[] = { LOAD(s->state) == CONF_SRV_UP, LOAD(s->cur_weight),
-				    LOAD(s->cur_sess), LOAD(s->total_sess), LOAD(s->connect_errors) };
+				    LOAD(s->cur_sess), LOAD(s->total_sess), LOAD(s->connect_errors),
+				    !LOAD(s->check_down), (uint64_t)LOAD(s->admin) };
 
-				if (f < 5) {
+				if (f < sizeof(v) / sizeof(*v)) {
 					metrics_sample(b, fam[f].name, "backend", px->name, "server",
 					    s->name, NULL, NULL, v[f]);
 					continue;

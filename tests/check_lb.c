@@ -241,8 +241,8 @@ START_TEST(test_backup_only_when_no_primary_is_up)
 
 	spread(c, 40, n, 0);
 	ck_assert_uint_eq(n[2] + n[3], 0);
-	backend_set_state(be, server(c, "p1"), CONF_SRV_DOWN);
-	backend_set_state(be, server(c, "p2"), CONF_SRV_MAINT);
+	backend_set_check(be, server(c, "p1"), 0);
+	backend_set_admin(be, server(c, "p2"), CONF_ADM_MAINT);
 	memset(n, 0, sizeof(n));
 	spread(c, 40, n, 0);
 	/* The first backup only, unless "option allbackups". */
@@ -254,7 +254,7 @@ START_TEST(test_backup_only_when_no_primary_is_up)
 	ck_assert_uint_eq(n[2], 20);
 	ck_assert_uint_eq(n[3], 20);
 	/* A primary back up takes over again. */
-	backend_set_state(be, server(c, "p2"), CONF_SRV_UP);
+	backend_set_admin(be, server(c, "p2"), CONF_ADM_READY);
 	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 	ck_assert_str_eq(s->name, "p2");
 	conf_free(c);
@@ -325,7 +325,7 @@ START_TEST(test_server_coming_up_wakes_the_queue)
 	nwoken = 0;
 	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
 	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, &w), BACKEND_FULL);
-	backend_set_state(be, server(c, "b"), CONF_SRV_UP);
+	backend_set_admin(be, server(c, "b"), CONF_ADM_READY);
 	ck_assert_int_eq(nwoken, 1);
 	ck_assert_str_eq(woken[0]->name, "b");
 	conf_free(c);
@@ -343,9 +343,45 @@ START_TEST(test_redispatch_avoids_the_failed_server)
 		backend_release(c->proxies, s);
 	}
 	/* Alone, the avoided server is still chosen. */
-	backend_set_state(c->proxies, server(c, "b"), CONF_SRV_MAINT);
+	backend_set_admin(c->proxies, server(c, "b"), CONF_ADM_MAINT);
 	ck_assert_int_eq(backend_assign(c->proxies, NULL, server(c, "a"), &s, NULL), BACKEND_ASSIGNED);
 	ck_assert_str_eq(s->name, "a");
+	conf_free(c);
+}
+END_TEST
+
+/* Leaving maintenance hands the server back to its checks: one that
+ * failed them meanwhile stays DOWN, and show stat says who holds it. */
+START_TEST(test_state_holders_are_separate)
+{
+	struct conf *c = backend_conf("roundrobin", "  server a 127.0.0.1:1 check rise 2 fall 3\n");
+	struct conf_proxy *be = c->proxies;
+	struct conf_server *a = server(c, "a");
+	char st[24];
+
+	backend_status_text(a, st, sizeof(st));
+	ck_assert_str_eq(st, "UP");
+	backend_set_admin(be, a, CONF_ADM_MAINT);
+	backend_set_check(be, a, 0);
+	a->check_health = 0;
+	backend_status_text(a, st, sizeof(st));
+	ck_assert_str_eq(st, "MAINT");
+	backend_set_admin(be, a, CONF_ADM_READY);
+	ck_assert_int_eq(a->state, CONF_SRV_DOWN);
+	backend_status_text(a, st, sizeof(st));
+	ck_assert_str_eq(st, "DOWN");
+	a->check_health = 1;	/* one success of rise 2 */
+	backend_status_text(a, st, sizeof(st));
+	ck_assert_str_eq(st, "DOWN 1/2");
+	/* Drain is the admin's too: it does not bring a down server up. */
+	backend_set_admin(be, a, CONF_ADM_DRAIN);
+	ck_assert_int_eq(a->state, CONF_SRV_DOWN);
+	backend_set_check(be, a, 1);
+	ck_assert_int_eq(a->state, CONF_SRV_DRAIN);
+	backend_set_admin(be, a, CONF_ADM_READY);
+	a->check_health = 3;	/* one failure of fall 3 while up */
+	backend_status_text(a, st, sizeof(st));
+	ck_assert_str_eq(st, "UP 2/3");
 	conf_free(c);
 }
 END_TEST
@@ -380,6 +416,7 @@ lb_suite(void)
 	tcase_add_test(tc, test_released_slot_goes_to_the_oldest_waiter);
 	tcase_add_test(tc, test_server_coming_up_wakes_the_queue);
 	tcase_add_test(tc, test_redispatch_avoids_the_failed_server);
+	tcase_add_test(tc, test_state_holders_are_separate);
 	tcase_add_test(tc, test_no_server_at_all);
 	suite_add_tcase(s, tc);
 	return s;
