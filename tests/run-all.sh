@@ -12,7 +12,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	apt-get install -y -qq --no-install-recommends \
 		build-essential autoconf automake libtool pkg-config \
 		libevent-dev libbpf-dev check clang llvm bpftool \
-		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus >/dev/null || {
+		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus \
+		systemd >/dev/null || {
 		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 

@@ -1,0 +1,170 @@
+"""splicer as a service: what "make install" lays out, the systemd unit's
+sandbox (its security score, and that its capabilities are enough for
+every engine), and the probes and drain of a sidecar."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (ENGINES, SPLICER, SOCKMAP, Server, Skip, Splicer, addr, base_conf, check,
+                     check_engine, connect, echo_handler, on_cleanup, recv_all, run, test)
+
+BUILDDIR = os.path.dirname(os.path.dirname(os.path.abspath(SPLICER)))
+UNIT = os.path.join(BUILDDIR, "contrib", "systemd", "splicer.service")
+
+
+def make(*args, stdin=None):
+    """make in the build directory, outside any make that runs the tests."""
+    if not os.path.exists(os.path.join(BUILDDIR, "Makefile")):
+        raise Skip("no Makefile next to %s" % SPLICER)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run(["make", "-C", BUILDDIR] + list(args), capture_output=True, text=True,
+                       env=env, timeout=300, input=stdin)
+    check(r.returncode == 0, "make %s: %s%s" % (" ".join(args), r.stdout[-2000:], r.stderr[-2000:]))
+    return r.stdout
+
+
+def make_var(name):
+    """A variable of the build's Makefile, expanded."""
+    out = make("-s", "--no-print-directory", "-f", "Makefile", "-f", "-", "print-it",
+               stdin="print-it:\n\t@echo '$(%s)'\n" % name)
+    return out.strip()
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="splicer-service-")
+    on_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    return d
+
+
+def files_under(root):
+    return sorted(os.path.relpath(os.path.join(d, f), root)
+                  for d, _, fs in os.walk(root) for f in fs)
+
+
+def unit_values(text, key):
+    return [l.split("=", 1)[1] for l in text.splitlines() if l.startswith(key + "=")]
+
+
+@test
+def test_make_install_lays_out_a_service():
+    dest = tmpdir()
+    make("install", "DESTDIR=" + dest)
+    prefix, sysconf = make_var("prefix"), make_var("sysconfdir")
+    unitdir, docdir = make_var("systemdsystemunitdir"), make_var("docdir")
+    at = lambda p: dest + p
+    check(os.access(at(prefix + "/sbin/splicer"), os.X_OK), "no sbin/splicer: %s" % files_under(dest))
+    check(os.access(at(prefix + "/bin/splicerctl"), os.X_OK), "no bin/splicerctl")
+    check(not os.path.exists(at(prefix + "/bin/splicer")), "the daemon is in bin too")
+    cfg = at(sysconf + "/splicer/splicer.cfg")
+    for p in (cfg, at(sysconf + "/logrotate.d/splicer"), at(docdir + "/README.md"),
+              at(docdir + "/examples/sidecar.cfg"), at(docdir + "/examples/quickstart.cfg")):
+        check(os.path.isfile(p), "%s not installed: %s" % (p, files_under(dest)))
+    if unitdir:
+        unit = open(at(unitdir + "/splicer.service")).read()
+        check(unit_values(unit, "ExecStart") == [prefix + "/sbin/splicer -f " + sysconf +
+                                                 "/splicer/splicer.cfg"], unit)
+        check(unit_values(unit, "ExecReload")[0].startswith(prefix + "/sbin/splicer -c -f "),
+              "the reload does not check first: %s" % unit_values(unit, "ExecReload"))
+        check(unit_values(unit, "RuntimeDirectory") == ["splicer"], "no RuntimeDirectory")
+        check("@" not in "".join(unit_values(unit, "ExecStart")), "unsubstituted: %s" % unit)
+    # The example is valid for the binary installed with it.
+    r = subprocess.run([at(prefix + "/sbin/splicer"), "-c", "-f", cfg], capture_output=True,
+                       text=True)
+    check(r.returncode == 0, "the installed example is not valid: %s" % r.stderr)
+    # An administrator's file survives a reinstall and an uninstall.
+    with open(cfg, "a") as f:
+        f.write("# edited\n")
+    make("install", "DESTDIR=" + dest)
+    check(open(cfg).read().endswith("# edited\n"), "reinstall replaced the edited configuration")
+    make("uninstall", "DESTDIR=" + dest)
+    left = files_under(dest)
+    check(left == [os.path.relpath(cfg, dest)], "uninstall left %s" % left)
+    os.unlink(cfg)
+    make("install", "DESTDIR=" + dest)
+    make("uninstall", "DESTDIR=" + dest)
+    check(files_under(dest) == [], "uninstall of an unedited install left %s" % files_under(dest))
+
+
+@test
+def test_unit_security_exposure_at_most_2_5():
+    if shutil.which("systemd-analyze") is None:
+        raise Skip("no systemd-analyze (apt-get install systemd)")
+    make("contrib/systemd/splicer.service")
+    d = tmpdir()
+    shutil.copy(UNIT, d)
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager",
+                        os.path.join(d, "splicer.service")], capture_output=True, text=True, cwd=d)
+    m = re.search(r"Overall exposure level for splicer.service: (\d+\.\d+)", r.stdout)
+    check(m is not None, "no score: %s %s" % (r.stdout[-2000:], r.stderr))
+    check(float(m.group(1)) <= 2.5, "exposure %s:\n%s" % (m.group(1), r.stdout))
+
+
+def low_port():
+    """A free TCP port below 1024 on loopback (needs CAP_NET_BIND_SERVICE)."""
+    for p in range(900, 1000):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise Skip("no free port below 1024")
+
+
+@test
+def test_unit_capabilities_are_enough_for_every_engine():
+    """splicer as the unit runs it: not root, no new privileges, only the
+    ambient capabilities the unit grants; a port below 1024, and the
+    sockmap engine in the kernel."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        raise Skip("needs root and setpriv")
+    make("contrib/systemd/splicer.service")
+    unit = open(UNIT).read()
+    caps = unit_values(unit, "AmbientCapabilities")[0].split()
+    check(unit_values(unit, "CapabilityBoundingSet")[0].split() == caps,
+          "the bounding set is not the ambient set")
+    # A capability this machine's bounding set lacks (a container may
+    # withhold CAP_SYS_RESOURCE) cannot be granted here: test the others.
+    bnd = int(re.search(r"^CapBnd:\s+(\S+)", open("/proc/self/status").read(), re.M).group(1), 16)
+    numbers = {"CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_SYS_RESOURCE": 24,
+               "CAP_BPF": 39}
+    check(all(c in numbers for c in caps), "unexpected capabilities %s" % caps)
+    spec = ",".join("+" + c[4:].lower() for c in caps if bnd >> numbers[c] & 1)
+    wrap = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--no-new-privs",
+            "--inh-caps=-all," + spec, "--ambient-caps=" + spec]
+    srv = Server(echo_handler)
+    on_cleanup(srv.close)
+    d = tmpdir()
+    os.chmod(d, 0o755)
+    for engine in ENGINES:
+        p = low_port()
+        cfg = os.path.join(d, engine + ".cfg")
+        with open(cfg, "w") as f:
+            f.write(base_conf("127.0.0.1:%d" % p, srv.addr, engine))
+        os.chmod(cfg, 0o644)
+        sp = Splicer(args=["-f", cfg], wrap=wrap)
+        status = open("/proc/%d/status" % sp.pid).read()
+        check(re.search(r"^Uid:\s+65534\s", status, re.M), "not running as nobody")
+        data = os.urandom(16 << 20)  # past the point where auto hands over
+        s = connect(addr(p), timeout=60)
+        t = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+        t.start()
+        check(recv_all(s) == data, "engine %s: relay broken" % engine)
+        t.join()
+        s.close()
+        l = sp.wait_sessions(1)[0]
+        check_engine(l, engine)
+        if engine == "sockmap" and SOCKMAP:
+            check("sockmap engine unavailable" not in sp.log(), sp.log()[-2000:])
+        sp.stop()
+
+
+run()
