@@ -23,6 +23,11 @@ dial_tune_socket(int fd)
 	 * the segment back waiting for an ACK; the peers chose their write
 	 * sizes, so forward at once. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Urgent data (MSG_OOB) is an ordinary byte of the stream for a
+	 * relay: inline, every engine reads it in its place (without this,
+	 * recv() skips it and the byte is lost). The urgent mark itself is
+	 * not forwarded (README, "Urgent data"). */
+	(void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 }
 
 int

@@ -10,6 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "pipe_pool.h"
@@ -26,6 +29,33 @@ engine_splice_release(struct flow *f)
 	/* pipe_pool_put() destroys a pipe that still holds bytes. */
 	pipe_pool_put(f->pipe);
 	f->pipe = NULL;
+}
+
+/*
+ * Urgent data: the kernel's splice (tcp_read_sock) stops at the urgent
+ * mark and returns EAGAIN there (0 once the peer's FIN is in), even with
+ * SO_OOBINLINE, while the socket stays readable: left alone, the flow
+ * would be woken again at once, for ever. At the mark, the urgent byte is
+ * read with recv() (inline, dial_tune_socket) into the empty pipe, which
+ * moves the socket past the mark; splice goes on after it. Returns 1 when
+ * a byte was taken, 0 when src is not at a mark.
+ */
+static int
+engine_splice_urgent(struct flow *f)
+{
+	int at_mark = 0;
+	char c;
+
+	if (ioctl(f->src, SIOCATMARK, &at_mark) == -1 || !at_mark ||
+	    recv(f->src, &c, 1, MSG_DONTWAIT) != 1)
+		return 0;
+	if (write(f->pipe->wr, &c, 1) != 1)
+		return 0;	/* cannot happen: the pipe is empty */
+	f->flags &= ~FLOW_F_CLEAN;
+	f->pipe->data++;
+	f->in++;
+	f->allow--;
+	return 1;
 }
 
 static ssize_t
@@ -64,6 +94,9 @@ engine_splice_run(struct flow *f)
 					f->in += (uint64_t)n;
 					f->allow -= (uint64_t)n;
 					progress = 1;
+				} else if (n == 0 && f->pipe->data == 0 &&
+				    engine_splice_urgent(f)) {
+					progress = 1;
 				} else if (n == 0) {
 					/* The peer's FIN: everything before it is in the pipe. */
 					f->flags |= FLOW_F_SRC_EOF;
@@ -71,10 +104,13 @@ engine_splice_run(struct flow *f)
 					/* Ambiguous: the socket is empty, or the pipe is out of
 					 * slots long before its byte capacity (16 slots; a slot
 					 * holds one segment). An empty pipe cannot be full, so
-					 * then the socket is drained; otherwise stop filling and
-					 * let the drain below make room first. */
+					 * then the socket is drained (or at an urgent mark);
+					 * otherwise stop filling and let the drain below make
+					 * room first. */
 					if (f->pipe->data != 0)
 						maybe_full = 1;
+					else if (engine_splice_urgent(f))
+						progress = 1;
 					else
 						f->flags |= FLOW_F_CLEAN;
 				} else if (errno == EINTR) {

@@ -435,9 +435,11 @@ main_reload(void)
 	if (rc == 0) {
 		pipe_pool_configure(&plan);
 		log_set_global(n->global.logs);
+		/* Counted while old is still current: its sessions are its
+		 * references less the one of being current. */
+		continuing = conf_sessions(old);
 		main_conf = n;
 		conf_set_current(n);
-		continuing = conf_sessions(old);
 		conf_retire(old);	/* freed with its last session */
 		worker_signal_all(WORKER_F_SYNC);
 	}

@@ -379,6 +379,15 @@ def wait_until(cond, timeout, what):
     raise Fail("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def cpu_share(sp, seconds):
+    """splicer's CPU time over the next `seconds`, as a share of one core:
+    CPU consumed, not wall-clock speed, so a busy machine does not make a
+    sleeping process look busy (a spinning one still gets its slices)."""
+    c0, t0 = sp.cpu_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (sp.cpu_seconds() - c0) / (time.monotonic() - t0)
+
+
 def check_engine(l, engine, promoted=True):
     """The log line's engine column is what a session of this engine
     should show: with sockmap there, engine sockmap is in the kernel, and

@@ -7,7 +7,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, base_conf, check, check_engine, connect, echo_handler, free_port,
+from harness import (Server, Splicer, base_conf, check, check_engine, connect, cpu_share,
+                     echo_handler, free_port,
                      netns, per_engine, recv_all, run, sha, addr, test, wait_until, Skip,
                      SANITIZED)
 
@@ -150,6 +151,56 @@ def test_last_bytes_never_stuck_without_a_fin(engine):
         want = b"".join(bytes([off % 251]) * min(100, n - off) for off in range(0, n, 100))
         check(bytes(got) == want, "answer of %d bytes altered" % n)
     s.close()
+    sp.stop()
+
+
+def _with_urgent(seed):
+    """Two runs of bytes with one urgent byte (MSG_OOB) between them."""
+    r = random.Random(seed)
+    return r.randbytes(150000), b"!", r.randbytes(150000)
+
+
+def _send_with_urgent(s, parts):
+    s.sendall(parts[0])
+    s.send(parts[1], socket.MSG_OOB)
+    s.sendall(parts[2])
+
+
+@per_engine
+def test_urgent_byte_arrives_inline_both_ways_and_the_session_then_sleeps(engine):
+    """A byte sent with MSG_OOB mid-stream is relayed in its place as an
+    ordinary byte (inline; the urgent mark is not forwarded), in each
+    direction: no byte lost, none doubled. The kernel's splice stops at an
+    urgent mark while the socket stays readable: splicer must neither stall
+    there nor spin, so its CPU stays low while the session idles after."""
+    up, down = _with_urgent(1), _with_urgent(2)
+    want_up, want_down = b"".join(up), b"".join(down)
+    got_up, sent = [], threading.Event()
+
+    def handler(c):
+        got_up.append(recv_all(c, len(want_up)))
+        _send_with_urgent(c, down)
+        sent.set()
+        recv_all(c)                      # until the client's FIN
+        c.shutdown(socket.SHUT_WR)
+    srv, sp, a = start(engine, handler)
+    s = connect(a)
+    _send_with_urgent(s, up)
+    got_down = recv_all(s, len(want_down))
+    check(sent.wait(10), "server did not send")
+    check(sha(got_up[0]) == sha(want_up), "client->server: %d of %d bytes, altered: %s"
+          % (len(got_up[0]), len(want_up), got_up[0] != want_up[:len(got_up[0])]))
+    check(sha(got_down) == sha(want_down), "server->client: %d of %d bytes"
+          % (len(got_down), len(want_down)))
+    share = cpu_share(sp, 1.5)           # both sides now wait, nothing moves
+    print("    CPU while idle after the urgent bytes: %.1f%% of a core" % (share * 100))
+    check(share < 0.05, "splicer used %.0f%% of a core while the session idled" % (share * 100))
+    s.shutdown(socket.SHUT_WR)
+    check(recv_all(s) == b"", "bytes after the end")
+    s.close()
+    l = sp.wait_sessions(1)[0]
+    check(l["term"] == "--" and l["up"] == len(want_up) and l["down"] == len(want_down),
+          "log %r" % l)
     sp.stop()
 
 

@@ -108,6 +108,34 @@ def test_established_sessions_keep_their_server_across_reloads():
 
 
 @test
+def test_reload_counts_the_sessions_that_continue():
+    """The reload line names how many sessions go on with the configuration
+    it replaced: exactly those, not one more (the current configuration's
+    own reference is no session)."""
+    a = named("a")
+    port = free_port()
+    sp = Splicer(conf(port, "    server a %s\n" % a.addr))
+    gone = connect(addr(port))
+    check(gone.recv(1) == b"a", "first session")
+    gone.close()
+    sp.wait_sessions(1)
+    old = [connect(addr(port)) for _ in range(3)]
+    for c in old:
+        check(c.recv(1) == b"a", "old session on a")
+    reload(sp, 1)
+    check(sp.wait_log(r"reload #1 succeeded")[0].endswith(
+        "; 3 sessions continue with the previous configuration"), sp.log()[-1000:])
+    # The three started before #1: none of them is on #1's configuration.
+    reload(sp, 2)
+    check(sp.wait_log(r"reload #2 succeeded")[0].endswith(
+        "; 0 sessions continue with the previous configuration"), sp.log()[-1000:])
+    for c in old:
+        c.close()
+    sp.wait_sessions(4)
+    sp.stop()
+
+
+@test
 def test_invalid_file_keeps_the_running_configuration():
     a = named("a")
     port = free_port()
