@@ -632,6 +632,15 @@ admin_run(char *line, enum conf_level level, struct evbuffer *out)
 	c->run(argv + nwords, out);
 }
 
+void
+admin_exec(char *line, enum conf_level level, struct evbuffer *out)
+{
+	char *save;
+
+	for (char *cmd = strtok_r(line, ";", &save); cmd != NULL; cmd = strtok_r(NULL, ";", &save))
+		admin_run(cmd, level, out);
+}
+
 /* ---- clients ---- */
 
 static void
@@ -681,11 +690,9 @@ static void
 admin_answer(struct admin_client *cl, char *line)
 {
 	struct evbuffer *out = bufferevent_get_output(cl->bev);
-	char *save;
 
 	bufferevent_disable(cl->bev, EV_READ);
-	for (char *cmd = strtok_r(line, ";", &save); cmd != NULL; cmd = strtok_r(NULL, ";", &save))
-		admin_run(cmd, cl->level, out);
+	admin_exec(line, cl->level, out);
 	bufferevent_setcb(cl->bev, NULL, admin_on_written, admin_on_closing, cl);
 	if (evbuffer_get_length(out) == 0)
 		admin_on_written(cl->bev, cl);

@@ -35,6 +35,13 @@ typedef void (*admin_info_fn)(struct evbuffer *out);
  * maxconn_max (what the fd limit allows). */
 int admin_start(struct event_base *base, admin_info_fn info, unsigned int maxconn_max);
 
+/*
+ * Run a client's line (commands separated by ';') at `level`, appending
+ * the answers to out. Needs no socket: with no worker started, commands
+ * that look for sessions find none (the fuzzer's entry point).
+ */
+void admin_exec(char *line, enum conf_level level, struct evbuffer *out);
+
 /* Close the sockets and their clients, and remove the socket files. */
 void admin_stop(void);
 
