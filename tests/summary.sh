@@ -2,13 +2,14 @@
 # Sum the results of a "make check" run from its per-test logs.
 # Usage: tests/summary.sh BUILDDIR...   Prints "N passed, N failed, N skipped".
 # A check program reports "Checks: N, Failures: F, Errors: E"; an
-# integration script ends with "N passed, N failed, N skipped". A test log with
+# integration script, a fuzz replay (make check) and a fuzz run
+# (tests/fuzz/run.sh) end with "N passed, N failed[, N skipped]". A test log with
 # neither line (a crash, a missing tool) counts as one failure.
 passed=0
 failed=0
 skipped=0
 for dir in "$@"; do
-	for log in "$dir"/tests/check_*.log "$dir"/tests/integration/test_*.log; do
+	for log in "$dir"/tests/check_*.log "$dir"/tests/integration/test_*.log "$dir"/tests/fuzz/*.log; do
 		[ -f "$log" ] || continue
 		line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n 1)
 		if [ -n "$line" ]; then
