@@ -11,7 +11,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends \
 		build-essential autoconf automake libtool pkg-config \
-		libevent-dev libbpf-dev check clang llvm bpftool \
+		libevent-dev libbpf-dev check clang libclang-rt-14-dev llvm bpftool \
 		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus \
 		systemd >/dev/null || {
 		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -36,10 +36,13 @@ build() {  # build DIR CONFIGURE-ARGS...
 	make -C "$dir" -j1 check >"$dir/check.out" 2>&1
 	local rc=$?
 	grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS): ' "$dir/check.out"
-	for f in "$dir"/tests/*.log "$dir"/tests/integration/*.log; do
+	for f in "$dir"/tests/*.log "$dir"/tests/integration/*.log "$dir"/tests/fuzz/*.log; do
 		[ -f "$f" ] || continue
 		case "$f" in */test-suite.log) continue;; esac
 		# A failure with the lines that follow it (a traceback), up to 25.
+		# A fuzz replay that crashed has no result line: its sanitizer report.
+		case "$f" in */tests/fuzz/replay_*.log) grep -q ' passed, ' "$f" ||
+			{ echo "--- $f"; tail -25 "$f" | cut -c1-2000; }; continue;; esac
 		grep -qE '^(FAIL|.*:F:|.*:E:)' "$f" && { echo "--- $f"; awk '
 			/^(FAIL|.*:F:|.*:E:)/ { n = 25; print; next }
 			/^(PASS|SKIP) / { n = 0 }
@@ -67,6 +70,14 @@ fi
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	build build-asan --enable-werror --enable-sanitizers --enable-bpf || status=1
 
-log "summary (release + sanitizers)"
-tests/summary.sh build build-asan build-nobpf || status=1
+# Fuzzing: each libFuzzer target for FUZZ_SECONDS (30 s) from the seed
+# corpus, in its own clang build (tests/fuzz/run.sh). Every build above
+# already replayed the corpus and the regressions in make check; this
+# looks for new inputs. One passed or failed test per target.
+log "fuzz, ${FUZZ_SECONDS:-30} s per target (build-fuzz)"
+rm -rf build-fuzz
+FUZZ_NICE=0 tests/fuzz/run.sh -t "${FUZZ_SECONDS:-30}" -b "$top/build-fuzz" || status=1
+
+log "summary (release + sanitizers + fuzzing)"
+tests/summary.sh build build-asan build-nobpf build-fuzz || status=1
 exit $status
