@@ -37,6 +37,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pipe_pool.h"
 #include "priv.h"
 #include "session.h"
@@ -411,6 +412,7 @@ main_reload(void)
 	char err[512];
 	int rc;
 
+	notify_reloading();
 	if ((n = main_load(&errs, &warns)) == NULL)
 		goto failed;
 	for (int i = 0; i < warns.n; i++)
@@ -455,6 +457,8 @@ main_reload(void)
 	log_notice("reload #%u succeeded: %u addresses kept, %u opened, %u closed; %u "
 	    "sessions continue with the previous configuration", main_proc.reloads,
 	    kept, opened, closed, continuing);
+	snprintf(err, sizeof(err), "reload #%u succeeded", main_proc.reloads);
+	notify_reloaded(err);
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
 	return;
@@ -470,6 +474,9 @@ failed:
 	main_last_reload_ok = 0;
 	log_err("reload #%u failed (%d error%s): the running configuration stays",
 	    main_proc.reloads, errs.n, errs.n == 1 ? "" : "s");
+	snprintf(err, sizeof(err), "reload #%u failed: %s", main_proc.reloads,
+	    errs.n > 0 ? errs.msg[0] : "see the log");
+	notify_reloaded(err);
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
 }
@@ -479,6 +486,8 @@ main_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	const struct conf *c = main_conf;
 
+	if (sig != SIGHUP)
+		notify_stopping(strsignal((int)sig));
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
@@ -564,13 +573,13 @@ main(int argc, char **argv)
 		case 'E': engine = optarg; break;
 		case 'B': rate = optarg; break;
 		case 'V':
-			printf("splicer %s\nengines: splice copy%s\n", PACKAGE_VERSION,
+			printf("splicer %s\nengines: splice copy%s\nservice: %s\n", PACKAGE_VERSION,
 #ifdef ENABLE_BPF
-			    " sockmap"
+			    " sockmap",
 #else
-			    " (sockmap: built without BPF)"
+			    " (sockmap: built without BPF)",
 #endif
-			    );
+			    notify_build());
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -673,7 +682,7 @@ main(int argc, char **argv)
 		goto out_logs;
 	}
 	/* Give up root once the sockets and logs are open. */
-	if (priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid,
+	if (notify_check_chroot(c->global.chroot, err, sizeof(err)) == -1 || priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid,
 	    err, sizeof(err)) == -1) {
 		log_alert("%s", err);
 		rc = EXIT_START;
@@ -720,6 +729,8 @@ main(int argc, char **argv)
 	log_notice("splicer %s started (pid %d, maxconn %u, %u worker thread%s)",
 	    PACKAGE_VERSION, (int)getpid(), maxconn, worker_count(),
 	    worker_count() == 1 ? "" : "s");
+	if (notify_ready(main_base, listener_actconn, NULL) == -1)
+		log_warning("cannot arm the systemd status and watchdog timers");
 
 	event_base_dispatch(main_base);
 	worker_join_all();
@@ -738,6 +749,7 @@ out_base:
 	}
 	if (hard_stop_timer != NULL)
 		event_free(hard_stop_timer);
+	notify_stop();
 	health_stop();
 	admin_stop();
 	metrics_stop();

@@ -13,7 +13,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		build-essential autoconf automake libtool pkg-config \
 		libevent-dev libbpf-dev check clang libclang-rt-14-dev llvm bpftool \
 		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus \
-		systemd >/dev/null || {
+		systemd libsystemd-dev >/dev/null || {
 		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
@@ -52,12 +52,15 @@ build() {  # build DIR CONFIGURE-ARGS...
 }
 
 build build --enable-werror --enable-bpf || status=1
-# Without BPF (./configure --disable-bpf): it must build, and say so.
-log "build without BPF (build-nobpf)"
+# Without BPF nor libsystemd (./configure --disable-bpf --without-systemd):
+# it must build, and say so.
+log "build without BPF nor libsystemd (build-nobpf)"
 rm -rf build-nobpf && mkdir -p build-nobpf/tests/integration
-if (cd build-nobpf && "$top/configure" --enable-werror --disable-bpf >configure.out 2>&1 &&
-    make -j"$(nproc)" src/splicer >make.out 2>&1 &&
-    ./src/splicer -V | grep -q "built without BPF"); then
+if (cd build-nobpf && "$top/configure" --enable-werror --disable-bpf --without-systemd >configure.out 2>&1 &&
+    make -j"$(nproc)" src/splicer contrib/systemd/splicer.service >make.out 2>&1 &&
+    ./src/splicer -V | grep -q "built without BPF" &&
+    ./src/splicer -V | grep -q "built without libsystemd" &&
+    grep -q "^Type=simple$" contrib/systemd/splicer.service); then
 	echo "PASS: build without BPF"
 	echo "1 passed, 0 failed" >build-nobpf/tests/integration/test_nobpf.log
 else

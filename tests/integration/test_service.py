@@ -4,15 +4,18 @@ every engine), and the probes and drain of a sidecar."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ENGINES, SPLICER, SOCKMAP, Server, Skip, Splicer, addr, base_conf, check,
-                     check_engine, connect, echo_handler, on_cleanup, recv_all, run, test)
+                     check_engine, connect, echo_handler, Fail, free_port, on_cleanup, recv_all, run,
+                     test)
 
 BUILDDIR = os.path.dirname(os.path.dirname(os.path.abspath(SPLICER)))
 UNIT = os.path.join(BUILDDIR, "contrib", "systemd", "splicer.service")
@@ -165,6 +168,120 @@ def test_unit_capabilities_are_enough_for_every_engine():
         if engine == "sockmap" and SOCKMAP:
             check("sockmap engine unavailable" not in sp.log(), sp.log()[-2000:])
         sp.stop()
+
+
+
+class NotifySocket:
+    """systemd's end of sd_notify: a datagram socket; each message is a
+    list of KEY=VALUE lines."""
+
+    def __init__(self):
+        d = tmpdir()
+        os.chmod(d, 0o755)
+        self.path = os.path.join(d, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o777)
+        on_cleanup(self.sock.close)
+        self.got = []
+
+    def wait(self, key, match=None, timeout=10):
+        """The next message that has KEY, with a value matching the
+        regular expression match if given (all are kept in got)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            self.sock.settimeout(max(0.01, end - time.time()))
+            try:
+                m = self.sock.recv(4096).decode()
+            except socket.timeout:
+                break
+            fields = dict(l.split("=", 1) for l in m.split("\n") if "=" in l)
+            self.got.append(fields)
+            if key in fields and (match is None or re.search(match, fields[key])):
+                return fields
+        raise Fail("no %s within %ss; got %r" % (key, timeout, self.got))
+
+
+def need_notify():
+    if "(libsystemd)" not in subprocess.run([SPLICER, "-V"], capture_output=True,
+                                            text=True).stdout:
+        raise Skip("built without libsystemd")
+
+
+@test
+def test_sd_notify_ready_reloading_status_stopping():
+    need_notify()
+    n = NotifySocket()
+    srv = Server(echo_handler)
+    on_cleanup(srv.close)
+    p = free_port()
+    user = "    user nobody\n" if os.geteuid() == 0 else ""
+    sp = Splicer(base_conf("127.0.0.1:%d" % p, srv.addr, global_extra=user),
+                 env={"NOTIFY_SOCKET": n.path}, expect_exit=True)
+    os.chmod(sp.dir, 0o755)  # readable to the user it runs as, for the reloads
+    os.chmod(sp.cfg, 0o644)
+    m = n.wait("READY")
+    check(m["READY"] == "1", repr(m))
+    # Ready means serving, as the user it runs as.
+    s = connect(addr(p))
+    s.sendall(b"ping")
+    check(s.recv(4) == b"ping", "not relaying at READY=1")
+    s_open = s
+    if user:
+        st = open("/proc/%d/status" % sp.pid).read()
+        check(re.search(r"^Uid:\s+65534\s", st, re.M), "READY=1 before the privileges went")
+    n.wait("STATUS", r"^1 sessions; no reload yet$")  # refreshed every 5 s
+
+    before = int(time.monotonic() * 1e6)
+    sp.signal(signal.SIGHUP)
+    m = n.wait("RELOADING")
+    check(before <= int(m.get("MONOTONIC_USEC", 0)) <= int(time.monotonic() * 1e6),
+          "MONOTONIC_USEC %r not the reload's time" % m)
+    n.wait("READY")
+    check(n.wait("STATUS")["STATUS"] == "1 sessions; reload #1 succeeded", repr(n.got))
+
+    with open(sp.cfg, "a") as f:
+        f.write("    no-such-keyword 1\n")
+    sp.signal(signal.SIGHUP)
+    n.wait("RELOADING")
+    n.wait("READY")
+    st = n.wait("STATUS")["STATUS"]
+    check(re.match(r"1 sessions; reload #2 failed: .*no-such-keyword", st), st)
+    s_open.close()
+
+    sp.signal(signal.SIGTERM)
+    m = n.wait("STOPPING")
+    check(m["STOPPING"] == "1" and m.get("STATUS", "").startswith("stopping"), repr(m))
+    check(sp.proc.wait(10) == 0, "exit code")
+    sp.check_clean()
+
+
+@test
+def test_sd_notify_watchdog_while_loops_turn():
+    need_notify()
+    n = NotifySocket()
+    sp = Splicer(base_conf("127.0.0.1:%d" % free_port(), "127.0.0.1:1"),
+                 env={"NOTIFY_SOCKET": n.path, "WATCHDOG_USEC": "200000"}, expect_exit=True)
+    n.wait("READY")
+    t0 = time.time()
+    for _ in range(5):
+        n.wait("WATCHDOG")
+    check(time.time() - t0 < 5, "five WATCHDOG=1 at 100 ms took %.1fs" % (time.time() - t0))
+    sp.stop()
+
+
+@test
+def test_sd_notify_refuses_a_chroot_that_hides_the_socket():
+    need_notify()
+    if os.geteuid() != 0:
+        raise Skip("chroot needs root")
+    n = NotifySocket()
+    jail = tmpdir()
+    sp = Splicer(base_conf("127.0.0.1:%d" % free_port(), "127.0.0.1:1",
+                           global_extra="    chroot %s\n" % jail),
+                 env={"NOTIFY_SOCKET": n.path}, expect_exit=True)
+    check(sp.proc.wait(10) == 2, "exit %s" % sp.proc.returncode)
+    check("notify socket %s is out of reach" % n.path in sp.log(), sp.log())
 
 
 run()
