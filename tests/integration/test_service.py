@@ -164,9 +164,10 @@ def test_unit_capabilities_are_enough_for_every_engine():
         t.join()
         s.close()
         l = sp.wait_sessions(1)[0]
-        check_engine(l, engine)
-        if engine == "sockmap" and SOCKMAP:
-            check("sockmap engine unavailable" not in sp.log(), sp.log()[-2000:])
+        if engine != "auto":  # auto's hand-over depends on the flow's pace
+            check_engine(l, engine)
+        if engine in ("sockmap", "auto") and SOCKMAP:
+            check("sockmap engine ready" in sp.log(), sp.log()[-2000:])
         sp.stop()
 
 
