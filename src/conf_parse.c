@@ -132,10 +132,16 @@ static const char *
 parse_suggest(const char *word, const char *const *names, size_t n, char *buf, size_t len)
 {
 	const char *best = NULL;
-	size_t bestd = 99, limit = strlen(word) <= 4 ? 1 : 2;
+	size_t wlen = strlen(word), bestd = 99, limit = wlen <= 4 ? 1 : 2;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t d = parse_distance(word, names[i]);
+		size_t nlen = strlen(names[i]), d;
+
+		/* The distance is at least the difference of the lengths: a name
+		 * too long or too short to be suggested needs no table. */
+		if (nlen > wlen + limit || wlen > nlen + limit)
+			continue;
+		d = parse_distance(word, names[i]);
 
 		if (d < bestd) {
 			bestd = d;
