@@ -12,6 +12,7 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "conf_health.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
 
@@ -94,6 +95,7 @@ conf_free_proxy(struct conf_proxy *px)
 		free(s);
 	}
 	conf_free_logs(px->logs);
+	conf_health_free(px);
 	acl_free_rules(px->tcp_conn_rules);
 	acl_free_rules(px->use_backends);
 	conf_shape_free_rules(px->bw_rules);

@@ -12,6 +12,7 @@
 #include "sockaddr.h"
 
 struct backend_waiter;
+struct check_spec;
 struct acl;
 struct acl_rule;
 struct shaper_group;
@@ -123,6 +124,9 @@ struct conf_server {
 	uint64_t check_downinter;	/* us between checks while down; 0 = inter */
 	unsigned int check_rise;	/* successes to go up (default 2) */
 	unsigned int check_fall;	/* failures to go down (default 3) */
+	uint16_t check_port;		/* "port": checks go there; 0 = the server's */
+	struct sockaddr_spec check_addr; /* "addr": checks go there ... */
+	int check_addr_set;		/* ... when set */
 	struct conf_server *next;
 	/* run time: admin and check_down are set apart by whoever owns
 	 * them; state is derived from them, under the backend lock */
@@ -195,6 +199,10 @@ struct conf_proxy {
 	struct acl_rule *use_backends;	/* "use_backend", in order */
 	struct shaper_group *shapers;	/* "bandwidth-limit" lines and bwlim filters */
 	struct shaper_rule *bw_rules;	/* "tcp-request content set-bandwidth-limit" */
+	int check_opt;			/* the check option in force: CONF_HEALTH_* */
+	struct check_spec *check_rules;	/* "tcp-check" lines (option tcp-check) */
+	int check_rules_inherited;	/* check_rules came from a defaults section */
+	struct check_spec *check_proto;	/* the rules of a protocol check option */
 
 	struct conf_proxy *next;
 
@@ -256,6 +264,7 @@ struct conf_global {
 	struct conf_admin *admins;	/* "stats socket" lines, in order */
 	uint64_t admin_timeout;		/* "stats timeout": an admin client's idle limit, us */
 	unsigned int admin_maxconn;	/* "stats maxconn": admin clients at once */
+	unsigned int spread_checks;	/* "spread-checks": +/- percent of inter, 0..50 */
 	char *stats_file;		/* "stats file PATH", or NULL */
 	struct sockaddr_spec *metrics;	/* "stats metrics ADDR:PORT", or NULL */
 	int metrics_line;

@@ -10,6 +10,7 @@
 
 #include "acl.h"
 #include "conf_check.h"
+#include "conf_health.h"
 #include "conf_shape.h"
 
 static int
@@ -53,6 +54,12 @@ conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *wa
 		if ((px->cap & CONF_PX_BE) && px->servers == NULL)
 			conf_msgs_add(warns, "%s:%d: %s '%s' has no server; its sessions will "
 			    "be closed", px->file, px->line, conf_proxy_kind(px), px->name);
+		if (px->cap & CONF_PX_BE) {
+			char w[256];
+
+			if (conf_health_spec(px, w, sizeof(w)) == NULL && w[0] != '\0')
+				conf_msgs_add(warns, "%s:%d: %s", px->file, px->line, w);
+		}
 		if (!(px->cap & CONF_PX_FE))
 			continue;
 		if (px->binds == NULL) {
@@ -138,6 +145,12 @@ conf_check_servers(struct conf *c, int flags, struct conf_msgs *errs)
 			    sockaddr_resolve(&s->addr, err, sizeof(err)) == -1) {
 				conf_msgs_add(errs, "%s:%d: server '%s' in %s '%s': %s", px->file,
 				    s->line, s->name, conf_proxy_kind(px), px->name, err);
+				nerr++;
+			}
+			if (s->check_addr_set && sockaddr_is_unresolved(&s->check_addr) &&
+			    sockaddr_resolve(&s->check_addr, err, sizeof(err)) == -1) {
+				conf_msgs_add(errs, "%s:%d: server '%s' in %s '%s': check addr: %s",
+				    px->file, s->line, s->name, conf_proxy_kind(px), px->name, err);
 				nerr++;
 			}
 		}

@@ -32,6 +32,47 @@ conf_lex_free(struct conf_lex *lx)
 	lx->store = NULL;
 }
 
+/*
+ * The escape at line[*i] == '\\' (outside single quotes), as HAProxy reads
+ * it: \r \n \t and \xHH are control bytes, \ followed by a space, '\\',
+ * '#', or a quote is that character, and any other escape is kept as
+ * written (a regex's "\." stays one). Returns the bytes written to out, or
+ * -1 with err set.
+ */
+static int
+conf_lex_escape(const char *line, size_t n, size_t *i, char *out, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e = line[*i + 1];
+	const char *h, *l;
+
+	if (e == 'r' || e == 'n' || e == 't') {
+		*out = e == 'r' ? '\r' : e == 'n' ? '\n' : '\t';
+	} else if (e == 'x') {
+		if (*i + 3 >= n || (h = strchr(hex, line[*i + 2] | 0x20)) == NULL ||
+		    (l = strchr(hex, line[*i + 3] | 0x20)) == NULL || line[*i + 2] == '\0' ||
+		    line[*i + 3] == '\0') {
+			snprintf(err, errlen, "'\\x' expects two hex digits (offset %zu)", *i);
+			return -1;
+		}
+		if ((*out = (char)((h - hex) << 4 | (l - hex))) == '\0') {
+			snprintf(err, errlen, "'\\x00' is a NUL byte (offset %zu)", *i);
+			return -1;
+		}
+		*i += 3;
+		return 1;
+	} else if (e == ' ' || e == '\\' || e == '#' || e == '"' || e == '\'') {
+		*out = e;
+	} else {
+		out[0] = '\\';
+		out[1] = e;
+		*i += 1;
+		return 2;
+	}
+	*i += 1;
+	return 1;
+}
+
 /* Split line[0..n) into words; returns 0 or -1 with err set. */
 static int
 conf_lex_split(struct conf_lex *lx, const char *line, size_t n,
@@ -71,10 +112,11 @@ conf_lex_split(struct conf_lex *lx, const char *line, size_t n,
 			if (ch == '"') {
 				quote = 0;
 			} else if (ch == '\\' && i + 1 < n) {
-				char e = line[++i];
+				int k = conf_lex_escape(line, n, &i, lx->store + o, err, errlen);
 
-				lx->store[o++] = e == 't' ? '\t' : e == 'n' ? '\n' :
-				    e == 'r' ? '\r' : e;
+				if (k < 0)
+					return -1;
+				o += (size_t)k;
 			} else {
 				lx->store[o++] = ch;
 			}
@@ -101,7 +143,11 @@ conf_lex_split(struct conf_lex *lx, const char *line, size_t n,
 		if (ch == '"' || ch == '\'') {
 			quote = ch;
 		} else if (ch == '\\' && i + 1 < n) {
-			lx->store[o++] = line[++i];
+			int k = conf_lex_escape(line, n, &i, lx->store + o, err, errlen);
+
+			if (k < 0)
+				return -1;
+			o += (size_t)k;
 		} else {
 			lx->store[o++] = ch;
 		}

@@ -22,6 +22,7 @@
 #include "acl.h"
 #include "conf_lex.h"
 #include "conf_parse.h"
+#include "conf_health.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
 #include "units.h"
@@ -515,6 +516,16 @@ kw_global_string(struct parser *p, int argc, char **argv)
 		p->conf->global.group_line = p->line;
 }
 
+/* "spread-checks N": conf_health.c. */
+static void
+kw_global_spread_checks(struct parser *p, int argc, char **argv)
+{
+	char err[256];
+
+	if (conf_health_spread(&p->conf->global, argc, argv, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
+}
+
 /* "stats socket ...": conf_stats.c. */
 static void
 kw_global_stats(struct parser *p, int argc, char **argv)
@@ -680,17 +691,18 @@ static int
 parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_server *s)
 {
 	static const char *const known[] = {
-		"backup", "check", "disabled", "downinter", "enabled", "fall", "fastinter",
-		"inter", "maxconn", "no-check", "no-send-proxy", "rise", "send-proxy",
+		"addr", "backup", "check", "disabled", "downinter", "enabled", "fall", "fastinter",
+		"inter", "maxconn", "no-check", "no-send-proxy", "port", "rise", "send-proxy",
 		"send-proxy-v2", "weight",
 	};
 	static const char *const later[] = {
-		"port", "addr", "agent-check", "resolvers", "init-addr",
+		"agent-check", "resolvers", "init-addr",
 		"slowstart", "on-marked-down", "on-marked-up", "observe", "error-limit",
 		"track", "source", "id", "cookie", "redir", "check-send-proxy",
 	};
 	uint64_t v;
-	char sugg[64];
+	char sugg[64], err[512];
+	int rc;
 
 	for (; i < argc; i++) {
 		const char *o = argv[i];
@@ -738,6 +750,11 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 			else
 				s->check_fall = (unsigned int)v;
 			i++;
+		} else if ((rc = conf_health_server_opt(s, argc, argv, &i, err, sizeof(err))) != 0) {
+			if (rc < 0) {
+				parse_err(p, "%s", err);
+				return -1;
+			}
 		} else if (strcmp(o, "backup") == 0) {
 			s->backup = 1;
 		} else if (strcmp(o, "disabled") == 0) {
@@ -1184,6 +1201,16 @@ kw_px_tcp_request(struct parser *p, int argc, char **argv)
 	parse_append_rule(&p->px->tcp_conn_rules, r);
 }
 
+/* "tcp-check ...": conf_health.c. */
+static void
+kw_px_tcp_check(struct parser *p, int argc, char **argv)
+{
+	char err[512];
+
+	if (conf_health_tcp_check(p->px, argc, argv, p->line, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
+}
+
 static void
 kw_px_use_backend(struct parser *p, int argc, char **argv)
 {
@@ -1242,11 +1269,11 @@ static const char *const http_options[] = {
 static const char *const later_options[] = {
 	"checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
 	"dontlog-normal", "external-check", "idle-close-on-response",
-	"independent-streams", "ldap-check", "log-health-checks",
-	"log-separate-errors", "logasap", "mysql-check", "nolinger",
-	"persist", "pgsql-check", "prefer-last-server", "redis-check",
-	"smtpchk", "socket-stats", "spop-check", "srvtcpka",
-	"ssl-hello-chk", "tcp-check", "tcp-smart-accept", "tcp-smart-connect",
+	"independent-streams", "log-health-checks",
+	"log-separate-errors", "logasap", "nolinger",
+	"persist", "prefer-last-server",
+	"socket-stats", "spop-check", "srvtcpka",
+	"tcp-smart-accept", "tcp-smart-connect",
 	"tcpka", "transparent",
 };
 
@@ -1288,6 +1315,15 @@ parse_option(struct parser *p, int argc, char **argv, int negate)
 		else
 			p->px->opts |= option_kws[i].flag;
 		return;
+	}
+	{
+		char err[512];
+		int rc = conf_health_option(p->px, argc, argv, negate, err, sizeof(err));
+
+		if (rc < 0)
+			parse_err(p, "%s", err);
+		if (rc != 0)
+			return;
 	}
 	for (size_t i = 0; i < sizeof(http_options) / sizeof(*http_options); i++) {
 		if (strcmp(http_options[i], name) == 0) {
@@ -1354,6 +1390,7 @@ static const struct kw global_kws[] = {
 	{ "nbthread",        SEC_GLOBAL, kw_global_nbthread },
 	{ "nosockmap",       SEC_GLOBAL, kw_global_nosockmap },
 	{ "pidfile",         SEC_GLOBAL, kw_global_pidfile },
+	{ "spread-checks",   SEC_GLOBAL, kw_global_spread_checks },
 	{ "stats",           SEC_GLOBAL, kw_global_stats },
 	{ "tune.pipe.prealloc", SEC_GLOBAL, kw_global_pipes },
 	{ "tune.pipesize",   SEC_GLOBAL, kw_global_pipesize },
@@ -1381,6 +1418,7 @@ static const struct kw proxy_kws[] = {
 	{ "rate-limit",      SEC_FE_SIDE,                 kw_px_rate_limit },
 	{ "retries",         SEC_BE_SIDE,                 kw_px_retries },
 	{ "server",          SEC_BACKEND | SEC_LISTEN,    kw_px_server },
+	{ "tcp-check",       SEC_BE_SIDE,                 kw_px_tcp_check },
 	{ "tcp-request",     SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_tcp_request },
 	{ "timeout",         SEC_ANY_PROXY,               kw_px_timeout },
 	{ "use_backend",     SEC_FRONTEND | SEC_LISTEN,   kw_px_use_backend },
@@ -1416,7 +1454,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "stats",                 "not supported yet" },
 	{ "stick",                 "not supported yet" },
 	{ "stick-table",           "not supported yet" },
-	{ "tcp-check",             "not supported yet" },
 	{ "tcp-response",          "not supported yet" },
 	{ "use-server",            "not supported yet" },
 };
@@ -1480,6 +1517,7 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 		px->opts = from->opts;
 		px->engine = from->engine;
 		px->log_global = from->log_global;
+		conf_health_inherit(px, from);
 		for (struct shaper_group *g = from->shapers, **tail = &px->shapers; g != NULL;
 		    g = g->next) {
 			if ((*tail = shaper_group_clone(g)) != NULL)

@@ -1,5 +1,5 @@
 /*
- * health: check scheduling and the TCP connect probe.
+ * health: check scheduling and counting; the checks themselves are check_run.c's.
  */
 #include "config.h"
 
@@ -13,8 +13,9 @@
 #include <event2/event_struct.h>
 
 #include "backend.h"
+#include "check_rule.h"
 #include "clock.h"
-#include "dial.h"
+#include "conf_health.h"
 #include "health.h"
 #include "log.h"
 
@@ -23,10 +24,13 @@ struct health {
 	struct conf_proxy *be;
 	struct conf_server *srv;
 	struct health_counter counter;
-	int fd;			/* probe socket, -1 between probes */
-	uint64_t started;	/* monotonic us: probe started */
-	struct event timer;	/* next probe, or the probe's timeout */
-	struct event conn;	/* probe connected or failed */
+	struct check_target target;	/* where its checks go and their rules */
+	struct sockaddr_storage addr;	/* "addr" and "port", else the server's */
+	struct check_run run;		/* the check in progress, if any */
+	int running;
+	unsigned int spread;	/* spread-checks, percent */
+	uint64_t started;	/* monotonic us: check started */
+	struct event timer;	/* next check, or the check's deadline */
 	struct health *next;
 };
 
@@ -105,76 +109,106 @@ health_timeout(const struct health *h)
 	return inter;
 }
 
-/* A probe ended: count it, log a change, schedule the next one. */
-static void
-health_done(struct health *h, int err)
+/* The wait before the next check, spread by +/- spread-checks percent so
+ * that checks of many servers do not stay in step. */
+static uint64_t
+health_next(const struct health *h)
 {
+	uint64_t us = health_counter_interval(&h->counter, h->srv->check_inter,
+	    h->srv->check_fastinter, h->srv->check_downinter);
+	unsigned int spread = h->spread;
+
+	if (spread > 0) {
+		long rnd = (long)(random() % (2 * spread + 1)) - (long)spread;
+
+		us = us * (uint64_t)(100 + rnd) / 100;
+	}
+	return us;
+}
+
+/* A check ended: count it, log a change, schedule the next one. */
+static void
+health_done(struct check_run *run, const struct check_result *res, void *arg)
+{
+	struct health *h = arg;
 	unsigned int dur = (unsigned int)((clock_now_us() - h->started) / 1000);
 	int change;
 
-	if (h->fd != -1) {
-		struct linger lg = { 1, 0 };
-
-		/* A reset, not a FIN: checks must not fill the table with
-		 * TIME_WAIT sockets. */
-		(void)setsockopt(h->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		event_del(&h->conn);
-		close(h->fd);
-		h->fd = -1;
-	}
+	(void)run;
+	h->running = 0;
 	evtimer_del(&h->timer);
-	change = health_counter_record(&h->counter, err == 0);
+	change = health_counter_record(&h->counter, res->ok);
 	__atomic_store_n(&h->srv->check_health, h->counter.health, __ATOMIC_RELAXED);
-	log_debug("health check of %s/%s: %s (%u ms), health %u/%u", h->be->name,
-	    h->srv->name, err ? strerror(err) : "succeeded", dur, h->counter.health,
-	    h->counter.rise + h->counter.fall - 1);
+	log_debug("health check of %s/%s: %s%s%s (%u ms), health %u/%u", h->be->name,
+	    h->srv->name, res->reason, res->info[0] ? ": " : "", res->info, dur,
+	    h->counter.health, h->counter.rise + h->counter.fall - 1);
 	if (change < 0) {
-		log_warning("Server %s/%s is DOWN, reason: Layer4 %s, info: \"%s\", check "
-		    "duration: %ums", h->be->name, h->srv->name,
-		    err == ETIMEDOUT ? "timeout" : "connection problem", strerror(err), dur);
+		log_warning("Server %s/%s is DOWN, reason: %s, info: \"%s\", check duration: %ums",
+		    h->be->name, h->srv->name, res->reason, res->info, dur);
 		backend_set_check(h->be, h->srv, 0);
 	} else if (change > 0) {
-		log_warning("Server %s/%s is UP, reason: Layer4 check passed, check duration: %ums",
-		    h->be->name, h->srv->name, dur);
+		log_warning("Server %s/%s is UP, reason: %s, check duration: %ums",
+		    h->be->name, h->srv->name, res->reason, dur);
 		backend_set_check(h->be, h->srv, 1);
 	}
-	health_arm(h, health_counter_interval(&h->counter, h->srv->check_inter,
-	    h->srv->check_fastinter, h->srv->check_downinter));
+	health_arm(h, health_next(h));
 }
 
-static void
-health_on_connect(evutil_socket_t fd, short what, void *arg)
-{
-	struct health *h = arg;
-
-	health_done(h, dial_result(h->fd));
-}
-
-/* The timer either starts a probe or ends one that took too long. */
+/* The timer either starts a check or ends one that took too long. */
 static void
 health_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct health *h = arg;
 
-	if (h->fd != -1) {
-		health_done(h, ETIMEDOUT);
+	(void)fd;
+	(void)what;
+	if (h->running) {
+		check_run_abort(&h->run, 0);
 		return;
 	}
 	h->started = clock_now_us();
-	if ((h->fd = dial_start((struct sockaddr *)&h->srv->addr.ss, h->srv->addr.len)) == -1) {
-		health_done(h, errno);
-		return;
-	}
-	event_assign(&h->conn, event_get_base(&h->timer), h->fd, EV_WRITE, health_on_connect, h);
-	event_add(&h->conn, NULL);
+	h->running = 1;
+	/* The deadline first: the check may end at once, and rearm. */
 	health_arm(h, health_timeout(h));
+	check_run_start(&h->run, event_get_base(&h->timer), &h->target, health_done, h);
+}
+
+/* Where h's checks go: "addr" and "port" over the server's address. */
+static void
+health_target(struct health *h, const struct conf_proxy *px, const struct conf_server *s)
+{
+	char warn[256];
+
+	h->target.addrlen = s->addr.len;
+	memcpy(&h->addr, &s->addr.ss, s->addr.len);
+	if (s->check_addr_set) {
+		uint16_t port = sockaddr_port((const struct sockaddr *)&s->addr.ss);
+
+		memcpy(&h->addr, &s->check_addr.ss, s->check_addr.len);
+		h->target.addrlen = s->check_addr.len;
+		sockaddr_set_port(&h->addr, port);
+	}
+	if (s->check_port != 0)
+		sockaddr_set_port(&h->addr, s->check_port);
+	h->target.addr = &h->addr;
+	h->target.spec = conf_health_spec(px, warn, sizeof(warn));
 }
 
 int
 health_start(struct event_base *base, struct conf *c)
 {
-	unsigned int n = 0;
+	unsigned int n = 0, pos = 0;
+	uint64_t mininter = UINT64_MAX;
 
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
+			if (s->check) {
+				n++;
+				if (s->check_inter < mininter)
+					mininter = s->check_inter;
+			}
+		}
+	}
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
 			struct health *h;
@@ -185,14 +219,15 @@ health_start(struct event_base *base, struct conf *c)
 				return -1;
 			h->be = px;
 			h->srv = s;
-			h->fd = -1;
+			h->spread = c->global.spread_checks;
+			health_target(h, px, s);
 			health_counter_init(&h->counter, s->check_rise, s->check_fall);
 			evtimer_assign(&h->timer, base, health_on_timer, h);
 			h->next = checks;
 			checks = h;
-			/* Spread the first probes over one interval, so that many
-			 * servers are not all probed in the same millisecond. */
-			health_arm(h, (s->check_inter / 16) * (n++ % 16));
+			/* HAProxy's spread of the first checks: the i-th of n
+			 * starts at i/n of the smallest interval. */
+			health_arm(h, mininter / n * pos++);
 		}
 	}
 	return 0;
@@ -206,10 +241,8 @@ health_stop(void)
 
 		checks = h->next;
 		evtimer_del(&h->timer);
-		if (h->fd != -1) {
-			event_del(&h->conn);
-			close(h->fd);
-		}
+		if (h->running)
+			check_run_abort(&h->run, 1);
 		free(h);
 	}
 }

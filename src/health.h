@@ -1,8 +1,9 @@
 /*
- * health: active TCP health checks. Every checked server is connected
- * to every `inter` (`fastinter` while its state is changing, `downinter`
- * while down); `fall` failures in a row take it down and `rise` successes
- * bring it back, through backend_set_state(). The counting is a pure
+ * health: active health checks. Every checked server is checked every
+ * `inter` (`fastinter` while its state is changing, `downinter` while
+ * down) by its backend's rules (check_rule.h; a bare connect by default);
+ * `fall` failures in a row take it down and `rise` successes bring it
+ * back, through backend_set_check(). The counting is a pure
  * function of the results so that it is tested without sockets.
  */
 #ifndef SPLICER_HEALTH_H

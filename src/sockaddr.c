@@ -167,3 +167,12 @@ sockaddr_port(const struct sockaddr *sa)
 		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
 	return 0;
 }
+
+void
+sockaddr_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}

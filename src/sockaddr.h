@@ -46,4 +46,7 @@ char *sockaddr_print(const struct sockaddr *sa, char *buf, size_t len);
 /* Port of sa in host order, 0 for other families. */
 uint16_t sockaddr_port(const struct sockaddr *sa);
 
+/* Set the port (host order) of an IPv4 or IPv6 address. */
+void sockaddr_set_port(struct sockaddr_storage *ss, uint16_t port);
+
 #endif

@@ -1,11 +1,15 @@
 /*
- * Unit tests for the health-check counter: rise, fall, intervals.
+ * Unit tests for the health-check counter (rise, fall, intervals) and the
+ * matcher that judges a server's answer, fed good and hostile answers.
  */
 #include "config.h"
 
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "check_rule.h"
+#include "check_spec.h"
 #include "health.h"
 
 /* Feed a string of results ('+' ok, '-' failed); return the transitions
@@ -82,6 +86,208 @@ START_TEST(test_interval_depends_on_state)
 }
 END_TEST
 
+
+/* A rule of kind m for pattern pat (text, or hex for binary). */
+static struct check_rule *
+rule(enum check_match m, int negate, long min_recv, const char *pat)
+{
+	struct check_rule *r;
+	char err[256];
+
+	r = calloc(1, sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	r->kind = CHECK_RULE_EXPECT;
+	r->match = m;
+	r->negate = negate;
+	r->min_recv = min_recv;
+	if (pat != NULL) {
+		if (m == CHECK_M_BINARY) {
+			unsigned char b[256];
+			long n = check_unhex(pat, b, sizeof(b));
+
+			ck_assert_int_ge(n, 0);
+			ck_assert_int_eq(check_rule_set_data(r, b, (size_t)n), 0);
+		} else {
+			ck_assert_int_eq(check_rule_set_data(r, pat, strlen(pat)), 0);
+		}
+		if (m == CHECK_M_RSTRING || m == CHECK_M_RBINARY)
+			ck_assert_int_eq(check_rule_set_regex(r, err, sizeof(err)), 0);
+	}
+	return r;
+}
+
+static void
+rule_free(struct check_rule *r)
+{
+	struct check_spec *c = calloc(1, sizeof(*c));
+
+	c->rules = r;
+	check_spec_free(c);
+}
+
+static enum check_verdict
+judge(const struct check_rule *r, const void *buf, size_t len, int last, char *info)
+{
+	return check_expect(r, buf, len, last, info, 160);
+}
+
+START_TEST(test_string_waits_for_more_then_decides)
+{
+	struct check_rule *r = rule(CHECK_M_STRING, 0, -1, "role:master");
+	char info[160];
+
+	ck_assert_int_eq(judge(r, "# Replication\r\nrole:mas", 23, 0, info), CHECK_MORE);
+	ck_assert_int_eq(judge(r, "# Replication\r\nrole:master\r\n", 28, 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, "# Replication\r\nrole:slave\r\n", 27, 1, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "did not match content 'role:master'");
+	rule_free(r);
+	/* Negated: a match fails at once, a mismatch passes once nothing more comes. */
+	r = rule(CHECK_M_STRING, 1, -1, "-ERR");
+	ck_assert_int_eq(judge(r, "-ERR no", 7, 0, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "matched unwanted content '-ERR'");
+	ck_assert_int_eq(judge(r, "+OK", 3, 0, info), CHECK_MORE);
+	ck_assert_int_eq(judge(r, "+OK", 3, 1, info), CHECK_PASS);
+	rule_free(r);
+}
+END_TEST
+
+START_TEST(test_min_recv_makes_a_mismatch_final)
+{
+	struct check_rule *r = rule(CHECK_M_RSTRING, 0, 4, "^2[0-9]{2}[- \r]");
+	char info[160];
+
+	ck_assert_int_eq(judge(r, "22", 2, 0, info), CHECK_MORE);
+	ck_assert_int_eq(judge(r, "22", 2, 1, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "answer of 2 bytes, 4 needed");
+	ck_assert_int_eq(judge(r, "220 mx ESMTP\r\n", 14, 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, "554 go away\r\n", 13, 0, info), CHECK_FAIL);
+	rule_free(r);
+}
+END_TEST
+
+START_TEST(test_binary_and_regexes_see_nul_bytes)
+{
+	static const unsigned char pg[] = { 'R', 0, 0, 0, 8, 0, 0, 0, 0 };
+	struct check_rule *r = rule(CHECK_M_BINARY, 0, -1, "00ff00");
+	char info[160];
+
+	ck_assert_int_eq(judge(r, "\x01\x00\xff\x00\x02", 5, 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, "\x01\x00\xfe\x00\x02", 5, 1, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "did not match content '00FF00'");
+	rule_free(r);
+	r = rule(CHECK_M_RSTRING, 0, -1, "after");
+	ck_assert_int_eq(judge(r, "nul\0after", 9, 1, info), CHECK_PASS);
+	rule_free(r);
+	r = rule(CHECK_M_RBINARY, 0, 9, "^52000000(08|0A|0C)000000(00|02|03|04|05|06|07|09|0A)");
+	ck_assert_int_eq(judge(r, pg, sizeof(pg), 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, "E\0\0\0\x50SFATAL", 11, 0, info), CHECK_FAIL);
+	rule_free(r);
+}
+END_TEST
+
+/* A huge line or a buffer of garbage is judged, bounded, and fails. */
+START_TEST(test_huge_and_garbage_answers_fail_bounded)
+{
+	unsigned char *big = malloc(CHECK_BUF);
+	struct check_rule *r = rule(CHECK_M_STRING, 0, -1, "+PONG");
+	char info[160];
+
+	memset(big, 'A', CHECK_BUF);
+	ck_assert_int_eq(judge(r, big, CHECK_BUF, 1, info), CHECK_FAIL);
+	rule_free(r);
+	r = rule(CHECK_M_RSTRING, 0, -1, "^\\+PONG");
+	for (size_t i = 0; i < CHECK_BUF; i++)
+		big[i] = (unsigned char)(i * 131 + 7);
+	ck_assert_int_eq(judge(r, big, CHECK_BUF, 1, info), CHECK_FAIL);
+	rule_free(r);
+	for (enum check_match m = CHECK_M_MYSQL_HELLO; m <= CHECK_M_LDAP_BIND; m++) {
+		r = rule(m, 0, -1, NULL);
+		for (size_t n = 0; n <= 64; n++)
+			ck_assert_int_ne(judge(r, big, n, 1, info), CHECK_PASS);
+		ck_assert_int_eq(judge(r, big, CHECK_BUF, 1, info), CHECK_FAIL);
+		memset(big, 0xff, CHECK_BUF);	/* lengths at their largest */
+		ck_assert_int_eq(judge(r, big, CHECK_BUF, 1, info), CHECK_FAIL);
+		rule_free(r);
+		for (size_t i = 0; i < CHECK_BUF; i++)
+			big[i] = (unsigned char)(i * 131 + 7);
+	}
+	free(big);
+}
+END_TEST
+
+START_TEST(test_mysql_packets)
+{
+	static const unsigned char hello[] = "\x0b\x00\x00\x00\x0a" "10.11.6\x00\x01\x02";
+	static const unsigned char error[] = "\x17\x00\x00\x00\xff\x6a\x04" "Host not allowed....";
+	static const unsigned char ok[] = "\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00";
+	struct check_rule *r = rule(CHECK_M_MYSQL_HELLO, 0, -1, NULL);
+	char info[160];
+
+	ck_assert_int_eq(judge(r, hello, 8, 0, info), CHECK_MORE);	/* truncated */
+	ck_assert_int_eq(judge(r, hello, 8, 1, info), CHECK_FAIL);
+	ck_assert_int_eq(judge(r, hello, 15, 0, info), CHECK_PASS);
+	ck_assert_str_eq(info, "MySQL version 10.11.6");
+	ck_assert_int_eq(judge(r, error, 27, 0, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "MySQL error 1130: Host not allowed....");
+	rule_free(r);
+	r = rule(CHECK_M_MYSQL_OK, 0, -1, NULL);
+	ck_assert_int_eq(judge(r, ok, 11, 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, hello, 15, 0, info), CHECK_FAIL);
+	rule_free(r);
+}
+END_TEST
+
+START_TEST(test_ldap_bind_response)
+{
+	static const unsigned char ok[] = { 0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a,
+		0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
+	static const unsigned char longform[] = { 0x30, 0x84, 0x00, 0x00, 0x00, 0x0c, 0x02,
+		0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x31, 0x04, 0x00, 0x04, 0x00 };
+	struct check_rule *r = rule(CHECK_M_LDAP_BIND, 0, -1, NULL);
+	char info[160];
+
+	ck_assert_int_eq(judge(r, ok, sizeof(ok), 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, ok, 8, 0, info), CHECK_MORE);
+	ck_assert_int_eq(judge(r, ok, 8, 1, info), CHECK_FAIL);
+	ck_assert_int_eq(judge(r, longform, sizeof(longform), 0, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "not an LDAPv3 bind response");	/* 4-byte lengths refused */
+	rule_free(r);
+}
+END_TEST
+
+START_TEST(test_protocol_rules_send_what_haproxy_sends)
+{
+	struct check_spec c = { 0 };
+	struct check_rule *r;
+
+	ck_assert_int_eq(check_spec_proto(&c, CHECK_PROTO_PGSQL, "app", 0), 0);
+	r = c.rules;
+	ck_assert_int_eq(r->kind, CHECK_RULE_SEND);
+	ck_assert_uint_eq(r->len, 18);
+	ck_assert_int_eq(memcmp(r->data, "\0\0\0\x12\0\3\0\0user\0app\0\0", 18), 0);
+	while (c.rules != NULL) {
+		r = c.rules;
+		c.rules = r->next;
+		r->next = NULL;
+		rule_free(r);
+	}
+	ck_assert_int_eq(check_spec_proto(&c, CHECK_PROTO_MYSQL, "haproxy", 1), 0);
+	r = c.rules->next;	/* after the handshake: login (4.1) and quit */
+	ck_assert_uint_eq(r->len, 4 + 7 + 34 + 5);
+	ck_assert_int_eq(memcmp(r->data, "\x29\0\0\x01\x00\x82\0\0", 8), 0);
+	ck_assert_int_eq(memcmp(r->data + r->len - 5, "\x01\0\0\0\x01", 5), 0);
+	while (c.rules != NULL) {
+		r = c.rules;
+		c.rules = r->next;
+		r->next = NULL;
+		rule_free(r);
+	}
+	ck_assert_int_eq(check_unhex("0g", (unsigned char[4]){ 0 }, 4), -1);
+	ck_assert_int_eq(check_unhex("abc", (unsigned char[4]){ 0 }, 4), -1);
+	ck_assert_int_eq(check_unhex("aabbccddee", (unsigned char[4]){ 0 }, 4), -1);
+}
+END_TEST
+
 static Suite *
 health_suite(void)
 {
@@ -92,6 +298,15 @@ health_suite(void)
 	tcase_add_test(tc, test_rise_successes_in_a_row_bring_it_back);
 	tcase_add_test(tc, test_rise_one_fall_one);
 	tcase_add_test(tc, test_interval_depends_on_state);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("matcher");
+	tcase_add_test(tc, test_string_waits_for_more_then_decides);
+	tcase_add_test(tc, test_min_recv_makes_a_mismatch_final);
+	tcase_add_test(tc, test_binary_and_regexes_see_nul_bytes);
+	tcase_add_test(tc, test_huge_and_garbage_answers_fail_bounded);
+	tcase_add_test(tc, test_mysql_packets);
+	tcase_add_test(tc, test_ldap_bind_response);
+	tcase_add_test(tc, test_protocol_rules_send_what_haproxy_sends);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,148 @@
+/*
+ * check_rule: the rule lists of health checks beyond a bare connect, as
+ * HAProxy writes them ("tcp-check connect|send|send-binary|expect",
+ * and the protocol checks built on them: redis, smtp, mysql, pgsql, ldap,
+ * ssl-hello), the pure matcher that judges a server's answer, and the
+ * engine that runs one list on a non-blocking socket of the control
+ * thread's event base.
+ *
+ * The engine never blocks and never grows: a check reads into a fixed
+ * buffer of CHECK_BUF bytes; an answer that does not fit is judged on what
+ * did (HAProxy's "buffer full" is a last read). Its deadline is the
+ * caller's timer (health.c), which calls check_run_abort().
+ */
+#ifndef SPLICER_CHECK_RULE_H
+#define SPLICER_CHECK_RULE_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "sockaddr.h"
+
+/* Bytes of a server's answer a check looks at, as HAProxy's check buffer. */
+#define CHECK_BUF 16384
+
+enum check_rule_kind {
+	CHECK_RULE_CONNECT,	/* (re)connect, optionally elsewhere and with a PROXY header */
+	CHECK_RULE_SEND,	/* bytes to the server */
+	CHECK_RULE_EXPECT,	/* judge what the server sent since the last send */
+};
+
+/* What an expect rule matches. The last ones are the protocol checks'
+ * own parsers, for answers that a pattern cannot judge. */
+enum check_match {
+	CHECK_M_STRING,		/* the text occurs in the answer */
+	CHECK_M_RSTRING,	/* the regex matches the answer */
+	CHECK_M_BINARY,		/* the bytes (written in hex) occur in the answer */
+	CHECK_M_RBINARY,	/* the regex matches the answer written in hex */
+	CHECK_M_MYSQL_HELLO,	/* a whole MySQL handshake packet, not an error */
+	CHECK_M_MYSQL_OK,	/* a whole MySQL OK packet after a login */
+	CHECK_M_LDAP_BIND,	/* an LDAPv3 bind response with resultCode 0 */
+};
+
+struct check_rule {
+	enum check_rule_kind kind;
+	int line;			/* where it was written, 0 when built in */
+	char *comment;			/* "comment TEXT", shown in a failure's reason */
+	/* connect */
+	uint16_t port;			/* 0: the server's check port */
+	struct sockaddr_spec *addr;	/* NULL: the server's check address */
+	int send_proxy;			/* PROXY v1 header first */
+	/* send: data[0..len); expect: the pattern (bytes for binary) */
+	unsigned char *data;
+	size_t len;
+	/* expect */
+	enum check_match match;
+	int negate;			/* "!": the check fails when it matches */
+	long min_recv;			/* "min-recv N": bytes needed before judging; -1 unset */
+	regex_t re;			/* compiled for rstring and rbinary */
+	int has_re;
+	struct check_rule *next;
+};
+
+/* The check of a backend: rules, or NULL for a bare connect. */
+struct check_spec {
+	struct check_rule *rules;
+	char *name;			/* "tcp-check", "redis-check"... for messages */
+	char *next_comment;		/* parsing: a "tcp-check comment" for the next rule */
+};
+
+/* A rule list under construction: "tcp-check" lines, or a protocol check. */
+void check_spec_free(struct check_spec *c);
+struct check_spec *check_spec_clone(const struct check_spec *c);
+
+/* Append one rule; returns it. */
+struct check_rule *check_spec_add(struct check_spec *c, enum check_rule_kind kind);
+
+/* The judgement of an expect rule on the answer buf[0..len). last is set
+ * when no more bytes will come (the server closed, or the buffer is
+ * full). */
+enum check_verdict {
+	CHECK_PASS,
+	CHECK_FAIL,
+	CHECK_MORE,		/* not decided yet: read more */
+};
+
+/* Pure and bounded: looks at buf[0..len) only. On CHECK_FAIL, info says
+ * why in a sentence. */
+enum check_verdict check_expect(const struct check_rule *r, const unsigned char *buf,
+    size_t len, int last, char *info, size_t infolen);
+
+/* "expect string 'role:master'": a rule in a sentence, for messages. */
+void check_rule_describe(const struct check_rule *r, char *out, size_t cap);
+
+/* Hex text -> bytes ("send-binary", "expect binary"); returns the length,
+ * or -1 when the text is not an even run of hex digits. */
+long check_unhex(const char *hex, unsigned char *out, size_t cap);
+
+/* Where a check connects and what its rules are. */
+struct check_target {
+	const struct sockaddr_storage *addr;	/* the server's check address and port */
+	socklen_t addrlen;
+	const struct check_spec *spec;		/* NULL: connect only */
+};
+
+/* How a check ended, in HAProxy's words. */
+struct check_result {
+	int ok;
+	const char *reason;	/* "Layer4 connection problem", "Layer7 invalid response"... */
+	char info[192];		/* the detail: errno text, what did not match */
+};
+
+/* One check in progress; owned by its caller, embedded in it. */
+struct check_run {
+	struct event_base *base;
+	struct check_target target;
+	const struct check_rule *rule;	/* the rule being run */
+	unsigned int step;		/* its rank, 1-based, for the reason */
+	int fd;
+	struct event ev;
+	int ev_set;
+	int connecting;			/* waiting for the connect to end */
+	const unsigned char *out;	/* bytes being sent: a send rule's, or pp */
+	int out_rule;			/* out is the current send rule's */
+	size_t outlen, sent;
+	char pp[128];			/* the PROXY header of a connect rule */
+	int expects;			/* expect rules passed: the check is Layer7 */
+	unsigned char *buf;		/* CHECK_BUF bytes while the check runs */
+	size_t len;			/* answer read since the last send */
+	int eof;
+	void (*done)(struct check_run *run, const struct check_result *res, void *arg);
+	void *arg;
+};
+
+/* Start a check; done is called once, from the event loop or at once on
+ * an immediate failure. */
+void check_run_start(struct check_run *run, struct event_base *base,
+    const struct check_target *t,
+    void (*done)(struct check_run *, const struct check_result *, void *), void *arg);
+
+/* The deadline passed (or the process ends): end the check, if running,
+ * as a timeout; done is called unless quiet. */
+void check_run_abort(struct check_run *run, int quiet);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * check_run: one health check on a non-blocking socket, rule after rule.
+ * A connect waits for writability, a send writes what the socket takes
+ * and waits for the rest, an expect reads into the bounded buffer until
+ * its matcher decides. Nothing here blocks or waits without an event; the
+ * deadline is the caller's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check_rule.h"
+#include "dial.h"
+#include "proxy_proto.h"
+
+static void check_run_step(struct check_run *run);
+
+/* End the check: close, free the buffer, report. */
+static void
+check_run_finish(struct check_run *run, int ok, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+check_run_close(struct check_run *run)
+{
+	if (run->ev_set) {
+		event_del(&run->ev);
+		run->ev_set = 0;
+	}
+	if (run->fd != -1) {
+		struct linger lg = { 1, 0 };
+
+		/* A reset, not a FIN: checks must not fill the table with
+		 * TIME_WAIT sockets. */
+		(void)setsockopt(run->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(run->fd);
+		run->fd = -1;
+	}
+}
+
+static void
+check_run_finish(struct check_run *run, int ok, const char *reason, const char *fmt, ...)
+{
+	struct check_result res = { .ok = ok, .reason = reason };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res.info, sizeof(res.info), fmt, ap);
+	va_end(ap);
+	check_run_close(run);
+	free(run->buf);
+	run->buf = NULL;
+	run->rule = NULL;
+	run->done(run, &res, run->arg);
+}
+
+static void check_run_on_event(evutil_socket_t fd, short what, void *arg);
+
+static void
+check_run_wait(struct check_run *run, short what)
+{
+	if (run->ev_set)
+		event_del(&run->ev);
+	event_assign(&run->ev, run->base, run->fd, what, check_run_on_event, run);
+	event_add(&run->ev, NULL);
+	run->ev_set = 1;
+}
+
+/* Where a connect rule goes: its own address and port, else the target's. */
+static void
+check_run_dest(const struct check_run *run, const struct check_rule *r,
+    struct sockaddr_storage *ss, socklen_t *len)
+{
+	*ss = *run->target.addr;
+	*len = run->target.addrlen;
+	if (r != NULL && r->addr != NULL) {
+		uint16_t port = sockaddr_port((const struct sockaddr *)run->target.addr);
+
+		*ss = r->addr->ss;
+		*len = r->addr->len;
+		sockaddr_set_port(ss, port);
+	}
+	if (r != NULL && r->port != 0)
+		sockaddr_set_port(ss, r->port);
+}
+
+/* A connect rule (r), or the implicit one before a list that does not
+ * start with one (r == NULL). */
+static void
+check_run_connect(struct check_run *run, const struct check_rule *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	check_run_close(run);
+	run->len = 0;
+	run->eof = 0;
+	check_run_dest(run, r, &ss, &len);
+	if ((run->fd = dial_start((struct sockaddr *)&ss, len)) == -1) {
+		check_run_finish(run, 0, "Layer4 connection problem", "%s", strerror(errno));
+		return;
+	}
+	run->connecting = 1;
+	check_run_wait(run, EV_WRITE);
+}
+
+/* Write what is left of run->out; 1 when all of it is written. */
+static int
+check_run_write(struct check_run *run)
+{
+	while (run->sent < run->outlen) {
+		ssize_t n = send(run->fd, run->out + run->sent, run->outlen - run->sent, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			check_run_wait(run, EV_WRITE);
+			return 0;
+		}
+		if (n < 0) {
+			check_run_finish(run, 0, "Layer4 connection problem", "%s at step %u",
+			    strerror(errno), run->step);
+			return -1;
+		}
+		run->sent += (size_t)n;
+	}
+	run->out = NULL;
+	return 1;
+}
+
+/* Read what the server sent; 1 when something changed, 0 to wait. */
+static int
+check_run_read(struct check_run *run)
+{
+	ssize_t n = recv(run->fd, run->buf + run->len, CHECK_BUF - run->len, 0);
+
+	if (n > 0) {
+		run->len += (size_t)n;
+		return 1;
+	}
+	if (n == 0) {
+		run->eof = 1;
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	check_run_finish(run, 0, "Layer4 connection problem", "%s at step %u", strerror(errno),
+	    run->step);
+	return -1;
+}
+
+static void
+check_run_expect(struct check_run *run)
+{
+	const struct check_rule *r = run->rule;
+	char info[160];
+	enum check_verdict v = check_expect(r, run->buf, run->len,
+	    run->eof || run->len == CHECK_BUF, info, sizeof(info));
+
+	if (v == CHECK_MORE) {
+		check_run_wait(run, EV_READ);
+		return;
+	}
+	if (v == CHECK_FAIL) {
+		check_run_finish(run, 0, "Layer7 invalid response", "TCPCHK %s at step %u%s%s%s",
+		    info, run->step, r->comment ? " comment: '" : "", r->comment ? r->comment : "",
+		    r->comment ? "'" : "");
+		return;
+	}
+	run->expects++;
+	run->rule = r->next;
+	run->step++;
+	check_run_step(run);
+}
+
+/* Run rules until one must wait or the list ends. */
+static void
+check_run_step(struct check_run *run)
+{
+	while (run->rule != NULL) {
+		const struct check_rule *r = run->rule;
+
+		if (r->kind == CHECK_RULE_CONNECT) {
+			check_run_connect(run, r);
+			return;
+		}
+		if (r->kind == CHECK_RULE_EXPECT) {
+			check_run_expect(run);
+			return;
+		}
+		/* A send starts a new answer, as HAProxy's check buffer. */
+		if (run->out == NULL) {
+			run->out_rule = 1;
+			run->out = r->data;
+			run->outlen = r->len;
+			run->sent = 0;
+			run->len = 0;
+			run->eof = 0;
+		}
+		if (check_run_write(run) != 1)
+			return;
+		run->rule = r->next;
+		run->step++;
+	}
+	check_run_finish(run, 1, run->expects ? "Layer7 check passed" : "Layer4 check passed",
+	    "%s", "");
+}
+
+/* The socket of a connect rule became writable: connected or failed. */
+static void
+check_run_connected(struct check_run *run)
+{
+	const struct check_rule *r = run->rule;
+	int err = dial_result(run->fd);
+
+	run->connecting = 0;
+	if (err != 0) {
+		check_run_finish(run, 0, "Layer4 connection problem", "%s", strerror(err));
+		return;
+	}
+	if (r != NULL && r->kind == CHECK_RULE_CONNECT) {
+		run->rule = r->next;
+		run->step++;
+		if (r->send_proxy) {
+			struct sockaddr_storage src, dst;
+			socklen_t sl = sizeof(src), dl = sizeof(dst);
+
+			if (getsockname(run->fd, (struct sockaddr *)&src, &sl) == -1 ||
+			    getpeername(run->fd, (struct sockaddr *)&dst, &dl) == -1) {
+				check_run_finish(run, 0, "Layer4 connection problem", "%s",
+				    strerror(errno));
+				return;
+			}
+			run->outlen = pp_build_v1(run->pp, sizeof(run->pp), (struct sockaddr *)&src,
+			    (struct sockaddr *)&dst);
+			run->out = (const unsigned char *)run->pp;
+			run->out_rule = 0;
+			run->sent = 0;
+			if (check_run_write(run) != 1)
+				return;
+		}
+	}
+	check_run_step(run);
+}
+
+static void
+check_run_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct check_run *run = arg;
+
+	(void)fd;
+	(void)what;
+	run->ev_set = 0;
+	if (run->connecting) {
+		check_run_connected(run);
+	} else if (run->out != NULL) {
+		/* A write in progress: a send rule's, or a PROXY header. */
+		int of_rule = run->out_rule;
+
+		if (check_run_write(run) != 1)
+			return;
+		if (of_rule) {
+			run->rule = run->rule->next;
+			run->step++;
+		}
+		check_run_step(run);
+	} else {
+		int rc = check_run_read(run);
+
+		if (rc == 0)
+			check_run_wait(run, EV_READ);
+		else if (rc == 1)
+			check_run_expect(run);
+	}
+}
+
+void
+check_run_start(struct check_run *run, struct event_base *base, const struct check_target *t,
+    void (*done)(struct check_run *, const struct check_result *, void *), void *arg)
+{
+	const struct check_rule *first = t->spec != NULL ? t->spec->rules : NULL;
+
+	run->base = base;
+	run->target = *t;
+	run->fd = -1;
+	run->ev_set = 0;
+	run->connecting = 0;
+	run->out = NULL;
+	run->expects = 0;
+	run->done = done;
+	run->arg = arg;
+	run->step = 1;
+	if ((run->buf = malloc(CHECK_BUF)) == NULL) {
+		run->rule = NULL;
+		check_run_finish(run, 0, "Layer4 connection problem", "out of memory");
+		return;
+	}
+	/* A list that does not start with a connect gets one first, to the
+	 * server's check address; it is step 1 then, as in HAProxy. */
+	run->rule = first;
+	check_run_connect(run, first != NULL && first->kind == CHECK_RULE_CONNECT ? first : NULL);
+}
+
+void
+check_run_abort(struct check_run *run, int quiet)
+{
+	const struct check_rule *r = run->rule;
+
+	if (run->buf == NULL)
+		return;	/* not running */
+	if (quiet) {
+		check_run_close(run);
+		free(run->buf);
+		run->buf = NULL;
+		return;
+	}
+	if (!run->connecting && r != NULL && r->kind == CHECK_RULE_EXPECT) {
+		char what[128];
+
+		check_rule_describe(r, what, sizeof(what));
+		check_run_finish(run, 0, "Layer7 timeout", "at step %u of tcp-check (%s)", run->step,
+		    what);
+	}
+	else
+		check_run_finish(run, 0, "Layer4 timeout", "%s", strerror(ETIMEDOUT));
+}

@@ -1,0 +1,244 @@
+/*
+ * check_spec: rule lists, and the protocol checks HAProxy builds from
+ * rules (redis-check, smtpchk, mysql-check, pgsql-check, ldap-check,
+ * ssl-hello-chk), written here as the same exchanges.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_rule.h"
+#include "check_spec.h"
+
+struct check_rule *
+check_spec_add(struct check_spec *c, enum check_rule_kind kind)
+{
+	struct check_rule *r = calloc(1, sizeof(*r)), **tail;
+
+	if (r == NULL)
+		return NULL;
+	r->kind = kind;
+	r->min_recv = -1;
+	for (tail = &c->rules; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = r;
+	return r;
+}
+
+static void
+check_rule_free(struct check_rule *r)
+{
+	if (r->has_re)
+		regfree(&r->re);
+	free(r->addr);
+	free(r->data);
+	free(r->comment);
+	free(r);
+}
+
+void
+check_spec_free(struct check_spec *c)
+{
+	if (c == NULL)
+		return;
+	while (c->rules != NULL) {
+		struct check_rule *r = c->rules;
+
+		c->rules = r->next;
+		check_rule_free(r);
+	}
+	free(c->name);
+	free(c->next_comment);
+	free(c);
+}
+
+int
+check_rule_set_data(struct check_rule *r, const void *data, size_t len)
+{
+	free(r->data);
+	if ((r->data = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(r->data, data, len);
+	r->data[len] = '\0';	/* a regex is compiled from it as text */
+	r->len = len;
+	return 0;
+}
+
+int
+check_rule_set_regex(struct check_rule *r, char *err, size_t errlen)
+{
+	int rc = regcomp(&r->re, (const char *)r->data, REG_EXTENDED | REG_NOSUB);
+
+	if (rc != 0) {
+		char msg[128];
+
+		regerror(rc, &r->re, msg, sizeof(msg));
+		snprintf(err, errlen, "bad regex '%s': %s", (const char *)r->data, msg);
+		return -1;
+	}
+	r->has_re = 1;
+	return 0;
+}
+
+struct check_spec *
+check_spec_clone(const struct check_spec *c)
+{
+	struct check_spec *n;
+	char err[256];
+
+	if (c == NULL || (n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	n->name = c->name != NULL ? strdup(c->name) : NULL;
+	for (const struct check_rule *r = c->rules; r != NULL; r = r->next) {
+		struct check_rule *d = check_spec_add(n, r->kind);
+
+		if (d == NULL)
+			break;
+		d->line = r->line;
+		d->port = r->port;
+		d->send_proxy = r->send_proxy;
+		d->match = r->match;
+		d->negate = r->negate;
+		d->min_recv = r->min_recv;
+		d->comment = r->comment != NULL ? strdup(r->comment) : NULL;
+		if (r->addr != NULL && (d->addr = malloc(sizeof(*d->addr))) != NULL)
+			*d->addr = *r->addr;
+		if (r->data != NULL)
+			(void)check_rule_set_data(d, r->data, r->len);
+		if (r->has_re)
+			(void)check_rule_set_regex(d, err, sizeof(err));
+	}
+	return n;
+}
+
+/* Append a send of len bytes, or an expect of pattern. */
+static int
+check_spec_send(struct check_spec *c, const void *data, size_t len)
+{
+	struct check_rule *r = check_spec_add(c, CHECK_RULE_SEND);
+
+	return r == NULL ? -1 : check_rule_set_data(r, data, len);
+}
+
+static int
+check_spec_expect(struct check_spec *c, enum check_match m, int negate, long min_recv,
+    const char *pattern)
+{
+	struct check_rule *r = check_spec_add(c, CHECK_RULE_EXPECT);
+	char err[256];
+
+	if (r == NULL)
+		return -1;
+	r->match = m;
+	r->negate = negate;
+	r->min_recv = min_recv;
+	if (pattern == NULL)
+		return 0;
+	if (check_rule_set_data(r, pattern, strlen(pattern)) == -1)
+		return -1;
+	return m == CHECK_M_RSTRING || m == CHECK_M_RBINARY ?
+	    check_rule_set_regex(r, err, sizeof(err)) : 0;
+}
+
+static int
+check_spec_send_hex(struct check_spec *c, const char *hex)
+{
+	unsigned char buf[256];
+	long n = check_unhex(hex, buf, sizeof(buf));
+
+	return n < 0 ? -1 : check_spec_send(c, buf, (size_t)n);
+}
+
+/* A TLS 1.2 ClientHello in a TLS 1.0 record, the form every TLS server
+ * answers, offering the usual ECDHE and RSA AES-GCM/CBC suites. */
+static const char check_client_hello[] =
+    "16030100" "5f"			/* record: handshake, 95 bytes */
+    "01" "00005b"			/* ClientHello, 91 bytes */
+    "0303"				/* TLS 1.2 */
+    "73706c6963657220636865636b2068656c6c6f2072616e646f6d206279746573"
+    "00"				/* no session id */
+    "000e" "c02fc030c02bc02c009c009d002f"
+    "0100"				/* null compression */
+    "0024"				/* extensions: */
+    "000a0008" "0006001d00170018"	/* groups x25519, P-256, P-384 */
+    "000b0002" "0100"			/* point formats: uncompressed */
+    "000d000e" "000c040105010804080504030503";	/* signature algorithms */
+
+int
+check_spec_proto(struct check_spec *c, enum check_proto proto, const char *arg, int post41)
+{
+	char buf[512];
+	size_t ulen = arg != NULL ? strlen(arg) : 0;
+
+	switch (proto) {
+	case CHECK_PROTO_REDIS:
+		/* min-recv: an answer as long as "+PONG\r\n" is final, so that
+		 * "-NOAUTH ..." fails at once rather than by a timeout. */
+		return check_spec_send(c, "*1\r\n$4\r\nPING\r\n", 14) ||
+		    check_spec_expect(c, CHECK_M_STRING, 0, 7, "+PONG");
+	case CHECK_PROTO_SMTP:
+		/* A 2xx banner, then HELO (or EHLO) answered by 2xx, then QUIT. */
+		snprintf(buf, sizeof(buf), "%s\r\n", arg != NULL ? arg : "HELO localhost");
+		return check_spec_expect(c, CHECK_M_RSTRING, 0, 4, "^2[0-9]{2}[- \r]") ||
+		    check_spec_send(c, buf, strlen(buf)) ||
+		    check_spec_expect(c, CHECK_M_RSTRING, 0, 4, "^2[0-9]{2}[- \r]") ||
+		    check_spec_send(c, "QUIT\r\n", 6);
+	case CHECK_PROTO_PGSQL: {
+		/* StartupMessage: length, protocol 3.0, "user" NAME, end. */
+		size_t n = 4 + 4 + 5 + ulen + 1 + 1, o = 0;
+
+		if (ulen > 200)
+			return -1;
+		buf[o++] = 0; buf[o++] = 0; buf[o++] = (char)(n >> 8); buf[o++] = (char)n;
+		memcpy(buf + o, "\0\3\0\0user", 9);	/* with the NUL after "user" */
+		o += 9;
+		memcpy(buf + o, arg, ulen + 1);
+		o += ulen + 1;
+		buf[o++] = '\0';
+		return check_spec_send(c, buf, o) ||
+		    check_spec_expect(c, CHECK_M_RSTRING, 1, 5, "^E") ||
+		    check_spec_expect(c, CHECK_M_RBINARY, 0, 9,
+		    "^52000000(08|0A|0C)000000(00|02|03|04|05|06|07|09|0A)");
+	}
+	case CHECK_PROTO_MYSQL: {
+		size_t plen = ulen + (post41 ? 34 : 7), o = 4;
+
+		if (check_spec_expect(c, CHECK_M_MYSQL_HELLO, 0, -1, NULL))
+			return -1;
+		if (arg == NULL)
+			return 0;
+		if (ulen > 200)
+			return -1;
+		buf[0] = (char)plen; buf[1] = (char)(plen >> 8); buf[2] = (char)(plen >> 16);
+		buf[3] = 1;
+		/* Client flags, max packet, (4.1: charset utf8 and 23 zeros). */
+		if (post41) {
+			memcpy(buf + o, "\x00\x82\x00\x00\x00\x80\x00\x01\x21", 9);
+			memset(buf + o + 9, 0, 23);
+			o += 32;
+		} else {
+			memcpy(buf + o, "\x00\x80\x00\x00\x01", 5);
+			o += 5;
+		}
+		memcpy(buf + o, arg, ulen + 1);	/* user, NUL */
+		o += ulen + 1;
+		buf[o++] = '\0';		/* no password */
+		memcpy(buf + o, "\x01\x00\x00\x00\x01", 5);	/* COM_QUIT */
+		o += 5;
+		return check_spec_send(c, buf, o) ||
+		    check_spec_expect(c, CHECK_M_MYSQL_OK, 0, -1, NULL);
+	}
+	case CHECK_PROTO_LDAP:
+		/* A simple anonymous bind, LDAPv3, message id 1. */
+		return check_spec_send_hex(c, "300c020101600702010304008000") ||
+		    check_spec_expect(c, CHECK_M_RBINARY, 0, 14, "^30") ||
+		    check_spec_expect(c, CHECK_M_LDAP_BIND, 0, -1, NULL);
+	case CHECK_PROTO_SSL_HELLO:
+		/* A handshake record (TLS 1.0..1.3 versions) holding a ServerHello. */
+		return check_spec_send_hex(c, check_client_hello) ||
+		    check_spec_expect(c, CHECK_M_RBINARY, 0, 6, "^16030[0-4][0-9A-F]{4}02");
+	}
+	return -1;
+}

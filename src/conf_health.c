@@ -1,0 +1,413 @@
+/*
+ * conf_health: health-check grammar (see conf_health.h), as HAProxy 2.6
+ * writes it for TCP proxies.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_rule.h"
+#include "check_spec.h"
+#include "conf_health.h"
+
+/* A whole number within [lo, hi]. */
+static int
+conf_health_num(const char *s, long lo, long hi, long *v)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno != 0 || *end != '\0' || *v < lo || *v > hi ? -1 : 0;
+}
+
+static struct check_spec *
+conf_health_new_spec(const char *name)
+{
+	struct check_spec *c = calloc(1, sizeof(*c));
+
+	if (c != NULL && (c->name = strdup(name)) == NULL) {
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* "option redis-check" and its kind: build the rules. */
+static int
+conf_health_proto(struct conf_proxy *px, int argc, char **argv, char *err, size_t errlen)
+{
+	const char *name = argv[1], *arg = NULL;
+	enum check_proto proto;
+	int post41 = 0, max = 2;
+	char helo[300];
+	struct check_spec *c;
+
+	if (strcmp(name, "redis-check") == 0) {
+		proto = CHECK_PROTO_REDIS;
+	} else if (strcmp(name, "ldap-check") == 0) {
+		proto = CHECK_PROTO_LDAP;
+	} else if (strcmp(name, "ssl-hello-chk") == 0) {
+		proto = CHECK_PROTO_SSL_HELLO;
+	} else if (strcmp(name, "smtpchk") == 0) {
+		proto = CHECK_PROTO_SMTP;
+		max = 4;
+		/* HAProxy: anything but HELO or EHLO falls back to "HELO localhost". */
+		if (argc >= 4 && (strcmp(argv[2], "HELO") == 0 || strcmp(argv[2], "EHLO") == 0)) {
+			snprintf(helo, sizeof(helo), "%s %s", argv[2], argv[3]);
+			arg = helo;
+		}
+	} else if (strcmp(name, "pgsql-check") == 0 || strcmp(name, "mysql-check") == 0) {
+		proto = name[0] == 'p' ? CHECK_PROTO_PGSQL : CHECK_PROTO_MYSQL;
+		max = proto == CHECK_PROTO_MYSQL ? 5 : 4;
+		if (argc >= 3 && (strcmp(argv[2], "user") != 0 || argc < 4)) {
+			snprintf(err, errlen, "'option %s' expects 'user NAME'%s", name,
+			    proto == CHECK_PROTO_MYSQL ? " [post-41|pre-41]" : "");
+			return -1;
+		}
+		arg = argc >= 4 ? argv[3] : NULL;
+		if (argc >= 5 && strcmp(argv[4], "post-41") != 0 && strcmp(argv[4], "pre-41") != 0) {
+			snprintf(err, errlen, "'option mysql-check user %s %s': expected 'post-41' "
+			    "or 'pre-41'", argv[3], argv[4]);
+			return -1;
+		}
+		post41 = argc >= 5 && strcmp(argv[4], "post-41") == 0;
+		if (proto == CHECK_PROTO_PGSQL && arg == NULL) {
+			snprintf(err, errlen, "'option pgsql-check' expects 'user NAME'");
+			return -1;
+		}
+		if (arg != NULL && strlen(arg) > 200) {
+			snprintf(err, errlen, "'option %s': user name longer than 200 bytes", name);
+			return -1;
+		}
+	} else {
+		return 0;
+	}
+	if (argc > max) {
+		snprintf(err, errlen, "'option %s': unexpected '%s'", name, argv[max]);
+		return -1;
+	}
+	if ((c = conf_health_new_spec(name)) == NULL || check_spec_proto(c, proto, arg, post41)) {
+		check_spec_free(c);
+		snprintf(err, errlen, "'option %s': out of memory", name);
+		return -1;
+	}
+	check_spec_free(px->check_proto);
+	px->check_proto = c;
+	px->check_opt = CONF_HEALTH_PROTO;
+	return 1;
+}
+
+int
+conf_health_option(struct conf_proxy *px, int argc, char **argv, int negate, char *err,
+    size_t errlen)
+{
+	static const char *const names[] = {
+		"tcp-check", "redis-check", "ldap-check", "ssl-hello-chk", "smtpchk",
+		"pgsql-check", "mysql-check",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		if (strcmp(argv[1], names[i]) == 0)
+			break;
+	}
+	if (i == sizeof(names) / sizeof(*names))
+		return 0;
+	if (negate) {
+		/* "no option X": back to a bare connect if X is in force. */
+		if ((i == 0 && px->check_opt == CONF_HEALTH_TCP_CHECK) ||
+		    (i > 0 && px->check_opt == CONF_HEALTH_PROTO &&
+		    strcmp(px->check_proto->name, argv[1]) == 0))
+			px->check_opt = CONF_HEALTH_CONNECT;
+		return 1;
+	}
+	if (i == 0) {
+		if (argc > 2) {
+			snprintf(err, errlen, "'option tcp-check': unexpected '%s'", argv[2]);
+			return -1;
+		}
+		px->check_opt = CONF_HEALTH_TCP_CHECK;
+		return 1;
+	}
+	return conf_health_proto(px, argc, argv, err, errlen) == -1 ? -1 : 1;
+}
+
+/* "tcp-check connect [port N] [addr A] [send-proxy] [default] [linger]". */
+static int
+conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
+{
+	for (int i = 2; i < argc; i++) {
+		long v;
+
+		if (strcmp(argv[i], "port") == 0) {
+			if (conf_health_num(argv[i + 1], 1, 65535, &v) == -1) {
+				snprintf(err, errlen, "'tcp-check connect port' expects a port 1..65535");
+				return -1;
+			}
+			r->port = (uint16_t)v;
+			i++;
+		} else if (strcmp(argv[i], "addr") == 0) {
+			char tmp[300];
+
+			if (argv[i + 1] == NULL || (r->addr = calloc(1, sizeof(*r->addr))) == NULL) {
+				snprintf(err, errlen, "'tcp-check connect addr' expects an address");
+				return -1;
+			}
+			snprintf(tmp, sizeof(tmp), strchr(argv[i + 1], ':') ? "[%s]:1" : "%s:1",
+			    argv[i + 1]);
+			if (sockaddr_parse(tmp, 0, r->addr, err, errlen) == -1 ||
+			    sockaddr_is_unresolved(r->addr)) {
+				snprintf(err, errlen, "'tcp-check connect addr %s': expected a numeric "
+				    "IPv4 or IPv6 address", argv[i + 1]);
+				return -1;
+			}
+			i++;
+		} else if (strcmp(argv[i], "send-proxy") == 0) {
+			r->send_proxy = 1;
+		} else if (strcmp(argv[i], "default") == 0 || strcmp(argv[i], "linger") == 0) {
+			/* The server's own settings, and a close by reset: what
+			 * every check does here. */
+		} else if (strcmp(argv[i], "comment") == 0 && argv[i + 1] != NULL) {
+			free(r->comment);
+			r->comment = strdup(argv[++i]);
+		} else {
+			snprintf(err, errlen, "'tcp-check connect %s' is not supported%s", argv[i],
+			    strcmp(argv[i], "ssl") == 0 || strcmp(argv[i], "sni") == 0 ||
+			    strcmp(argv[i], "alpn") == 0 ? ": splicer does not originate TLS" : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum check_match match;
+} conf_health_matches[] = {
+	{ "string", CHECK_M_STRING }, { "rstring", CHECK_M_RSTRING },
+	{ "binary", CHECK_M_BINARY }, { "rbinary", CHECK_M_RBINARY },
+};
+
+/* "tcp-check expect [min-recv N] [comment C] [!] MATCH PATTERN". */
+static int
+conf_health_expect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
+{
+	int i = 2;
+	size_t m;
+
+	for (; i < argc; i++) {
+		long v;
+
+		if (strcmp(argv[i], "min-recv") == 0) {
+			if (conf_health_num(argv[i + 1], -1, CHECK_BUF, &v) == -1) {
+				snprintf(err, errlen, "'tcp-check expect min-recv' expects a number "
+				    "-1..%d", CHECK_BUF);
+				return -1;
+			}
+			r->min_recv = v;
+			i++;
+		} else if (strcmp(argv[i], "comment") == 0 && i + 1 < argc) {
+			free(r->comment);
+			r->comment = strdup(argv[++i]);
+		} else if (strcmp(argv[i], "!") == 0) {
+			r->negate = 1;
+		} else {
+			break;
+		}
+	}
+	for (m = 0; i < argc && m < sizeof(conf_health_matches) / sizeof(*conf_health_matches); m++) {
+		if (strcmp(argv[i], conf_health_matches[m].name) == 0)
+			break;
+	}
+	if (i >= argc || m == sizeof(conf_health_matches) / sizeof(*conf_health_matches)) {
+		snprintf(err, errlen, "'tcp-check expect' expects [min-recv N] [comment TEXT] [!] "
+		    "string|rstring|binary|rbinary PATTERN%s%s%s", i < argc ? " (got '" : "",
+		    i < argc ? argv[i] : "", i < argc ? "')" : "");
+		return -1;
+	}
+	if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+		snprintf(err, errlen, "'tcp-check expect %s' expects a pattern", argv[i]);
+		return -1;
+	}
+	if (i + 2 < argc) {
+		snprintf(err, errlen, "'tcp-check expect %s %s': unexpected '%s'", argv[i],
+		    argv[i + 1], argv[i + 2]);
+		return -1;
+	}
+	r->match = conf_health_matches[m].match;
+	if (r->match == CHECK_M_BINARY) {
+		unsigned char buf[1024];
+		long n = check_unhex(argv[i + 1], buf, sizeof(buf));
+
+		if (n < 0) {
+			snprintf(err, errlen, "'tcp-check expect binary %s': expected an even number "
+			    "of hex digits (at most 2048)", argv[i + 1]);
+			return -1;
+		}
+		return check_rule_set_data(r, buf, (size_t)n);
+	}
+	if (check_rule_set_data(r, argv[i + 1], strlen(argv[i + 1])) == -1)
+		return -1;
+	if (r->match == CHECK_M_RSTRING || r->match == CHECK_M_RBINARY)
+		return check_rule_set_regex(r, err, errlen);
+	return 0;
+}
+
+/* "tcp-check send STR" / "send-binary HEX" [comment C]. */
+static int
+conf_health_send(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
+{
+	int binary = strcmp(argv[1], "send-binary") == 0;
+
+	if (argc < 3 || argv[2][0] == '\0' || (argc != 3 && (argc != 5 ||
+	    strcmp(argv[3], "comment") != 0))) {
+		snprintf(err, errlen, "'tcp-check %s' expects %s [comment TEXT]", argv[1],
+		    binary ? "HEX" : "STRING");
+		return -1;
+	}
+	if (argc == 5)
+		r->comment = strdup(argv[4]);
+	if (binary) {
+		unsigned char buf[4096];
+		long n = check_unhex(argv[2], buf, sizeof(buf));
+
+		if (n < 0) {
+			snprintf(err, errlen, "'tcp-check send-binary %s': expected an even number of "
+			    "hex digits (at most 8192)", argv[2]);
+			return -1;
+		}
+		return check_rule_set_data(r, buf, (size_t)n);
+	}
+	return check_rule_set_data(r, argv[2], strlen(argv[2]));
+}
+
+int
+conf_health_tcp_check(struct conf_proxy *px, int argc, char **argv, int line, char *err,
+    size_t errlen)
+{
+	const char *verb = argc >= 2 ? argv[1] : "";
+	enum check_rule_kind kind;
+	struct check_rule *r;
+	int rc;
+
+	if (strcmp(verb, "connect") == 0)
+		kind = CHECK_RULE_CONNECT;
+	else if (strcmp(verb, "send") == 0 || strcmp(verb, "send-binary") == 0)
+		kind = CHECK_RULE_SEND;
+	else if (strcmp(verb, "expect") == 0)
+		kind = CHECK_RULE_EXPECT;
+	else if (strcmp(verb, "comment") == 0)
+		kind = (enum check_rule_kind)-1;
+	else {
+		snprintf(err, errlen, "'tcp-check %s' is %s", verb, strcmp(verb, "send-lf") == 0 ||
+		    strcmp(verb, "send-binary-lf") == 0 || strcmp(verb, "set-var") == 0 ||
+		    strcmp(verb, "unset-var") == 0 ? "not supported yet" :
+		    "unknown: expected connect, send, send-binary, expect or comment");
+		return -1;
+	}
+	/* A proxy's own rules replace those of its defaults section. */
+	if (px->check_rules_inherited || px->check_rules == NULL) {
+		check_spec_free(px->check_rules);
+		px->check_rules_inherited = 0;
+		if ((px->check_rules = conf_health_new_spec("tcp-check")) == NULL)
+			return -1;
+	}
+	if ((int)kind == -1) {
+		if (argc != 3) {
+			snprintf(err, errlen, "'tcp-check comment' expects one TEXT");
+			return -1;
+		}
+		free(px->check_rules->next_comment);
+		px->check_rules->next_comment = strdup(argv[2]);
+		return 0;
+	}
+	if ((r = check_spec_add(px->check_rules, kind)) == NULL)
+		return -1;
+	r->line = line;
+	r->comment = px->check_rules->next_comment;
+	px->check_rules->next_comment = NULL;
+	rc = kind == CHECK_RULE_CONNECT ? conf_health_connect(r, argc, argv, err, errlen) :
+	    kind == CHECK_RULE_SEND ? conf_health_send(r, argc, argv, err, errlen) :
+	    conf_health_expect(r, argc, argv, err, errlen);
+	return rc;
+}
+
+int
+conf_health_server_opt(struct conf_server *s, int argc, char **argv, int *i, char *err,
+    size_t errlen)
+{
+	const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	char tmp[300];
+	long n;
+
+	if (strcmp(o, "port") == 0) {
+		if (conf_health_num(v, 1, 65535, &n) == -1) {
+			snprintf(err, errlen, "'server port' expects a port 1..65535");
+			return -1;
+		}
+		s->check_port = (uint16_t)n;
+	} else if (strcmp(o, "addr") == 0) {
+		if (v == NULL) {
+			snprintf(err, errlen, "'server addr' expects an address");
+			return -1;
+		}
+		snprintf(tmp, sizeof(tmp), strchr(v, ':') ? "[%s]:1" : "%s:1", v);
+		if (sockaddr_parse(tmp, 0, &s->check_addr, err, errlen) == -1)
+			return -1;
+		s->check_addr_set = 1;	/* a name is resolved with the server's */
+	} else {
+		return 0;
+	}
+	*i += 1;
+	return 1;
+}
+
+int
+conf_health_spread(struct conf_global *g, int argc, char **argv, char *err, size_t errlen)
+{
+	long v;
+
+	if (argc != 2 || conf_health_num(argv[1], 0, 50, &v) == -1) {
+		snprintf(err, errlen, "'spread-checks' expects a percentage 0..50");
+		return -1;
+	}
+	g->spread_checks = (unsigned int)v;
+	return 0;
+}
+
+void
+conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from)
+{
+	px->check_opt = from->check_opt;
+	px->check_rules = check_spec_clone(from->check_rules);
+	px->check_rules_inherited = px->check_rules != NULL;
+	px->check_proto = check_spec_clone(from->check_proto);
+}
+
+const struct check_spec *
+conf_health_spec(const struct conf_proxy *px, char *warn, size_t warnlen)
+{
+	warn[0] = '\0';
+	if (px->check_opt == CONF_HEALTH_PROTO)
+		return px->check_proto;
+	if (px->check_opt == CONF_HEALTH_TCP_CHECK)
+		return px->check_rules;
+	if (px->check_rules != NULL && !px->check_rules_inherited)
+		snprintf(warn, warnlen, "%s '%s' uses tcp-check rules without 'option tcp-check', "
+		    "so the rules are ignored", conf_proxy_kind(px), px->name);
+	return NULL;
+}
+
+void
+conf_health_free(struct conf_proxy *px)
+{
+	check_spec_free(px->check_rules);
+	check_spec_free(px->check_proto);
+	px->check_rules = px->check_proto = NULL;
+}

@@ -1,0 +1,48 @@
+/*
+ * conf_health: the grammar of health checks beyond "check": "tcp-check"
+ * rules, the check options ("option tcp-check", "option redis-check"...),
+ * the server options "port" and "addr", and the global "spread-checks".
+ * Each function writes a sentence into err on a bad line.
+ */
+#ifndef SPLICER_CONF_HEALTH_H
+#define SPLICER_CONF_HEALTH_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+/* The check option in force in a proxy (conf_proxy.check_opt). */
+enum {
+	CONF_HEALTH_CONNECT = 0,	/* a bare TCP connect */
+	CONF_HEALTH_TCP_CHECK,		/* the "tcp-check" rules */
+	CONF_HEALTH_PROTO,		/* check_proto: a protocol check */
+};
+
+/* "option NAME ..." when NAME is a check option: 1 when it was one (err set
+ * if it was bad: then -1), 0 when it is not a check option. */
+int conf_health_option(struct conf_proxy *px, int argc, char **argv, int negate,
+    char *err, size_t errlen);
+
+/* "tcp-check ..." at line. Returns 0 or -1. */
+int conf_health_tcp_check(struct conf_proxy *px, int argc, char **argv, int line,
+    char *err, size_t errlen);
+
+/* A server option at argv[*i] if it is a check one ("port", "addr"):
+ * 1 (and *i past its value), 0 when it is not, -1 when bad. */
+int conf_health_server_opt(struct conf_server *s, int argc, char **argv, int *i,
+    char *err, size_t errlen);
+
+/* "spread-checks N". Returns 0 or -1. */
+int conf_health_spread(struct conf_global *g, int argc, char **argv, char *err, size_t errlen);
+
+/* A proxy starts from a defaults section: copy its checks. */
+void conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from);
+
+/* The rules health checks run for px: NULL for a bare connect. A warning
+ * (warn non-empty) when "tcp-check" rules are there without the option. */
+const struct check_spec *conf_health_spec(const struct conf_proxy *px, char *warn,
+    size_t warnlen);
+
+void conf_health_free(struct conf_proxy *px);
+
+#endif

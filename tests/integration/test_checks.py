@@ -1,0 +1,330 @@
+"""Health checks beyond a connect, against the real servers they check:
+tcp-check rules, the protocol checks (redis, smtp, ssl-hello, pgsql,
+mysql, ldap), and hostile answers. Each check kind is shown to take a
+server down and bring it back, with HAProxy's log line; every wait is
+bounded by inter, fall, rise and timeout check."""
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (Skip, Splicer, check, connect, free_port, on_cleanup, recv_all, run, test,
+                     wait_until)
+
+INTER, RISE, FALL, TCHECK = 200, 2, 2, 400      # ms, as written in every config below
+
+
+def bound(fall=FALL):
+    """Seconds within which a change must show: fall (or rise) checks,
+    each at most inter + timeout check apart, plus scheduling slack."""
+    return (INTER + TCHECK) * (max(fall, RISE) + 1) / 1000.0 + 3
+
+
+def splicer(backend, servers, extra_global=""):
+    """A listen "app" with the given check lines and servers."""
+    port = free_port()
+    srv = "".join("    server %s 127.0.0.1:%d%s\n" % (n, p, opts) for n, p, opts in servers)
+    sp = Splicer("global\n    log stderr local0 info\n%s"
+                 "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n"
+                 "    timeout server 10s\n    timeout check %dms\n"
+                 "listen app\n    bind 127.0.0.1:%d\n%s"
+                 "    default-server check inter %dms rise %d fall %d\n%s"
+                 % (extra_global, TCHECK, port, backend, INTER, RISE, FALL, srv))
+    return sp, port
+
+
+def down(sp, name, reason):
+    return sp.wait_log(r"Server app/%s is DOWN, reason: %s" % (name, reason), bound())
+
+
+def up(sp, name, count=1):
+    return sp.wait_log(r"Server app/%s is UP" % name, bound(), count)
+
+
+def spawn(argv, **kw):
+    """A server process ended with the test."""
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+    def end():
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    on_cleanup(end)
+    return p
+
+
+def need(*binaries):
+    for b in binaries:
+        if shutil.which(b) is None and not os.path.exists(b):
+            raise Skip("%s is not installed (tests/run-all.sh installs it)" % b)
+
+
+class Scripted:
+    """A TCP server whose answer to each connection is handler(conn),
+    the handler switchable while it runs."""
+
+    def __init__(self, handler, host="127.0.0.1", port=0):
+        self.handler = handler
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._loop, daemon=True).start()
+        on_cleanup(self.sock.close)
+
+    def _loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(c,), daemon=True).start()
+
+    def _one(self, c):
+        try:
+            c.settimeout(10)
+            self.handler(c)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def line_reply(replies):
+    """Answer each received line by replies(line) (bytes or None to stop)."""
+    def h(c):
+        buf = b""
+        while True:
+            d = c.recv(4096)
+            if not d:
+                return
+            buf += d
+            while b"\n" in buf:
+                l, buf = buf.split(b"\n", 1)
+                r = replies(l.rstrip(b"\r"))
+                if r is None:
+                    return
+                c.sendall(r)
+    return h
+
+
+REDIS_RULES = ("    option tcp-check\n"
+               "    tcp-check connect\n"
+               "    tcp-check send PING\\r\\n\n"
+               "    tcp-check expect string +PONG\n"
+               "    tcp-check send info\\ replication\\r\\n\n"
+               "    tcp-check expect string role:master\n"
+               "    tcp-check send QUIT\\r\\n\n"
+               "    tcp-check expect string +OK\n")
+
+
+@test
+def test_tcp_check_rules_follow_the_answer():
+    role = {"r": b"master"}
+
+    def replies(l):
+        if l == b"PING":
+            return b"+PONG\r\n"
+        if l == b"info replication":
+            body = b"# Replication\r\nrole:" + role["r"] + b"\r\nconnected_slaves:0\r\n"
+            return b"$%d\r\n%s\r\n" % (len(body), body)
+        if l == b"QUIT":
+            return b"+OK\r\n"
+        return b"-ERR unknown\r\n"
+    srv = Scripted(line_reply(replies))
+    sp, port = splicer(REDIS_RULES, [("a", srv.port, "")])
+    role["r"] = b"slave"
+    # The answer stays open without a match: HAProxy waits, then times out.
+    l = down(sp, "a", "Layer7 timeout")[0]
+    check("at step 5 of tcp-check (expect string 'role:master')" in l, l)
+    role["r"] = b"master"
+    up(sp, "a")
+    sp.stop()
+
+
+@test
+def test_check_port_addr_and_connect_rules():
+    """server "port"/"addr" move the checks; "tcp-check connect port" and
+    send-proxy reach another port with a PROXY header first."""
+    seen, accepted = [], []
+
+    def h(c):
+        accepted.append(1)
+        seen.append(c.recv(200))
+        c.sendall(b"ready\n")
+    probe = Scripted(h, "127.0.0.2")
+    data = Scripted(lambda c: c.sendall(b"data\n"))
+    sp, port = splicer("    option tcp-check\n"
+                       "    tcp-check connect port %d send-proxy\n"
+                       "    tcp-check expect string ready\n" % probe.port,
+                       [("a", data.port, " addr 127.0.0.2")])
+    wait_until(lambda: len(seen) >= 2, bound(), "two checks on the probe port")
+    pp = seen[0].split(b"\r\n")[0].split()
+    check(pp[:2] == [b"PROXY", b"TCP4"] and pp[3] == b"127.0.0.2" and
+          int(pp[5]) == probe.port, repr(seen[0]))
+    c = connect(("127.0.0.1:%d" % port))
+    check(recv_all(c) == b"data\n", "traffic goes to the server's own port")
+    c.close()
+    check("is DOWN" not in sp.log(), sp.log())
+    sp.stop()
+    # "port" on the server: the check connects there, traffic does not.
+    dead = free_port()
+    sp, port = splicer("", [("a", dead, " addr 127.0.0.2 port %d" % probe.port)])
+    n = len(accepted)
+    wait_until(lambda: len(accepted) >= n + 2, bound(), "checks on the server's check port")
+    check("is DOWN" not in sp.log(), sp.log())
+    sp.stop()
+
+
+def hostile(kind):
+    def h(c):
+        c.recv(100)
+        if kind == "silent":
+            time.sleep(TCHECK / 1000.0 * 3)
+        elif kind == "reset":
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        elif kind == "huge":
+            try:
+                c.sendall(b"A" * (1 << 20))
+            except OSError:
+                pass
+        elif kind == "garbage":
+            c.sendall(bytes((i * 131 + 7) & 255 for i in range(70000))[:65536])
+    return h
+
+
+@test
+def test_hostile_answers_are_failed_checks_and_harm_nothing():
+    """A server that never answers, one that resets, one that sends a
+    megabyte line or binary garbage: each is a failed check with a reason
+    while a healthy server of the same proxy keeps serving."""
+    good = Scripted(lambda c: (c.recv(100), c.sendall(b"+PONG\r\nok\n")))
+    servers = {k: Scripted(hostile(k)) for k in ("silent", "reset", "huge", "garbage")}
+    sp, port = splicer("    option tcp-check\n    tcp-check send PING\\r\\n\n"
+                       "    tcp-check expect string +PONG\n",
+                       [(k, s.port, "") for k, s in servers.items()] + [("good", good.port, "")])
+    reasons = {"silent": "Layer7 timeout", "reset": "Layer[47] (connection problem|invalid)",
+               "huge": "Layer7 invalid response", "garbage": "Layer7 invalid response"}
+    for k, r in reasons.items():
+        l = down(sp, k, r)[0]
+        print("    " + l.split("]: ", 1)[-1][:150])
+    for _ in range(4):
+        c = connect("127.0.0.1:%d" % port)
+        c.sendall(b"x")
+        check(recv_all(c) == b"+PONG\r\nok\n", "the good server serves")
+        c.close()
+    check("is DOWN" not in "".join(l for l in sp.log().splitlines() if "app/good" in l),
+          "the good server went down")
+    sp.stop()
+
+
+@test
+def test_smtpchk_banner_and_helo():
+    state = {"banner": b"554 not now\r\n"}
+
+    def h(c):
+        c.sendall(state["banner"])
+        line_reply(lambda l: b"250 hello\r\n" if l.startswith(b"HELO") or
+                   l.startswith(b"EHLO") else None)(c)
+    srv = Scripted(h)
+    sp, port = splicer("    option smtpchk EHLO splicer.test\n", [("mx", srv.port, "")])
+    l = down(sp, "mx", "Layer7 invalid response")[0]
+    check("at step 1" in l, l)
+    state["banner"] = b"220-mx ESMTP\r\n220 ready\r\n"
+    up(sp, "mx")
+    sp.stop()
+
+
+@test
+def test_ssl_hello_chk_against_openssl_s_server():
+    need("openssl")
+    d = tempfile.mkdtemp(prefix="splicer-ssl-")
+    on_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+                    "/CN=localhost", "-days", "1", "-keyout", d + "/k.pem", "-out", d + "/c.pem"],
+                   check=True, capture_output=True, timeout=60)
+    port = free_port()
+    sp, _ = splicer("    option ssl-hello-chk\n", [("tls", port, "")])
+    down(sp, "tls", "Layer4 connection problem")
+    p = spawn(["openssl", "s_server", "-quiet", "-accept", "127.0.0.1:%d" % port,
+               "-cert", d + "/c.pem", "-key", d + "/k.pem"], stdin=subprocess.DEVNULL)
+    up(sp, "tls")
+    p.kill()
+    p.wait()
+    # A plain TCP service on that port is not TLS.
+    Scripted(lambda c: c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n"), port=port)
+    down(sp, "tls", "Layer7 invalid response")
+    sp.stop()
+
+
+def redis(port, *args):
+    need("redis-server", "redis-cli")
+    d = tempfile.mkdtemp(prefix="splicer-redis-")
+    on_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    p = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
+               "--save", "", "--appendonly", "no"] + list(args))
+    wait_until(lambda: rcli(port, "PING") == "PONG", 10, "redis on %d" % port)
+    return p
+
+
+def rcli(port, *words):
+    try:
+        return subprocess.run(["redis-cli", "-p", str(port)] + list(words), capture_output=True,
+                              text=True, timeout=5).stdout.strip()
+    except subprocess.TimeoutExpired:
+        return ""
+
+
+def redis_port_through(port):
+    c = connect("127.0.0.1:%d" % port)
+    c.sendall(b"CONFIG GET port\r\nQUIT\r\n")
+    out = recv_all(c).decode()
+    c.close()
+    return int(out.split("\r\n")[4])
+
+
+@test
+def test_redis_traffic_follows_the_master():
+    """A replica promoted and the master demoted with REPLICAOF: within
+    inter x fall the checks move traffic to the new master."""
+    pa, pb = free_port(), free_port()
+    redis(pa)
+    redis(pb, "--replicaof", "127.0.0.1", str(pa))
+    sp, port = splicer(REDIS_RULES, [("a", pa, ""), ("b", pb, "")])
+    down(sp, "b", "Layer7 timeout")
+    check({redis_port_through(port) for _ in range(4)} == {pa}, "traffic to the master")
+    t0 = time.time()
+    rcli(pb, "REPLICAOF", "NO", "ONE")
+    rcli(pa, "REPLICAOF", "127.0.0.1", str(pb))
+    down(sp, "a", "Layer7 timeout")
+    up(sp, "b")
+    took = time.time() - t0
+    check({redis_port_through(port) for _ in range(4)} == {pb}, "traffic to the new master")
+    print("    traffic followed the promotion in %.2f s (inter %d ms, fall %d, rise %d)"
+          % (took, INTER, FALL, RISE))
+    sp.stop()
+
+
+@test
+def test_redis_check_option():
+    pa = free_port()
+    redis(pa)
+    sp, port = splicer("    option redis-check\n", [("r", pa, "")])
+    rcli(pa, "CONFIG", "SET", "requirepass", "s3cret")
+    l = down(sp, "r", "Layer7 invalid response")[0]
+    check("+PONG" in l, l)
+    rcli(pa, "-a", "s3cret", "--no-auth-warning", "CONFIG", "SET", "requirepass", "")
+    up(sp, "r")
+    sp.stop()
+
+
+run()
