@@ -130,6 +130,7 @@ conf_free(struct conf *c)
 	free(c->global.chroot);
 	conf_stats_free(c->global.admins);
 	free(c->global.metrics);
+	free(c->global.health);
 	free(c->global.stats_file);
 	shaper_group_free_list(c->global.total[0]);
 	shaper_group_free_list(c->global.total[1]);

@@ -250,6 +250,8 @@ struct conf_global {
 	int maxpipes_set;		/* "maxpipes" given (0 is a valid value) */
 	unsigned int pipe_prealloc;	/* pipes made at start (tune.pipe.prealloc) */
 	uint64_t hard_stop_after;	/* us; 0 = none */
+	uint64_t grace;			/* us the listeners stay open after SIGTERM or
+					 * SIGUSR1, /ready answering 503; 0 = none */
 	char *user;			/* "user NAME", looked up by conf_check */
 	char *group;			/* "group NAME", looked up by conf_check */
 	long long uid;			/* uid to run as after binding; -1 = keep */
@@ -268,6 +270,8 @@ struct conf_global {
 	char *stats_file;		/* "stats file PATH", or NULL */
 	struct sockaddr_spec *metrics;	/* "stats metrics ADDR:PORT", or NULL */
 	int metrics_line;
+	struct sockaddr_spec *health;	/* "stats health ADDR:PORT" (/healthz, /ready), or NULL */
+	int health_line;
 };
 
 struct conf {

@@ -222,6 +222,11 @@ conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
 		conf_msgs_add(errs, "%s:%d: stats metrics: %s", file, g->metrics_line, err);
 		nerr++;
 	}
+	if (g->health != NULL && sockaddr_is_unresolved(g->health) &&
+	    sockaddr_resolve(g->health, err, sizeof(err)) == -1) {
+		conf_msgs_add(errs, "%s:%d: stats health: %s", file, g->health_line, err);
+		nerr++;
+	}
 	/* The admin sockets' owners. */
 	for (struct conf_admin *a = g->admins; a != NULL; a = a->next) {
 		if (a->user != NULL) {

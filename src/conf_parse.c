@@ -414,6 +414,15 @@ kw_global_hard_stop_after(struct parser *p, int argc, char **argv)
 		parse_time_arg(p, argv[0], argv[1], &p->conf->global.hard_stop_after);
 }
 
+/* "grace TIME": after SIGTERM or SIGUSR1, /ready says 503 and the
+ * listeners stay open this long before the graceful stop. */
+static void
+kw_global_grace(struct parser *p, int argc, char **argv)
+{
+	if (parse_no_more_args(p, argc, argv, 2) == 0)
+		parse_time_arg(p, argv[0], argv[1], &p->conf->global.grace);
+}
+
 static void
 kw_global_log(struct parser *p, int argc, char **argv)
 {
@@ -1382,6 +1391,7 @@ static const struct kw global_kws[] = {
 	{ "chroot",          SEC_GLOBAL, kw_global_string },
 	{ "daemon",          SEC_GLOBAL, kw_global_daemon },
 	{ "gid",             SEC_GLOBAL, kw_global_id },
+	{ "grace",           SEC_GLOBAL, kw_global_grace },
 	{ "group",           SEC_GLOBAL, kw_global_string },
 	{ "hard-stop-after", SEC_GLOBAL, kw_global_hard_stop_after },
 	{ "log",             SEC_GLOBAL, kw_global_log },

@@ -125,20 +125,22 @@ conf_stats_socket(struct conf_admin *a, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
-/* "stats metrics ADDR:PORT": the Prometheus endpoint. */
+/* "stats metrics ADDR:PORT" (the Prometheus endpoint) and "stats health
+ * ADDR:PORT" (the probes): one HTTP address each. */
 static int
-conf_stats_metrics(struct conf *c, int argc, char **argv, int line, char *err, size_t errlen)
+conf_stats_http(struct sockaddr_spec **dst, int *dst_line, int argc, char **argv, int line,
+    char *err, size_t errlen)
 {
 	struct sockaddr_spec *spec;
 	char why[256];
 
 	if (argc != 3) {
-		snprintf(err, errlen, "'stats metrics' expects one ADDRESS:PORT (e.g. 127.0.0.1:9100)");
+		snprintf(err, errlen, "'stats %s' expects one ADDRESS:PORT (e.g. 127.0.0.1:%s)",
+		    argv[1], argv[1][0] == 'm' ? "9100" : "8086");
 		return -1;
 	}
-	if (c->global.metrics != NULL) {
-		snprintf(err, errlen, "'stats metrics' is already declared at line %d",
-		    c->global.metrics_line);
+	if (*dst != NULL) {
+		snprintf(err, errlen, "'stats %s' is already declared at line %d", argv[1], *dst_line);
 		return -1;
 	}
 	if ((spec = calloc(1, sizeof(*spec))) == NULL) {
@@ -146,12 +148,12 @@ conf_stats_metrics(struct conf *c, int argc, char **argv, int line, char *err, s
 		return -1;
 	}
 	if (sockaddr_parse(argv[2], SOCKADDR_F_ANY, spec, why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "'stats metrics': %s", why);
+		snprintf(err, errlen, "'stats %s': %s", argv[1], why);
 		free(spec);
 		return -1;
 	}
-	c->global.metrics = spec;
-	c->global.metrics_line = line;
+	*dst = spec;
+	*dst_line = line;
 	return 0;
 }
 
@@ -186,7 +188,11 @@ conf_stats_parse(struct conf *c, int argc, char **argv, int line, char *err, siz
 		return 0;
 	}
 	if (argc >= 2 && strcmp(argv[1], "metrics") == 0)
-		return conf_stats_metrics(c, argc, argv, line, err, errlen);
+		return conf_stats_http(&c->global.metrics, &c->global.metrics_line, argc, argv,
+		    line, err, errlen);
+	if (argc >= 2 && strcmp(argv[1], "health") == 0)
+		return conf_stats_http(&c->global.health, &c->global.health_line, argc, argv,
+		    line, err, errlen);
 	if (argc >= 2 && strcmp(argv[1], "file") == 0) {
 		if (argc != 3 || argv[2][0] != '/') {
 			snprintf(err, errlen, "'stats file' expects one absolute path");
@@ -201,7 +207,7 @@ conf_stats_parse(struct conf *c, int argc, char **argv, int line, char *err, siz
 	}
 	if (argc < 2 || strcmp(argv[1], "socket") != 0) {
 		snprintf(err, errlen, "'stats %s' is not supported yet (splicer has 'stats socket', "
-		    "'stats timeout', 'stats maxconn', 'stats metrics' and 'stats file')", argc < 2 ? "" : argv[1]);
+		    "'stats timeout', 'stats maxconn', 'stats metrics', 'stats health' and 'stats file')", argc < 2 ? "" : argv[1]);
 		return -1;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {

@@ -34,12 +34,14 @@
 #include "conf_parse.h"
 #include "engine.h"
 #include "health.h"
+#include "heartbeat.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
 #include "pipe_pool.h"
 #include "priv.h"
+#include "probe.h"
 #include "session.h"
 #include "stats_file.h"
 #include "worker.h"
@@ -53,6 +55,8 @@
 
 static struct event_base *main_base;
 static struct event *hard_stop_timer;
+static struct event *grace_timer;
+static int main_grace;			/* 0: not begun, 1: running, 2: over */
 static int main_stopping;
 static struct conf *main_conf;		/* the configuration new sessions use */
 static const char **main_files;		/* -f files, re-read on SIGHUP */
@@ -256,6 +260,7 @@ static void
 main_stop(const char *why)
 {
 	worker_set_kill_reason(why);
+	heartbeat_stopping();
 	worker_signal_all(WORKER_F_KILL);
 }
 
@@ -284,6 +289,7 @@ main_graceful(const struct conf *c, const char *sig)
 	if (main_stopping)
 		return;
 	main_stopping = 1;
+	heartbeat_stopping();
 	worker_signal_all(WORKER_F_DRAIN);
 	/* Say "stopped accepting" once it is true: each worker closes its
 	 * listeners in its wake handler, which has run to its end once the
@@ -388,7 +394,11 @@ main_same_stats(const struct conf_global *x, const struct conf_global *y)
 			return 0;
 	}
 	if (a != NULL || b != NULL || (x->metrics == NULL) != (y->metrics == NULL) ||
-	    (x->stats_file == NULL) != (y->stats_file == NULL))
+	    (x->stats_file == NULL) != (y->stats_file == NULL) ||
+	    (x->health == NULL) != (y->health == NULL))
+		return 0;
+	if (x->health != NULL && (x->health->len != y->health->len ||
+	    memcmp(&x->health->ss, &y->health->ss, x->health->len) != 0))
 		return 0;
 	if (x->metrics != NULL && (x->metrics->len != y->metrics->len ||
 	    memcmp(&x->metrics->ss, &y->metrics->ss, x->metrics->len) != 0))
@@ -481,13 +491,64 @@ failed:
 	conf_msgs_free(&warns);
 }
 
+static void main_on_signal(evutil_socket_t sig, short what, void *arg);
+
+static void
+main_on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	main_grace = 2;
+	main_on_signal((evutil_socket_t)(intptr_t)arg, 0, NULL);
+}
+
+/*
+ * "grace": at SIGTERM or SIGUSR1, /ready turns 503 at once but the
+ * listeners stay open for that long, so that clients still sent here (a
+ * load balancer that has not yet seen the probe) are served; then the
+ * stop proceeds. Returns 1 while the grace runs (the signal is held).
+ */
+static int
+main_hold_for_grace(const struct conf *c, int sig)
+{
+	struct timeval tv;
+
+	if (main_grace == 1 && sig != SIGHUP) {
+		log_notice("%s during grace: stopping now", strsignal(sig));
+		event_del(grace_timer);
+		main_grace = 2;
+		return 0;
+	}
+	if (main_grace == 1)
+		return 1;	/* no reload while stopping */
+	if (main_grace != 0 || c->global.grace == 0 || main_stopping ||
+	    (sig != SIGTERM && sig != SIGUSR1))
+		return 0;
+	main_grace = 1;
+	tv.tv_sec = (time_t)(c->global.grace / 1000000);
+	tv.tv_usec = (suseconds_t)(c->global.grace % 1000000);
+	grace_timer = evtimer_new(main_base, main_on_grace, (void *)(intptr_t)sig);
+	if (grace_timer == NULL || evtimer_add(grace_timer, &tv) == -1) {
+		log_err("%s: cannot arm the grace timer; stopping now", strsignal(sig));
+		main_grace = 2;
+		return 0;
+	}
+	log_notice("%s: not ready (/ready answers 503); listeners stay open for %.3f s of grace",
+	    strsignal(sig), (double)c->global.grace / 1e6);
+	return 1;
+}
+
 static void
 main_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	const struct conf *c = main_conf;
 
-	if (sig != SIGHUP)
-		notify_stopping(strsignal((int)sig));
+	if (sig != SIGHUP) {
+		const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGUSR1";
+
+		notify_stopping(name);
+		probe_set_stopping(name);
+	}
+	if (main_hold_for_grace(c, (int)sig))
+		return;
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
@@ -676,7 +737,7 @@ main(int argc, char **argv)
 	log_set_global(c->global.logs);
 	main_sockmap(c, "");
 	if (admin_bind(c, err, sizeof(err)) == -1 || metrics_bind(c, err, sizeof(err)) == -1 ||
-	    stats_file_open(c, err, sizeof(err)) == -1) {
+	    probe_bind(c, err, sizeof(err)) == -1 || stats_file_open(c, err, sizeof(err)) == -1) {
 		log_alert("%s", err);
 		rc = EXIT_START;
 		goto out_logs;
@@ -713,7 +774,8 @@ main(int argc, char **argv)
 	}
 	main_proc.started_us = clock_now_us();
 	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1 ||
-	    metrics_start(main_base, &main_proc) == -1 || stats_file_start(main_base) == -1) {
+	    metrics_start(main_base, &main_proc) == -1 || probe_start(main_base) == -1 ||
+	    stats_file_start(main_base) == -1) {
 		log_alert("cannot watch the admin sockets or the metrics address");
 		goto out_base;
 	}
@@ -726,10 +788,12 @@ main(int argc, char **argv)
 		worker_join_all();
 		goto out_base;
 	}
+	if (heartbeat_start(main_base) == -1)
+		log_warning("cannot arm the workers' heartbeat: /healthz will not see a stuck worker");
 	log_notice("splicer %s started (pid %d, maxconn %u, %u worker thread%s)",
 	    PACKAGE_VERSION, (int)getpid(), maxconn, worker_count(),
 	    worker_count() == 1 ? "" : "s");
-	if (notify_ready(main_base, listener_actconn, NULL) == -1)
+	if (notify_ready(main_base, listener_actconn, heartbeat_alive) == -1)
 		log_warning("cannot arm the systemd status and watchdog timers");
 
 	event_base_dispatch(main_base);
@@ -749,7 +813,11 @@ out_base:
 	}
 	if (hard_stop_timer != NULL)
 		event_free(hard_stop_timer);
+	if (grace_timer != NULL)
+		event_free(grace_timer);
 	notify_stop();
+	heartbeat_stop();
+	probe_stop();
 	health_stop();
 	admin_stop();
 	metrics_stop();
@@ -761,6 +829,7 @@ out_base:
 out_logs:
 	admin_stop();
 	metrics_stop();
+	probe_stop();
 	stats_file_stop();
 	log_set_global(NULL);
 	log_close(c->global.logs);

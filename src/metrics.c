@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "clock.h"
 #include "engine.h"
+#include "httpd.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -38,20 +39,12 @@ int
 metrics_bind(const struct conf *c, char *err, size_t errlen)
 {
 	const struct sockaddr_spec *a = c->global.metrics;
-	int one = 1;
 
 	if (a == NULL)
 		return 0;
 	sockaddr_print((const struct sockaddr *)&a->ss, metrics_addr, sizeof(metrics_addr));
-	if ((metrics_fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1 ||
-	    setsockopt(metrics_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    bind(metrics_fd, (const struct sockaddr *)&a->ss, a->len) == -1 ||
-	    listen(metrics_fd, 64) == -1) {
+	if ((metrics_fd = sockaddr_listen(a, 64)) == -1) {
 		snprintf(err, errlen, "stats metrics %s: %s", metrics_addr, strerror(errno));
-		if (metrics_fd != -1)
-			close(metrics_fd);
-		metrics_fd = -1;
 		return -1;
 	}
 	return 0;
@@ -314,16 +307,10 @@ metrics_start(struct event_base *base, const struct metrics_process *proc)
 	if (metrics_fd == -1)
 		return 0;
 	metrics_proc = proc;
-	if ((metrics_http = evhttp_new(base)) == NULL)
+	metrics_http = httpd_start(base, metrics_fd, metrics_on_request);
+	metrics_fd = -1;	/* evhttp's now, or closed */
+	if (metrics_http == NULL)
 		return -1;
-	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_timeout(metrics_http, 10);
-	evhttp_set_max_headers_size(metrics_http, 8192);
-	evhttp_set_max_body_size(metrics_http, 1024);
-	evhttp_set_gencb(metrics_http, metrics_on_request, NULL);
-	if (evhttp_accept_socket(metrics_http, metrics_fd) == -1)
-		return -1;
-	metrics_fd = -1;	/* evhttp's now */
 	log_notice("metrics on http://%s/metrics", metrics_addr);
 	return 0;
 }
@@ -331,10 +318,5 @@ metrics_start(struct event_base *base, const struct metrics_process *proc)
 void
 metrics_stop(void)
 {
-	if (metrics_http != NULL)
-		evhttp_free(metrics_http);
-	metrics_http = NULL;
-	if (metrics_fd != -1)
-		close(metrics_fd);
-	metrics_fd = -1;
+	httpd_stop(&metrics_http, &metrics_fd);
 }

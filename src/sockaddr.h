@@ -49,4 +49,8 @@ uint16_t sockaddr_port(const struct sockaddr *sa);
 /* Set the port (host order) of an IPv4 or IPv6 address. */
 void sockaddr_set_port(struct sockaddr_storage *ss, uint16_t port);
 
+/* A non-blocking TCP socket listening on spec (SO_REUSEADDR), for the
+ * control thread's HTTP endpoints: the fd, or -1 with errno set. */
+int sockaddr_listen(const struct sockaddr_spec *spec, int backlog);
+
 #endif

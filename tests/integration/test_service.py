@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ENGINES, SPLICER, SOCKMAP, Server, Skip, Splicer, addr, base_conf, check,
                      check_engine, connect, echo_handler, Fail, free_port, on_cleanup, recv_all, run,
-                     test)
+                     test, wait_until)
 
 BUILDDIR = os.path.dirname(os.path.dirname(os.path.abspath(SPLICER)))
 UNIT = os.path.join(BUILDDIR, "contrib", "systemd", "splicer.service")
@@ -283,6 +283,217 @@ def test_sd_notify_refuses_a_chroot_that_hides_the_socket():
                  env={"NOTIFY_SOCKET": n.path}, expect_exit=True)
     check(sp.proc.wait(10) == 2, "exit %s" % sp.proc.returncode)
     check("notify socket %s is out of reach" % n.path in sp.log(), sp.log())
+
+
+
+# ---- probes and drain ----
+
+def http_get(port, path, timeout=5):
+    """(status, body) of GET http://127.0.0.1:port/path."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read().decode().strip()
+    finally:
+        c.close()
+
+
+def probe_conf(listen, server, health, global_extra="", check_line=" check inter 100ms"):
+    return base_conf(listen, server + check_line,
+                     global_extra="    stats health 127.0.0.1:%d\n%s" % (health, global_extra))
+
+
+@test
+def test_probes_answer_healthz_and_ready_with_the_reason():
+    srv = Server(echo_handler)
+    on_cleanup(srv.close)
+    p, h = free_port(), free_port()
+    sock = os.path.join(tmpdir(), "admin.sock")
+    sp = Splicer(probe_conf("127.0.0.1:%d" % p, srv.addr, h,
+                            "    stats socket %s level admin\n" % sock))
+    check(http_get(h, "/healthz") == (200, "alive"), repr(http_get(h, "/healthz")))
+    check(http_get(h, "/ready") == (200, "ready"), repr(http_get(h, "/ready")))
+    check(http_get(h, "/metrics")[0] == 404, "another path answered")
+    # The admin disables the frontend: not ready, still alive.
+    r = subprocess.run([os.path.join(os.path.dirname(SPLICER), "splicerctl"), "-s", sock,
+                        "disable", "frontend", "app"], capture_output=True, text=True)
+    check(r.returncode == 0, r.stdout + r.stderr)
+    check(http_get(h, "/ready") == (503, "frontend app is disabled"), repr(http_get(h, "/ready")))
+    subprocess.run([os.path.join(os.path.dirname(SPLICER), "splicerctl"), "-s", sock,
+                    "enable", "frontend", "app"], check=True, capture_output=True)
+    # The app behind goes away: its check takes the server down, and the
+    # probe says so while a TCP probe of the port would still pass.
+    srv.close()
+    sp.wait_log(r"server app/s1 is DOWN")
+    check(http_get(h, "/ready") == (503, "frontend app: backend app has no server up"),
+          repr(http_get(h, "/ready")))
+    check(http_get(h, "/healthz") == (200, "alive"), repr(http_get(h, "/healthz")))
+    sp.stop()
+
+
+def ptrace_stop_thread(tid):
+    """Stop one thread of a process (the others run on): PTRACE_SEIZE and
+    PTRACE_INTERRUPT. Returns a function that lets it go."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT, WALL = 17, 0x4206, 0x4207, 0x40000000
+    if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
+        raise Skip("ptrace: %s" % os.strerror(ctypes.get_errno()))
+    check(libc.ptrace(PTRACE_INTERRUPT, tid, None, None) == 0, "PTRACE_INTERRUPT")
+    os.waitpid(tid, WALL)
+    return lambda: libc.ptrace(PTRACE_DETACH, tid, None, None)
+
+
+@test
+def test_healthz_fails_while_a_worker_loop_is_stuck():
+    if os.geteuid() != 0:
+        raise Skip("ptrace of a thread needs root here")
+    h = free_port()
+    sp = Splicer(probe_conf("127.0.0.1:%d" % free_port(), "127.0.0.1:1", h,
+                            "    nbthread 1\n", check_line=""))
+    tids = [int(t) for t in os.listdir("/proc/%d/task" % sp.pid) if int(t) != sp.pid]
+    check(len(tids) == 1, "expected one worker thread besides the control thread: %s" % tids)
+    check(http_get(h, "/healthz")[0] == 200, "not alive at start")
+    release = ptrace_stop_thread(tids[0])
+    on_cleanup(release)
+    wait_until(lambda: http_get(h, "/healthz")[0] == 503, 10, "/healthz 503")
+    st, body = http_get(h, "/healthz")
+    check(re.match(r"worker thread 0 has not run its event loop for \d+\.\d s$", body), body)
+    check(http_get(h, "/ready")[0] == 503, "ready with a stuck worker")
+    release()
+    wait_until(lambda: http_get(h, "/healthz") == (200, "alive"), 10, "/healthz 200 again")
+    sp.stop()
+
+
+@test
+def test_sigterm_grace_kubelet_sees_no_refused_connect_and_no_broken_session():
+    """The kubelet's part: probes, SIGTERM, clients still sent here for a
+    while (the endpoints controller lags), then the drain."""
+    srv = Server(echo_handler)
+    on_cleanup(srv.close)
+    p, h = free_port(), free_port()
+    grace, sending = 4.0, 2.5  # clients stop coming well inside the grace
+    sp = Splicer(probe_conf("127.0.0.1:%d" % p, srv.addr, h,
+                            "    grace %ds\n    hard-stop-after 20s\n" % grace))
+    check(http_get(h, "/ready") == (200, "ready"), "not ready at start")
+    # Long sessions in progress at SIGTERM, and sessions opened during the
+    # grace, must all end whole.
+    long = []
+    for i in range(3):
+        s = connect(addr(p), timeout=30)
+        s.sendall(b"x" * 1000)
+        check(len(recv_exactly(s, 1000)) == 1000, "echo before SIGTERM")
+        long.append(s)
+    sp.signal(signal.SIGTERM)
+    t0 = time.time()
+    wait_until(lambda: http_get(h, "/ready")[0] == 503, 2, "/ready 503 after SIGTERM")
+    check(http_get(h, "/ready") == (503, "stopping (SIGTERM)"), repr(http_get(h, "/ready")))
+    refused = broken = done = 0
+    during = []
+    while time.time() - t0 < sending:
+        try:
+            s = connect(addr(p), timeout=10)
+        except OSError:
+            refused += 1
+            continue
+        try:
+            msg = b"during grace %d" % done
+            s.sendall(msg)
+            if recv_exactly(s, len(msg)) != msg:
+                broken += 1
+        except OSError:
+            broken += 1
+        during.append(s)  # some stay open across the end of the grace
+        if len(during) > 5:
+            during.pop(0).close()
+        done += 1
+        time.sleep(0.02)
+    check(refused == 0 and broken == 0 and done > 20,
+          "%d connects, %d refused, %d broken" % (done, refused, broken))
+    check(http_get(h, "/healthz") == (200, "alive, stopping"), repr(http_get(h, "/healthz")))
+    # After the grace: listeners closed, sessions go on.
+    sp.wait_log(r"(SIGTERM|Terminated): stopped accepting; waiting for \d+ sessions", grace + 5)
+    check(time.time() - t0 >= grace - 0.1, "listeners closed %.2fs after SIGTERM, before the "
+          "grace" % (time.time() - t0))
+    wait_until(lambda: refuses(p), 5, "the listener to close after the grace")
+    for s in long + during:
+        s.sendall(b"after the grace")
+        check(recv_exactly(s, 15) == b"after the grace", "a session broke at the end of grace")
+        s.shutdown(socket.SHUT_WR)
+        check(recv_all(s) == b"", "data after EOF")
+        s.close()
+    check(sp.proc.wait(10) == 0, "exit %s" % sp.proc.returncode)
+    sp.check_clean()
+    terms = [l["term"] for l in sp.sessions()]
+    check(len(terms) == 3 + done and all(t == "--" for t in terms),
+          "%d sessions logged, terminations %s" % (len(terms), sorted(set(terms))))
+
+
+def recv_exactly(s, n):
+    b = b""
+    while len(b) < n:
+        chunk = s.recv(n - len(b))
+        if not chunk:
+            break
+        b += chunk
+    return b
+
+
+def refuses(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+@test
+def test_second_sigterm_during_grace_stops_at_once():
+    h, p = free_port(), free_port()
+    sp = Splicer(probe_conf("127.0.0.1:%d" % p, "127.0.0.1:1", h, "    grace 60s\n",
+                            check_line=""))
+    sp.signal(signal.SIGTERM)
+    sp.wait_log(r"60.000 s of grace")
+    check(not refuses(p), "the listener closed at the first SIGTERM")
+    sp.signal(signal.SIGTERM)
+    check(sp.proc.wait(10) == 0, "exit %s" % sp.proc.returncode)
+    check("SIGTERM during grace: stopping now" in sp.log() or
+          "Terminated during grace: stopping now" in sp.log(), sp.log()[-1500:])
+    sp.check_clean()
+
+
+
+@test
+def test_kubernetes_manifest_agrees_with_the_sidecar_config():
+    """The probes hit what sidecar.cfg serves, and the pod waits longer
+    than splicer's grace and hard-stop-after together."""
+    try:
+        import yaml
+    except ImportError:
+        raise Skip("no python3-yaml")
+    from harness import SRCDIR
+    cfg = open(os.path.join(SRCDIR, "contrib", "examples", "sidecar.cfg")).read()
+    docs = list(yaml.safe_load_all(open(os.path.join(SRCDIR, "contrib", "kubernetes",
+                                                     "sidecar.yaml"))))
+    pod = [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]
+    c = [c for c in pod["containers"] if c["name"] == "splicer"][0]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    health = int(re.search(r"^\s*stats health \S*:(\d+)", cfg, re.M).group(1))
+    bind = int(re.search(r"^\s*bind \S*:(\d+)", cfg, re.M).group(1))
+    check(ports["probes"] == health and ports["proxy"] == bind, "ports %s" % ports)
+    check(c["readinessProbe"]["httpGet"]["path"] == "/ready", "readinessProbe")
+    check(c["livenessProbe"]["httpGet"]["path"] == "/healthz", "livenessProbe")
+    secs = lambda k: int(re.search(r"^\s*%s (\d+)s\b" % k, cfg, re.M).group(1))
+    check(secs("grace") + secs("hard-stop-after") < pod["terminationGracePeriodSeconds"],
+          "grace %ds + hard-stop-after %ds do not fit in terminationGracePeriodSeconds %d"
+          % (secs("grace"), secs("hard-stop-after"), pod["terminationGracePeriodSeconds"]))
+    r = subprocess.run([SPLICER, "-c", "-f", os.path.join(SRCDIR, "contrib", "examples",
+                                                          "sidecar.cfg")],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, r.stderr)
 
 
 run()
