@@ -327,4 +327,114 @@ def test_redis_check_option():
     sp.stop()
 
 
+def tmpdir(prefix, owner=None):
+    d = tempfile.mkdtemp(prefix=prefix)
+    on_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    if owner is not None:
+        os.chown(d, owner.pw_uid, owner.pw_gid)
+    return d
+
+
+def pg_bin():
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins or not os.path.exists(bins[-1] + "/initdb"):
+        raise Skip("postgresql is not installed (tests/run-all.sh installs it)")
+    return bins[-1]
+
+
+@test
+def test_pgsql_check_against_postgresql():
+    b = pg_bin()
+    pg = pwd.getpwnam("postgres")
+    d = tmpdir("splicer-pg-", pg)
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(as_pg + [b + "/initdb", "-D", d + "/data", "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True, timeout=120)
+    port = free_port()
+    ctl = as_pg + [b + "/pg_ctl", "-D", d + "/data", "-l", d + "/log", "-w", "-t", "60"]
+
+    def pg_ctl(*words):
+        subprocess.run(ctl + list(words), check=True, capture_output=True, timeout=90)
+    on_cleanup(lambda: subprocess.run(ctl + ["-m", "immediate", "stop"], capture_output=True,
+                                      timeout=90))
+    sp, _ = splicer("    option pgsql-check user postgres\n", [("pg", port, "")])
+    down(sp, "pg", "Layer4 connection problem")
+    pg_ctl("-o", "-p %d -k %s -c listen_addresses=127.0.0.1" % (port, d), "start")
+    up(sp, "pg")
+    # Refused by pg_hba.conf: an 'E' answer, the check's unwanted content.
+    hba = d + "/data/pg_hba.conf"
+    with open(hba, "w") as f:
+        f.write("local all all trust\nhost all all 127.0.0.1/32 reject\n")
+    pg_ctl("reload")
+    l = down(sp, "pg", "Layer7 invalid response")[0]
+    check("matched unwanted content '^E'" in l, l)
+    with open(hba, "w") as f:
+        f.write("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    pg_ctl("reload")
+    up(sp, "pg", 2)
+    sp.stop()
+
+
+def mariadb(d):
+    need("mariadbd", "mariadb-install-db", "mariadb")
+    subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + d + "/data",
+                    "--user=root", "--auth-root-authentication-method=socket",
+                    "--skip-test-db"], check=True, capture_output=True, timeout=120)
+    port = free_port()
+    spawn(["mariadbd", "--no-defaults", "--datadir=" + d + "/data", "--port=%d" % port,
+           "--bind-address=127.0.0.1", "--socket=" + d + "/sock", "--user=root",
+           "--skip-name-resolve", "--skip-log-bin", "--pid-file=" + d + "/pid"])
+    wait_until(lambda: sql(d, "SELECT 1") is not None, 60, "mariadbd")
+    return port
+
+
+def sql(d, q):
+    p = subprocess.run(["mariadb", "-S", d + "/sock", "-u", "root", "-e", q],
+                       capture_output=True, text=True, timeout=30)
+    return p.stdout if p.returncode == 0 else None
+
+
+@test
+def test_mysql_check_against_mariadb():
+    """No such user: refused (MariaDB says so in its first packet when no
+    account matches the host); the user created: up; dropped: down. Both
+    of HAProxy's login packets, 4.1 and 4.0."""
+    d = tmpdir("splicer-mysql-")
+    port = mariadb(d)
+    for opt in ("user haproxy post-41", "user haproxy"):
+        sp, _ = splicer("    option mysql-check %s\n" % opt, [("db", port, "")])
+        l = down(sp, "db", "Layer7 invalid response")[0]
+        check("Access denied" in l or "is not allowed to connect" in l, l)
+        sql(d, "CREATE USER 'haproxy'@'127.0.0.1'")
+        up(sp, "db")
+        sql(d, "DROP USER 'haproxy'@'127.0.0.1'")
+        down(sp, "db", "Layer7 invalid response")
+        sp.stop()
+
+
+@test
+def test_ldap_check_against_slapd():
+    need("slapd")
+    d = tmpdir("splicer-ldap-")
+    port = free_port()
+
+    def slapd(anonymous):
+        with open(d + "/slapd.conf", "w") as f:
+            f.write("pidfile %s/slapd.pid\nargsfile %s/slapd.args\n%s"
+                    % (d, d, "" if anonymous else "disallow bind_anon\n"))
+        p = spawn(["slapd", "-d", "0", "-f", d + "/slapd.conf",
+                   "-h", "ldap://127.0.0.1:%d/" % port])
+        wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "slapd")
+        return p
+    p = slapd(False)
+    sp, _ = splicer("    option ldap-check\n", [("ldap", port, "")])
+    l = down(sp, "ldap", "Layer7 invalid response")[0]
+    check("LDAP bind failed, resultCode 48" in l, l)
+    p.kill()
+    p.wait()
+    slapd(True)
+    up(sp, "ldap")
+    sp.stop()
+
+
 run()
