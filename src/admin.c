@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
+#include <pthread.h>
 
 #include "admin.h"
 #include "backend.h"
@@ -37,6 +39,17 @@
 #define ADMIN_LINE_MAX	4096
 /* Words in one command. */
 #define ADMIN_ARGS_MAX	16
+/* Commands in one line: a line with more is refused whole. */
+#define ADMIN_CMDS_MAX	64
+/*
+ * An answer waits for a slow reader in bounded memory: commands run, and
+ * "show sess" batches are produced, only while the client's unsent output
+ * is below ADMIN_OUT_HIGH; production resumes once it drained to
+ * ADMIN_OUT_LOW. One batch of a walk is at most ADMIN_WALK_BATCH lines.
+ */
+#define ADMIN_OUT_HIGH	(64 * 1024)
+#define ADMIN_OUT_LOW	(16 * 1024)
+#define ADMIN_WALK_BATCH 256
 
 struct admin_sock {
 	int fd;
@@ -45,10 +58,33 @@ struct admin_sock {
 	struct evconnlistener *lev;
 };
 
+struct admin_walk;
+
 struct admin_client {
 	struct bufferevent *bev;
 	enum conf_level level;
+	char *line;			/* the commands still to run (strtok_r) */
+	char *save;
+	struct admin_walk *walk;	/* the "show sess" being streamed, or NULL */
 	struct admin_client *prev, *next;
+};
+
+/*
+ * A "show sess" streamed to one client: batches of one worker's sessions
+ * (session_walk), each run as a job on that worker and handed back to the
+ * control thread through the done list, worker after worker. Only the
+ * control thread touches cl, w and in_flight; cur and out belong to
+ * whichever thread holds the walk (the lock of the done list hands them
+ * over).
+ */
+struct admin_walk {
+	struct worker_job job;
+	struct admin_client *cl;	/* NULL once the client left */
+	unsigned int w;			/* the worker walked */
+	int in_flight;			/* posted, running or in the done list */
+	struct session_cursor cur;
+	struct evbuffer *out;		/* the batch's lines */
+	struct admin_walk *done_next;
 };
 
 static struct admin_sock *admin_socks;
@@ -59,6 +95,12 @@ static admin_info_fn admin_info;
 static struct timeval admin_idle;	/* "stats timeout" */
 static unsigned int admin_maxconn;	/* "stats maxconn": more are told to come back */
 static unsigned int admin_maxconn_max;	/* "set maxconn global" up to this */
+
+/* Batches done on the workers, for the control thread (admin_walk_on_done). */
+static pthread_mutex_t admin_done_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct admin_walk *admin_done;
+static int admin_done_fd = -1;		/* eventfd: a batch is in admin_done */
+static struct event *admin_done_ev;
 
 /* ---- commands ---- */
 
@@ -87,29 +129,41 @@ admin_error(struct evbuffer *out, const char *fmt, ...)
 	evbuffer_add(out, "\n", 1);
 }
 
+/* "B/S" split: B into name (len bytes), a pointer to S; -1 with an error
+ * answered. */
+static int
+admin_split(const char *spec, char *name, size_t len, const char **srv, struct evbuffer *out)
+{
+	const char *slash = strchr(spec, '/');
+
+	if (slash == NULL || slash == spec || slash[1] == '\0' || (size_t)(slash - spec) >= len) {
+		admin_error(out, "'%s' is not BACKEND/SERVER", spec);
+		return -1;
+	}
+	memcpy(name, spec, (size_t)(slash - spec));
+	name[slash - spec] = '\0';
+	*srv = slash + 1;
+	return 0;
+}
+
 /* "B/S" of the current configuration, or NULL with an error answered. */
 static struct conf_server *
 admin_server(const char *spec, struct conf_proxy **be, struct evbuffer *out)
 {
 	char name[256];
-	const char *slash = strchr(spec, '/');
+	const char *srv;
 
-	if (slash == NULL || slash == spec || slash[1] == '\0' ||
-	    (size_t)(slash - spec) >= sizeof(name)) {
-		admin_error(out, "'%s' is not BACKEND/SERVER", spec);
+	if (admin_split(spec, name, sizeof(name), &srv, out) == -1)
 		return NULL;
-	}
-	memcpy(name, spec, (size_t)(slash - spec));
-	name[slash - spec] = '\0';
 	if ((*be = conf_find_proxy(conf_current(), name, CONF_PX_BE)) == NULL) {
 		admin_error(out, "no backend '%s'", name);
 		return NULL;
 	}
 	for (struct conf_server *s = (*be)->servers; s != NULL; s = s->next) {
-		if (strcmp(s->name, slash + 1) == 0)
+		if (strcmp(s->name, srv) == 0)
 			return s;
 	}
-	admin_error(out, "backend '%s' has no server '%s'", name, slash + 1);
+	admin_error(out, "backend '%s' has no server '%s'", name, srv);
 	return NULL;
 }
 
@@ -135,7 +189,8 @@ static void
 admin_cmd_show_info(char **argv, struct evbuffer *out)
 {
 	(void)argv;
-	admin_info(out);
+	if (admin_info != NULL)
+		admin_info(out);
 }
 
 /* Is any server of be taking sessions? */
@@ -204,16 +259,13 @@ admin_show_sess_line(const struct session_info *i, void *arg)
 	    i->bytes[0], i->bytes[1], i->bps[0], i->bps[1]);
 }
 
+/* The head; the lines follow from the workers (admin_walk_start). */
 static void
 admin_cmd_show_sess(char **argv, struct evbuffer *out)
 {
 	(void)argv;
 	evbuffer_add_printf(out, "# id frontend backend/server client server state engine "
 	    "age_s idle_s bytes_up bytes_down bps_up bps_down\n");
-	worker_isolate();
-	for (unsigned int w = 0; w < worker_count(); w++)
-		session_foreach(worker_get(w), admin_show_sess_line, out);
-	worker_release();
 }
 
 static void
@@ -346,7 +398,10 @@ admin_cmd_set_maxconn_global(char **argv, struct evbuffer *out)
 /* Orders for the sessions that match; how many were found. */
 struct admin_order {
 	unsigned int id;		/* one session, or 0 */
-	const struct conf_server *srv;	/* or those of a server */
+	/* Or those of a server, by name: a session keeps the configuration
+	 * it started with, so after a reload its server is another struct
+	 * than the current configuration's, under the same names. */
+	const char *be_name, *srv_name;
 	enum session_order order;
 	int dir;			/* SESSION_SET_RATE */
 	uint64_t rate;
@@ -366,7 +421,10 @@ admin_order_match(const struct session_info *i, void *arg)
 {
 	struct admin_order *o = arg;
 
-	if ((o->id != 0 && i->id != o->id) || (o->srv != NULL && i->server != o->srv))
+	if (o->id != 0 && i->id != o->id)
+		return;
+	if (o->srv_name != NULL && (i->server == NULL || strcmp(i->backend, o->be_name) != 0 ||
+	    strcmp(i->server->name, o->srv_name) != 0))
 		return;
 	if (i->flow_engine[0] == ENGINE_SOCKMAP || i->flow_engine[1] == ENGINE_SOCKMAP)
 		o->in_kernel = 1;
@@ -452,13 +510,20 @@ admin_cmd_shutdown_sessions(char **argv, struct evbuffer *out)
 {
 	struct admin_order o = { .order = SESSION_SHUTDOWN };
 	struct conf_proxy *be;
+	char name[256];
 
 	if (strcmp(argv[0], "server") != 0) {
 		admin_error(out, "'shutdown sessions %s': expected 'server BACKEND/SERVER'", argv[0]);
 		return;
 	}
-	if ((o.srv = admin_server(argv[1], &be, out)) != NULL)
-		admin_order(&o, out);
+	if (admin_split(argv[1], name, sizeof(name), &o.srv_name, out) == -1)
+		return;
+	o.be_name = name;
+	admin_order(&o, out);
+	/* None found: a server the configuration does not know is an error
+	 * (one that a reload removed still had its sessions found above). */
+	if (o.nhits == 0)
+		(void)admin_server(argv[1], &be, out);
 }
 
 /* "upload" or "download", or -1 with an error answered. */
@@ -602,8 +667,10 @@ admin_find(int argc, char **argv, int *nwords)
 	return NULL;
 }
 
-/* Run one command (words split on blanks) from a client of `level`. */
-static void
+/* Run one command (its words split on blanks; line is cut up) for a
+ * client of `level`. Returns 1 when out holds only the head of an answer
+ * whose lines are streamed afterwards ("show sess"), else 0. */
+static int
 admin_run(char *line, enum conf_level level, struct evbuffer *out)
 {
 	char *argv[ADMIN_ARGS_MAX], *save;
@@ -613,23 +680,149 @@ admin_run(char *line, enum conf_level level, struct evbuffer *out)
 	for (char *w = strtok_r(line, " \t\r", &save); w != NULL; w = strtok_r(NULL, " \t\r", &save)) {
 		if (argc == ADMIN_ARGS_MAX) {
 			admin_error(out, "too many words (at most %d)", ADMIN_ARGS_MAX);
-			return;
+			return 0;
 		}
 		argv[argc++] = w;
 	}
 	if (argc == 0)
-		return;
+		return 0;
 	if ((c = admin_find(argc, argv, &nwords)) == NULL) {
 		admin_error(out, "unknown command or wrong arguments: '%s'; 'help' lists them",
 		    argv[0]);
-		return;
+		return 0;
 	}
 	if (level < c->level) {
 		admin_error(out, "'%s' needs level %s; this socket is level %s", c->words,
 		    conf_level_name(c->level), conf_level_name(level));
-		return;
+		return 0;
 	}
 	c->run(argv + nwords, out);
+	/* show sess answered its head; the lines follow from the workers. */
+	return c->run == admin_cmd_show_sess;
+}
+
+/* ---- streaming "show sess" ---- */
+
+static void admin_produce(struct admin_client *cl);
+
+static void
+admin_walk_free(struct admin_walk *wk)
+{
+	evbuffer_free(wk->out);
+	free(wk);
+}
+
+/* On the walked worker: one batch, then back to the control thread. */
+static void
+admin_walk_batch(struct worker_job *j)
+{
+	struct admin_walk *wk = (struct admin_walk *)j;
+	uint64_t one = 1;
+
+	session_walk(&wk->cur, ADMIN_WALK_BATCH, admin_show_sess_line, wk->out);
+	pthread_mutex_lock(&admin_done_lock);
+	wk->done_next = admin_done;
+	admin_done = wk;
+	pthread_mutex_unlock(&admin_done_lock);
+	(void)!write(admin_done_fd, &one, sizeof(one));
+}
+
+/* Control thread: the batches that came back go to their clients. */
+static void
+admin_walk_on_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_walk *wk, *next;
+	uint64_t n;
+
+	(void)what;
+	(void)arg;
+	(void)!read(fd, &n, sizeof(n));
+	pthread_mutex_lock(&admin_done_lock);
+	wk = admin_done;
+	admin_done = NULL;
+	pthread_mutex_unlock(&admin_done_lock);
+	for (; wk != NULL; wk = next) {
+		struct admin_client *cl = wk->cl;
+
+		next = wk->done_next;
+		wk->in_flight = 0;
+		if (cl == NULL) {
+			admin_walk_free(wk);
+			continue;
+		}
+		evbuffer_add_buffer(bufferevent_get_output(cl->bev), wk->out);
+		if (wk->cur.done) {
+			memset(&wk->cur, 0, sizeof(wk->cur));
+			wk->w++;
+		}
+		if (wk->w >= worker_count()) {
+			cl->walk = NULL;
+			admin_walk_free(wk);
+		}
+		admin_produce(cl);
+	}
+}
+
+/* A "show sess" head was answered: its lines follow, batch by batch. */
+static void
+admin_walk_start(struct admin_client *cl)
+{
+	struct admin_walk *wk;
+
+	if (worker_count() == 0 || admin_done_ev == NULL)
+		return;
+	if ((wk = calloc(1, sizeof(*wk))) == NULL || (wk->out = evbuffer_new()) == NULL) {
+		free(wk);
+		admin_error(bufferevent_get_output(cl->bev), "out of memory");
+		return;
+	}
+	wk->job.run = admin_walk_batch;
+	wk->cl = cl;
+	cl->walk = wk;
+}
+
+/* The client leaves: a batch still out is freed when it comes back. */
+static void
+admin_walk_abandon(struct admin_client *cl)
+{
+	struct admin_walk *wk = cl->walk;
+
+	if (wk == NULL)
+		return;
+	cl->walk = NULL;
+	wk->cl = NULL;
+	if (!wk->in_flight || worker_unpost(worker_get(wk->w), &wk->job))
+		admin_walk_free(wk);
+}
+
+/* Commands in a line: what ';' separates, blanks aside. */
+static unsigned int
+admin_count_cmds(const char *line)
+{
+	unsigned int n = 0;
+	int in_cmd = 0;
+
+	for (const char *p = line; *p != '\0'; p++) {
+		if (*p == ';')
+			in_cmd = 0;
+		else if (*p != ' ' && *p != '\t' && *p != '\r' && !in_cmd) {
+			in_cmd = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A line with more commands than a line may hold is refused whole. */
+static int
+admin_too_many(const char *line, struct evbuffer *out)
+{
+	unsigned int n = admin_count_cmds(line);
+
+	if (n <= ADMIN_CMDS_MAX)
+		return 0;
+	admin_error(out, "%u commands in one line (at most %d): none was run", n, ADMIN_CMDS_MAX);
+	return 1;
 }
 
 void
@@ -637,6 +830,8 @@ admin_exec(char *line, enum conf_level level, struct evbuffer *out)
 {
 	char *save;
 
+	if (admin_too_many(line, out))
+		return;
 	for (char *cmd = strtok_r(line, ";", &save); cmd != NULL; cmd = strtok_r(NULL, ";", &save))
 		admin_run(cmd, level, out);
 }
@@ -653,6 +848,8 @@ admin_client_free(struct admin_client *cl)
 	if (cl->next != NULL)
 		cl->next->prev = cl->prev;
 	admin_nclients--;
+	admin_walk_abandon(cl);
+	free(cl->line);
 	bufferevent_free(cl->bev);
 	free(cl);
 }
@@ -685,17 +882,69 @@ admin_on_written(struct bufferevent *bev, void *arg)
 	bufferevent_enable(bev, EV_READ);
 }
 
+/* Every command ran: close once the answer is out. */
+static void
+admin_finish(struct admin_client *cl)
+{
+	free(cl->line);
+	cl->line = NULL;
+	bufferevent_setwatermark(cl->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(cl->bev, NULL, admin_on_written, admin_on_closing, cl);
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
+		admin_on_written(cl->bev, cl);
+}
+
+/*
+ * Go on with the answer while the client's unsent output is below the
+ * high mark: the next batch of a walk, or the next command. Above it,
+ * the write callback brings us back once it drained to the low mark.
+ */
+static void
+admin_produce(struct admin_client *cl)
+{
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+	char *cmd;
+
+	while (evbuffer_get_length(out) < ADMIN_OUT_HIGH) {
+		if (cl->walk != NULL) {
+			if (!cl->walk->in_flight) {
+				cl->walk->in_flight = 1;
+				worker_post(worker_get(cl->walk->w), &cl->walk->job);
+			}
+			return;	/* admin_walk_on_done goes on */
+		}
+		if ((cmd = strtok_r(cl->save == NULL ? cl->line : NULL, ";", &cl->save)) == NULL) {
+			admin_finish(cl);
+			return;
+		}
+		if (admin_run(cmd, cl->level, out))
+			admin_walk_start(cl);
+	}
+}
+
+static void
+admin_on_drained(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	admin_produce(arg);
+}
+
 /* Answer, then close once the answer is out. */
 static void
-admin_answer(struct admin_client *cl, char *line)
+admin_answer(struct admin_client *cl, const char *line)
 {
 	struct evbuffer *out = bufferevent_get_output(cl->bev);
 
 	bufferevent_disable(cl->bev, EV_READ);
-	admin_exec(line, cl->level, out);
-	bufferevent_setcb(cl->bev, NULL, admin_on_written, admin_on_closing, cl);
-	if (evbuffer_get_length(out) == 0)
-		admin_on_written(cl->bev, cl);
+	bufferevent_setcb(cl->bev, NULL, admin_on_drained, admin_on_closing, cl);
+	bufferevent_setwatermark(cl->bev, EV_WRITE, ADMIN_OUT_LOW, 0);
+	if (!admin_too_many(line, out) && (cl->line = strdup(line)) == NULL)
+		admin_error(out, "out of memory");
+	cl->save = NULL;
+	if (cl->line == NULL)
+		admin_finish(cl);
+	else
+		admin_produce(cl);
 }
 
 static void
@@ -861,6 +1110,11 @@ admin_start(struct event_base *base, admin_info_fn info, unsigned int maxconn_ma
 {
 	admin_info = info;
 	admin_maxconn_max = maxconn_max;
+	if (admin_nsocks > 0 &&
+	    ((admin_done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (admin_done_ev = event_new(base, admin_done_fd, EV_READ | EV_PERSIST,
+	    admin_walk_on_done, NULL)) == NULL || event_add(admin_done_ev, NULL) == -1))
+		return -1;
 	for (size_t i = 0; i < admin_nsocks; i++) {
 		struct admin_sock *as = &admin_socks[i];
 
@@ -891,4 +1145,17 @@ admin_stop(void)
 	free(admin_socks);
 	admin_socks = NULL;
 	admin_nsocks = 0;
+	/* The workers have ended: batches they handed back wait here. */
+	while (admin_done != NULL) {
+		struct admin_walk *wk = admin_done;
+
+		admin_done = wk->done_next;
+		admin_walk_free(wk);
+	}
+	if (admin_done_ev != NULL)
+		event_free(admin_done_ev);
+	admin_done_ev = NULL;
+	if (admin_done_fd != -1)
+		close(admin_done_fd);
+	admin_done_fd = -1;
 }

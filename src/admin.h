@@ -5,10 +5,15 @@
  * and closes. An answer that reports a failure is one line starting with
  * "error: "; commands that change something and succeed print nothing.
  *
- * Everything here runs on the control thread. Commands that look at
- * sessions park the workers for the time of a walk over their lists
- * (worker_isolate); commands that act on a session post the order to the
- * session's own worker (session_order).
+ * Everything here runs on the control thread. An answer never waits for
+ * a slow reader in unbounded memory: a line holds at most 64 commands,
+ * and they run (and "show sess" streams) only while the client's unsent
+ * output is small. "show sess" walks each worker's sessions in batches run
+ * as jobs on that worker, so the data path never waits for the whole walk;
+ * commands that act on sessions find them with the workers parked for one
+ * walk (worker_isolate) and post the order to the session's own worker
+ * (session_order). Sessions are matched by id or by backend and server
+ * name, whatever configuration generation they started with.
  */
 #ifndef SPLICER_ADMIN_H
 #define SPLICER_ADMIN_H
@@ -36,9 +41,10 @@ typedef void (*admin_info_fn)(struct evbuffer *out);
 int admin_start(struct event_base *base, admin_info_fn info, unsigned int maxconn_max);
 
 /*
- * Run a client's line (commands separated by ';') at `level`, appending
- * the answers to out. Needs no socket: with no worker started, commands
- * that look for sessions find none (the fuzzer's entry point).
+ * Run a client's line (commands separated by ';', at most 64) at `level`,
+ * appending the answers to out. Needs no socket: with no worker started,
+ * commands that look for sessions find none (the fuzzer's entry point).
+ * Unlike a client's, this answer is made whole, unbounded by a reader.
  */
 void admin_exec(char *line, enum conf_level level, struct evbuffer *out);
 

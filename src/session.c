@@ -190,6 +190,7 @@ struct session {
 };
 
 static __thread unsigned int session_n;	/* this worker's live sessions (w->sessions) */
+static __thread uint64_t session_freed;	/* sessions this worker freed (session_walk) */
 static unsigned int session_next_id;		/* atomic */
 
 static void session_progress(struct session *s);
@@ -368,6 +369,7 @@ session_settle(struct session *s)
 	listener_release(s->l, s->fe);
 	conf_release(s->conf);
 	free(s);
+	session_freed++;
 	if (session_n == 0)
 		worker_idle();
 }
@@ -1384,43 +1386,86 @@ session_kill_all(const char *reason)
 
 /* ---- what the admin socket sees and asks (admin.c) ---- */
 
+/* What "show sess" and the orders see of s. */
+static void
+session_info_fill(const struct session *s, uint64_t now, struct session_info *i)
+{
+	uint64_t last = s->last_c > s->last_s ? s->last_c : s->last_s;
+
+	memset(i, 0, sizeof(*i));
+	i->id = s->id;
+	i->frontend = s->fe->name;
+	i->backend = s->be != NULL ? s->be->name : NULL;
+	i->server = s->srv;
+	i->cli = &s->cli;
+	i->srv_addr = s->srv != NULL ? &s->srv->addr.ss : NULL;
+	i->state = s->flags & SESS_F_PAUSED ? "paused" : session_state_names[s->state];
+	session_engine(s, i->engine, sizeof(i->engine));
+	i->flow_engine[0] = s->t_established != 0 ? (int)s->up.ops->id : -1;
+	i->flow_engine[1] = s->t_established != 0 ? (int)s->down.ops->id : -1;
+	i->running = s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED;
+	i->age_us = now - s->t_accept;
+	i->idle_us = now - (last > s->t_accept ? last : s->t_accept);
+	i->bytes[0] = s->up.bytes;
+	i->bytes[1] = s->down.bytes;
+	for (int d = 0; d < 2; d++) {
+		const struct flow *f = d == 0 ? &s->up : &s->down;
+
+		/* Idle for over a window: what it moved since. */
+		i->bps[d] = s->meter[d].at != 0 && now - s->meter[d].at >= SESS_METER_US ?
+		    (f->bytes - s->meter[d].bytes) * 8 * 1000000 / (now - s->meter[d].at) :
+		    s->meter[d].bps;
+	}
+}
+
 void
 session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void *arg),
     void *arg)
 {
 	uint64_t now = clock_now_us();
+	struct session_info i;
 
 	for (const struct session *s = w->sessions; s != NULL; s = s->next) {
-		struct session_info i = { 0 };
-		uint64_t last = s->last_c > s->last_s ? s->last_c : s->last_s;
-
 		if (s->state == SESS_ST_CLOSED)
 			continue;
-		i.id = s->id;
-		i.frontend = s->fe->name;
-		i.backend = s->be != NULL ? s->be->name : NULL;
-		i.server = s->srv;
-		i.cli = &s->cli;
-		i.srv_addr = s->srv != NULL ? &s->srv->addr.ss : NULL;
-		i.state = s->flags & SESS_F_PAUSED ? "paused" : session_state_names[s->state];
-		session_engine(s, i.engine, sizeof(i.engine));
-		i.flow_engine[0] = s->t_established != 0 ? (int)s->up.ops->id : -1;
-		i.flow_engine[1] = s->t_established != 0 ? (int)s->down.ops->id : -1;
-		i.running = s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED;
-		i.age_us = now - s->t_accept;
-		i.idle_us = now - (last > s->t_accept ? last : s->t_accept);
-		i.bytes[0] = s->up.bytes;
-		i.bytes[1] = s->down.bytes;
-		for (int d = 0; d < 2; d++) {
-			const struct flow *f = d == 0 ? &s->up : &s->down;
-
-			/* Idle for over a window: what it moved since. */
-			i.bps[d] = s->meter[d].at != 0 && now - s->meter[d].at >= SESS_METER_US ?
-			    (f->bytes - s->meter[d].bytes) * 8 * 1000000 / (now - s->meter[d].at) :
-			    s->meter[d].bps;
-		}
+		session_info_fill(s, now, &i);
 		cb(&i, arg);
 	}
+}
+
+/*
+ * A batch of a walk on the calling worker's list. New sessions go to the
+ * head, so ids fall along the list: the walk goes on after the last id it
+ * saw, and never sees a session younger than the walk. The session kept in
+ * c->next is still alive when this worker freed none since (the common
+ * case, an idle crowd); otherwise the place is found again by id.
+ */
+unsigned int
+session_walk(struct session_cursor *c, unsigned int max,
+    void (*cb)(const struct session_info *i, void *arg), void *arg)
+{
+	const struct session *s = worker_self()->sessions;
+	uint64_t now = clock_now_us();
+	struct session_info i;
+	unsigned int n = 0;
+
+	if (c->last_id != 0 && c->freed == session_freed)
+		s = c->next;
+	else if (c->last_id != 0)
+		while (s != NULL && s->id >= c->last_id)
+			s = s->next;
+	for (; s != NULL && n < max; s = s->next) {
+		if (s->state == SESS_ST_CLOSED)
+			continue;
+		session_info_fill(s, now, &i);
+		cb(&i, arg);
+		c->last_id = s->id;
+		n++;
+	}
+	c->next = s;
+	c->freed = session_freed;
+	c->done = s == NULL;
+	return n;
 }
 
 struct session_order_job {

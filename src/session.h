@@ -48,6 +48,25 @@ struct session_info {
 void session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void *arg),
     void *arg);
 
+/*
+ * A walk over one worker's sessions in batches, each run on that worker
+ * (a job), so that no other thread waits for the whole list. Start from
+ * a zeroed cursor; session_walk() calls cb for up to max more sessions
+ * and sets c->done after the last. Sessions that start during the walk
+ * are not seen; one that ends is simply not seen again.
+ */
+struct session;
+struct session_cursor {
+	unsigned int last_id;		/* the last session seen, 0 before the first */
+	const struct session *next;	/* the next one, if the worker freed none since */
+	uint64_t freed;			/* the worker's count of freed sessions then */
+	int done;
+};
+
+/* On the worker's own thread. Returns the sessions seen. */
+unsigned int session_walk(struct session_cursor *c, unsigned int max,
+    void (*cb)(const struct session_info *i, void *arg), void *arg);
+
 enum session_order {
 	SESSION_SHUTDOWN,	/* end it now (termination state K.), both sides reset */
 	SESSION_PAUSE,		/* no byte moves either way until resumed */

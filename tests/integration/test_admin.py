@@ -368,6 +368,58 @@ def test_shutdown_sessions_of_a_server():
 
 
 @test
+def test_runtime_commands_reach_sessions_of_every_configuration_generation():
+    """After a reload, sessions that started before it hold the old
+    configuration (its own server structs): shutdown sessions, pause,
+    resume, set bandwidth-limit session and show sess must reach them by
+    backend and server name, also once the reload removed that server."""
+    a, b = Server(echo_handler), Server(echo_handler)
+    sp, socks, front = start([("a", a.addr), ("b", b.addr)], extra="    balance first\n")
+    old = [connect(front) for _ in range(3)]
+    for c in old:
+        c.sendall(b"x")
+        check(recv_all(c, 1) == b"x", "echo")
+    with open(sp.cfg) as f:
+        text = f.read()
+    sp.signal(signal.SIGHUP)
+    sp.wait_log(r"reload #1 succeeded")
+    new = connect(front)                 # same names, the new generation
+    new.sendall(b"y")
+    check(recv_all(new, 1) == b"y", "echo")
+    rows = sess_rows(socks["admin"])
+    check(len(rows) == 4 and all(r["backend/server"] == "app/a" for r in rows), repr(rows))
+    first = min(int(r["id"]) for r in rows)
+    for words in (["pause", "session", str(first)], ["resume", "session", str(first)],
+                  ["set", "bandwidth-limit", "session", str(first), "upload", "10mbps"]):
+        rc, out = ctl(socks["admin"], *words)
+        check(rc == 0 and out == "", "%r: %s" % (words, out))
+    sp.wait_log(r"%d: paused from the admin socket" % first)
+    sp.wait_log(r"%d: resumed from the admin socket" % first)
+    sp.wait_log(r"%d: upload limited to" % first)
+    rc, out = ctl(socks["admin"], "shutdown", "sessions", "server", "app/a")
+    check(rc == 0 and out == "", out)
+    logs = sp.wait_sessions(4)
+    check(sorted(l["term"] for l in logs) == ["KD"] * 4, repr(logs))
+    # A reload that removes server a: the sessions it had still answer to its name.
+    old = [connect(front) for _ in range(2)]
+    for c in old:
+        c.sendall(b"z")
+        check(recv_all(c, 1) == b"z", "echo")
+    with open(sp.cfg, "w") as f:
+        f.write(text.replace("    server a %s\n" % a.addr, ""))
+    sp.signal(signal.SIGHUP)
+    sp.wait_log(r"reload #2 succeeded")
+    rc, out = ctl(socks["admin"], "shutdown", "sessions", "server", "app/a")
+    check(rc == 0 and out == "", out)
+    logs = sp.wait_sessions(6)
+    check(sorted(l["term"] for l in logs[4:]) == ["KD"] * 2, repr(logs[4:]))
+    rc, out = ctl(socks["admin"], "shutdown", "sessions", "server", "app/a")
+    check(rc == 1 and out.startswith("error: backend 'app' has no server 'a'"), out)
+    [c.close() for c in old + [new]]
+    sp.stop()
+
+
+@test
 def test_server_states_and_weights_steer_new_sessions():
     a, b = named("a"), named("b")
     sp, socks, front = start([("a", a.addr), ("b", b.addr)])
