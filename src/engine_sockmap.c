@@ -82,6 +82,12 @@ enum { SM_RUNNING, SM_HELD, SM_PARKED };
  * that time (at most a few MB at 10 Gbit/s). */
 #define SM_POLL_US	5000
 #define SM_POLL_FAST_US	1000
+/* A flow that moved nothing either way since its last look (bytes wait
+ * for a destination that takes none, a zero window; segments wait in
+ * src's queue that the program does not take while the flow is held) is
+ * looked at less and less often, up to this: such a flow costs no CPU
+ * however long it waits; anything that moves brings the pace back. */
+#define SM_POLL_STILL_US 100000
 /* Bytes waiting in the kernel for dst that hold the flow. */
 #define SM_HOLD_BYTES	(2 * 1024 * 1024)
 /* Looks in a row that saw nothing move before a flow is parked. */
@@ -462,10 +468,14 @@ sm_all_taken(const struct flow *f, const struct sm_flow *v)
 /*
  * The passed bytes, through user space: read them (no more than were
  * passed) once nothing waits in the kernel for dst, and write them.
- * Returns -1 for our own failure, else sets *want_write when dst is full.
+ * Returns -1 for our own failure, else sets *want_write when dst is full,
+ * and *unready when bytes were passed but src has none to read yet: the
+ * kernel delivers passed segments to the socket's queue from its own work
+ * queue, which waits while the receive buffer is full, and meanwhile src
+ * polls readable for the segments behind them (watching it would spin).
  */
 static int
-sm_copy(struct flow *f, struct sm_flow *v, int *want_write)
+sm_copy(struct flow *f, struct sm_flow *v, int *want_write, int *unready)
 {
 	size_t moved = 0;
 	ssize_t n;
@@ -505,7 +515,10 @@ sm_copy(struct flow *f, struct sm_flow *v, int *want_write)
 				f->flags |= FLOW_F_SRC_ERR;
 				f->err = errno;
 				return 0;
-			} else if (n == 0 || errno == EAGAIN) {
+			} else if (n == -1 && errno == EAGAIN) {
+				*unready = 1;
+				break;
+			} else if (n == 0) {
 				break;
 			} else if (errno != EINTR) {
 				f->err = errno;
@@ -549,18 +562,30 @@ sm_watch_src(struct flow *f, const struct sm_flow *v, int *fin)
 	}
 }
 
+/* The next look's delay: us, or twice the last one (at most
+ * SM_POLL_STILL_US) while nothing moved either way. */
+static uint64_t
+sm_pace(const struct flow *f, uint64_t us, int still)
+{
+	uint64_t slow = f->poll_us * 2;
+
+	if (!still || slow <= us)
+		return us;
+	return slow < SM_POLL_STILL_US ? slow : SM_POLL_STILL_US;
+}
+
 static ssize_t
 engine_sockmap_run(struct flow *f)
 {
 	uint64_t before = f->bytes, backlog, moved;
-	int want_write = 0, fin = 0;
+	int want_write = 0, fin = 0, unready = 0;
 	struct sm_flow v;
 
 	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS |
 	    FLOW_F_WANT_POLL | FLOW_F_WAIT_DST);
 	if (f->k.src == 0)
 		return 0;	/* left the maps: done */
-	if (sm_update(f, &v, 1) == -1 || sm_copy(f, &v, &want_write) == -1) {
+	if (sm_update(f, &v, 1) == -1 || sm_copy(f, &v, &want_write, &unready) == -1) {
 		f->err = f->err ? f->err : errno;
 		return -1;
 	}
@@ -581,7 +606,7 @@ engine_sockmap_run(struct flow *f)
 		if (want_write)
 			f->flags |= FLOW_F_WANT_WRITE;
 		else if (f->in > f->bytes)
-			sm_poll(f, SM_POLL_FAST_US);
+			sm_poll(f, sm_pace(f, SM_POLL_FAST_US, f->bytes == before));
 		return (ssize_t)(f->bytes - before);
 	}
 
@@ -601,14 +626,16 @@ engine_sockmap_run(struct flow *f)
 	 * the kernel wakes src's watchers for every segment it redirects,
 	 * which would cost a wake-up per segment. A held or parked one is
 	 * watched for its passed bytes, once nothing waits in the kernel for
-	 * dst (those bytes are only read then: watching before would spin). */
+	 * dst (those bytes are only read then: watching before would spin),
+	 * and looked at on the timer while they are not readable yet. */
 	if (want_write)
 		f->flags |= FLOW_F_WANT_WRITE;
-	else if (backlog == 0 && !fin && f->k.state != SM_RUNNING)
+	else if (backlog == 0 && !fin && !unready && f->k.state != SM_RUNNING)
 		f->flags |= FLOW_F_WANT_READ;
-	if (f->k.state == SM_RUNNING || backlog > 0 || fin)
-		sm_poll(f, fin || backlog > SM_HOLD_BYTES / 4 || moved > SM_HOLD_BYTES / 4 ?
-		    SM_POLL_FAST_US : SM_POLL_US);
+	if (f->k.state == SM_RUNNING || backlog > 0 || fin || (unready && !want_write))
+		sm_poll(f, sm_pace(f, fin || backlog > SM_HOLD_BYTES / 4 ||
+		    moved > SM_HOLD_BYTES / 4 ? SM_POLL_FAST_US : SM_POLL_US,
+		    moved == 0 && f->bytes == before));
 	return (ssize_t)(f->bytes - before);
 }
 
