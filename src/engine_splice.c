@@ -118,8 +118,22 @@ engine_splice_run(struct flow *f)
 				} else if (engine_peer_gone(errno)) {
 					f->flags |= FLOW_F_SRC_ERR;
 					f->err = errno;
+				} else if ((errno == ENOMEM || errno == ENOBUFS) &&
+				    f->pipe->data != 0) {
+					/* Short of kernel memory and nothing was taken from
+					 * the socket: drain what the pipe holds first. */
+					maybe_full = 1;
+				} else if (errno == ENOMEM || errno == ENOBUFS) {
+					/* The pipe is empty, so the copy engine can take the
+					 * flow over with no byte lost; the pipe that failed is
+					 * not given to another flow. */
+					f->err = errno;
+					pipe_pool_kill(f->pipe);
+					f->pipe = NULL;
+					errno = ENOSR;
+					return -1;
 				} else {
-					/* ENOMEM, ENOBUFS, EINVAL: our failure, not the peer's. */
+					/* EINVAL and the like: our failure, not the peer's. */
 					f->err = errno;
 					return -1;
 				}
