@@ -60,6 +60,21 @@ def per_engine(fn):
     return fn
 
 
+TIER = os.environ.get("SPLICER_TEST_TIER", "")
+
+
+def slow(fn):
+    """A test of the slow tier (minutes, not seconds): skipped unless
+    SPLICER_TEST_TIER=slow or tests are named on the command line. Put
+    it under @test / @per_engine / @params."""
+    def wrapper(*args):
+        if TIER != "slow" and not sys.argv[1:]:
+            raise Skip("slow tier: run with SPLICER_TEST_TIER=slow, or name the test")
+        return fn(*args)
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
 def netns(sysctls):
     """Run the decorated test in a network namespace of its own, with
     these /proc/sys/net values (e.g. {"ipv4/tcp_wmem": "4096 8192 16384"}),
