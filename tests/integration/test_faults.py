@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from harness import (SANITIZED, SOCKMAP, SPLICER, SRCDIR, Skip, Splicer, addr, base_conf,
@@ -213,8 +214,10 @@ def test_upstream_killed_mid_transfer(engine):
             addr(fb), addr(kport), engine)
     spl = Splicer(conf)
     base = spl.fd_kinds()
-    others = [Session(addr(fa), i, 2 * MIB, 2 * MIB, pace=0.01).start() for i in range(3)]
-    k = connect(addr(fb), 10)
+    gate = threading.Event()
+    others = [Session(addr(fa), i, 2 * MIB, 2 * MIB, pace=0.01, gate=gate).start()
+              for i in range(3)]
+    k = connect(addr(fb), 30)
     got, stop = [0], []
 
     def pump():
@@ -223,7 +226,6 @@ def test_upstream_killed_mid_transfer(engine):
                 k.sendall(b"x" * 16384)
         except OSError:
             pass
-    import threading
     threading.Thread(target=pump, daemon=True).start()
     while got[0] < MIB:
         b = k.recv(65536)
@@ -232,6 +234,7 @@ def test_upstream_killed_mid_transfer(engine):
     check(all(not o.done.is_set() for o in others), "the other sessions ended too soon")
     peer.send_signal(signal.SIGKILL)
     peer.wait()
+    gate.set()
     t0 = time.monotonic()
     k.settimeout(15)
     try:

@@ -97,9 +97,12 @@ class Session:
     """One client session; run() does it and fills in the outcome."""
 
     def __init__(self, target, seed, up, down, mode=FIN, pace=0.0, make_socket=None,
-                 timeout=60):
+                 timeout=60, gate=None):
         self.target, self.seed, self.up, self.down = target, seed, up, down
         self.mode, self.pace, self.timeout = mode, pace, timeout
+        # gate: an Event; the client sends half its bytes, then waits for
+        # it, so the session is surely mid-transfer until the test says.
+        self.gate = gate
         self.make_socket = make_socket or (lambda: harness.connect(target, timeout))
         self.got = b""
         self.err = None
@@ -107,6 +110,7 @@ class Session:
         self.done = threading.Event()
         self.t0 = self.t1 = None
         self.started = False
+        self.local = None       # "ip:port", as the proxy's log names the client
 
     def run(self):
         self.t0 = time.monotonic()
@@ -120,6 +124,7 @@ class Session:
 
     def _run(self):
         s = self.make_socket()
+        self.local = "%s:%d" % s.getsockname()[:2]
         s.settimeout(self.timeout)
         data = payload(self.seed, self.up, "up")
         s.sendall(HDR.pack(self.seed, self.down, self.mode))
@@ -145,7 +150,13 @@ class Session:
 
         def sender():
             try:
-                _send_paced(s, data, self.pace)
+                if self.gate is not None:
+                    _send_paced(s, data[:len(data) // 2], self.pace)
+                    self.gate.wait(self.timeout)
+                    data_rest = data[len(data) // 2:]
+                else:
+                    data_rest = data
+                _send_paced(s, data_rest, self.pace)
                 self.sent = len(data)
                 s.shutdown(socket.SHUT_WR)
             except OSError as e:
