@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "dial.h"
 #include "listener.h"
+#include "portown.h"
 #include "log.h"
 #include "session.h"
 #include "worker.h"
@@ -67,8 +68,12 @@ listener_backlog(const struct conf_bind *b)
 	return b->backlog ? (unsigned int)b->backlog : LISTENER_BACKLOG_DEFAULT;
 }
 
+/* A listening socket for b. The first of an address (first != 0) also
+ * checks, once bound and before it listens, that no other process
+ * listens there with SO_REUSEPORT (portown.h): the kernel would have
+ * let the bind share that process's clients. */
 static int
-listener_bind_one(struct conf_bind *b, char *err, size_t errlen)
+listener_bind_one(struct conf_bind *b, int first, char *err, size_t errlen)
 {
 	char addr[SOCKADDR_STRLEN];
 	int fd, one = 1, v6only = b->v6only;
@@ -91,6 +96,10 @@ listener_bind_one(struct conf_bind *b, char *err, size_t errlen)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
 	if (bind(fd, (struct sockaddr *)&b->addr.ss, b->addr.len) == -1) {
 		snprintf(err, errlen, "cannot bind %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (first && portown_check(&b->addr.ss, err, errlen) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -142,7 +151,7 @@ listener_open_address(struct conf_bind *b, struct conf_proxy *px, struct listene
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		if ((l->fd = listener_bind_one(b, err, errlen)) == -1) {
+		if ((l->fd = listener_bind_one(b, i == 0, err, errlen)) == -1) {
 			free(l);
 			goto fail;
 		}

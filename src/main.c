@@ -39,6 +39,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "pidfile.h"
 #include "pipe_pool.h"
 #include "priv.h"
 #include "probe.h"
@@ -88,21 +89,6 @@ usage(FILE *f)
 	    "  --engine splice|copy|sockmap|auto  data path in quick mode (default auto)\n"
 	    "  --bandwidth-limit RATE      quick mode: each session at most RATE each\n"
 	    "             way (e.g. 10mbps, 5MB)\n");
-}
-
-static void
-main_write_pidfile(const char *path)
-{
-	FILE *f;
-
-	if (path == NULL)
-		return;
-	if ((f = fopen(path, "w")) == NULL) {
-		log_warning("cannot write pidfile %s: %s", path, strerror(errno));
-		return;
-	}
-	fprintf(f, "%d\n", (int)getpid());
-	fclose(f);
 }
 
 /* Quick mode: the same parser reads a configuration made from flags. */
@@ -711,6 +697,11 @@ main(int argc, char **argv)
 	main_nthreads = worker_wanted(c->global.nbthread);
 	main_user_pages = main_read_user_pages();
 	maxconn = main_maxconn(c);
+	if (pidfile_lock(pidfile != NULL ? pidfile : c->global.pidfile, err, sizeof(err)) == -1) {
+		fprintf(stderr, "[ALERT] %s\n", err);
+		rc = EXIT_START;
+		goto out;
+	}
 	if (listener_bind_all(c, maxconn, main_nthreads, err, sizeof(err)) == -1) {
 		fprintf(stderr, "[ALERT] %s\n", err);
 		rc = EXIT_START;
@@ -721,7 +712,7 @@ main(int argc, char **argv)
 		rc = EXIT_START;
 		goto out_listeners;
 	}
-	main_write_pidfile(pidfile != NULL ? pidfile : c->global.pidfile);
+	pidfile_write();
 	if (log_open(c->global.logs, err, sizeof(err)) == -1) {
 		fprintf(stderr, "[ALERT] %s\n", err);
 		rc = EXIT_START;

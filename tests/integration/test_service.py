@@ -496,4 +496,70 @@ def test_kubernetes_manifest_agrees_with_the_sidecar_config():
     check(r.returncode == 0, r.stderr)
 
 
+
+# ---- one instance per address ----
+
+def echo_conf(port, threads=2):
+    return base_conf("127.0.0.1:%d" % port, "127.0.0.1:1", global_extra="    nbthread %d\n" % threads)
+
+
+@test
+def test_second_splicer_on_the_same_port_is_refused():
+    srv = Server(echo_handler)
+    on_cleanup(srv.close)
+    p = free_port()
+    first = Splicer(base_conf("127.0.0.1:%d" % p, srv.addr, global_extra="    nbthread 2\n"))
+    second = Splicer(base_conf("127.0.0.1:%d" % p, srv.addr, global_extra="    nbthread 2\n"),
+                     expect_exit=True)
+    check(second.proc.wait(10) == 2, "exit %s: %s" % (second.proc.returncode, second.log()))
+    check("cannot bind 127.0.0.1:%d: pid %d (splicer) listens on it already" % (p, first.pid)
+          in second.log(), second.log())
+    # Every client still reaches the first one.
+    for i in range(20):
+        s = connect(addr(p))
+        s.sendall(b"%d" % i)
+        s.shutdown(socket.SHUT_WR)
+        check(recv_all(s) == b"%d" % i, "echo %d" % i)
+        s.close()
+    check(len(first.wait_sessions(20)) == 20, "the first splicer did not carry every session")
+    first.stop()
+
+
+@test
+def test_foreign_reuseport_listener_is_refused_also_on_the_wildcard():
+    for host in ("127.0.0.1", "0.0.0.0"):
+        p = free_port()
+        other = socket.socket()
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind((host, p))
+        other.listen()
+        on_cleanup(other.close)
+        sp = Splicer(echo_conf(p), expect_exit=True)
+        check(sp.proc.wait(10) == 2, "exit %s with %s:%d held: %s" % (sp.proc.returncode, host,
+                                                                      p, sp.log()))
+        check(re.search(r"cannot bind 127.0.0.1:%d: (pid %d \(python[^)]*\)|another process) "
+                        r"listens on it already" % (p, os.getpid()), sp.log()), sp.log())
+        other.close()
+    # Once the other one is gone, the same address binds.
+    sp = Splicer(echo_conf(p))
+    sp.stop()
+
+
+@test
+def test_pidfile_is_locked_while_splicer_runs():
+    d = tmpdir()
+    pidfile = os.path.join(d, "splicer.pid")
+    first = Splicer(echo_conf(free_port()), args=["-p", pidfile])
+    check(open(pidfile).read() == "%d\n" % first.pid, "pidfile %r" % open(pidfile).read())
+    second = Splicer(echo_conf(free_port()), args=["-p", pidfile], expect_exit=True)
+    check(second.proc.wait(10) == 2, "exit %s: %s" % (second.proc.returncode, second.log()))
+    check("pidfile %s is locked by pid %d: another splicer runs with it" % (pidfile, first.pid)
+          in second.log(), second.log())
+    check(open(pidfile).read() == "%d\n" % first.pid, "the refused one touched the pidfile")
+    first.stop()
+    third = Splicer(echo_conf(free_port()), args=["-p", pidfile])
+    check(open(pidfile).read() == "%d\n" % third.pid, "pidfile after a restart")
+    third.stop()
+
+
 run()
