@@ -26,6 +26,7 @@ backend_init(struct conf *c)
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
 			s->admin = s->disabled ? CONF_ADM_MAINT : CONF_ADM_READY;
 			s->check_down = 0;	/* checks start fully up */
+			s->check_nolb = 0;
 			s->check_health = s->check_rise + s->check_fall - 1;
 			s->state = s->disabled ? CONF_SRV_MAINT : CONF_SRV_UP;
 			s->cur_weight = s->weight;
@@ -214,7 +215,7 @@ backend_derive(const struct conf_server *srv)
 		return CONF_SRV_MAINT;
 	if (srv->check_down)
 		return CONF_SRV_DOWN;
-	if (srv->admin == CONF_ADM_DRAIN)
+	if (srv->admin == CONF_ADM_DRAIN || srv->check_nolb)
 		return CONF_SRV_DRAIN;
 	return CONF_SRV_UP;
 }
@@ -236,6 +237,7 @@ backend_rederive(struct conf_proxy *be, struct conf_server *srv)
 enum backend_holder {
 	BACKEND_HOLD_ADMIN,
 	BACKEND_HOLD_CHECK,
+	BACKEND_HOLD_NOLB,
 };
 
 /* Set one holder, derive the state again, log a change. */
@@ -248,8 +250,10 @@ backend_hold(struct conf_proxy *be, struct conf_server *srv, enum backend_holder
 	pthread_mutex_lock(&backend_lock);
 	if (who == BACKEND_HOLD_ADMIN)
 		__atomic_store_n(&srv->admin, (enum conf_server_admin)v, __ATOMIC_RELAXED);
-	else
+	else if (who == BACKEND_HOLD_CHECK)
 		__atomic_store_n(&srv->check_down, v, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&srv->check_nolb, v, __ATOMIC_RELAXED);
 	was = backend_rederive(be, srv);
 	now = srv->state;
 	cur = srv->cur_sess;
@@ -275,6 +279,12 @@ backend_set_check(struct conf_proxy *be, struct conf_server *srv, int up)
 }
 
 void
+backend_set_nolb(struct conf_proxy *be, struct conf_server *srv, int on)
+{
+	backend_hold(be, srv, BACKEND_HOLD_NOLB, on);
+}
+
+void
 backend_status_text(const struct conf_server *srv, char *buf, size_t len)
 {
 	enum conf_server_state st = __atomic_load_n(&srv->state, __ATOMIC_RELAXED);
@@ -284,6 +294,8 @@ backend_status_text(const struct conf_server *srv, char *buf, size_t len)
 		snprintf(buf, len, "DOWN %u/%u", h, srv->check_rise);
 	else if (st == CONF_SRV_UP && srv->check && h < srv->check_rise + srv->check_fall - 1)
 		snprintf(buf, len, "UP %u/%u", h - srv->check_rise + 1, srv->check_fall);
+	else if (st == CONF_SRV_DRAIN && srv->admin != CONF_ADM_DRAIN)
+		snprintf(buf, len, "NOLB");
 	else
 		snprintf(buf, len, "%s", backend_state_name(st));
 }

@@ -69,12 +69,14 @@ struct conf_server *backend_dequeue(struct conf_proxy *be, struct backend_waiter
 void backend_set_admin(struct conf_proxy *be, struct conf_server *srv,
     enum conf_server_admin admin);
 void backend_set_check(struct conf_proxy *be, struct conf_server *srv, int up);
+/* An HTTP check's 404 with disable-on-404: up, but no new session (NOLB). */
+void backend_set_nolb(struct conf_proxy *be, struct conf_server *srv, int on);
 void backend_set_weight(struct conf_proxy *be, struct conf_server *srv, unsigned int weight);
 
 /* Name of a server state: "UP", "DOWN", "DRAIN", "MAINT". */
 const char *backend_state_name(enum conf_server_state state);
 
-/* The status text of show stat, HAProxy's: "MAINT", "DOWN", "DRAIN", "UP",
+/* The status text of show stat, HAProxy's: "MAINT", "DOWN", "DRAIN", "NOLB", "UP",
  * and while the checks are changing it, "UP 1/3" (failures so far while
  * still up) or "DOWN 1/2" (successes so far while still down). */
 void backend_status_text(const struct conf_server *srv, char *buf, size_t len);

@@ -57,8 +57,7 @@ check_pattern_text(const struct check_rule *r, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-/* Does the regex match buf, taken as text ending at len (NULs included)? */
-static int
+int
 check_regex(const regex_t *re, const char *buf, size_t len)
 {
 	regmatch_t m[1];
@@ -218,6 +217,9 @@ check_rule_describe(const struct check_rule *r, char *out, size_t cap)
 		[CHECK_M_BINARY] = "binary", [CHECK_M_RBINARY] = "rbinary",
 		[CHECK_M_MYSQL_HELLO] = "mysql handshake", [CHECK_M_MYSQL_OK] = "mysql OK",
 		[CHECK_M_LDAP_BIND] = "ldap bind response",
+		[CHECK_M_HTTP_DEFAULT] = "status 2xx/3xx", [CHECK_M_HTTP_STATUS] = "status",
+		[CHECK_M_HTTP_RSTATUS] = "rstatus", [CHECK_M_HTTP_STRING] = "string",
+		[CHECK_M_HTTP_RSTRING] = "rstring",
 	};
 	char pat[80];
 
@@ -250,6 +252,12 @@ check_expect(const struct check_rule *r, const unsigned char *buf, size_t len, i
 		return check_mysql(buf, len, last, 0x00, info, cap);
 	case CHECK_M_LDAP_BIND:
 		return check_ldap(buf, len, last, info, cap);
+	case CHECK_M_HTTP_DEFAULT:
+	case CHECK_M_HTTP_STATUS:
+	case CHECK_M_HTTP_RSTATUS:
+	case CHECK_M_HTTP_STRING:
+	case CHECK_M_HTTP_RSTRING:
+		return check_http_expect(r, buf, len, last, info, cap);
 	case CHECK_M_STRING:
 	case CHECK_M_BINARY:
 		match = r->len <= len && memmem(buf, len, r->data, r->len) != NULL;

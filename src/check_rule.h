@@ -42,6 +42,12 @@ enum check_match {
 	CHECK_M_MYSQL_HELLO,	/* a whole MySQL handshake packet, not an error */
 	CHECK_M_MYSQL_OK,	/* a whole MySQL OK packet after a login */
 	CHECK_M_LDAP_BIND,	/* an LDAPv3 bind response with resultCode 0 */
+	/* HTTP answers (check_http.c), judged once their headers are in */
+	CHECK_M_HTTP_DEFAULT,	/* a 2xx or 3xx status */
+	CHECK_M_HTTP_STATUS,	/* the status is in a list "200,300-399" */
+	CHECK_M_HTTP_RSTATUS,	/* the regex matches the 3-digit status */
+	CHECK_M_HTTP_STRING,	/* the text occurs in the body */
+	CHECK_M_HTTP_RSTRING,	/* the regex matches the body */
 };
 
 struct check_rule {
@@ -61,6 +67,9 @@ struct check_rule {
 	long min_recv;			/* "min-recv N": bytes needed before judging; -1 unset */
 	regex_t re;			/* compiled for rstring and rbinary */
 	int has_re;
+	int on404;			/* "disable-on-404": a 404 passes, server NOLB */
+	/* an http-check send before the request is built: NULL = option httpchk's */
+	char *meth, *uri, *ver, *hdrs, *body;
 	struct check_rule *next;
 };
 
@@ -85,12 +94,28 @@ enum check_verdict {
 	CHECK_PASS,
 	CHECK_FAIL,
 	CHECK_MORE,		/* not decided yet: read more */
+	CHECK_PASS_NOLB,	/* HTTP 404 with disable-on-404: up, no new sessions */
+	CHECK_FAIL_STATUS,	/* HTTP: a wrong status ("Layer7 wrong status") */
 };
 
 /* Pure and bounded: looks at buf[0..len) only. On CHECK_FAIL, info says
  * why in a sentence. */
 enum check_verdict check_expect(const struct check_rule *r, const unsigned char *buf,
     size_t len, int last, char *info, size_t infolen);
+
+/* Does the regex match buf, taken as text ending at len (NULs included)? */
+int check_regex(const regex_t *re, const char *buf, size_t len);
+
+/* The HTTP expect rules (check_expect() hands them over): judged on the
+ * answer's status line, headers and body, bounded by len. */
+enum check_verdict check_http_expect(const struct check_rule *r, const unsigned char *buf,
+    size_t len, int last, char *info, size_t infolen);
+
+/* The status of an HTTP/1.x answer, 0 when buf does not start with one. */
+int check_http_status(const unsigned char *buf, size_t len);
+
+/* Is "200,300-399" a valid status list? */
+int check_http_valid_list(const char *list);
 
 /* "expect string 'role:master'": a rule in a sentence, for messages. */
 void check_rule_describe(const struct check_rule *r, char *out, size_t cap);
@@ -110,6 +135,8 @@ struct check_target {
 struct check_result {
 	int ok;
 	const char *reason;	/* "Layer4 connection problem", "Layer7 invalid response"... */
+	int code;		/* the HTTP status, 0 when none */
+	int nolb;		/* passed, but the server takes no new session (404) */
 	char info[192];		/* the detail: errno text, what did not match */
 };
 
@@ -128,6 +155,8 @@ struct check_run {
 	size_t outlen, sent;
 	char pp[128];			/* the PROXY header of a connect rule */
 	int expects;			/* expect rules passed: the check is Layer7 */
+	int code;			/* HTTP status of the answer, 0 if none */
+	int nolb;			/* an expect passed with a 404 (disable-on-404) */
 	unsigned char *buf;		/* CHECK_BUF bytes while the check runs */
 	size_t len;			/* answer read since the last send */
 	int eof;

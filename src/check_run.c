@@ -47,7 +47,8 @@ check_run_close(struct check_run *run)
 static void
 check_run_finish(struct check_run *run, int ok, const char *reason, const char *fmt, ...)
 {
-	struct check_result res = { .ok = ok, .reason = reason };
+	struct check_result res = { .ok = ok, .reason = reason, .code = run->code,
+	    .nolb = run->nolb };
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -165,12 +166,16 @@ check_run_expect(struct check_run *run)
 		check_run_wait(run, EV_READ);
 		return;
 	}
-	if (v == CHECK_FAIL) {
-		check_run_finish(run, 0, "Layer7 invalid response", "TCPCHK %s at step %u%s%s%s",
-		    info, run->step, r->comment ? " comment: '" : "", r->comment ? r->comment : "",
+	run->code = check_http_status(run->buf, run->len);
+	if (v == CHECK_FAIL || v == CHECK_FAIL_STATUS) {
+		check_run_finish(run, 0, v == CHECK_FAIL ? "Layer7 invalid response" :
+		    "Layer7 wrong status", "%s%s at step %u%s%s%s", r->match >=
+		    CHECK_M_HTTP_DEFAULT ? "" : "TCPCHK ", info, run->step,
+		    r->comment ? " comment: '" : "", r->comment ? r->comment : "",
 		    r->comment ? "'" : "");
 		return;
 	}
+	run->nolb |= v == CHECK_PASS_NOLB;
 	run->expects++;
 	run->rule = r->next;
 	run->step++;
@@ -206,8 +211,8 @@ check_run_step(struct check_run *run)
 		run->rule = r->next;
 		run->step++;
 	}
-	check_run_finish(run, 1, run->expects ? "Layer7 check passed" : "Layer4 check passed",
-	    "%s", "");
+	check_run_finish(run, 1, run->nolb ? "Layer7 check conditionally passed" :
+	    run->expects ? "Layer7 check passed" : "Layer4 check passed", "%s", "");
 }
 
 /* The socket of a connect rule became writable: connected or failed. */
@@ -291,6 +296,8 @@ check_run_start(struct check_run *run, struct event_base *base, const struct che
 	run->connecting = 0;
 	run->out = NULL;
 	run->expects = 0;
+	run->code = 0;
+	run->nolb = 0;
 	run->done = done;
 	run->arg = arg;
 	run->step = 1;

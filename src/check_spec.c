@@ -12,18 +12,27 @@
 #include "check_rule.h"
 #include "check_spec.h"
 
+/* Append r (made elsewhere) to c. */
+static void
+check_spec_append(struct check_spec *c, struct check_rule *r)
+{
+	struct check_rule **tail;
+
+	for (tail = &c->rules; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = r;
+}
+
 struct check_rule *
 check_spec_add(struct check_spec *c, enum check_rule_kind kind)
 {
-	struct check_rule *r = calloc(1, sizeof(*r)), **tail;
+	struct check_rule *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
 	r->kind = kind;
 	r->min_recv = -1;
-	for (tail = &c->rules; *tail != NULL; tail = &(*tail)->next)
-		;
-	*tail = r;
+	check_spec_append(c, r);
 	return r;
 }
 
@@ -35,6 +44,11 @@ check_rule_free(struct check_rule *r)
 	free(r->addr);
 	free(r->data);
 	free(r->comment);
+	free(r->meth);
+	free(r->uri);
+	free(r->ver);
+	free(r->hdrs);
+	free(r->body);
 	free(r);
 }
 
@@ -82,33 +96,52 @@ check_rule_set_regex(struct check_rule *r, char *err, size_t errlen)
 	return 0;
 }
 
+static char *
+check_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+struct check_rule *
+check_rule_clone(struct check_spec *c, const struct check_rule *r)
+{
+	struct check_rule *d = calloc(1, sizeof(*d));
+	char err[256];
+
+	if (d == NULL)
+		return NULL;
+	*d = *r;
+	d->next = NULL;
+	d->data = NULL;
+	d->has_re = 0;
+	d->comment = check_strdup(r->comment);
+	d->meth = check_strdup(r->meth);
+	d->uri = check_strdup(r->uri);
+	d->ver = check_strdup(r->ver);
+	d->hdrs = check_strdup(r->hdrs);
+	d->body = check_strdup(r->body);
+	d->addr = NULL;
+	if (r->addr != NULL && (d->addr = malloc(sizeof(*d->addr))) != NULL)
+		*d->addr = *r->addr;
+	if (r->data != NULL)
+		(void)check_rule_set_data(d, r->data, r->len);
+	if (r->has_re)
+		(void)check_rule_set_regex(d, err, sizeof(err));
+	check_spec_append(c, d);
+	return d;
+}
+
 struct check_spec *
 check_spec_clone(const struct check_spec *c)
 {
 	struct check_spec *n;
-	char err[256];
 
 	if (c == NULL || (n = calloc(1, sizeof(*n))) == NULL)
 		return NULL;
-	n->name = c->name != NULL ? strdup(c->name) : NULL;
+	n->name = check_strdup(c->name);
 	for (const struct check_rule *r = c->rules; r != NULL; r = r->next) {
-		struct check_rule *d = check_spec_add(n, r->kind);
-
-		if (d == NULL)
+		if (check_rule_clone(n, r) == NULL)
 			break;
-		d->line = r->line;
-		d->port = r->port;
-		d->send_proxy = r->send_proxy;
-		d->match = r->match;
-		d->negate = r->negate;
-		d->min_recv = r->min_recv;
-		d->comment = r->comment != NULL ? strdup(r->comment) : NULL;
-		if (r->addr != NULL && (d->addr = malloc(sizeof(*d->addr))) != NULL)
-			*d->addr = *r->addr;
-		if (r->data != NULL)
-			(void)check_rule_set_data(d, r->data, r->len);
-		if (r->has_re)
-			(void)check_rule_set_regex(d, err, sizeof(err));
 	}
 	return n;
 }

@@ -23,6 +23,9 @@ enum check_proto {
  * (smtp), or NULL; post41: mysql's 4.1 login packet. Returns 0 or -1. */
 int check_spec_proto(struct check_spec *c, enum check_proto proto, const char *arg, int post41);
 
+/* Append a copy of r to c; returns it, or NULL. */
+struct check_rule *check_rule_clone(struct check_spec *c, const struct check_rule *r);
+
 /* A rule's bytes (a copy, NUL-terminated past len), and its regex compiled
  * from them. Return 0, or -1 (err set for the regex). */
 int check_rule_set_data(struct check_rule *r, const void *data, size_t len);

@@ -13,6 +13,7 @@
 
 struct backend_waiter;
 struct check_spec;
+struct conf_httpchk;
 struct acl;
 struct acl_rule;
 struct shaper_group;
@@ -98,7 +99,7 @@ enum conf_balance {
 enum conf_server_state {
 	CONF_SRV_UP = 0,	/* takes new sessions */
 	CONF_SRV_DOWN,		/* its checks hold it down: no new session */
-	CONF_SRV_DRAIN,		/* no new session, current ones go on (admin) */
+	CONF_SRV_DRAIN,		/* no new session, current ones go on (admin, a 404) */
 	CONF_SRV_MAINT,		/* maintenance ("disabled", admin): no new session */
 };
 
@@ -133,6 +134,7 @@ struct conf_server {
 	enum conf_server_state state;
 	enum conf_server_admin admin;
 	int check_down;			/* the health checks hold it down */
+	int check_nolb;			/* an HTTP 404 with disable-on-404: no new session */
 	unsigned int check_health;	/* the checks' counter, 0..rise+fall-1, atomic */
 	unsigned int cur_weight;	/* weight in force (set weight) */
 	int rr_current;			/* smooth round-robin accumulator */
@@ -203,6 +205,7 @@ struct conf_proxy {
 	struct check_spec *check_rules;	/* "tcp-check" lines (option tcp-check) */
 	int check_rules_inherited;	/* check_rules came from a defaults section */
 	struct check_spec *check_proto;	/* the rules of a protocol check option */
+	struct conf_httpchk *httpchk;	/* "option httpchk" and "http-check" lines, or NULL */
 
 	struct conf_proxy *next;
 

@@ -11,6 +11,7 @@
 #include "acl.h"
 #include "conf_check.h"
 #include "conf_health.h"
+#include "conf_httpchk.h"
 #include "conf_shape.h"
 
 static int
@@ -56,6 +57,12 @@ conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *wa
 			    "be closed", px->file, px->line, conf_proxy_kind(px), px->name);
 		if (px->cap & CONF_PX_BE) {
 			char w[256];
+
+			if (px->check_opt == CONF_HEALTH_HTTP &&
+			    conf_httpchk_build(px, w, sizeof(w)) == -1) {
+				conf_msgs_add(errs, "%s:%d: %s", px->file, px->line, w);
+				nerr++;
+			}
 
 			if (conf_health_spec(px, w, sizeof(w)) == NULL && w[0] != '\0')
 				conf_msgs_add(warns, "%s:%d: %s", px->file, px->line, w);

@@ -12,6 +12,7 @@
 #include "check_rule.h"
 #include "check_spec.h"
 #include "conf_health.h"
+#include "conf_httpchk.h"
 
 /* A whole number within [lo, hi]. */
 static int
@@ -109,7 +110,7 @@ conf_health_option(struct conf_proxy *px, int argc, char **argv, int negate, cha
 {
 	static const char *const names[] = {
 		"tcp-check", "redis-check", "ldap-check", "ssl-hello-chk", "smtpchk",
-		"pgsql-check", "mysql-check",
+		"pgsql-check", "mysql-check", "httpchk",
 	};
 	size_t i;
 
@@ -122,9 +123,16 @@ conf_health_option(struct conf_proxy *px, int argc, char **argv, int negate, cha
 	if (negate) {
 		/* "no option X": back to a bare connect if X is in force. */
 		if ((i == 0 && px->check_opt == CONF_HEALTH_TCP_CHECK) ||
-		    (i > 0 && px->check_opt == CONF_HEALTH_PROTO &&
+		    (strcmp(argv[1], "httpchk") == 0 && px->check_opt == CONF_HEALTH_HTTP) ||
+		    (px->check_opt == CONF_HEALTH_PROTO &&
 		    strcmp(px->check_proto->name, argv[1]) == 0))
 			px->check_opt = CONF_HEALTH_CONNECT;
+		return 1;
+	}
+	if (strcmp(argv[1], "httpchk") == 0) {
+		if (conf_httpchk_option(px, argc, argv, err, errlen) == -1)
+			return -1;
+		px->check_opt = CONF_HEALTH_HTTP;
 		return 1;
 	}
 	if (i == 0) {
@@ -139,7 +147,7 @@ conf_health_option(struct conf_proxy *px, int argc, char **argv, int negate, cha
 }
 
 /* "tcp-check connect [port N] [addr A] [send-proxy] [default] [linger]". */
-static int
+int
 conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
 {
 	for (int i = 2; i < argc; i++) {
@@ -147,7 +155,7 @@ conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size
 
 		if (strcmp(argv[i], "port") == 0) {
 			if (conf_health_num(argv[i + 1], 1, 65535, &v) == -1) {
-				snprintf(err, errlen, "'tcp-check connect port' expects a port 1..65535");
+				snprintf(err, errlen, "'%s connect port' expects a port 1..65535", argv[0]);
 				return -1;
 			}
 			r->port = (uint16_t)v;
@@ -156,15 +164,15 @@ conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size
 			char tmp[300];
 
 			if (argv[i + 1] == NULL || (r->addr = calloc(1, sizeof(*r->addr))) == NULL) {
-				snprintf(err, errlen, "'tcp-check connect addr' expects an address");
+				snprintf(err, errlen, "'%s connect addr' expects an address", argv[0]);
 				return -1;
 			}
 			snprintf(tmp, sizeof(tmp), strchr(argv[i + 1], ':') ? "[%s]:1" : "%s:1",
 			    argv[i + 1]);
 			if (sockaddr_parse(tmp, 0, r->addr, err, errlen) == -1 ||
 			    sockaddr_is_unresolved(r->addr)) {
-				snprintf(err, errlen, "'tcp-check connect addr %s': expected a numeric "
-				    "IPv4 or IPv6 address", argv[i + 1]);
+				snprintf(err, errlen, "'%s connect addr %s': expected a numeric "
+				    "IPv4 or IPv6 address", argv[0], argv[i + 1]);
 				return -1;
 			}
 			i++;
@@ -177,7 +185,7 @@ conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size
 			free(r->comment);
 			r->comment = strdup(argv[++i]);
 		} else {
-			snprintf(err, errlen, "'tcp-check connect %s' is not supported%s", argv[i],
+			snprintf(err, errlen, "'%s connect %s' is not supported%s", argv[0], argv[i],
 			    strcmp(argv[i], "ssl") == 0 || strcmp(argv[i], "sni") == 0 ||
 			    strcmp(argv[i], "alpn") == 0 ? ": splicer does not originate TLS" : "");
 			return -1;
@@ -388,6 +396,7 @@ conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from)
 	px->check_rules = check_spec_clone(from->check_rules);
 	px->check_rules_inherited = px->check_rules != NULL;
 	px->check_proto = check_spec_clone(from->check_proto);
+	px->httpchk = conf_httpchk_clone(from->httpchk);
 }
 
 const struct check_spec *
@@ -396,6 +405,8 @@ conf_health_spec(const struct conf_proxy *px, char *warn, size_t warnlen)
 	warn[0] = '\0';
 	if (px->check_opt == CONF_HEALTH_PROTO)
 		return px->check_proto;
+	if (px->check_opt == CONF_HEALTH_HTTP)
+		return px->httpchk != NULL ? px->httpchk->built : NULL;
 	if (px->check_opt == CONF_HEALTH_TCP_CHECK)
 		return px->check_rules;
 	if (px->check_rules != NULL && !px->check_rules_inherited)
@@ -410,4 +421,6 @@ conf_health_free(struct conf_proxy *px)
 	check_spec_free(px->check_rules);
 	check_spec_free(px->check_proto);
 	px->check_rules = px->check_proto = NULL;
+	conf_httpchk_free(px->httpchk);
+	px->httpchk = NULL;
 }

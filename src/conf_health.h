@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "check_rule.h"
 #include "conf.h"
 
 /* The check option in force in a proxy (conf_proxy.check_opt). */
@@ -16,7 +17,9 @@ enum {
 	CONF_HEALTH_CONNECT = 0,	/* a bare TCP connect */
 	CONF_HEALTH_TCP_CHECK,		/* the "tcp-check" rules */
 	CONF_HEALTH_PROTO,		/* check_proto: a protocol check */
+	CONF_HEALTH_HTTP,		/* option httpchk and the http-check lines */
 };
+
 
 /* "option NAME ..." when NAME is a check option: 1 when it was one (err set
  * if it was bad: then -1), 0 when it is not a check option. */
@@ -34,6 +37,10 @@ int conf_health_server_opt(struct conf_server *s, int argc, char **argv, int *i,
 
 /* "spread-checks N". Returns 0 or -1. */
 int conf_health_spread(struct conf_global *g, int argc, char **argv, char *err, size_t errlen);
+
+/* The options of a connect rule ("tcp-check connect", "http-check
+ * connect"), argv[2] on. Returns 0 or -1. */
+int conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen);
 
 /* A proxy starts from a defaults section: copy its checks. */
 void conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from);

@@ -23,6 +23,7 @@
 #include "conf_lex.h"
 #include "conf_parse.h"
 #include "conf_health.h"
+#include "conf_httpchk.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
 #include "units.h"
@@ -1210,6 +1211,16 @@ kw_px_tcp_request(struct parser *p, int argc, char **argv)
 	parse_append_rule(&p->px->tcp_conn_rules, r);
 }
 
+/* "http-check ...": conf_httpchk.c. */
+static void
+kw_px_http_check(struct parser *p, int argc, char **argv)
+{
+	char err[512];
+
+	if (conf_httpchk_line(p->px, argc, argv, p->line, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
+}
+
 /* "tcp-check ...": conf_health.c. */
 static void
 kw_px_tcp_check(struct parser *p, int argc, char **argv)
@@ -1270,7 +1281,7 @@ static const char *const http_options[] = {
 	"forwardfor", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server",
 	"http-buffer-request", "http-ignore-probes", "http-keep-alive",
 	"http-no-delay", "http-pretend-keepalive", "http-restrict-req-hdr-names",
-	"http-server-close", "http-use-proxy-header", "httpchk", "httpclose",
+	"http-server-close", "http-use-proxy-header", "httpclose",
 	"httplog", "http_proxy", "originalto", "forceclose",
 };
 
@@ -1420,6 +1431,7 @@ static const struct kw proxy_kws[] = {
 	{ "description",     SEC_ANY_PROXY,               kw_px_description },
 	{ "engine",          SEC_ANY_PROXY,               kw_px_engine },
 	{ "filter",          SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_filter },
+	{ "http-check",      SEC_BE_SIDE,                 kw_px_http_check },
 	{ "log",             SEC_ANY_PROXY,               kw_px_log },
 	{ "maxconn",         SEC_FE_SIDE,                 kw_px_maxconn },
 	{ "mode",            SEC_ANY_PROXY,               kw_px_mode },
@@ -1450,7 +1462,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "fullconn",              "not supported yet" },
 	{ "hash-type",             "not supported yet" },
 	{ "http-after-response",   "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "http-check",            "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "http-request",          "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "http-response",         "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "http-reuse",            "not supported: it is an HTTP feature and splicer is a TCP proxy" },

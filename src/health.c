@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -132,6 +133,7 @@ health_done(struct check_run *run, const struct check_result *res, void *arg)
 {
 	struct health *h = arg;
 	unsigned int dur = (unsigned int)((clock_now_us() - h->started) / 1000);
+	char code[24] = "";
 	int change;
 
 	(void)run;
@@ -142,14 +144,21 @@ health_done(struct check_run *run, const struct check_result *res, void *arg)
 	log_debug("health check of %s/%s: %s%s%s (%u ms), health %u/%u", h->be->name,
 	    h->srv->name, res->reason, res->info[0] ? ": " : "", res->info, dur,
 	    h->counter.health, h->counter.rise + h->counter.fall - 1);
+	if (res->code != 0)
+		snprintf(code, sizeof(code), ", code: %d", res->code);
 	if (change < 0) {
-		log_warning("Server %s/%s is DOWN, reason: %s, info: \"%s\", check duration: %ums",
-		    h->be->name, h->srv->name, res->reason, res->info, dur);
+		log_warning("Server %s/%s is DOWN, reason: %s%s, info: \"%s\", check duration: %ums",
+		    h->be->name, h->srv->name, res->reason, code, res->info, dur);
 		backend_set_check(h->be, h->srv, 0);
 	} else if (change > 0) {
-		log_warning("Server %s/%s is UP, reason: %s, check duration: %ums",
-		    h->be->name, h->srv->name, res->reason, dur);
+		log_warning("Server %s/%s is UP, reason: %s%s, check duration: %ums",
+		    h->be->name, h->srv->name, res->reason, code, dur);
 		backend_set_check(h->be, h->srv, 1);
+	}
+	if (res->ok && res->nolb != h->srv->check_nolb) {
+		log_warning("Server %s/%s is %s, reason: %s%s, check duration: %ums", h->be->name,
+		    h->srv->name, res->nolb ? "stopping (NOLB)" : "UP", res->reason, code, dur);
+		backend_set_nolb(h->be, h->srv, res->nolb);
 	}
 	health_arm(h, health_next(h));
 }

@@ -288,6 +288,45 @@ START_TEST(test_protocol_rules_send_what_haproxy_sends)
 }
 END_TEST
 
+START_TEST(test_http_answers)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nall ok!";
+	static const char sick[] = "HTTP/1.0 503 Service Unavailable\r\n\r\n";
+	static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "2\r\nok\r\n0\r\n\r\n";
+	struct check_rule *r = rule(CHECK_M_HTTP_STATUS, 0, -1, "200,300-399");
+	unsigned char *big = malloc(CHECK_BUF);
+	char info[160];
+
+	ck_assert_int_eq(judge(r, ok, 20, 0, info), CHECK_MORE);	/* headers not all in */
+	ck_assert_int_eq(judge(r, ok, strlen(ok), 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, sick, strlen(sick), 0, info), CHECK_FAIL_STATUS);
+	ck_assert_str_eq(info, "HTTP status check returned code <503>");
+	ck_assert_int_eq(check_http_status((const unsigned char *)sick, strlen(sick)), 503);
+	r->on404 = 1;
+	ck_assert_int_eq(judge(r, "HTTP/1.1 404 No\r\n\r\n", 20, 0, info), CHECK_PASS_NOLB);
+	rule_free(r);
+	r = rule(CHECK_M_HTTP_STRING, 0, -1, "ok!");
+	r->match = CHECK_M_HTTP_STRING;
+	ck_assert_int_eq(judge(r, ok, strlen(ok) - 1, 0, info), CHECK_MORE);	/* body short */
+	ck_assert_int_eq(judge(r, ok, strlen(ok), 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, chunked, strlen(chunked), 0, info), CHECK_FAIL);
+	rule_free(r);
+	r = rule(CHECK_M_HTTP_DEFAULT, 0, -1, NULL);
+	memset(big, 'x', CHECK_BUF);
+	memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 20);
+	ck_assert_int_eq(judge(r, big, CHECK_BUF, 1, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "HTTP headers longer than 16384 bytes");
+	ck_assert_int_eq(judge(r, "SSH-2.0-OpenSSH\r\n", 17, 0, info), CHECK_FAIL);
+	ck_assert_int_eq(judge(r, "HTTP/1.1 301 Moved\r\n\r\n", 24, 0, info), CHECK_PASS);
+	ck_assert_int_eq(check_http_valid_list("200,300-399"), 1);
+	ck_assert_int_eq(check_http_valid_list("2xx"), 0);
+	ck_assert_int_eq(check_http_valid_list("399-300"), 0);
+	rule_free(r);
+	free(big);
+}
+END_TEST
+
 static Suite *
 health_suite(void)
 {
@@ -307,6 +346,7 @@ health_suite(void)
 	tcase_add_test(tc, test_mysql_packets);
 	tcase_add_test(tc, test_ldap_bind_response);
 	tcase_add_test(tc, test_protocol_rules_send_what_haproxy_sends);
+	tcase_add_test(tc, test_http_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }

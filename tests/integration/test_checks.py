@@ -437,4 +437,114 @@ def test_ldap_check_against_slapd():
     sp.stop()
 
 
+class Patroni:
+    """A Patroni-like REST endpoint: /primary answers 200 on the primary and
+    503 on a replica; /healthz answers with a body; requests are kept."""
+
+    def __init__(self):
+        self.status = {"/primary": 200, "/healthz": 200, "/": 200}
+        self.body = b"ok"
+        self.requests = []
+        self.srv = Scripted(self._one)
+        self.port = self.srv.port
+
+    def _one(self, c):
+        req = b""
+        while b"\r\n\r\n" not in req:
+            d = c.recv(4096)
+            if not d:
+                return
+            req += d
+        self.requests.append(req)
+        path = req.split(b" ")[1].decode()
+        code = self.status.get(path, 404)
+        body = self.body if path == "/healthz" else b"{}"
+        c.sendall(b"HTTP/1.1 %d %s\r\nContent-Length: %d\r\n\r\n%s"
+                  % (code, {200: b"OK", 503: b"Service Unavailable", 404: b"Not Found"}[code],
+                     len(body), body))
+
+
+@test
+def test_httpchk_follows_patroni_primary():
+    """HAProxy's Patroni recipe: OPTIONS /primary on the REST port, expect
+    200; the replica is held down, a promotion moves it up."""
+    api = Patroni()
+    data = Scripted(lambda c: c.sendall(b"pg\n"))
+    sp, port = splicer("    option httpchk OPTIONS /primary\n    http-check expect status 200\n",
+                       [("pg1", data.port, " port %d" % api.port)])
+    api.status["/primary"] = 503
+    l = down(sp, "pg1", "Layer7 wrong status, code: 503")[0]
+    check("HTTP status check returned code <503>" in l, l)
+    check(api.requests[0].startswith(b"OPTIONS /primary HTTP/1.0\r\n"), repr(api.requests[0]))
+    api.status["/primary"] = 200
+    up(sp, "pg1")
+    c = connect("127.0.0.1:%d" % port)
+    check(recv_all(c) == b"pg\n", "traffic goes to the data port")
+    c.close()
+    sp.stop()
+
+
+@test
+def test_http_check_send_and_body_expect():
+    api = Patroni()
+    sp, port = splicer("    option httpchk\n"
+                       "    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host db.test "
+                       "body ping\n"
+                       "    http-check expect ! rstatus ^5\n"
+                       "    http-check expect string ok\n", [("a", api.port, "")])
+    wait_until(lambda: api.requests, bound(), "a check")
+    r = api.requests[0]
+    check(r.startswith(b"GET /healthz HTTP/1.1\r\nHost: db.test\r\n") and
+          b"Content-Length: 4\r\n" in r and r.endswith(b"\r\n\r\nping"), repr(r))
+    api.body = b"degraded"
+    l = down(sp, "a", "Layer7 invalid response")[0]
+    check("did not match content 'ok' in the body at step 3" in l, l)
+    api.body = b"ok"
+    up(sp, "a")
+    api.status["/healthz"] = 503
+    down(sp, "a", "Layer7 wrong status, code: 503")
+    sp.stop()
+
+
+@test
+def test_http_check_disable_on_404_stops_new_sessions():
+    api = Patroni()
+    data = Scripted(lambda c: c.sendall(b"a\n"))
+    other = Scripted(lambda c: c.sendall(b"b\n"))
+    sp, port = splicer("    option httpchk GET /\n    http-check disable-on-404\n",
+                       [("a", data.port, " port %d" % api.port), ("b", other.port, "")])
+    api.status["/"] = 404
+    sp.wait_log(r"Server app/a is stopping \(NOLB\), reason: Layer7 check conditionally "
+                r"passed, code: 404", bound())
+    for _ in range(4):
+        c = connect("127.0.0.1:%d" % port)
+        check(recv_all(c) == b"b\n", "a server in NOLB got a new session")
+        c.close()
+    api.status["/"] = 200
+    sp.wait_log(r"Server app/a is UP, reason: Layer7 check passed, code: 200", bound())
+    sp.stop()
+
+
+@test
+def test_hostile_http_answers():
+    def huge(c):
+        c.recv(1000)
+        c.sendall(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 100000)
+    def garbage(c):
+        c.recv(1000)
+        c.sendall(bytes(range(256)) * 4)
+    def silent(c):
+        c.recv(1000)
+        time.sleep(TCHECK / 1000.0 * 3)
+    servers = {k: Scripted(h) for k, h in (("huge", huge), ("garbage", garbage),
+                                           ("silent", silent))}
+    sp, port = splicer("    option httpchk GET /\n", [(k, v.port, "") for k, v in servers.items()])
+    l = down(sp, "huge", "Layer7 invalid response")[0]
+    check("HTTP headers longer than 16384 bytes" in l, l)
+    l = down(sp, "garbage", "Layer7 invalid response")[0]
+    check("not an HTTP/1.x status line" in l, l)
+    down(sp, "silent", "Layer7 timeout")
+    sp.stop()
+
+
 run()

@@ -1,0 +1,313 @@
+/*
+ * conf_httpchk: HTTP health-check grammar (see conf_httpchk.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_spec.h"
+#include "conf_health.h"
+#include "conf_httpchk.h"
+
+static struct conf_httpchk *
+conf_httpchk_get(struct conf_proxy *px)
+{
+	if (px->httpchk == NULL)
+		px->httpchk = calloc(1, sizeof(*px->httpchk));
+	return px->httpchk;
+}
+
+static void
+conf_httpchk_set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v != NULL ? strdup(v) : NULL;
+}
+
+int
+conf_httpchk_option(struct conf_proxy *px, int argc, char **argv, char *err, size_t errlen)
+{
+	struct conf_httpchk *h = conf_httpchk_get(px);
+	const char *meth = NULL, *uri = NULL, *ver = NULL;
+	const char *crlf;
+
+	if (h == NULL)
+		return -1;
+	if (argc > 5) {
+		snprintf(err, errlen, "'option httpchk' expects [METHOD] [URI] [VERSION]; "
+		    "unexpected '%s'", argv[5]);
+		return -1;
+	}
+	/* One word is the URI; two, the method and the URI, as HAProxy. */
+	if (argc == 3) {
+		uri = argv[2];
+	} else if (argc >= 4) {
+		meth = argv[2];
+		uri = argv[3];
+		ver = argc == 5 ? argv[4] : NULL;
+	}
+	conf_httpchk_set(&h->req[0], meth);
+	conf_httpchk_set(&h->req[1], uri);
+	conf_httpchk_set(&h->req[3], NULL);
+	/* The old way to add headers: "HTTP/1.1\r\nHost:\ www". */
+	if (ver != NULL && (crlf = strstr(ver, "\r\n")) != NULL) {
+		char v[64];
+
+		snprintf(v, sizeof(v), "%.*s", (int)(crlf - ver < 63 ? crlf - ver : 63), ver);
+		conf_httpchk_set(&h->req[2], v);
+		conf_httpchk_set(&h->req[3], crlf + 2);
+	} else {
+		conf_httpchk_set(&h->req[2], ver);
+	}
+	return 0;
+}
+
+/* "http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]... [body S]". */
+static int
+conf_httpchk_send(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
+{
+	size_t hlen = 0;
+
+	for (int i = 2; i < argc; i += 2) {
+		const char *k = argv[i];
+
+		if (i + 1 >= argc || (strcmp(k, "hdr") == 0 && i + 2 >= argc)) {
+			snprintf(err, errlen, "'http-check send %s' expects a value", k);
+			return -1;
+		}
+		if (strcmp(k, "meth") == 0) {
+			conf_httpchk_set(&r->meth, argv[i + 1]);
+		} else if (strcmp(k, "uri") == 0) {
+			conf_httpchk_set(&r->uri, argv[i + 1]);
+		} else if (strcmp(k, "ver") == 0) {
+			conf_httpchk_set(&r->ver, argv[i + 1]);
+		} else if (strcmp(k, "body") == 0) {
+			conf_httpchk_set(&r->body, argv[i + 1]);
+		} else if (strcmp(k, "comment") == 0) {
+			conf_httpchk_set(&r->comment, argv[i + 1]);
+		} else if (strcmp(k, "hdr") == 0) {
+			size_t n = strlen(argv[i + 1]) + strlen(argv[i + 2]) + 4;
+			char *h = realloc(r->hdrs, hlen + n + 1);
+
+			if (h == NULL)
+				return -1;
+			snprintf(h + hlen, n + 1, "%s: %s\r\n", argv[i + 1], argv[i + 2]);
+			r->hdrs = h;
+			hlen += n;
+			i++;
+		} else {
+			snprintf(err, errlen, "'http-check send %s' is %s", k, strcmp(k, "uri-lf") == 0 ||
+			    strcmp(k, "body-lf") == 0 ? "not supported yet" :
+			    "unknown: expected meth, uri, ver, hdr, body or comment");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum check_match match;
+} conf_httpchk_matches[] = {
+	{ "status", CHECK_M_HTTP_STATUS }, { "rstatus", CHECK_M_HTTP_RSTATUS },
+	{ "string", CHECK_M_HTTP_STRING }, { "rstring", CHECK_M_HTTP_RSTRING },
+};
+
+/* "http-check expect [min-recv N] [comment C] [!] status|rstatus|string|rstring P". */
+static int
+conf_httpchk_expect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
+{
+	size_t m, n = sizeof(conf_httpchk_matches) / sizeof(*conf_httpchk_matches);
+	int i = 2;
+
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "min-recv") == 0 && i + 1 < argc) {
+			r->min_recv = strtol(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "comment") == 0 && i + 1 < argc) {
+			conf_httpchk_set(&r->comment, argv[++i]);
+		} else if (strcmp(argv[i], "!") == 0) {
+			r->negate = 1;
+		} else {
+			break;
+		}
+	}
+	for (m = 0; i < argc && m < n; m++) {
+		if (strcmp(argv[i], conf_httpchk_matches[m].name) == 0)
+			break;
+	}
+	if (i < argc && (strcmp(argv[i], "hdr") == 0 || strcmp(argv[i], "fhdr") == 0)) {
+		snprintf(err, errlen, "'http-check expect %s' is not supported yet", argv[i]);
+		return -1;
+	}
+	if (i + 1 >= argc || m == n || i + 2 < argc) {
+		snprintf(err, errlen, "'http-check expect' expects [min-recv N] [comment TEXT] [!] "
+		    "status|rstatus|string|rstring PATTERN%s%s%s", i < argc && m == n ? " (got '" :
+		    "", i < argc && m == n ? argv[i] : "", i < argc && m == n ? "')" : "");
+		return -1;
+	}
+	r->match = conf_httpchk_matches[m].match;
+	if (r->match == CHECK_M_HTTP_STATUS && !check_http_valid_list(argv[i + 1])) {
+		snprintf(err, errlen, "'http-check expect status %s': expected codes or ranges "
+		    "such as 200,300-399", argv[i + 1]);
+		return -1;
+	}
+	if (check_rule_set_data(r, argv[i + 1], strlen(argv[i + 1])) == -1)
+		return -1;
+	if (r->match == CHECK_M_HTTP_RSTATUS || r->match == CHECK_M_HTTP_RSTRING)
+		return check_rule_set_regex(r, err, errlen);
+	return 0;
+}
+
+int
+conf_httpchk_line(struct conf_proxy *px, int argc, char **argv, int line, char *err,
+    size_t errlen)
+{
+	struct conf_httpchk *h = conf_httpchk_get(px);
+	const char *verb = argc >= 2 ? argv[1] : "";
+	struct check_rule *r;
+	enum check_rule_kind kind;
+
+	if (h == NULL)
+		return -1;
+	if (strcmp(verb, "disable-on-404") == 0) {
+		h->disable_404 = 1;
+		return 0;
+	}
+	if (strcmp(verb, "connect") == 0) {
+		kind = CHECK_RULE_CONNECT;
+	} else if (strcmp(verb, "send") == 0) {
+		kind = CHECK_RULE_SEND;
+	} else if (strcmp(verb, "expect") == 0) {
+		kind = CHECK_RULE_EXPECT;
+	} else {
+		snprintf(err, errlen, "'http-check %s' is %s", verb, strcmp(verb, "comment") == 0 ||
+		    strcmp(verb, "set-var") == 0 || strcmp(verb, "unset-var") == 0 ||
+		    strcmp(verb, "send-state") == 0 ? "not supported yet" :
+		    "unknown: expected connect, send, expect or disable-on-404");
+		return -1;
+	}
+	/* A proxy's own rules replace those of its defaults section. */
+	if (h->rules_inherited || h->rules == NULL) {
+		check_spec_free(h->rules);
+		h->rules_inherited = 0;
+		if ((h->rules = calloc(1, sizeof(*h->rules))) == NULL)
+			return -1;
+	}
+	if ((r = check_spec_add(h->rules, kind)) == NULL)
+		return -1;
+	r->line = line;
+	if (kind == CHECK_RULE_CONNECT)
+		return conf_health_connect(r, argc, argv, err, errlen);
+	return kind == CHECK_RULE_SEND ? conf_httpchk_send(r, argc, argv, err, errlen) :
+	    conf_httpchk_expect(r, argc, argv, err, errlen);
+}
+
+/* The request of a send rule: its own parts, else option httpchk's, else
+ * HAProxy's "OPTIONS / HTTP/1.0". The connection closes after the answer. */
+static int
+conf_httpchk_request(const struct conf_httpchk *h, struct check_rule *r)
+{
+	const char *meth = r->meth ? r->meth : h->req[0] ? h->req[0] : "OPTIONS";
+	const char *uri = r->uri ? r->uri : h->req[1] ? h->req[1] : "/";
+	const char *ver = r->ver ? r->ver : h->req[2] ? h->req[2] : "HTTP/1.0";
+	size_t blen = r->body ? strlen(r->body) : 0;
+	char *req = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&req, &len);
+	int rc;
+
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%s %s %s\r\n%s%s", meth, uri, ver, h->req[3] ? h->req[3] : "",
+	    r->hdrs ? r->hdrs : "");
+	if (h->req[3] != NULL && strstr(h->req[3], "\r\n") == NULL)
+		fputs("\r\n", f);	/* "HTTP/1.1\r\nHost:\ www": the last header's end */
+	if (blen > 0)
+		fprintf(f, "Content-Length: %zu\r\n", blen);
+	fprintf(f, "Connection: close\r\n\r\n%s", r->body ? r->body : "");
+	fclose(f);
+	rc = check_rule_set_data(r, req, len);
+	free(req);
+	return rc;
+}
+
+/* Append a copy of r to c, its request built if it is a send. */
+static int
+conf_httpchk_add(struct check_spec *c, const struct conf_httpchk *h, const struct check_rule *r)
+{
+	struct check_rule *d = check_rule_clone(c, r);
+
+	if (d == NULL)
+		return -1;
+	if (d->kind == CHECK_RULE_EXPECT)
+		d->on404 = h->disable_404;
+	return d->kind == CHECK_RULE_SEND ? conf_httpchk_request(h, d) : 0;
+}
+
+int
+conf_httpchk_build(struct conf_proxy *px, char *err, size_t errlen)
+{
+	static const struct check_rule send = { .kind = CHECK_RULE_SEND, .min_recv = -1 };
+	static const struct check_rule expect = { .kind = CHECK_RULE_EXPECT, .min_recv = -1,
+	    .match = CHECK_M_HTTP_DEFAULT };
+	struct conf_httpchk *h = px->httpchk;
+	const struct check_rule *r = h != NULL && h->rules != NULL ? h->rules->rules : NULL;
+	struct check_spec *c = NULL;
+	int expected = 0;
+
+	if (h == NULL || (c = calloc(1, sizeof(*c))) == NULL || (c->name = strdup("httpchk")) == NULL)
+		goto oom;
+	if (r != NULL && r->kind == CHECK_RULE_CONNECT) {
+		if (conf_httpchk_add(c, h, r) == -1)
+			goto oom;
+		r = r->next;
+	}
+	/* Rules that do not start with a send get option httpchk's request. */
+	if ((r == NULL || r->kind != CHECK_RULE_SEND) && conf_httpchk_add(c, h, &send) == -1)
+		goto oom;
+	for (; r != NULL; r = r->next) {
+		if (conf_httpchk_add(c, h, r) == -1)
+			goto oom;
+		expected = r->kind == CHECK_RULE_EXPECT ? 1 : r->kind == CHECK_RULE_SEND ? 0 : expected;
+	}
+	/* A request without an expect after it: a 2xx or 3xx status passes. */
+	if (!expected && conf_httpchk_add(c, h, &expect) == -1)
+		goto oom;
+	check_spec_free(h->built);
+	h->built = c;
+	return 0;
+oom:
+	check_spec_free(c);
+	snprintf(err, errlen, "%s '%s': out of memory for its HTTP check", conf_proxy_kind(px),
+	    px->name);
+	return -1;
+}
+
+struct conf_httpchk *
+conf_httpchk_clone(const struct conf_httpchk *h)
+{
+	struct conf_httpchk *n;
+
+	if (h == NULL || (n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	for (int i = 0; i < 4; i++)
+		n->req[i] = h->req[i] != NULL ? strdup(h->req[i]) : NULL;
+	n->rules = check_spec_clone(h->rules);
+	n->rules_inherited = n->rules != NULL;
+	n->disable_404 = h->disable_404;
+	return n;
+}
+
+void
+conf_httpchk_free(struct conf_httpchk *h)
+{
+	if (h == NULL)
+		return;
+	for (int i = 0; i < 4; i++)
+		free(h->req[i]);
+	check_spec_free(h->rules);
+	check_spec_free(h->built);
+	free(h);
+}
