@@ -560,30 +560,65 @@ admin_cmd_bw_session(char **argv, struct evbuffer *out)
 	admin_order_one(argv[0], &o, out);
 }
 
-/* A frontend's own bandwidth-limit lines of that direction get the rate,
- * for its running and future sessions (until a reload). */
-static void
-admin_cmd_bw_frontend(char **argv, struct evbuffer *out)
+/* fe's own bandwidth-limit lines of direction dir get the rate; how many. */
+static int
+admin_bw_set(const struct conf_proxy *fe, int dir, uint64_t rate)
 {
-	struct conf_proxy *fe;
-	uint64_t rate;
-	int dir, n = 0;
+	int n = 0;
 
-	if ((fe = admin_frontend(argv[0], out)) == NULL ||
-	    (dir = admin_direction(argv[1], out)) == -1 || admin_rate(argv[2], &rate, out) == -1)
-		return;
 	for (struct shaper_group *g = fe->shapers; g != NULL; g = g->next) {
 		if (g->dir == dir && g->name == NULL) {
 			shaper_group_set(g, rate, 0);
 			n++;
 		}
 	}
-	if (n == 0)
+	return n;
+}
+
+/* A frontend of the same name in an older configuration, as sessions that
+ * started before a reload hold it. */
+struct admin_bw_older {
+	const struct conf_proxy *cur;
+	int dir;
+	uint64_t rate;
+};
+
+static void
+admin_bw_older_one(const struct session_info *i, void *arg)
+{
+	const struct admin_bw_older *o = arg;
+
+	if (i->fe != o->cur && strcmp(i->frontend, o->cur->name) == 0)
+		(void)admin_bw_set(i->fe, o->dir, o->rate);
+}
+
+/* A frontend's own bandwidth-limit lines of that direction get the rate,
+ * for its running and future sessions (until a reload), those that
+ * started with an older configuration included. */
+static void
+admin_cmd_bw_frontend(char **argv, struct evbuffer *out)
+{
+	struct admin_bw_older o;
+	struct conf_proxy *fe;
+	uint64_t rate;
+	int dir;
+
+	if ((fe = admin_frontend(argv[0], out)) == NULL ||
+	    (dir = admin_direction(argv[1], out)) == -1 || admin_rate(argv[2], &rate, out) == -1)
+		return;
+	if (admin_bw_set(fe, dir, rate) == 0) {
 		admin_error(out, "frontend '%s' has no 'bandwidth-limit %s' line to change "
 		    "(add one to the configuration)", fe->name, argv[1]);
-	else
-		log_notice("frontend %s: bandwidth-limit %s %" PRIu64 " bits/s (admin socket)",
-		    fe->name, argv[1], rate);
+		return;
+	}
+	/* The workers parked: no older configuration is freed meanwhile. */
+	o = (struct admin_bw_older){ .cur = fe, .dir = dir, .rate = rate };
+	worker_isolate();
+	for (unsigned int w = 0; w < worker_count(); w++)
+		session_foreach(worker_get(w), admin_bw_older_one, &o);
+	worker_release();
+	log_notice("frontend %s: bandwidth-limit %s %" PRIu64 " bits/s (admin socket)",
+	    fe->name, argv[1], rate);
 }
 
 /* Longest first where one command's words begin another's. */

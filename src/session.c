@@ -1395,6 +1395,7 @@ session_info_fill(const struct session *s, uint64_t now, struct session_info *i)
 	memset(i, 0, sizeof(*i));
 	i->id = s->id;
 	i->frontend = s->fe->name;
+	i->fe = s->fe;
 	i->backend = s->be != NULL ? s->be->name : NULL;
 	i->server = s->srv;
 	i->cli = &s->cli;

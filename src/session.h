@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+struct conf_proxy;
 struct conf_server;
 struct listener;
 struct worker;
@@ -30,6 +31,7 @@ unsigned int session_count(void);
 struct session_info {
 	unsigned int id;
 	const char *frontend;
+	const struct conf_proxy *fe;	/* of the configuration the session started with */
 	const char *backend;		/* NULL before one is chosen */
 	const struct conf_server *server;	/* NULL before one is chosen */
 	const struct sockaddr_storage *cli;

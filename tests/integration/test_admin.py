@@ -606,6 +606,34 @@ def test_set_bandwidth_limit_of_a_session_and_a_frontend():
 
 
 @test
+def test_set_bandwidth_limit_frontend_reaches_sessions_from_before_a_reload():
+    """A session keeps the configuration it started with, and with it that
+    configuration's bandwidth-limit lines: after a reload, 'set
+    bandwidth-limit frontend' must change those too."""
+    srv = Meter()
+    sp, socks, front = start([("s1", srv.addr)], extra="    bandwidth-limit upload 400mbps\n")
+    c = connect(front)
+    stop = []
+    t = threading.Thread(target=pump, args=(c, stop))
+    t.start()
+    wait_until(lambda: srv.got > 0, 10, "bytes through")
+    sp.signal(signal.SIGHUP)
+    sp.wait_log(r"reload #1 succeeded: .* 1 sessions continue")
+    check(ctl(socks["admin"], "set", "bandwidth-limit", "frontend", "app", "upload", "8mbps") ==
+          (0, ""), "set")
+    time.sleep(0.5)
+    r = srv.rate_over(2)
+    stop.append(1)
+    c.close()
+    t.join(10)
+    print("    after a reload, frontend at 8 Mbit/s: the older session reads %.2f Mbit/s"
+          % (r / 1e6))
+    check(6.5e6 < r < 9.5e6, "the session from before the reload reads %.1f Mbit/s"
+          % (r / 1e6))
+    sp.stop()
+
+
+@test
 def test_a_kernel_flow_cannot_be_shaped():
     if not SOCKMAP:
         raise Skip("the sockmap engine is not here")
