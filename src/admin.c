@@ -1,13 +1,12 @@
 /*
- * admin: the admin socket's listener, its clients and its commands. See
- * admin.h for the protocol; the command table below is the reference,
- * printed by "help".
+ * admin: the admin socket's listener, its clients and its commands (those
+ * about sessions are in admin_sess.c). See admin.h for the protocol; the
+ * command table below is the reference, printed by "help".
  */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +22,13 @@
 #include <pthread.h>
 
 #include "admin.h"
+#include "admin_sess.h"
 #include "backend.h"
-#include "clock.h"
 #include "conf_stats.h"
 #include "listener.h"
 #include "log.h"
 #include "pipe_pool.h"
 #include "session.h"
-#include "shaper.h"
-#include "sockaddr.h"
 #include "units.h"
 #include "worker.h"
 
@@ -114,10 +111,7 @@ struct admin_cmd {
 	const char *help;
 };
 
-static void
-admin_error(struct evbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
+void
 admin_error(struct evbuffer *out, const char *fmt, ...)
 {
 	va_list ap;
@@ -129,9 +123,9 @@ admin_error(struct evbuffer *out, const char *fmt, ...)
 	evbuffer_add(out, "\n", 1);
 }
 
-/* "B/S" split: B into name (len bytes), a pointer to S; -1 with an error
- * answered. */
-static int
+/* The helpers lent to admin_sess.c (admin_sess.h says what they do). */
+
+int
 admin_split(const char *spec, char *name, size_t len, const char **srv, struct evbuffer *out)
 {
 	const char *slash = strchr(spec, '/');
@@ -146,8 +140,7 @@ admin_split(const char *spec, char *name, size_t len, const char **srv, struct e
 	return 0;
 }
 
-/* "B/S" of the current configuration, or NULL with an error answered. */
-static struct conf_server *
+struct conf_server *
 admin_server(const char *spec, struct conf_proxy **be, struct evbuffer *out)
 {
 	char name[256];
@@ -167,8 +160,7 @@ admin_server(const char *spec, struct conf_proxy **be, struct evbuffer *out)
 	return NULL;
 }
 
-/* A decimal number in [min, max], or -1 with an error answered. */
-static int
+int
 admin_number(const char *s, const char *what, unsigned long long min, unsigned long long max,
     unsigned long long *v, struct evbuffer *out)
 {
@@ -246,29 +238,6 @@ admin_cmd_show_stat(char **argv, struct evbuffer *out)
 }
 
 static void
-admin_show_sess_line(const struct session_info *i, void *arg)
-{
-	char cli[SOCKADDR_STRLEN], srv[SOCKADDR_STRLEN];
-
-	evbuffer_add_printf(arg, "%u %s %s/%s %s %s %s %s %.3f %.3f %" PRIu64 " %" PRIu64
-	    " %" PRIu64 " %" PRIu64 "\n", i->id, i->frontend,
-	    i->backend != NULL ? i->backend : "-", i->server != NULL ? i->server->name : "-",
-	    sockaddr_print((const struct sockaddr *)i->cli, cli, sizeof(cli)),
-	    i->srv_addr != NULL ? sockaddr_print((const struct sockaddr *)i->srv_addr, srv,
-	    sizeof(srv)) : "-", i->state, i->engine, i->age_us / 1e6, i->idle_us / 1e6,
-	    i->bytes[0], i->bytes[1], i->bps[0], i->bps[1]);
-}
-
-/* The head; the lines follow from the workers (admin_walk_start). */
-static void
-admin_cmd_show_sess(char **argv, struct evbuffer *out)
-{
-	(void)argv;
-	evbuffer_add_printf(out, "# id frontend backend/server client server state engine "
-	    "age_s idle_s bytes_up bytes_down bps_up bps_down\n");
-}
-
-static void
 admin_cmd_show_pools(char **argv, struct evbuffer *out)
 {
 	struct pipe_pool_stats sum = { 0 };
@@ -338,8 +307,8 @@ admin_cmd_set_server(char **argv, struct evbuffer *out)
 	}
 }
 
-/* A frontend of the current configuration, or NULL with an error answered. */
-static struct conf_proxy *
+/* Lent to admin_sess.c too. */
+struct conf_proxy *
 admin_frontend(const char *name, struct evbuffer *out)
 {
 	struct conf_proxy *fe = conf_find_proxy(conf_current(), name, CONF_PX_FE);
@@ -395,232 +364,6 @@ admin_cmd_set_maxconn_global(char **argv, struct evbuffer *out)
 	log_notice("maxconn %llu (admin socket)", v);
 }
 
-/* Orders for the sessions that match; how many were found. */
-struct admin_order {
-	unsigned int id;		/* one session, or 0 */
-	/* Or those of a server, by name: a session keeps the configuration
-	 * it started with, so after a reload its server is another struct
-	 * than the current configuration's, under the same names. */
-	const char *be_name, *srv_name;
-	enum session_order order;
-	int dir;			/* SESSION_SET_RATE */
-	uint64_t rate;
-	int in_kernel;			/* a match has a flow in the kernel */
-	const char *not_running;	/* a match is not established yet: its state */
-	unsigned int found;
-	struct {
-		struct worker *w;
-		unsigned int id;
-	} *hits;
-	size_t nhits, cap;
-	struct worker *w;		/* the worker being walked */
-};
-
-static void
-admin_order_match(const struct session_info *i, void *arg)
-{
-	struct admin_order *o = arg;
-
-	if (o->id != 0 && i->id != o->id)
-		return;
-	if (o->srv_name != NULL && (i->server == NULL || strcmp(i->backend, o->be_name) != 0 ||
-	    strcmp(i->server->name, o->srv_name) != 0))
-		return;
-	if (i->flow_engine[0] == ENGINE_SOCKMAP || i->flow_engine[1] == ENGINE_SOCKMAP)
-		o->in_kernel = 1;
-	if (!i->running)
-		o->not_running = i->state;
-	if (o->nhits == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 16;
-		void *p = realloc(o->hits, cap * sizeof(*o->hits));
-
-		if (p == NULL)
-			return;
-		o->hits = p;
-		o->cap = cap;
-	}
-	o->hits[o->nhits].w = o->w;
-	o->hits[o->nhits++].id = i->id;
-}
-
-/* Find the sessions (workers parked), then order them (workers running). */
-static void
-admin_order(struct admin_order *o, struct evbuffer *out)
-{
-	worker_isolate();
-	for (unsigned int w = 0; w < worker_count(); w++) {
-		o->w = worker_get(w);
-		session_foreach(o->w, admin_order_match, o);
-	}
-	worker_release();
-	if (o->order == SESSION_SET_RATE && o->in_kernel) {
-		admin_error(out, "session %u is carried by the kernel (sockmap): a kernel redirect "
-		    "cannot be shaped", o->id);
-		o->nhits = 0;
-		o->id = 0;
-	} else if (o->order == SESSION_PAUSE && o->not_running != NULL) {
-		admin_error(out, "session %u is %s: only an established session can be paused",
-		    o->id, o->not_running);
-		o->nhits = 0;
-		o->id = 0;
-	}
-	for (size_t i = 0; i < o->nhits; i++) {
-		if (session_order(o->hits[i].w, o->hits[i].id, o->order, o->dir, o->rate) == -1) {
-			admin_error(out, "out of memory");
-			break;
-		}
-	}
-	free(o->hits);
-}
-
-/* An order for the session whose id is `id`. */
-static void
-admin_order_one(const char *id, struct admin_order *o, struct evbuffer *out)
-{
-	unsigned long long v;
-
-	if (admin_number(id, "session id", 1, UINT_MAX, &v, out) == -1)
-		return;
-	o->id = (unsigned int)v;
-	admin_order(o, out);
-	if (o->nhits == 0 && o->id != 0)
-		admin_error(out, "no session %llu", v);
-}
-
-static void
-admin_cmd_shutdown_session(char **argv, struct evbuffer *out)
-{
-	admin_order_one(argv[0], &(struct admin_order){ .order = SESSION_SHUTDOWN }, out);
-}
-
-static void
-admin_cmd_pause_session(char **argv, struct evbuffer *out)
-{
-	admin_order_one(argv[0], &(struct admin_order){ .order = SESSION_PAUSE }, out);
-}
-
-static void
-admin_cmd_resume_session(char **argv, struct evbuffer *out)
-{
-	admin_order_one(argv[0], &(struct admin_order){ .order = SESSION_RESUME }, out);
-}
-
-static void
-admin_cmd_shutdown_sessions(char **argv, struct evbuffer *out)
-{
-	struct admin_order o = { .order = SESSION_SHUTDOWN };
-	struct conf_proxy *be;
-	char name[256];
-
-	if (strcmp(argv[0], "server") != 0) {
-		admin_error(out, "'shutdown sessions %s': expected 'server BACKEND/SERVER'", argv[0]);
-		return;
-	}
-	if (admin_split(argv[1], name, sizeof(name), &o.srv_name, out) == -1)
-		return;
-	o.be_name = name;
-	admin_order(&o, out);
-	/* None found: a server the configuration does not know is an error
-	 * (one that a reload removed still had its sessions found above). */
-	if (o.nhits == 0)
-		(void)admin_server(argv[1], &be, out);
-}
-
-/* "upload" or "download", or -1 with an error answered. */
-static int
-admin_direction(const char *w, struct evbuffer *out)
-{
-	if (strcmp(w, "upload") == 0)
-		return SHAPER_UP;
-	if (strcmp(w, "download") == 0)
-		return SHAPER_DOWN;
-	admin_error(out, "'%s' is not upload or download", w);
-	return -1;
-}
-
-static int
-admin_rate(const char *w, uint64_t *rate, struct evbuffer *out)
-{
-	char why[256];
-
-	if (units_parse_rate(w, rate, why, sizeof(why)) == -1) {
-		admin_error(out, "%s", why);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-admin_cmd_bw_session(char **argv, struct evbuffer *out)
-{
-	struct admin_order o = { .order = SESSION_SET_RATE };
-
-	if ((o.dir = admin_direction(argv[1], out)) == -1 || admin_rate(argv[2], &o.rate, out) == -1)
-		return;
-	admin_order_one(argv[0], &o, out);
-}
-
-/* fe's own bandwidth-limit lines of direction dir get the rate; how many. */
-static int
-admin_bw_set(const struct conf_proxy *fe, int dir, uint64_t rate)
-{
-	int n = 0;
-
-	for (struct shaper_group *g = fe->shapers; g != NULL; g = g->next) {
-		if (g->dir == dir && g->name == NULL) {
-			shaper_group_set(g, rate, 0);
-			n++;
-		}
-	}
-	return n;
-}
-
-/* A frontend of the same name in an older configuration, as sessions that
- * started before a reload hold it. */
-struct admin_bw_older {
-	const struct conf_proxy *cur;
-	int dir;
-	uint64_t rate;
-};
-
-static void
-admin_bw_older_one(const struct session_info *i, void *arg)
-{
-	const struct admin_bw_older *o = arg;
-
-	if (i->fe != o->cur && strcmp(i->frontend, o->cur->name) == 0)
-		(void)admin_bw_set(i->fe, o->dir, o->rate);
-}
-
-/* A frontend's own bandwidth-limit lines of that direction get the rate,
- * for its running and future sessions (until a reload), those that
- * started with an older configuration included. */
-static void
-admin_cmd_bw_frontend(char **argv, struct evbuffer *out)
-{
-	struct admin_bw_older o;
-	struct conf_proxy *fe;
-	uint64_t rate;
-	int dir;
-
-	if ((fe = admin_frontend(argv[0], out)) == NULL ||
-	    (dir = admin_direction(argv[1], out)) == -1 || admin_rate(argv[2], &rate, out) == -1)
-		return;
-	if (admin_bw_set(fe, dir, rate) == 0) {
-		admin_error(out, "frontend '%s' has no 'bandwidth-limit %s' line to change "
-		    "(add one to the configuration)", fe->name, argv[1]);
-		return;
-	}
-	/* The workers parked: no older configuration is freed meanwhile. */
-	o = (struct admin_bw_older){ .cur = fe, .dir = dir, .rate = rate };
-	worker_isolate();
-	for (unsigned int w = 0; w < worker_count(); w++)
-		session_foreach(worker_get(w), admin_bw_older_one, &o);
-	worker_release();
-	log_notice("frontend %s: bandwidth-limit %s %" PRIu64 " bits/s (admin socket)",
-	    fe->name, argv[1], rate);
-}
-
 /* Longest first where one command's words begin another's. */
 static const struct admin_cmd admin_cmds[] = {
 	{ "help", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_help, "this list" },
@@ -628,7 +371,7 @@ static const struct admin_cmd admin_cmds[] = {
 	  "the process: version, uptime, sessions, reloads" },
 	{ "show stat", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_stat,
 	  "frontends, backends and servers as CSV" },
-	{ "show sess", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_sess,
+	{ "show sess", "", CONF_LEVEL_USER, 0, NULL, admin_sess_show,
 	  "one line per session" },
 	{ "show pools", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_pools,
 	  "the pipe pools: per thread, pipes in use, kept, made, refused" },
@@ -648,17 +391,17 @@ static const struct admin_cmd admin_cmds[] = {
 	  admin_cmd_set_server, "drain: no new session, current ones go on" },
 	{ "set server", "BACKEND/SERVER weight 0..256", CONF_LEVEL_ADMIN, 3, "weight",
 	  admin_cmd_set_server, "its share of new sessions" },
-	{ "shutdown session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_shutdown_session,
+	{ "shutdown session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_sess_shutdown,
 	  "end it now (termination state K)" },
 	{ "shutdown sessions", "server BACKEND/SERVER", CONF_LEVEL_ADMIN, 2, NULL,
-	  admin_cmd_shutdown_sessions, "end every session of a server" },
+	  admin_sess_shutdown_server, "end every session of a server" },
 	{ "set bandwidth-limit session", "ID upload|download RATE", CONF_LEVEL_ADMIN, 3, NULL,
-	  admin_cmd_bw_session, "shape a session from now on (e.g. 10mbps)" },
+	  admin_sess_bw, "shape a session from now on (e.g. 10mbps)" },
 	{ "set bandwidth-limit frontend", "NAME upload|download RATE", CONF_LEVEL_ADMIN, 3, NULL,
-	  admin_cmd_bw_frontend, "the rate of its bandwidth-limit lines, sessions running included" },
-	{ "pause session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_pause_session,
+	  admin_sess_bw_frontend, "the rate of its bandwidth-limit lines, sessions running included" },
+	{ "pause session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_sess_pause,
 	  "no byte moves either way (in the kernel: from the next segment)" },
-	{ "resume session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_resume_session,
+	{ "resume session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_sess_resume,
 	  "after pause" },
 };
 
@@ -733,7 +476,7 @@ admin_run(char *line, enum conf_level level, struct evbuffer *out)
 	}
 	c->run(argv + nwords, out);
 	/* show sess answered its head; the lines follow from the workers. */
-	return c->run == admin_cmd_show_sess;
+	return c->run == admin_sess_show;
 }
 
 /* ---- streaming "show sess" ---- */
@@ -754,7 +497,7 @@ admin_walk_batch(struct worker_job *j)
 	struct admin_walk *wk = (struct admin_walk *)j;
 	uint64_t one = 1;
 
-	session_walk(&wk->cur, ADMIN_WALK_BATCH, admin_show_sess_line, wk->out);
+	session_walk(&wk->cur, ADMIN_WALK_BATCH, admin_sess_line, wk->out);
 	pthread_mutex_lock(&admin_done_lock);
 	wk->done_next = admin_done;
 	admin_done = wk;
