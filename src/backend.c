@@ -27,6 +27,8 @@ backend_init(struct conf *c)
 			s->admin = s->disabled ? CONF_ADM_MAINT : CONF_ADM_READY;
 			s->check_down = 0;	/* checks start fully up */
 			s->check_nolb = 0;
+			s->agent_down = 0;
+			s->agent_admin = CONF_ADM_READY;
 			s->check_health = s->check_rise + s->check_fall - 1;
 			s->state = s->disabled ? CONF_SRV_MAINT : CONF_SRV_UP;
 			s->cur_weight = s->weight;
@@ -211,11 +213,11 @@ backend_state_name(enum conf_server_state state)
 static enum conf_server_state
 backend_derive(const struct conf_server *srv)
 {
-	if (srv->admin == CONF_ADM_MAINT)
+	if (srv->admin == CONF_ADM_MAINT || srv->agent_admin == CONF_ADM_MAINT)
 		return CONF_SRV_MAINT;
-	if (srv->check_down)
+	if (srv->check_down || srv->agent_down)
 		return CONF_SRV_DOWN;
-	if (srv->admin == CONF_ADM_DRAIN || srv->check_nolb)
+	if (srv->admin == CONF_ADM_DRAIN || srv->agent_admin == CONF_ADM_DRAIN || srv->check_nolb)
 		return CONF_SRV_DRAIN;
 	return CONF_SRV_UP;
 }
@@ -238,6 +240,8 @@ enum backend_holder {
 	BACKEND_HOLD_ADMIN,
 	BACKEND_HOLD_CHECK,
 	BACKEND_HOLD_NOLB,
+	BACKEND_HOLD_AGENT_DOWN,
+	BACKEND_HOLD_AGENT_ADMIN,
 };
 
 /* Set one holder, derive the state again, log a change. */
@@ -252,8 +256,12 @@ backend_hold(struct conf_proxy *be, struct conf_server *srv, enum backend_holder
 		__atomic_store_n(&srv->admin, (enum conf_server_admin)v, __ATOMIC_RELAXED);
 	else if (who == BACKEND_HOLD_CHECK)
 		__atomic_store_n(&srv->check_down, v, __ATOMIC_RELAXED);
-	else
+	else if (who == BACKEND_HOLD_NOLB)
 		__atomic_store_n(&srv->check_nolb, v, __ATOMIC_RELAXED);
+	else if (who == BACKEND_HOLD_AGENT_DOWN)
+		__atomic_store_n(&srv->agent_down, v, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&srv->agent_admin, (enum conf_server_admin)v, __ATOMIC_RELAXED);
 	was = backend_rederive(be, srv);
 	now = srv->state;
 	cur = srv->cur_sess;
@@ -285,19 +293,44 @@ backend_set_nolb(struct conf_proxy *be, struct conf_server *srv, int on)
 }
 
 void
+backend_set_agent(struct conf_proxy *be, struct conf_server *srv, int down, int admin)
+{
+	if (down >= 0)
+		backend_hold(be, srv, BACKEND_HOLD_AGENT_DOWN, down);
+	if (admin >= 0)
+		backend_hold(be, srv, BACKEND_HOLD_AGENT_ADMIN, admin);
+}
+
+void
+backend_set_maxconn(struct conf_proxy *be, struct conf_server *srv, unsigned int maxconn)
+{
+	pthread_mutex_lock(&backend_lock);
+	srv->maxconn = maxconn;
+	backend_wake(be);
+	pthread_mutex_unlock(&backend_lock);
+}
+
+void
 backend_status_text(const struct conf_server *srv, char *buf, size_t len)
 {
 	enum conf_server_state st = __atomic_load_n(&srv->state, __ATOMIC_RELAXED);
 	unsigned int h = __atomic_load_n(&srv->check_health, __ATOMIC_RELAXED);
+	int by_agent = 0;	/* the agent alone holds it so */
 
-	if (st == CONF_SRV_DOWN && srv->check && h > 0)
+	if (st == CONF_SRV_MAINT)
+		by_agent = srv->admin != CONF_ADM_MAINT;
+	else if (st == CONF_SRV_DOWN)
+		by_agent = !srv->check_down;
+	else if (st == CONF_SRV_DRAIN)
+		by_agent = srv->admin != CONF_ADM_DRAIN && !srv->check_nolb;
+	if (st == CONF_SRV_DOWN && !by_agent && srv->check && h > 0)
 		snprintf(buf, len, "DOWN %u/%u", h, srv->check_rise);
 	else if (st == CONF_SRV_UP && srv->check && h < srv->check_rise + srv->check_fall - 1)
 		snprintf(buf, len, "UP %u/%u", h - srv->check_rise + 1, srv->check_fall);
-	else if (st == CONF_SRV_DRAIN && srv->admin != CONF_ADM_DRAIN)
+	else if (st == CONF_SRV_DRAIN && !by_agent && srv->admin != CONF_ADM_DRAIN)
 		snprintf(buf, len, "NOLB");
 	else
-		snprintf(buf, len, "%s", backend_state_name(st));
+		snprintf(buf, len, "%s%s", backend_state_name(st), by_agent ? " (agent)" : "");
 }
 
 void

@@ -60,8 +60,8 @@ struct conf_server *backend_dequeue(struct conf_proxy *be, struct backend_waiter
 
 /*
  * A server's state has separate holders: the admin (maintenance, drain:
- * "disabled", the admin socket) and its health checks. Each setter changes
- * its own part only and the state in force is derived: maintenance first,
+ * "disabled", the admin socket), its health checks and its agent. Each
+ * setter changes its own part only and the state in force is derived: maintenance first,
  * then a failed check (DOWN), then drain, else UP. So leaving maintenance
  * hands the server back to its checks: one that fails them stays DOWN.
  * Each may let waiters go on.
@@ -71,13 +71,18 @@ void backend_set_admin(struct conf_proxy *be, struct conf_server *srv,
 void backend_set_check(struct conf_proxy *be, struct conf_server *srv, int up);
 /* An HTTP check's 404 with disable-on-404: up, but no new session (NOLB). */
 void backend_set_nolb(struct conf_proxy *be, struct conf_server *srv, int on);
+/* What an agent said: down (1, 0, or -1 unsaid), admin (CONF_ADM_*, or -1):
+ * only the agent undoes its own. */
+void backend_set_agent(struct conf_proxy *be, struct conf_server *srv, int down, int admin);
+void backend_set_maxconn(struct conf_proxy *be, struct conf_server *srv, unsigned int maxconn);
 void backend_set_weight(struct conf_proxy *be, struct conf_server *srv, unsigned int weight);
 
 /* Name of a server state: "UP", "DOWN", "DRAIN", "MAINT". */
 const char *backend_state_name(enum conf_server_state state);
 
 /* The status text of show stat, HAProxy's: "MAINT", "DOWN", "DRAIN", "NOLB", "UP",
- * and while the checks are changing it, "UP 1/3" (failures so far while
+ * "DOWN (agent)" and the like when the agent alone holds it so, and while
+ * the checks are changing it, "UP 1/3" (failures so far while
  * still up) or "DOWN 1/2" (successes so far while still down). */
 void backend_status_text(const struct conf_server *srv, char *buf, size_t len);
 

@@ -216,7 +216,7 @@ check_rule_describe(const struct check_rule *r, char *out, size_t cap)
 		[CHECK_M_STRING] = "string", [CHECK_M_RSTRING] = "rstring",
 		[CHECK_M_BINARY] = "binary", [CHECK_M_RBINARY] = "rbinary",
 		[CHECK_M_MYSQL_HELLO] = "mysql handshake", [CHECK_M_MYSQL_OK] = "mysql OK",
-		[CHECK_M_LDAP_BIND] = "ldap bind response",
+		[CHECK_M_LDAP_BIND] = "ldap bind response", [CHECK_M_LINE] = "agent line",
 		[CHECK_M_HTTP_DEFAULT] = "status 2xx/3xx", [CHECK_M_HTTP_STATUS] = "status",
 		[CHECK_M_HTTP_RSTATUS] = "rstatus", [CHECK_M_HTTP_STRING] = "string",
 		[CHECK_M_HTTP_RSTRING] = "rstring",
@@ -252,6 +252,14 @@ check_expect(const struct check_rule *r, const unsigned char *buf, size_t len, i
 		return check_mysql(buf, len, last, 0x00, info, cap);
 	case CHECK_M_LDAP_BIND:
 		return check_ldap(buf, len, last, info, cap);
+	case CHECK_M_LINE:
+		if (memchr(buf, '\n', len) != NULL || memchr(buf, '\r', len) != NULL ||
+		    (last && len > 0))
+			return CHECK_PASS;
+		if (!last)
+			return CHECK_MORE;
+		snprintf(info, cap, "the agent closed without an answer");
+		return CHECK_FAIL;
 	case CHECK_M_HTTP_DEFAULT:
 	case CHECK_M_HTTP_STATUS:
 	case CHECK_M_HTTP_RSTATUS:

@@ -42,6 +42,7 @@ enum check_match {
 	CHECK_M_MYSQL_HELLO,	/* a whole MySQL handshake packet, not an error */
 	CHECK_M_MYSQL_OK,	/* a whole MySQL OK packet after a login */
 	CHECK_M_LDAP_BIND,	/* an LDAPv3 bind response with resultCode 0 */
+	CHECK_M_LINE,		/* an agent's line: up to '\r' or '\n', or the close */
 	/* HTTP answers (check_http.c), judged once their headers are in */
 	CHECK_M_HTTP_DEFAULT,	/* a 2xx or 3xx status */
 	CHECK_M_HTTP_STATUS,	/* the status is in a list "200,300-399" */
@@ -137,6 +138,8 @@ struct check_result {
 	const char *reason;	/* "Layer4 connection problem", "Layer7 invalid response"... */
 	int code;		/* the HTTP status, 0 when none */
 	int nolb;		/* passed, but the server takes no new session (404) */
+	char answer[128];	/* the start of the last answer (an agent's line) */
+	size_t answer_len;
 	char info[192];		/* the detail: errno text, what did not match */
 };
 

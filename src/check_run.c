@@ -54,6 +54,11 @@ check_run_finish(struct check_run *run, int ok, const char *reason, const char *
 	va_start(ap, fmt);
 	vsnprintf(res.info, sizeof(res.info), fmt, ap);
 	va_end(ap);
+	if (run->buf != NULL) {
+		res.answer_len = run->len < sizeof(res.answer) - 1 ? run->len : sizeof(res.answer) - 1;
+		memcpy(res.answer, run->buf, res.answer_len);
+	}
+	res.answer[res.answer_len] = '\0';
 	check_run_close(run);
 	free(run->buf);
 	run->buf = NULL;

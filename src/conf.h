@@ -95,7 +95,7 @@ enum conf_balance {
 };
 
 /* The state a server is in, derived from those that hold it (backend.h):
- * the admin's and the health checks'. */
+ * the admin's, the health checks' and the agent's. */
 enum conf_server_state {
 	CONF_SRV_UP = 0,	/* takes new sessions */
 	CONF_SRV_DOWN,		/* its checks hold it down: no new session */
@@ -128,13 +128,22 @@ struct conf_server {
 	uint16_t check_port;		/* "port": checks go there; 0 = the server's */
 	struct sockaddr_spec check_addr; /* "addr": checks go there ... */
 	int check_addr_set;		/* ... when set */
+	int agent_check;		/* "agent-check": ask an agent too */
+	uint16_t agent_port;		/* "agent-port" */
+	uint64_t agent_inter;		/* "agent-inter", us (default 2 s) */
+	char agent_send[256];		/* "agent-send" ... */
+	size_t agent_send_len;		/* ... its length, 0 when none */
+	struct sockaddr_spec agent_addr; /* "agent-addr" ... */
+	int agent_addr_set;		/* ... when set, else the server's address */
 	struct conf_server *next;
-	/* run time: admin and check_down are set apart by whoever owns
+	/* run time: admin, check_* and agent_* are set apart by whoever owns
 	 * them; state is derived from them, under the backend lock */
 	enum conf_server_state state;
 	enum conf_server_admin admin;
 	int check_down;			/* the health checks hold it down */
 	int check_nolb;			/* an HTTP 404 with disable-on-404: no new session */
+	int agent_down;			/* its agent said "down", "fail" or "stopped" */
+	enum conf_server_admin agent_admin; /* its agent said "drain", "maint" or "ready" */
 	unsigned int check_health;	/* the checks' counter, 0..rise+fall-1, atomic */
 	unsigned int cur_weight;	/* weight in force (set weight) */
 	int rr_current;			/* smooth round-robin accumulator */

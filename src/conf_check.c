@@ -154,6 +154,18 @@ conf_check_servers(struct conf *c, int flags, struct conf_msgs *errs)
 				    s->line, s->name, conf_proxy_kind(px), px->name, err);
 				nerr++;
 			}
+			if (s->agent_check && s->agent_port == 0) {
+				conf_msgs_add(errs, "%s:%d: server '%s' in %s '%s': 'agent-check' "
+				    "requires 'agent-port'", px->file, s->line, s->name,
+				    conf_proxy_kind(px), px->name);
+				nerr++;
+			}
+			if (s->agent_addr_set && sockaddr_is_unresolved(&s->agent_addr) &&
+			    sockaddr_resolve(&s->agent_addr, err, sizeof(err)) == -1) {
+				conf_msgs_add(errs, "%s:%d: server '%s' in %s '%s': agent-addr: %s",
+				    px->file, s->line, s->name, conf_proxy_kind(px), px->name, err);
+				nerr++;
+			}
 			if (s->check_addr_set && sockaddr_is_unresolved(&s->check_addr) &&
 			    sockaddr_resolve(&s->check_addr, err, sizeof(err)) == -1) {
 				conf_msgs_add(errs, "%s:%d: server '%s' in %s '%s': check addr: %s",

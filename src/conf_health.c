@@ -13,6 +13,7 @@
 #include "check_spec.h"
 #include "conf_health.h"
 #include "conf_httpchk.h"
+#include "units.h"
 
 /* A whole number within [lo, hi]. */
 static int
@@ -369,6 +370,41 @@ conf_health_server_opt(struct conf_server *s, int argc, char **argv, int *i, cha
 		if (sockaddr_parse(tmp, 0, &s->check_addr, err, errlen) == -1)
 			return -1;
 		s->check_addr_set = 1;	/* a name is resolved with the server's */
+	} else if (strcmp(o, "agent-check") == 0 || strcmp(o, "no-agent-check") == 0) {
+		s->agent_check = o[0] == 'a';
+		return 1;
+	} else if (strcmp(o, "agent-port") == 0) {
+		if (conf_health_num(v, 1, 65535, &n) == -1) {
+			snprintf(err, errlen, "'server agent-port' expects a port 1..65535");
+			return -1;
+		}
+		s->agent_port = (uint16_t)n;
+	} else if (strcmp(o, "agent-inter") == 0) {
+		char e[160];
+
+		if (v == NULL || units_parse_time(v, &s->agent_inter, e, sizeof(e)) == -1 ||
+		    s->agent_inter < 1000) {
+			snprintf(err, errlen, "'server agent-inter' expects a time of at least 1ms%s%s",
+			    v != NULL ? ": " : "", v != NULL ? v : "");
+			return -1;
+		}
+	} else if (strcmp(o, "agent-send") == 0) {
+		if (v == NULL || strlen(v) >= sizeof(s->agent_send)) {
+			snprintf(err, errlen, "'server agent-send' expects a string of at most %zu bytes",
+			    sizeof(s->agent_send) - 1);
+			return -1;
+		}
+		s->agent_send_len = strlen(v);
+		memcpy(s->agent_send, v, s->agent_send_len + 1);
+	} else if (strcmp(o, "agent-addr") == 0) {
+		if (v == NULL) {
+			snprintf(err, errlen, "'server agent-addr' expects an address");
+			return -1;
+		}
+		snprintf(tmp, sizeof(tmp), strchr(v, ':') ? "[%s]:1" : "%s:1", v);
+		if (sockaddr_parse(tmp, 0, &s->agent_addr, err, errlen) == -1)
+			return -1;
+		s->agent_addr_set = 1;
 	} else {
 		return 0;
 	}

@@ -701,12 +701,13 @@ static int
 parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_server *s)
 {
 	static const char *const known[] = {
-		"addr", "backup", "check", "disabled", "downinter", "enabled", "fall", "fastinter",
+		"addr", "agent-addr", "agent-check", "agent-inter", "agent-port", "agent-send",
+		"backup", "check", "disabled", "downinter", "enabled", "fall", "fastinter",
 		"inter", "maxconn", "no-check", "no-send-proxy", "port", "rise", "send-proxy",
 		"send-proxy-v2", "weight",
 	};
 	static const char *const later[] = {
-		"agent-check", "resolvers", "init-addr",
+		"resolvers", "init-addr",
 		"slowstart", "on-marked-down", "on-marked-up", "observe", "error-limit",
 		"track", "source", "id", "cookie", "redir", "check-send-proxy",
 	};
@@ -1526,6 +1527,7 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 	px->defsrv.check_inter = 2000000;	/* HAProxy's defaults */
 	px->defsrv.check_rise = 2;
 	px->defsrv.check_fall = 3;
+	px->defsrv.agent_inter = 2000000;	/* HAProxy's agent-inter */
 	if (from != NULL) {
 		px->to = from->to;
 		px->retries = from->retries;

@@ -14,7 +14,9 @@
 #include <event2/event_struct.h>
 
 #include "backend.h"
+#include "check_agent.h"
 #include "check_rule.h"
+#include "check_spec.h"
 #include "clock.h"
 #include "conf_health.h"
 #include "health.h"
@@ -29,6 +31,8 @@ struct health {
 	struct sockaddr_storage addr;	/* "addr" and "port", else the server's */
 	struct check_run run;		/* the check in progress, if any */
 	int running;
+	int agent;		/* the server's agent check, not its health check */
+	struct check_spec *own;	/* an agent's rules: agent-send, then a line */
 	unsigned int spread;	/* spread-checks, percent */
 	uint64_t started;	/* monotonic us: check started */
 	struct event timer;	/* next check, or the check's deadline */
@@ -101,7 +105,7 @@ health_arm(struct health *h, uint64_t us)
 static uint64_t
 health_timeout(const struct health *h)
 {
-	uint64_t inter = h->srv->check_inter;
+	uint64_t inter = h->agent ? h->srv->agent_inter : h->srv->check_inter;
 
 	if (h->be->to.check != 0)
 		return h->be->to.check;
@@ -115,8 +119,8 @@ health_timeout(const struct health *h)
 static uint64_t
 health_next(const struct health *h)
 {
-	uint64_t us = health_counter_interval(&h->counter, h->srv->check_inter,
-	    h->srv->check_fastinter, h->srv->check_downinter);
+	uint64_t us = h->agent ? h->srv->agent_inter : health_counter_interval(&h->counter,
+	    h->srv->check_inter, h->srv->check_fastinter, h->srv->check_downinter);
 	unsigned int spread = h->spread;
 
 	if (spread > 0) {
@@ -139,6 +143,11 @@ health_done(struct check_run *run, const struct check_result *res, void *arg)
 	(void)run;
 	h->running = 0;
 	evtimer_del(&h->timer);
+	if (h->agent) {
+		check_agent_apply(h->be, h->srv, res);
+		health_arm(h, health_next(h));
+		return;
+	}
 	change = health_counter_record(&h->counter, res->ok);
 	__atomic_store_n(&h->srv->check_health, h->counter.health, __ATOMIC_RELAXED);
 	log_debug("health check of %s/%s: %s%s%s (%u ms), health %u/%u", h->be->name,
@@ -203,6 +212,57 @@ health_target(struct health *h, const struct conf_proxy *px, const struct conf_s
 	h->target.spec = conf_health_spec(px, warn, sizeof(warn));
 }
 
+/* An agent check of s: agent-addr (else the server's address) and
+ * agent-port; its rules send agent-send and read one line. */
+static int
+health_agent_target(struct health *h, const struct conf_server *s)
+{
+	const struct sockaddr_spec *a = s->agent_addr_set ? &s->agent_addr : &s->addr;
+	struct check_rule *r;
+
+	memcpy(&h->addr, &a->ss, a->len);
+	h->target.addrlen = a->len;
+	sockaddr_set_port(&h->addr, s->agent_port);
+	h->target.addr = &h->addr;
+	if ((h->own = calloc(1, sizeof(*h->own))) == NULL)
+		return -1;
+	if (s->agent_send_len > 0 && ((r = check_spec_add(h->own, CHECK_RULE_SEND)) == NULL ||
+	    check_rule_set_data(r, s->agent_send, s->agent_send_len) == -1))
+		return -1;
+	if ((r = check_spec_add(h->own, CHECK_RULE_EXPECT)) == NULL)
+		return -1;
+	r->match = CHECK_M_LINE;
+	h->target.spec = h->own;
+	return 0;
+}
+
+/* A check of s (its agent's when agent), first at delay. */
+static int
+health_add(struct event_base *base, struct conf *c, struct conf_proxy *px, struct conf_server *s,
+    int agent, uint64_t delay)
+{
+	struct health *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return -1;
+	h->be = px;
+	h->srv = s;
+	h->agent = agent;
+	h->spread = c->global.spread_checks;
+	h->next = checks;
+	checks = h;
+	evtimer_assign(&h->timer, base, health_on_timer, h);
+	if (agent) {
+		if (health_agent_target(h, s) == -1)
+			return -1;
+	} else {
+		health_target(h, px, s);
+		health_counter_init(&h->counter, s->check_rise, s->check_fall);
+	}
+	health_arm(h, delay);
+	return 0;
+}
+
 int
 health_start(struct event_base *base, struct conf *c)
 {
@@ -211,32 +271,26 @@ health_start(struct event_base *base, struct conf *c)
 
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
-			if (s->check) {
+			if (s->check || s->agent_check)
 				n++;
-				if (s->check_inter < mininter)
-					mininter = s->check_inter;
-			}
+			if (s->check && s->check_inter < mininter)
+				mininter = s->check_inter;
+			if (s->agent_check && s->agent_inter < mininter)
+				mininter = s->agent_inter;
 		}
 	}
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
-			struct health *h;
-
-			if (!s->check)
-				continue;
-			if ((h = calloc(1, sizeof(*h))) == NULL)
-				return -1;
-			h->be = px;
-			h->srv = s;
-			h->spread = c->global.spread_checks;
-			health_target(h, px, s);
-			health_counter_init(&h->counter, s->check_rise, s->check_fall);
-			evtimer_assign(&h->timer, base, health_on_timer, h);
-			h->next = checks;
-			checks = h;
 			/* HAProxy's spread of the first checks: the i-th of n
 			 * starts at i/n of the smallest interval. */
-			health_arm(h, mininter / n * pos++);
+			uint64_t delay = n ? mininter / n * pos : 0;
+
+			if (!s->check && !s->agent_check)
+				continue;
+			pos++;
+			if ((s->check && health_add(base, c, px, s, 0, delay) == -1) ||
+			    (s->agent_check && health_add(base, c, px, s, 1, delay) == -1))
+				return -1;
 		}
 	}
 	return 0;
@@ -252,6 +306,7 @@ health_stop(void)
 		evtimer_del(&h->timer);
 		if (h->running)
 			check_run_abort(&h->run, 1);
+		check_spec_free(h->own);
 		free(h);
 	}
 }

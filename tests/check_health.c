@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_agent.h"
 #include "check_rule.h"
+#include "conf.h"
 #include "check_spec.h"
 #include "health.h"
 
@@ -327,6 +329,33 @@ START_TEST(test_http_answers)
 }
 END_TEST
 
+START_TEST(test_agent_answers)
+{
+	struct check_agent_reply r;
+	char bad[48];
+
+	ck_assert_int_eq(check_agent_parse("up 75%\r\n", 8, &r, bad, sizeof(bad)), 2);
+	ck_assert_int_eq(r.down, 0);
+	ck_assert_int_eq(r.weight_pct, 75);
+	ck_assert_int_eq(r.admin, -1);
+	ck_assert_int_eq(check_agent_parse("stopped,drain maxconn:30 # upgrade 2.1\n", 40, &r, bad,
+	    sizeof(bad)), 3);
+	ck_assert_int_eq(r.down, 1);
+	ck_assert_str_eq(r.word, "stopped");
+	ck_assert_int_eq(r.admin, CONF_ADM_DRAIN);
+	ck_assert_int_eq(r.maxconn, 30);
+	ck_assert_str_eq(r.desc, "upgrade 2.1");
+	ck_assert_int_eq(check_agent_parse("READY\tmaint", 11, &r, bad, sizeof(bad)), 2);
+	ck_assert_int_eq(r.admin, CONF_ADM_MAINT);	/* the last word wins */
+	/* Garbage: words skipped and reported, the line bounded by its length. */
+	ck_assert_int_eq(check_agent_parse("\x01\xff 50% -3% maxconn:x", 25, &r, bad, sizeof(bad)), -1);
+	ck_assert_int_eq(r.weight_pct, 50);
+	ck_assert_int_eq(r.maxconn, -1);
+	ck_assert_int_eq(check_agent_parse("up", 1, &r, bad, sizeof(bad)), -1);
+	ck_assert_int_eq(check_agent_parse("", 0, &r, bad, sizeof(bad)), 0);
+}
+END_TEST
+
 static Suite *
 health_suite(void)
 {
@@ -347,6 +376,7 @@ health_suite(void)
 	tcase_add_test(tc, test_ldap_bind_response);
 	tcase_add_test(tc, test_protocol_rules_send_what_haproxy_sends);
 	tcase_add_test(tc, test_http_answers);
+	tcase_add_test(tc, test_agent_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }

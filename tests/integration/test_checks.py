@@ -547,4 +547,64 @@ def test_hostile_http_answers():
     sp.stop()
 
 
+def ctl_stat(sock, name):
+    ctl = os.environ.get("SPLICERCTL", os.path.join(os.path.dirname(os.environ.get(
+        "SPLICER", "")), "splicerctl"))
+    out = subprocess.run([ctl, "-s", sock, "show", "stat"], capture_output=True, text=True,
+                         timeout=10).stdout.strip().splitlines()
+    head = out[0].lstrip("# ").split(",")
+    rows = [dict(zip(head, l.split(","))) for l in out[1:]]
+    return next(r for r in rows if r["pxname"] == "app" and r["svname"] == name)
+
+
+@test
+def test_agent_check_sets_state_and_weight():
+    """An agent written here answers what the test says: "down # reason",
+    "up 50%", "drain", "ready", "maint". Each changes the agent's part of
+    the state (show stat says "(agent)") or the weight, and only the
+    agent's answer undoes it."""
+    said = {"line": b"up 100%\n"}
+    asked = []
+
+    def agent(c):
+        asked.append(c.recv(100))
+        c.sendall(said["line"])
+    ag = Scripted(agent)
+    a = Scripted(lambda c: c.sendall(b"a\n"))
+    b = Scripted(lambda c: c.sendall(b"b\n"))
+    sock = "/tmp/splicer-agent-%d-%d.sock" % (os.getpid(), ag.port)
+    sp, port = splicer("", [("a", a.port, " weight 10 agent-check agent-port %d agent-inter %dms "
+                             "agent-send hello\\n" % (ag.port, INTER)), ("b", b.port, "")],
+                       extra_global="    stats socket %s level admin\n" % sock)
+    wait_until(lambda: asked, bound(), "the agent asked")
+    check(asked[0] == b"hello\n", repr(asked[0]))
+
+    def names():
+        out = set()
+        for _ in range(6):
+            c = connect("127.0.0.1:%d" % port)
+            out.add(recv_all(c).decode().strip())
+            c.close()
+        return out
+    said["line"] = b"down # disk full\n"
+    sp.wait_log(r"Agent check for server app/a: DOWN, the agent says down # disk full", bound())
+    check(ctl_stat(sock, "a")["status"] == "DOWN (agent)", ctl_stat(sock, "a")["status"])
+    check(names() == {"b"}, "a got sessions while its agent says down")
+    said["line"] = b"up 50%\n"
+    sp.wait_log(r"Agent check for server app/a: weight 5 \(50% of 10\)", bound())
+    check(ctl_stat(sock, "a")["status"] == "UP" and ctl_stat(sock, "a")["weight"] == "5",
+          repr(ctl_stat(sock, "a")))
+    said["line"] = b"drain\n"
+    sp.wait_log(r"Agent check for server app/a: the agent sets drain", bound())
+    check(ctl_stat(sock, "a")["status"] == "DRAIN (agent)", ctl_stat(sock, "a")["status"])
+    check(names() == {"b"}, "a got sessions while its agent drains it")
+    said["line"] = b"maint\n"
+    sp.wait_log(r"Agent check for server app/a: the agent sets maint", bound())
+    check(ctl_stat(sock, "a")["status"] == "MAINT (agent)", ctl_stat(sock, "a")["status"])
+    said["line"] = b"ready 100%\n"
+    sp.wait_log(r"Agent check for server app/a: the agent sets ready", bound())
+    check(names() == {"a", "b"}, "a is back")
+    sp.stop()
+
+
 run()
