@@ -5,6 +5,7 @@ fds and of pipes; CLOCK_REALTIME jumping under a running session. Each
 case runs on every engine, and every stream is checked with sha256.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,8 +69,7 @@ class Faults:
             return []
 
 
-def report(case, engine, sessions, spl, extra=""):
-    ok = [s for s in sessions if s.err is None]
+def report(case, engine, sessions, extra=""):
     print("    %s[%s]: %d sessions, %.1f MiB, 0 mismatches%s" %
           (case, engine, len(sessions), traffic.bytes_of(sessions) / MIB, extra))
 
@@ -136,7 +136,7 @@ def chaos_path(tag):
 
 def chaos_figures(s):
     out = s.sh("nft list table inet chaos")
-    drops = sum(int(w) for w in __import__("re").findall(r"packets (\d+) bytes \d+ drop", out))
+    drops = sum(int(w) for w in re.findall(r"packets (\d+) bytes \d+ drop", out))
     nstat = s.sh("nstat -az TcpExtTCPOFOQueue TcpRetransSegs")
     vals = {l.split()[0]: int(l.split()[1]) for l in nstat.splitlines()
             if l.startswith(("Tcp", "TcpExt"))}
@@ -163,7 +163,7 @@ def lossy_path(engine, n, size, timeout):
     check(all(l["term"] == "--" for l in lines), "terminations %s" % terms(spl))
     drops, ofo, retrans = chaos_figures(s)
     check(drops > 0, "nftables dropped nothing: the path was not lossy")
-    report("lossy", engine, sessions, spl,
+    report("lossy", engine, sessions,
            "; %d packets dropped, %d out-of-order queued, %d retransmitted, %.1fs" %
            (drops, ofo, retrans, time.monotonic() - t0))
     spl.stop()
@@ -256,7 +256,7 @@ def test_upstream_killed_mid_transfer(engine):
     check(all(l["term"] == "--" for l in spl.sessions() if l["frontend"] == "app"),
           "the other sessions: %s" % terms(spl))
     settled(spl, base)
-    report("killed", engine, others, spl, "; the client saw %s after %.2fs, log %s" %
+    report("killed", engine, others, "; the client saw %s after %.2fs, log %s" %
            (ended, gone, lines[0]["term"]))
     spl.stop()
 
@@ -300,7 +300,7 @@ def test_splice_enomem_filling_falls_back_to_copy(engine):
     check(all(t == "--" for t in terms(spl)), "terminations %s" % terms(spl))
     fb = spl.log().count("falls back to the copy engine")
     check(fb == (1 if hit else 0), "fallback logged %d times" % fb)
-    report("splice-ENOMEM-in", engine, during + after, spl, "; %d faults" % len(hit))
+    report("splice-ENOMEM-in", engine, during + after, "; %d faults" % len(hit))
     spl.stop()
 
 
@@ -324,8 +324,23 @@ def test_splice_failing_to_write_ends_only_that_session(engine):
         else:
             x.check(srv)
     check(spl.log().count("engine failed") == len(hit), "log:\n" + spl.log()[-2000:])
-    report("splice-ENOMEM-out", engine, during + after, spl, "; %d faults, %d session reset"
+    report("splice-ENOMEM-out", engine, during + after, "; %d faults, %d session reset"
            % (len(hit), len(failed)))
+    spl.stop()
+
+
+@per_engine
+def test_spurious_eagain_and_eintr_stall_nothing(engine):
+    """splice and send answering EAGAIN every third call, recv EINTR every
+    fourth, though the socket is ready: level-triggered events bring the
+    flow back, so nothing stalls, nothing is lost, and nothing is logged
+    as a failure."""
+    spl, fl, srv, during, after = fault_run(engine, [
+        "FAULT_SPLICE=EAGAIN:every=3", "FAULT_SEND=EAGAIN:every=3", "FAULT_RECV=EINTR:every=4"])
+    hit = fl.injected()
+    check(hit, "no fault injected")
+    check(all(t == "--" for t in terms(spl)), "terminations %s" % terms(spl))
+    report("EAGAIN/EINTR", engine, during + after, "; %d faults" % len(hit))
     spl.stop()
 
 
@@ -343,7 +358,7 @@ def test_pipe2_failing_falls_back_to_copy(engine):
         check(spl.log().count("no pipe available") == 1, "fallback not logged once")
         check(any("copy" in l["engine"] for l in lines[:len(during)]) or
               not spliced_throughout(engine), "nobody fell back")
-    report("pipe2-ENFILE", engine, during + after, spl, "; %d faults" % len(hit))
+    report("pipe2-ENFILE", engine, during + after, "; %d faults" % len(hit))
     spl.stop()
 
 
@@ -375,7 +390,7 @@ def test_accept4_failing_pauses_and_resumes(engine):
     check(len([h for h in hit if "EMFILE" in h]) >= 3, "faults %s" % hit)
     pauses = spl.log().count("pausing accepts")
     check(pauses <= 6, "the pause was logged %d times" % pauses)
-    report("accept4", engine, first + second + [stuck], spl,
+    report("accept4", engine, first + second + [stuck],
            "; %d faults, %d pause lines, %.1f%% CPU while failing" % (len(hit), pauses, cpu * 100))
     spl.stop()
 
@@ -412,7 +427,7 @@ def test_socket_failing_after_accept(engine):
     traffic.run_all(after, 60)
     for x in after:
         x.check(srv)
-    report("socket-EMFILE", engine, sessions + after, spl, "; %d faults, %d refused (RC), "
+    report("socket-EMFILE", engine, sessions + after, "; %d faults, %d refused (RC), "
            "%.1f%% CPU while failing" % (len(fl.injected()), len(refused), cpu * 100))
     spl.stop()
 
@@ -445,8 +460,10 @@ def test_out_of_fds_and_pipes_loses_nothing(engine):
     for x in after:
         x.check(srv)
     settled(spl, base)
-    check(cpu < 0.9, "%.0f%% CPU while out of fds" % (cpu * 100))
-    report("out-of-fds", engine, sessions + after, spl, "; %s pause lines, %d fallbacks lines, "
+    # Paced transfers cost a few percent; a spin takes a whole core, or
+    # two thirds of one beside two busy loops.
+    check(cpu < 0.4, "%.0f%% CPU while out of fds" % (cpu * 100))
+    report("out-of-fds", engine, sessions + after, "; %s pause lines, %d fallbacks lines, "
            "%.0f%% CPU while short" % (spl.log().count("pausing accepts"),
                                        spl.log().count("no pipe available"), cpu * 100))
     spl.stop()
@@ -502,7 +519,7 @@ def test_realtime_jump_changes_no_timeout_or_rate(engine):
     yesterday = time.strftime("%b %e ", time.localtime(time.time() - 86400))
     check(any(l.startswith(yesterday) for l in spl.log().splitlines()),
           "no log line dated %r: the clock jump did not happen" % yesterday)
-    report("clock-jump", engine, [shaped], spl, "; idle session ended after %.1fs (3s), "
+    report("clock-jump", engine, [shaped], "; idle session ended after %.1fs (3s), "
            "shaped 1 MiB in %.2fs" % (idle_for, took))
     spl.stop()
 
