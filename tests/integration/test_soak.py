@@ -218,8 +218,8 @@ def test_soak_mixed_traffic_reloads_admin_and_scrapes():
         k = spl.fd_kinds()
         return k["socket"] == fd0["socket"] and k["other"] == fd0["other"]
     wait_until(settled, 20, "fds back at %s (now %s)" % (fd0, spl.fd_kinds()))
-    rc, pools = ctl(admin, "show", "pools")
     fd1, rss1, cw1 = spl.fd_kinds(), spl.rss_kib(), traffic.close_wait(spl.pid)
+    rc, pools = ctl(admin, "show", "pools")
     cpu = traffic.cpu_over(spl, 3.0)
     per_engine = {e: sum(1 for _, en in done if en == e) for e in ENGINES}
     per_mode = {traffic.MODES[m]: sum(1 for x, _ in done if x.mode == m) for m, _ in ENDINGS}
