@@ -83,7 +83,8 @@ void
 engine_rate_init(struct engine_rate *r, uint64_t now)
 {
 	r->at = now;
-	r->bytes = 0;
+	r->bytes = r->prev = 0;
+	r->moving = 0;
 	r->ok = 0;
 	r->last_ok = 1;	/* the first window decides alone */
 }
@@ -91,20 +92,39 @@ engine_rate_init(struct engine_rate *r, uint64_t now)
 int
 engine_rate_slow(struct engine_rate *r, uint64_t moved, uint64_t now, uint64_t max)
 {
-	uint64_t elapsed = now - r->at;
-	int slow = conf_shape_rate(moved - r->bytes, elapsed ? elapsed : 1) <= max;
+	const uint64_t fifth = ENGINE_RATE_WINDOW_US / 5;
+	uint64_t elapsed;
 
+	if (!r->moving) {
+		/* A quiet start is not an average: a bulk transfer that begins
+		 * 150 ms after the connection would look slow over its first
+		 * window. The first window opens with the first bytes, which
+		 * count in it. */
+		if (moved == r->bytes)
+			return 0;
+		r->moving = 1;
+		r->at = now;
+	}
+	elapsed = now - r->at;
 	if (elapsed > 2 * ENGINE_RATE_WINDOW_US) {
 		r->ok = r->last_ok = 0;
 		r->at = now;
-		r->bytes = moved;
+		r->bytes = r->prev;
 	} else if (elapsed >= ENGINE_RATE_WINDOW_US) {
-		r->ok = r->last_ok = slow;
+		r->ok = r->last_ok = conf_shape_rate(moved - r->bytes, elapsed) <= max;
 		r->at = now;
-		r->bytes = moved;
-	} else if (elapsed >= ENGINE_RATE_WINDOW_US / 5) {
-		r->ok = r->last_ok && slow;
+		r->bytes = r->prev;	/* this call's bytes count in the new window too */
+	} else if (elapsed >= fifth) {
+		r->ok = r->last_ok && conf_shape_rate(moved - r->bytes, elapsed) <= max;
 	}
+	/* However young the window (just opened above, too), its bytes so
+	 * far, taken as if they had needed at least a fifth of a window, must
+	 * not be faster than max: a burst (after a pause that closed a
+	 * window, or within one) is fast at once, not a fifth later. */
+	elapsed = now - r->at;
+	if (conf_shape_rate(moved - r->bytes, elapsed > fifth ? elapsed : fifth) > max)
+		r->ok = 0;
+	r->prev = moved;
 	return r->ok;
 }
 

@@ -166,16 +166,20 @@ int engine_sockmap_enter(struct flow *f);
 /*
  * engine auto's rate test (tune.sockmap.promote-max-rate): was a session
  * no faster than max bits/s over its last full window (ENGINE_RATE_
- * WINDOW_US) and over the current one once it is a fifth as old? A
- * window that spans a pause tells nothing (a bulk transfer after an idle
- * start would look slow): it starts anew, and the answer is no until it
- * has measured. Driven by the caller's clock, with moved the session's
- * bytes so far.
+ * WINDOW_US) and over the current one once it is a fifth as old, and
+ * over the current one taken as at least a fifth old (so that a burst is
+ * fast at once)? The first window opens with the session's first
+ * bytes (a bulk transfer after a quiet start would look slow). A window
+ * that spans a longer pause tells nothing: it starts anew, and the answer
+ * is no until it has measured. Driven by the caller's clock, with moved
+ * the session's bytes so far.
  */
 #define ENGINE_RATE_WINDOW_US 100000
 
 struct engine_rate {
 	uint64_t at, bytes;	/* start of the current window, bytes then */
+	uint64_t prev;		/* bytes at the previous call */
+	int moving;		/* a byte has moved: the first window is open */
 	int ok;			/* the answer */
 	int last_ok;		/* the last full window was not faster */
 };

@@ -526,9 +526,10 @@ START_TEST(test_rate_test_lets_slow_sessions_in_and_keeps_bursts_out)
 	struct engine_rate r;
 	uint64_t t = 5000000, moved = 0;
 
-	/* 50 kB/ms (400 Mbit/s) steadily: slow once the first window is 20 ms old. */
+	/* 50 kB/ms (400 Mbit/s) steadily from the start: slow once the first
+	 * window is 20 ms old. */
 	engine_rate_init(&r, t);
-	for (int i = 1; i <= 19; i++)
+	for (int i = 0; i <= 19; i++)
 		ck_assert_int_eq(engine_rate_slow(&r, moved += 50000, t + i * ms, max), 0);
 	ck_assert_int_eq(engine_rate_slow(&r, moved += 50000, t + 20 * ms, max), 1);
 	/* It speeds up to 500 kB/ms: no, within the window. */
@@ -548,6 +549,57 @@ START_TEST(test_rate_test_lets_slow_sessions_in_and_keeps_bursts_out)
 	t += 1251 * ms;
 	ck_assert_int_eq(engine_rate_slow(&r, moved += 1 << 20, t, max), 0);
 	ck_assert_int_eq(engine_rate_slow(&r, moved += 4 << 20, t + 25 * ms, max), 0);
+}
+END_TEST
+
+/* Bytes every 100 us at rate bytes/ms from `from` ms to `to` ms after t
+ * (the clock of engine_rate_slow): how many calls answered yes. */
+static int
+rate_yes(struct engine_rate *r, uint64_t *moved, uint64_t t, int from, int to,
+    uint64_t per_ms, uint64_t max)
+{
+	int yes = 0;
+
+	for (int tick = from * 10; tick < to * 10; tick++) {
+		*moved += per_ms / 10;
+		yes += engine_rate_slow(r, *moved, t + (uint64_t)tick * 100, max);
+	}
+	return yes;
+}
+
+START_TEST(test_rate_test_is_not_fooled_by_an_idle_start_or_a_burst)
+{
+	const uint64_t max = 200000000;	/* 200 Mbit/s = 25 kB/ms */
+	const int idle_ms[] = { 30, 60, 150, 199, 250 };
+	struct engine_rate r;
+	uint64_t t = 5000000, moved;
+
+	/* Connected, quiet for a while, then bulk at 10 Gbit/s: the quiet
+	 * start is not part of the rate, whatever its length. */
+	for (size_t k = 0; k < sizeof(idle_ms) / sizeof(idle_ms[0]); k++) {
+		engine_rate_init(&r, t);
+		moved = 0;
+		ck_assert_int_eq(rate_yes(&r, &moved, t, idle_ms[k], idle_ms[k] + 400, 1250000,
+		    max), 0);
+	}
+	/* The same quiet start, then 5 MB/s: let in once it has moved slowly
+	 * for a fifth of a window. */
+	engine_rate_init(&r, t);
+	moved = 0;
+	ck_assert_int_eq(rate_yes(&r, &moved, t, 150, 169, 5000, max), 0);
+	ck_assert_int_gt(rate_yes(&r, &moved, t, 171, 172, 5000, max), 0);
+	/* Slow until 300 ms, quiet until a burst at 420 ms closes the window
+	 * (which was slow): no from the first call by which the burst moved
+	 * more than a slow session moves in a fifth of a window (500 kB),
+	 * the call that closes the window included. */
+	ck_assert_int_eq(rate_yes(&r, &moved, t, 172, 300, 5000, max), 10 * (300 - 172));
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 300000, t + 420000, max), 1);
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 300000, t + 420100, max), 0);
+	ck_assert_int_eq(rate_yes(&r, &moved, t, 421, 800, 1250000, max), 0);
+	engine_rate_init(&r, t);
+	moved = 0;
+	ck_assert_int_gt(rate_yes(&r, &moved, t, 0, 300, 5000, max), 0);
+	ck_assert_int_eq(engine_rate_slow(&r, moved += 600000, t + 380000, max), 0);
 }
 END_TEST
 
@@ -589,6 +641,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_no_pipe_falls_back_to_copy);
 	tcase_add_test(tc, test_only_splice_request_leaves_response_on_copy);
 	tcase_add_test(tc, test_rate_test_lets_slow_sessions_in_and_keeps_bursts_out);
+	tcase_add_test(tc, test_rate_test_is_not_fooled_by_an_idle_start_or_a_burst);
 	tcase_add_test(tc, test_sockmap_relays_every_byte_then_eof);
 	tcase_add_test(tc, test_sockmap_slow_sink_small_writes);
 	tcase_add_test(tc, test_sockmap_bytes_queued_before_entering_are_sent);

@@ -234,6 +234,18 @@ def recv_all(s, limit=None):
     return bytes(out)
 
 
+def discard(s):
+    """Read until EOF into one reused buffer; return the count. A reader
+    that keeps no copy never stalls on growing a 256 MB bytearray."""
+    buf = memoryview(bytearray(1 << 20))
+    n = 0
+    while True:
+        k = s.recv_into(buf)
+        if not k:
+            return n
+        n += k
+
+
 def sha(b):
     return hashlib.sha256(b).hexdigest()
 
