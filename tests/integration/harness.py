@@ -140,11 +140,16 @@ def addr(port, host="127.0.0.1"):
 
 class Server:
     """A TCP server on loopback running handler(conn) in a thread per
-    connection. backlog_only=True listens but never accepts."""
+    connection. backlog_only=True listens but never accepts. rcvbuf fixes
+    the accepted sockets' SO_RCVBUF (set on the listener, before the
+    handshake, so the window it advertises is small from the start)."""
 
-    def __init__(self, handler=None, host="127.0.0.1", backlog=128, backlog_only=False):
+    def __init__(self, handler=None, host="127.0.0.1", backlog=128, backlog_only=False,
+                 rcvbuf=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.bind((host, 0))
         self.sock.listen(backlog)
         self.port = self.sock.getsockname()[1]

@@ -14,9 +14,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (SANITIZED, SOCKMAP, SPLICER, Server, Skip, Splicer, addr, check, connect,
-                     echo_handler, free_port, named, params, recv_all, run, sha, test,
-                     wait_until)
+from harness import (SANITIZED, SOCKMAP, SPLICER, TEST_TIMEOUT, Server, Skip, Splicer, addr,
+                     check, connect, echo_handler, free_port, named, params, recv_all, run,
+                     sha, test, wait_until)
 
 SPLICERCTL = os.environ.get("SPLICERCTL", os.path.join(os.path.dirname(SPLICER), "splicerctl"))
 
@@ -149,25 +149,33 @@ def test_help_show_info_and_show_stat():
 
 @test
 def test_show_pools_counts_the_pipes_of_live_sessions():
-    """Four sessions each holding bytes in a pipe (the server does not
-    read): used pipes show per thread and in total."""
+    """Four sessions each holding bytes in a pipe: used pipes show per
+    thread and in total. The server does not read and its receive buffer
+    is small, so once the clients have filled every buffer on the way
+    (they keep sending until the kernel takes no more), each session's
+    pipe holds bytes it cannot write."""
     hold = threading.Event()
-    srv = Server(lambda c: (hold.wait(10), recv_all(c)))
+    srv = Server(lambda c: (hold.wait(TEST_TIMEOUT), recv_all(c)), rcvbuf=4096)
     sp, socks, front = start([("s1", srv.addr)])
-    cs = []
-    for _ in range(4):
-        c = connect(front)
+    cs = [connect(front) for _ in range(4)]
+    for c in cs:
         c.setblocking(False)
-        try:
-            while True:
-                c.send(b"p" * 65536)
-        except BlockingIOError:
-            pass
-        cs.append(c)
-    time.sleep(0.2)
-    rc, out = ctl(socks["admin"], "show", "pools")
+    state = {}
+
+    def four_held():
+        for c in cs:
+            try:
+                while True:
+                    c.send(b"p" * 65536)
+            except BlockingIOError:
+                pass
+        rc, state["out"] = ctl(socks["admin"], "show", "pools")
+        total = [l for l in state["out"].splitlines() if l.startswith("total ")]
+        return rc == 0 and total and total[0].split()[1] == "4"
+    wait_until(four_held, 20, "4 pipes in use")
+    out = state["out"]
     lines = out.strip().splitlines()
-    check(rc == 0 and lines[0] == "# thread used free created failed fallbacks", out)
+    check(lines[0] == "# thread used free created failed fallbacks", out)
     total = next(l for l in lines if l.startswith("total ")).split()
     per = [l.split() for l in lines[1:] if l[0].isdigit()]
     check(len(per) >= 1 and sum(int(p[1]) for p in per) == int(total[1]), out)
