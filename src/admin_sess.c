@@ -176,6 +176,20 @@ admin_sess_shutdown_server(char **argv, struct evbuffer *out)
 		(void)admin_server(argv[1], &be, out);
 }
 
+unsigned int
+admin_sess_kill_server(const char *backend, const char *server)
+{
+	struct admin_sess_order o = { .order = SESSION_SHUTDOWN, .be_name = backend,
+	    .srv_name = server };
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL)
+		return 0;
+	admin_sess_order(&o, out);
+	evbuffer_free(out);
+	return (unsigned int)o.nhits;
+}
+
 /* "upload" or "download", or -1 with an error answered. */
 static int
 admin_sess_direction(const char *w, struct evbuffer *out)

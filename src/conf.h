@@ -135,6 +135,12 @@ struct conf_server {
 	size_t agent_send_len;		/* ... its length, 0 when none */
 	struct sockaddr_spec agent_addr; /* "agent-addr" ... */
 	int agent_addr_set;		/* ... when set, else the server's address */
+	int on_marked_down;		/* "on-marked-down shutdown-sessions" */
+	int on_marked_up;		/* "on-marked-up shutdown-backup-sessions" */
+	uint64_t slowstart;		/* "slowstart": us to reach full weight once up; 0 = none */
+	int observe;			/* "observe layer4": connect errors of traffic count */
+	unsigned int error_limit;	/* "error-limit" (default 10) */
+	int on_error;			/* "on-error": CONF_ONERR_* */
 	struct conf_server *next;
 	/* run time: admin, check_* and agent_* are set apart by whoever owns
 	 * them; state is derived from them, under the backend lock */
@@ -146,6 +152,7 @@ struct conf_server {
 	enum conf_server_admin agent_admin; /* its agent said "drain", "maint" or "ready" */
 	unsigned int check_health;	/* the checks' counter, 0..rise+fall-1, atomic */
 	unsigned int cur_weight;	/* weight in force (set weight) */
+	unsigned int observed_errors;	/* observe layer4: connect errors in a row, atomic */
 	int rr_current;			/* smooth round-robin accumulator */
 	unsigned int cur_sess;		/* sessions connected or connecting to it */
 	uint64_t total_sess;		/* sessions ever sent to it */
@@ -177,6 +184,15 @@ struct conf_bind {
 #define CONF_OPT_SPLICE_AUTO	0x10	/* splice both ways (splicer: always sound) */
 #define CONF_OPT_REDISPATCH	0x20	/* a retry may go to another server */
 #define CONF_OPT_ALLBACKUPS	0x40	/* balance over every backup, not the first */
+#define CONF_OPT_LOG_HEALTH	0x80	/* log every change of a check's result */
+
+/* "on-error": what observe layer4 does after error-limit errors in a row. */
+enum {
+	CONF_ONERR_FASTINTER = 1,	/* check at fastinter now */
+	CONF_ONERR_FAIL_CHECK,		/* count a failed check (the default) */
+	CONF_ONERR_SUDDEN_DEATH,	/* one failure from down */
+	CONF_ONERR_MARK_DOWN,		/* down at once */
+};
 
 struct conf_proxy {
 	char *name;

@@ -370,6 +370,53 @@ conf_health_server_opt(struct conf_server *s, int argc, char **argv, int *i, cha
 		if (sockaddr_parse(tmp, 0, &s->check_addr, err, errlen) == -1)
 			return -1;
 		s->check_addr_set = 1;	/* a name is resolved with the server's */
+	} else if (strcmp(o, "on-marked-down") == 0 || strcmp(o, "on-marked-up") == 0) {
+		const char *want = o[10] == 'd' ? "shutdown-sessions" : "shutdown-backup-sessions";
+
+		if (v == NULL || strcmp(v, want) != 0) {
+			snprintf(err, errlen, "'server %s' expects '%s'", o, want);
+			return -1;
+		}
+		if (o[10] == 'd')
+			s->on_marked_down = 1;
+		else
+			s->on_marked_up = 1;
+	} else if (strcmp(o, "slowstart") == 0) {
+		char e[160];
+
+		if (v == NULL || units_parse_time(v, &s->slowstart, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "'server slowstart' expects a time%s%s", v ? ": " : "",
+			    v ? e : "");
+			return -1;
+		}
+	} else if (strcmp(o, "observe") == 0) {
+		if (v == NULL || (strcmp(v, "layer4") != 0 && strcmp(v, "none") != 0)) {
+			snprintf(err, errlen, "'server observe' expects layer4 or none%s",
+			    v != NULL && strcmp(v, "layer7") == 0 ? " (layer7 is HTTP)" : "");
+			return -1;
+		}
+		s->observe = strcmp(v, "layer4") == 0;
+	} else if (strcmp(o, "error-limit") == 0) {
+		if (conf_health_num(v, 1, 1000000, &n) == -1) {
+			snprintf(err, errlen, "'server error-limit' expects a number 1..1000000");
+			return -1;
+		}
+		s->error_limit = (unsigned int)n;
+	} else if (strcmp(o, "on-error") == 0) {
+		static const char *const acts[] = {
+			[CONF_ONERR_FASTINTER] = "fastinter", [CONF_ONERR_FAIL_CHECK] = "fail-check",
+			[CONF_ONERR_SUDDEN_DEATH] = "sudden-death", [CONF_ONERR_MARK_DOWN] = "mark-down",
+		};
+		int k;
+
+		for (k = 1; k < 5 && (v == NULL || strcmp(v, acts[k]) != 0); k++)
+			;
+		if (k == 5) {
+			snprintf(err, errlen, "'server on-error' expects fastinter, fail-check, "
+			    "sudden-death or mark-down");
+			return -1;
+		}
+		s->on_error = k;
 	} else if (strcmp(o, "agent-check") == 0 || strcmp(o, "no-agent-check") == 0) {
 		s->agent_check = o[0] == 'a';
 		return 1;

@@ -702,13 +702,13 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 {
 	static const char *const known[] = {
 		"addr", "agent-addr", "agent-check", "agent-inter", "agent-port", "agent-send",
-		"backup", "check", "disabled", "downinter", "enabled", "fall", "fastinter",
+		"backup", "check", "error-limit", "observe", "on-error", "on-marked-down",
+		"on-marked-up", "slowstart", "disabled", "downinter", "enabled", "fall", "fastinter",
 		"inter", "maxconn", "no-check", "no-send-proxy", "port", "rise", "send-proxy",
 		"send-proxy-v2", "weight",
 	};
 	static const char *const later[] = {
 		"resolvers", "init-addr",
-		"slowstart", "on-marked-down", "on-marked-up", "observe", "error-limit",
 		"track", "source", "id", "cookie", "redir", "check-send-proxy",
 	};
 	uint64_t v;
@@ -1269,6 +1269,7 @@ struct option_kw {
 static const struct option_kw option_kws[] = {
 	{ "allbackups",      CONF_OPT_ALLBACKUPS,  SEC_BE_SIDE },
 	{ "dontlognull",     CONF_OPT_DONTLOGNULL, SEC_FE_SIDE },
+	{ "log-health-checks", CONF_OPT_LOG_HEALTH, SEC_BE_SIDE },
 	{ "redispatch",      CONF_OPT_REDISPATCH,  SEC_BE_SIDE },
 	{ "splice-auto",     CONF_OPT_SPLICE_AUTO, SEC_ANY_PROXY },
 	{ "splice-request",  CONF_OPT_SPLICE_REQ,  SEC_ANY_PROXY },
@@ -1290,7 +1291,7 @@ static const char *const http_options[] = {
 static const char *const later_options[] = {
 	"checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
 	"dontlog-normal", "external-check", "idle-close-on-response",
-	"independent-streams", "log-health-checks",
+	"independent-streams",
 	"log-separate-errors", "logasap", "nolinger",
 	"persist", "prefer-last-server",
 	"socket-stats", "spop-check", "srvtcpka",
@@ -1528,6 +1529,8 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 	px->defsrv.check_rise = 2;
 	px->defsrv.check_fall = 3;
 	px->defsrv.agent_inter = 2000000;	/* HAProxy's agent-inter */
+	px->defsrv.error_limit = 10;		/* HAProxy's error-limit and on-error */
+	px->defsrv.on_error = CONF_ONERR_FAIL_CHECK;
 	if (from != NULL) {
 		px->to = from->to;
 		px->retries = from->retries;

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "conf_health.h"
 #include "health.h"
+#include "health_event.h"
 #include "log.h"
 
 /* One checked server. */
@@ -131,45 +132,112 @@ health_next(const struct health *h)
 	return us;
 }
 
-/* A check ended: count it, log a change, schedule the next one. */
+/* "status: 2/3 UP": HAProxy's counter as option log-health-checks shows it. */
 static void
-health_done(struct check_run *run, const struct check_result *res, void *arg)
+health_status(const struct health *h, char *buf, size_t len)
 {
-	struct health *h = arg;
-	unsigned int dur = (unsigned int)((clock_now_us() - h->started) / 1000);
-	char code[24] = "";
-	int change;
+	const struct health_counter *c = &h->counter;
 
-	(void)run;
-	h->running = 0;
-	evtimer_del(&h->timer);
-	if (h->agent) {
-		check_agent_apply(h->be, h->srv, res);
-		health_arm(h, health_next(h));
-		return;
-	}
-	change = health_counter_record(&h->counter, res->ok);
+	if (health_counter_is_up(c))
+		snprintf(buf, len, "%u/%u UP", c->health - c->rise + 1, c->fall);
+	else
+		snprintf(buf, len, "%u/%u DOWN", c->health, c->rise);
+}
+
+/* Count a result, log it and what it changed, set the server's state. */
+static void
+health_record(struct health *h, const struct check_result *res, unsigned int dur)
+{
+	char code[24] = "", st[32];
+	unsigned int before = h->counter.health, full = h->counter.rise + h->counter.fall - 1;
+	int change = health_counter_record(&h->counter, res->ok);
+
 	__atomic_store_n(&h->srv->check_health, h->counter.health, __ATOMIC_RELAXED);
-	log_debug("health check of %s/%s: %s%s%s (%u ms), health %u/%u", h->be->name,
-	    h->srv->name, res->reason, res->info[0] ? ": " : "", res->info, dur,
-	    h->counter.health, h->counter.rise + h->counter.fall - 1);
 	if (res->code != 0)
 		snprintf(code, sizeof(code), ", code: %d", res->code);
+	health_status(h, st, sizeof(st));
+	log_debug("health check of %s/%s: %s%s%s (%u ms), status %s", h->be->name, h->srv->name,
+	    res->reason, res->info[0] ? ": " : "", res->info, dur, st);
+	/* option log-health-checks, as HAProxy: each result that moves the
+	 * counter (a failure above 0, a success below full health). */
+	if ((h->be->opts & CONF_OPT_LOG_HEALTH) && (res->ok ? before != full : before != 0))
+		log_warning("Health check for server %s/%s %s, reason: %s%s, info: \"%s\", check "
+		    "duration: %ums, status: %s.", h->be->name, h->srv->name, res->ok ? "succeeded" :
+		    "failed", res->reason, code, res->info, dur, st);
 	if (change < 0) {
 		log_warning("Server %s/%s is DOWN, reason: %s%s, info: \"%s\", check duration: %ums",
 		    h->be->name, h->srv->name, res->reason, code, res->info, dur);
 		backend_set_check(h->be, h->srv, 0);
+		health_event_down(h->be, h->srv);
 	} else if (change > 0) {
 		log_warning("Server %s/%s is UP, reason: %s%s, check duration: %ums",
 		    h->be->name, h->srv->name, res->reason, code, dur);
 		backend_set_check(h->be, h->srv, 1);
+		health_event_up(event_get_base(&h->timer), h->be, h->srv);
 	}
 	if (res->ok && res->nolb != h->srv->check_nolb) {
 		log_warning("Server %s/%s is %s, reason: %s%s, check duration: %ums", h->be->name,
 		    h->srv->name, res->nolb ? "stopping (NOLB)" : "UP", res->reason, code, dur);
 		backend_set_nolb(h->be, h->srv, res->nolb);
 	}
+}
+
+/* A check ended: count it, schedule the next one. */
+static void
+health_done(struct check_run *run, const struct check_result *res, void *arg)
+{
+	struct health *h = arg;
+	unsigned int dur = (unsigned int)((clock_now_us() - h->started) / 1000);
+
+	(void)run;
+	h->running = 0;
+	evtimer_del(&h->timer);
+	if (h->agent)
+		check_agent_apply(h->be, h->srv, res);
+	else
+		health_record(h, res, dur);
 	health_arm(h, health_next(h));
+}
+
+/* observe layer4: error-limit connect errors in a row of real traffic
+ * act as on-error says, then checks go on at fastinter. */
+static void
+health_observe(struct health *h)
+{
+	struct check_result res = { .ok = 0, .reason = "Layer4 connection problem" };
+	unsigned int n = __atomic_load_n(&h->srv->observed_errors, __ATOMIC_RELAXED);
+
+	if (n < h->srv->error_limit)
+		return;
+	__atomic_store_n(&h->srv->observed_errors, 0, __ATOMIC_RELAXED);
+	snprintf(res.info, sizeof(res.info), "%u connect errors in a row of traffic (observe "
+	    "layer4)", n);
+	if (h->srv->on_error == CONF_ONERR_SUDDEN_DEATH && h->counter.health > h->counter.rise)
+		h->counter.health = h->counter.rise;	/* one failure from down */
+	if (h->srv->on_error == CONF_ONERR_MARK_DOWN && health_counter_is_up(&h->counter))
+		h->counter.health = h->counter.rise;
+	if (h->srv->on_error == CONF_ONERR_MARK_DOWN || h->srv->on_error == CONF_ONERR_FAIL_CHECK)
+		health_record(h, &res, 0);
+	if (!h->running)
+		health_arm(h, h->srv->check_fastinter ? h->srv->check_fastinter : h->srv->check_inter);
+}
+
+static struct event health_observe_timer;
+static int health_observing;
+
+static void
+health_on_observe(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, 100000 };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (struct health *h = checks; h != NULL; h = h->next) {
+		if (!h->agent && h->srv->observe)
+			health_observe(h);
+	}
+	evtimer_add(&health_observe_timer, &tv);
 }
 
 /* The timer either starts a check or ends one that took too long. */
@@ -291,6 +359,12 @@ health_start(struct event_base *base, struct conf *c)
 			if ((s->check && health_add(base, c, px, s, 0, delay) == -1) ||
 			    (s->agent_check && health_add(base, c, px, s, 1, delay) == -1))
 				return -1;
+			if (s->check && s->observe && !health_observing) {
+				/* One timer for every observed server, ten times a second. */
+				evtimer_assign(&health_observe_timer, base, health_on_observe, NULL);
+				health_observing = 1;
+				health_on_observe(-1, 0, NULL);
+			}
 		}
 	}
 	return 0;
@@ -299,6 +373,11 @@ health_start(struct event_base *base, struct conf *c)
 void
 health_stop(void)
 {
+	if (health_observing) {
+		evtimer_del(&health_observe_timer);
+		health_observing = 0;
+	}
+	health_event_stop();
 	while (checks != NULL) {
 		struct health *h = checks;
 

@@ -963,6 +963,8 @@ session_established(struct session *s)
 	    s->promote_rate == 0)
 		s->promote_at = UINT64_MAX;
 	session_set_state(s, SESS_ST_ESTABLISHED);
+	if (__atomic_load_n(&s->srv->observed_errors, __ATOMIC_RELAXED) != 0)
+		__atomic_store_n(&s->srv->observed_errors, 0, __ATOMIC_RELAXED);
 	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);
 	session_promote(s);
 	session_update_events(s);
@@ -1033,6 +1035,7 @@ session_connect_failed(struct session *s, int e)
 		s->evs &= ~SESS_EV_S_WR;
 	}
 	__atomic_add_fetch(&s->srv->connect_errors, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->srv->observed_errors, 1, __ATOMIC_RELAXED);	/* observe layer4 */
 	sockaddr_print((struct sockaddr *)&s->srv->addr.ss, addr, sizeof(addr));
 	if (s->tries > s->be->retries) {
 		session_close(s, (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) ?

@@ -607,4 +607,123 @@ def test_agent_check_sets_state_and_weight():
     sp.stop()
 
 
+def echo(c):
+    while True:
+        d = c.recv(4096)
+        if not d:
+            return
+        c.sendall(d)
+
+
+class Probe:
+    """A check port that can be closed (connection refused) and reopened."""
+
+    def __init__(self):
+        self.srv = Scripted(lambda c: None)
+        self.port = self.srv.port
+
+    def stop(self):
+        self.srv.sock.close()
+
+    def start(self):
+        self.srv = Scripted(lambda c: None, port=self.port)
+
+
+def ends(c, timeout):
+    """The session c is ended by the proxy within timeout (EOF or reset)."""
+    c.settimeout(timeout)
+    try:
+        return c.recv(100) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+@test
+def test_log_health_checks_and_on_marked_down_shutdown_sessions():
+    data, probe = Scripted(echo), Probe()
+    sp, port = splicer("    option log-health-checks\n",
+                       [("a", data.port, " port %d on-marked-down shutdown-sessions" % probe.port)])
+    c = connect("127.0.0.1:%d" % port)
+    c.sendall(b"hi")
+    check(c.recv(10) == b"hi", "relayed")
+    probe.stop()
+    sp.wait_log(r'Health check for server app/a failed, reason: Layer4 connection problem, '
+                r'info: "Connection refused", check duration: \d+ms, status: 1/2 UP\.', bound())
+    sp.wait_log(r"Health check for server app/a failed, .* status: 0/2 DOWN\.", bound())
+    sp.wait_log(r"server app/a is down: 1 sessions shut down \(on-marked-down\)", bound())
+    check(ends(c, 2), "the session went on after its server was marked down")
+    c.close()
+    probe.start()
+    sp.wait_log(r"Health check for server app/a succeeded, reason: Layer4 check passed, "
+                r".*status: 1/2 DOWN\.", bound())
+    up(sp, "a")
+    sp.stop()
+
+
+@test
+def test_on_marked_up_shutdown_backup_sessions():
+    a, b, probe = Scripted(echo), Scripted(echo), Probe()
+    probe.stop()
+    sp, port = splicer("", [("a", a.port, " port %d on-marked-up shutdown-backup-sessions"
+                             % probe.port), ("b", b.port, " backup")])
+    down(sp, "a", "Layer4 connection problem")
+    c = connect("127.0.0.1:%d" % port)
+    c.sendall(b"x")
+    check(c.recv(10) == b"x", "relayed by the backup")
+    probe.start()
+    up(sp, "a")
+    sp.wait_log(r"server app/a is up: 1 sessions of backup b shut down \(on-marked-up\)", bound())
+    check(ends(c, 2), "the backup's session went on")
+    sp.stop()
+
+
+@test
+def test_slowstart_ramps_the_weight():
+    data, probe = Scripted(echo), Probe()
+    sock = "/tmp/splicer-slow-%d-%d.sock" % (os.getpid(), probe.port)
+    sp, port = splicer("", [("a", data.port, " port %d weight 20 slowstart 2s" % probe.port)],
+                       extra_global="    stats socket %s level admin\n" % sock)
+    probe.stop()
+    down(sp, "a", "Layer4 connection problem")
+    probe.start()
+    up(sp, "a")
+    seen = set()
+    end = time.time() + 2 + bound()
+    while time.time() < end and "slow start over" not in sp.log():
+        seen.add(int(ctl_stat(sock, "a")["weight"]))
+        time.sleep(0.05)
+    sp.wait_log(r"server app/a: slow start over, weight 20", 1)
+    check(any(0 < w < 20 for w in seen), "no weight between 0 and 20: %r" % sorted(seen))
+    check(ctl_stat(sock, "a")["weight"] == "20", "full weight at the end")
+    print("    weights seen while ramping: %s" % sorted(seen))
+    sp.stop()
+
+
+@test
+def test_observe_layer4_marks_down_on_traffic_errors():
+    """The checks pass (their port answers), but the traffic port refuses:
+    error-limit errors in a row of real sessions take the server down, and
+    the passing checks bring it back."""
+    probe = Probe()
+    dead = free_port()
+    good = Scripted(lambda c: c.sendall(b"b\n"))
+    sp, port = splicer("    retries 0\n", [("a", dead, " port %d observe layer4 error-limit 3 "
+                                           "on-error mark-down" % probe.port),
+                                          ("b", good.port, "")])
+    for _ in range(8):
+        c = connect("127.0.0.1:%d" % port)
+        recv_all(c)
+        c.close()
+        if "is DOWN" in sp.log():
+            break
+    l = down(sp, "a", "Layer4 connection problem")[0]
+    # The count is read ten times a second: at least error-limit of them.
+    n = int(l.split('info: "')[1].split()[0])
+    check(n >= 3 and "connect errors in a row of traffic (observe layer4)" in l, l)
+    up(sp, "a")
+    sp.stop()
+
+
 run()

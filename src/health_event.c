@@ -1,0 +1,135 @@
+/*
+ * health_event: reactions to a server's change of state (health_event.h).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include <event2/event_struct.h>
+
+#include "admin_sess.h"
+#include "backend.h"
+#include "clock.h"
+#include "health_event.h"
+#include "log.h"
+
+/* A server's weight climbing back after it came up. */
+struct health_ramp {
+	struct conf_proxy *be;
+	struct conf_server *srv;
+	uint64_t start;		/* monotonic us */
+	struct event timer;
+	struct health_ramp *next;
+};
+
+static struct health_ramp *ramps;
+
+void
+health_event_down(struct conf_proxy *be, struct conf_server *srv)
+{
+	unsigned int n;
+
+	if (!srv->on_marked_down)
+		return;
+	n = admin_sess_kill_server(be->name, srv->name);
+	log_notice("server %s/%s is down: %u sessions shut down (on-marked-down)", be->name,
+	    srv->name, n);
+}
+
+unsigned int
+health_event_ramp_weight(unsigned int weight, uint64_t elapsed, uint64_t total)
+{
+	uint64_t w;
+
+	if (total == 0 || elapsed >= total)
+		return weight;
+	w = (uint64_t)weight * elapsed / total;
+	return weight == 0 ? 0 : w < 1 ? 1 : (unsigned int)w;
+}
+
+static void
+health_ramp_unlink(struct health_ramp *r)
+{
+	for (struct health_ramp **p = &ramps; *p != NULL; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+	evtimer_del(&r->timer);
+	free(r);
+}
+
+/* A step of the ramp: about twenty over the slow start, 100 ms at least. */
+static void
+health_ramp_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct health_ramp *r = arg;
+	uint64_t elapsed = clock_now_us() - r->start, step = r->srv->slowstart / 20;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	backend_set_weight(r->be, r->srv, health_event_ramp_weight(r->srv->weight, elapsed,
+	    r->srv->slowstart));
+	if (elapsed >= r->srv->slowstart || r->srv->state != CONF_SRV_UP) {
+		if (elapsed >= r->srv->slowstart)
+			log_notice("server %s/%s: slow start over, weight %u", r->be->name,
+			    r->srv->name, r->srv->weight);
+		health_ramp_unlink(r);
+		return;
+	}
+	if (step < 100000)
+		step = 100000;
+	tv.tv_sec = (time_t)(step / 1000000);
+	tv.tv_usec = (suseconds_t)(step % 1000000);
+	evtimer_add(&r->timer, &tv);
+}
+
+static void
+health_event_slowstart(struct event_base *base, struct conf_proxy *be, struct conf_server *srv)
+{
+	struct health_ramp *r;
+
+	for (r = ramps; r != NULL; r = r->next) {
+		if (r->srv == srv)
+			break;
+	}
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return;
+		r->be = be;
+		r->srv = srv;
+		r->next = ramps;
+		ramps = r;
+		evtimer_assign(&r->timer, base, health_ramp_tick, r);
+	}
+	r->start = clock_now_us();
+	health_ramp_tick(-1, 0, r);
+}
+
+void
+health_event_up(struct event_base *base, struct conf_proxy *be, struct conf_server *srv)
+{
+	if (srv->slowstart > 0)
+		health_event_slowstart(base, be, srv);
+	if (!srv->on_marked_up || srv->backup)
+		return;
+	for (struct conf_server *b = be->servers; b != NULL; b = b->next) {
+		unsigned int n;
+
+		if (!b->backup)
+			continue;
+		n = admin_sess_kill_server(be->name, b->name);
+		if (n > 0)
+			log_notice("server %s/%s is up: %u sessions of backup %s shut down "
+			    "(on-marked-up)", be->name, srv->name, n, b->name);
+	}
+}
+
+void
+health_event_stop(void)
+{
+	while (ramps != NULL)
+		health_ramp_unlink(ramps);
+}
