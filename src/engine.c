@@ -62,13 +62,24 @@ engine_run(struct flow *f)
 	return n;
 }
 
+/* Is src at an urgent mark? splice stops there, possibly inside a
+ * segment that the kernel would then redirect whole (sent twice). */
+static int
+engine_at_mark(int fd)
+{
+	int at = 0;
+
+	return ioctl(fd, SIOCATMARK, &at) == 0 && at;
+}
+
 int
 engine_promote(struct flow *f)
 {
 	if (f->ops == &engine_sockmap_ops)
 		return 0;
 	if (!(f->flags & FLOW_F_CLEAN) || engine_pending(f) != 0 ||
-	    (f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR | FLOW_F_SHUT))) {
+	    (f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR | FLOW_F_SHUT)) ||
+	    engine_at_mark(f->src)) {
 		errno = EAGAIN;
 		return -1;
 	}

@@ -63,6 +63,7 @@ engine_splice_run(struct flow *f)
 {
 	size_t moved = 0;
 	int maybe_full = 0;	/* last fill got EAGAIN while the pipe held bytes */
+	uint64_t in0 = f->in;
 	ssize_t n;
 
 	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS);
@@ -106,10 +107,15 @@ engine_splice_run(struct flow *f)
 					 * holds one segment). An empty pipe cannot be full, so
 					 * then the socket is drained (or at an urgent mark);
 					 * otherwise stop filling and let the drain below make
-					 * room first. */
+					 * room first. Only a run that read nothing looks for
+					 * a mark (it was woken for what splice cannot take):
+					 * a drained socket costs no extra call, and a mark met
+					 * after bytes is taken at the next wake-up, at once,
+					 * as the socket stays readable. engine_promote()
+					 * checks for a mark itself. */
 					if (f->pipe->data != 0)
 						maybe_full = 1;
-					else if (engine_splice_urgent(f))
+					else if (f->in == in0 && engine_splice_urgent(f))
 						progress = 1;
 					else
 						f->flags |= FLOW_F_CLEAN;
