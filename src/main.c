@@ -620,13 +620,14 @@ main(int argc, char **argv)
 		case 'E': engine = optarg; break;
 		case 'B': rate = optarg; break;
 		case 'V':
-			printf("splicer %s\nengines: splice copy%s\nservice: %s\n", PACKAGE_VERSION,
+			printf("splicer %s\nengines: splice copy%s\nservice: %s\nuser: %s\n",
+			    PACKAGE_VERSION,
 #ifdef ENABLE_BPF
 			    " sockmap",
 #else
 			    " (sockmap: built without BPF)",
 #endif
-			    notify_build());
+			    notify_build(), priv_build());
 			return 0;
 		case 'h':
 			usage(stdout);

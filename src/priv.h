@@ -15,4 +15,7 @@
  */
 int priv_drop(const char *chroot_dir, uid_t uid, gid_t gid, char *err, size_t errlen);
 
+/* How the user is changed, for splicer -V. */
+const char *priv_build(void);
+
 #endif

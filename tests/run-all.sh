@@ -13,7 +13,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		build-essential autoconf automake libtool pkg-config \
 		libevent-dev libbpf-dev check clang libclang-rt-14-dev llvm bpftool \
 		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus \
-		systemd libsystemd-dev python3-yaml \
+		systemd libsystemd-dev libcap-ng-dev python3-yaml \
+		devscripts debhelper lintian dpkg-dev mandoc \
 		redis-server postgresql mariadb-server slapd openssl nftables >/dev/null || {
 		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi

@@ -8,7 +8,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, addr, check, connect, echo_handler, free_port, recv_all,
+from harness import (Server, Splicer, addr, ask, check, connect, echo_handler, free_port, recv_all,
                      run, test, wait_until)
 
 
@@ -39,16 +39,6 @@ def rewrite(sp, text):
 def reload(sp, n):
     sp.signal(signal.SIGHUP)
     sp.wait_log(r"reload #%d (succeeded|failed)" % n, 5)
-
-
-def ask(port):
-    s = connect(addr(port))
-    try:
-        first = s.recv(1)
-        s.shutdown(socket.SHUT_WR)
-        return (first + recv_all(s)).decode()
-    finally:
-        s.close()
 
 
 @test

@@ -111,14 +111,8 @@ def test_unit_security_exposure_at_most_2_5():
 def low_port():
     """A free TCP port below 1024 on loopback (needs CAP_NET_BIND_SERVICE)."""
     for p in range(900, 1000):
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
+        if free_low(p):
             return p
-        except OSError:
-            continue
-        finally:
-            s.close()
     raise Skip("no free port below 1024")
 
 
@@ -495,6 +489,56 @@ def test_kubernetes_manifest_agrees_with_the_sidecar_config():
                        capture_output=True, text=True)
     check(r.returncode == 0, r.stderr)
 
+
+
+@test
+def test_reload_binds_a_low_port_after_user():
+    """After "user", the process keeps CAP_NET_BIND_SERVICE and nothing
+    else: a reload opens a second port below 1024."""
+    if os.geteuid() != 0:
+        raise Skip("user needs root")
+    if "libcap-ng (" not in subprocess.run([SPLICER, "-V"], capture_output=True,
+                                           text=True).stdout:
+        raise Skip("built without libcap-ng")
+    srv = Server(echo_handler)
+    on_cleanup(srv.close)
+    p1 = low_port()
+    conf = lambda binds: base_conf(binds, srv.addr, global_extra="    user nobody\n"
+                                   "    group nogroup\n")
+    sp = Splicer(conf("127.0.0.1:%d" % p1))
+    os.chmod(sp.dir, 0o755)
+    os.chmod(sp.cfg, 0o644)
+    st = open("/proc/%d/status" % sp.pid).read()
+    field = lambda k: re.search(r"^%s:[ \t]*(.*)$" % k, st, re.M).group(1).split()
+    check(field("Uid") == ["65534"] * 4, "Uid %r" % field("Uid"))
+    check(field("Groups") == [], "supplementary groups %r" % field("Groups"))
+    for k in ("CapEff", "CapPrm"):
+        check(int(field(k)[0], 16) == 1 << 10, "%s %s: not CAP_NET_BIND_SERVICE alone"
+              % (k, field(k)[0]))
+    check(int(field("CapBnd")[0], 16) & ~(1 << 10) == 0, "bounding set %s" % field("CapBnd"))
+    check(field("NoNewPrivs") == ["1"], "NoNewPrivs")
+    p2 = [p for p in range(999, 900, -1) if p != p1 and free_low(p)][0]
+    with open(sp.cfg, "w") as f:
+        f.write(conf("127.0.0.1:%d,127.0.0.1:%d" % (p1, p2)))
+    sp.signal(signal.SIGHUP)
+    sp.wait_log(r"reload #1 (succeeded|failed)")
+    check("reload #1 succeeded" in sp.log(), sp.log()[-1500:])
+    c = connect(addr(p2))
+    c.sendall(b"low")
+    c.shutdown(socket.SHUT_WR)
+    check(recv_all(c) == b"low", "the port opened by the reload does not relay")
+    sp.stop()
+
+
+def free_low(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 # ---- one instance per address ----
