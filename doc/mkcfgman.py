@@ -118,6 +118,14 @@ def emit_kw(kind, name, where, desc):
 def main():
     src = open(os.path.join(TOP, "src", "conf_parse.c")).read()
     desc = entries(os.path.join(TOP, "doc", "keywords.txt"))
+    # parse_find_kw() searches these two by halves: out of order, a
+    # keyword is reported unknown although it is there.
+    for name in ("global_kws", "proxy_kws"):
+        names = [r[0] for r in table(src, name)]
+        for x, y in zip(names, names[1:]):
+            if x.encode() >= y.encode():
+                sys.exit("mkcfgman: src/conf_parse.c: %s is not sorted by name ('%s' before "
+                         "'%s'): the parser's binary search would miss keywords" % (name, x, y))
     blocks = {
         "global": [l for r in table(src, "global_kws")
                    for l in emit_kw("global", r[0], None, desc)],

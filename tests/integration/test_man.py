@@ -21,6 +21,18 @@ def generate(top):
                           capture_output=True, text=True, timeout=30)
 
 
+def generate_with(edit):
+    """The generator run on a copy of doc/ and of src/conf_parse.c as
+    edit(text) changes it."""
+    top = tempfile.mkdtemp(prefix="splicer-man-")
+    on_cleanup(lambda: shutil.rmtree(top, ignore_errors=True))
+    shutil.copytree(os.path.join(SRCDIR, "doc"), os.path.join(top, "doc"))
+    os.mkdir(os.path.join(top, "src"))
+    src = open(os.path.join(SRCDIR, "src", "conf_parse.c")).read()
+    open(os.path.join(top, "src", "conf_parse.c"), "w").write(edit(src))
+    return generate(top)
+
+
 def built_pages():
     if not os.path.exists(os.path.join(BUILDDIR, "Makefile")):
         raise Skip("no Makefile next to %s" % SPLICER)
@@ -49,18 +61,23 @@ def test_cfg_page_is_generated_from_the_keyword_tables():
 
 @test
 def test_generator_refuses_an_undocumented_keyword():
-    top = tempfile.mkdtemp(prefix="splicer-man-")
-    on_cleanup(lambda: shutil.rmtree(top, ignore_errors=True))
-    shutil.copytree(os.path.join(SRCDIR, "doc"), os.path.join(top, "doc"))
-    os.mkdir(os.path.join(top, "src"))
-    src = open(os.path.join(SRCDIR, "src", "conf_parse.c")).read()
-    src = src.replace("static const struct kw global_kws[] = {\n",
-                      "static const struct kw global_kws[] = {\n"
-                      "\t{ \"brand-new\",       SEC_GLOBAL, kw_global_new },\n", 1)
-    open(os.path.join(top, "src", "conf_parse.c"), "w").write(src)
-    r = generate(top)
-    check(r.returncode != 0 and "global keyword 'brand-new'" in r.stderr and
+    r = generate_with(lambda src: src.replace(
+        "static const struct kw global_kws[] = {\n", "static const struct kw global_kws[] = {\n"
+        "\t{ \"a-brand-new\",     SEC_GLOBAL, kw_global_new },\n", 1))
+    check(r.returncode != 0 and "global keyword 'a-brand-new'" in r.stderr and
           "no entry in doc/keywords.txt" in r.stderr, "exit %d: %s" % (r.returncode, r.stderr))
+
+
+@test
+def test_generator_refuses_an_unsorted_keyword_table():
+    def swap(src):
+        grace = re.search(r"\t\{ \"grace\",[^\n]*\n", src).group(0)
+        group = re.search(r"\t\{ \"group\",[^\n]*\n", src).group(0)
+        check(grace + group in src, "the test expects grace just before group")
+        return src.replace(grace + group, group + grace)
+    r = generate_with(swap)
+    check(r.returncode != 0 and "global_kws is not sorted by name ('group' before 'grace')"
+          in r.stderr, "exit %d: %s" % (r.returncode, r.stderr))
 
 
 @test
