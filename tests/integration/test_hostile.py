@@ -349,4 +349,99 @@ def test_admin_clients_that_never_read_are_bounded_and_do_not_slow_the_data_path
     sp.stop()
 
 
+
+@test
+def test_show_sess_streams_while_sessions_come_and_go():
+    """A streamed 'show sess' resumes each batch where the last one
+    stopped; when sessions ended meanwhile, the kept place may be gone and
+    is found again by id. Read slowly (so that batches wait for the reader)
+    while half of 1,200 idle sessions end and short ones start and end all
+    along: no session is listed twice, every line is whole, and every
+    session alive throughout is listed (under ASan, a walk that went on
+    from a freed session is a use-after-free report)."""
+    hold = Server(backlog=4096, backlog_only=True)
+    echo = Server(echo_handler)
+    stable_port, churn_port = free_port(), free_port()
+    sp = Splicer(conf([("stable", stable_port, hold.addr, ""),
+                       ("churn", churn_port, echo.addr, "")],
+                      global_extra="    nbthread 2\n"))
+    crowd = idle_crowd(stable_port, 1200)
+    on_cleanup(lambda: [c.close() for c in crowd])
+    wait_until(lambda: sum(r["state"] == "established" for r in sessions(30)) == 1200, 60,
+               "1,200 idle sessions")
+    # Every other one of them ends during the walks (the place a walk kept
+    # may be one of those), the others stay.
+    keep = {"127.0.0.1:%d" % c.getsockname()[1] for c in crowd[0::2]}
+    stable = {r["id"] for r in sessions(30) if r["client"] in keep}
+    victims = crowd[1::2]
+    done, churned = threading.Event(), [0]
+
+    def churn():
+        while not done.is_set():
+            try:
+                c = connect(addr(churn_port), timeout=10)
+                c.sendall(b"c")
+                c.recv(1)
+                c.close()
+                churned[0] += 1
+            except OSError:
+                pass
+    ts = [threading.Thread(target=churn, daemon=True) for _ in range(4)]
+    [t.start() for t in ts]
+    on_cleanup(done.set)
+    # Six walks in one line, far more than the socket's buffer holds: the
+    # walk stops between batches while the reader does not read, and the
+    # sessions it kept its place at may end meanwhile.
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(ADMIN)
+    s.sendall(b"show sess;" * 6 + b"\n")
+    got = bytearray()
+
+    def read(n):
+        while len(got) < n:
+            b = s.recv(4096)
+            if not b:
+                return
+            got.extend(b)
+    left = len(victims)
+    for part in (victims[0::2], victims[1::2]):
+        read(len(got) + 150000)
+        last = [None]
+
+        def full():                      # splicer waits for the reader
+            q = queued(s)
+            ok = q == last[0]
+            last[0] = q
+            if not ok:
+                time.sleep(0.2)
+            return ok
+        wait_until(full, 20, "the walk to wait for the reader")
+        for c in part:                   # a reset: each session ends at once
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+        left -= len(part)
+        wait_until(lambda: len(sessions_of("stable")) == len(stable) + left, 20,
+                   "the reset sessions to end")
+    read(1 << 30)
+    s.close()
+    walks = got.decode().split("# id frontend")[1:]
+    check(len(walks) == 6, "%d walks answered%s" % (len(walks), "; splicer died:\n" +
+          sp.log()[-3000:] if sp.proc.poll() is not None else ""))
+    for w in walks:
+        lines = w.splitlines()[1:]
+        rows = [l.split() for l in lines]
+        check(all(len(r) == 13 for r in rows), "a broken line in %r" %
+              [l for l in lines if len(l.split()) != 13][:3])
+        ids = [r[0] for r in rows]
+        check(len(ids) == len(set(ids)), "%d sessions listed twice" % (len(ids) - len(set(ids))))
+        check(stable <= set(ids), "%d sessions alive throughout not listed" % len(stable - set(ids)))
+    done.set()
+    [t.join(10) for t in ts]
+    print("    6 slow walks over 1,200 idle sessions while 600 of them ended and %d short "
+          "ones came and went" % churned[0])
+    check(churned[0] > 0, "no session came and went")
+    sp.stop()
+
+
 run()
