@@ -6,14 +6,17 @@ Each test file registers functions with @test (or @per_engine, which runs
 the function once per data-path engine) and ends with run(). Every test
 runs under a watchdog; the last line printed is "N passed, N failed".
 """
+import fcntl
 import hashlib
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import traceback
@@ -237,6 +240,27 @@ def recv_all(s, limit=None):
             break
         out += b
     return bytes(out)
+
+
+def outq(s):
+    """Bytes in s's send queue: not sent or not yet acknowledged."""
+    return struct.unpack("i", fcntl.ioctl(s.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+
+
+def tcp_established(a, b):
+    """Is there an established TCP socket on this host from address a to
+    b (each "host:port", IPv4)? Read from /proc/net/tcp: a socket that
+    got a reset has left it, though its owner has not closed it yet."""
+    def hexaddr(x):
+        host, port = x.rsplit(":", 1)
+        return "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(host))[0], int(port))
+    want = (hexaddr(a), hexaddr(b))
+    with open("/proc/net/tcp") as f:
+        for l in f.readlines()[1:]:
+            w = l.split()
+            if (w[1], w[2]) == want and w[3] == "01":
+                return True
+    return False
 
 
 def discard(s):

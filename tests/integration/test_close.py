@@ -7,8 +7,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, addr, base_conf, check, connect, free_port, per_engine,
-                     recv_all, reset_close, run, test, wait_until)
+from harness import (Server, Splicer, addr, base_conf, check, connect, free_port, outq,
+                     per_engine, recv_all, reset_close, run, tcp_established, test, wait_until)
 
 
 def setup(engine, handler, timeouts=None, extra=""):
@@ -100,18 +100,26 @@ def test_reset_forwarded_only_after_bytes_are_acknowledged(engine):
     kernel sends a reset. The client reads late: it must still get the
     whole 1 MiB, then the reset (the reset follows the bytes
     received before it). A linger-0 close while bytes wait unacknowledged
-    in splicer's send queue would discard them."""
+    in splicer's send queue would discard them.
+    The server closes only once splicer has acknowledged all of its bytes:
+    its own kernel discards what is still in its send queue when it
+    resets (a stalled path once left 791552 bytes there, which no proxy
+    could deliver). The client reads once splicer's socket to the server
+    has taken the reset."""
     data = os.urandom(1 << 20)
+    closed = []
 
     def handler(c):
         c.recv(10)                 # the rest of the request stays unread
         c.sendall(data)
-        time.sleep(0.05)
+        wait_until(lambda: outq(c) == 0, 30, "splicer to acknowledge the server's bytes")
+        closed.append(("%s:%d" % c.getpeername(), "%s:%d" % c.getsockname()))
         c.close()
     srv, sp, a = setup(engine, handler)
     s = connect(a)
     s.sendall(b"GET" + b"x" * 5000)
-    time.sleep(0.5)                # everything waits in buffers meanwhile
+    wait_until(lambda: closed and not tcp_established(*closed[0]), 40,
+               "the server's reset to reach splicer")
     got, reset = b"", False
     try:
         while True:
