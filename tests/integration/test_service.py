@@ -606,4 +606,52 @@ def test_pidfile_is_locked_while_splicer_runs():
     third.stop()
 
 
+
+@test
+def test_pidfile_lock_survives_daemonizing():
+    d = tmpdir()
+    pidfile, cfg = os.path.join(d, "splicer.pid"), os.path.join(d, "d.cfg")
+    with open(cfg, "w") as f:
+        f.write(echo_conf(free_port()).replace("log stderr", "log %s/log" % d))
+    r = subprocess.run([SPLICER, "-D", "-p", pidfile, "-f", cfg], timeout=10)
+    check(r.returncode == 0, "parent exit %d" % r.returncode)
+    wait_until(lambda: open(pidfile).read().strip(), 5, "pidfile")
+    pid = int(open(pidfile).read())
+    on_cleanup(lambda: os.kill(pid, signal.SIGKILL) if os.path.exists("/proc/%d" % pid) else None)
+    second = Splicer(echo_conf(free_port()), args=["-p", pidfile], expect_exit=True)
+    check(second.proc.wait(10) == 2 and "is locked by pid %d" % pid in second.log(),
+          "exit %s: %s" % (second.proc.returncode, second.log()))
+    os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
+               open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z",
+               10, "the daemon to exit")
+
+
+@test
+def test_reload_refuses_an_address_another_process_listens_on():
+    srv = Server(echo_handler)
+    on_cleanup(srv.close)
+    p1, p2 = free_port(), free_port()
+    sp = Splicer(base_conf("127.0.0.1:%d" % p1, srv.addr, global_extra="    nbthread 2\n"))
+    other = socket.socket()
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    other.bind(("127.0.0.1", p2))
+    other.listen()
+    on_cleanup(other.close)
+    with open(sp.cfg, "w") as f:
+        f.write(base_conf("127.0.0.1:%d,127.0.0.1:%d" % (p1, p2), srv.addr,
+                          global_extra="    nbthread 2\n"))
+    sp.signal(signal.SIGHUP)
+    sp.wait_log(r"reload #1 (succeeded|failed)")
+    check(re.search(r"reload: cannot bind 127.0.0.1:%d: pid %d \(python[^)]*\) listens on it "
+                    r"already" % (p2, os.getpid()), sp.log()) and
+          "reload #1 failed" in sp.log(), sp.log()[-1500:])
+    # The running configuration stays, and its own address is not "foreign".
+    other.close()
+    sp.signal(signal.SIGHUP)
+    sp.wait_log(r"reload #2 (succeeded|failed)")
+    check("reload #2 succeeded: 1 addresses kept, 1 opened" in sp.log(), sp.log()[-1500:])
+    sp.stop()
+
+
 run()
