@@ -14,7 +14,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		libevent-dev libbpf-dev check clang libclang-rt-14-dev llvm bpftool \
 		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus \
 		systemd libsystemd-dev libcap-ng-dev python3-yaml \
-		devscripts debhelper lintian dpkg-dev mandoc \
+		devscripts debhelper lintian dpkg-dev mandoc adduser \
 		redis-server postgresql mariadb-server slapd openssl nftables >/dev/null || {
 		echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
