@@ -37,11 +37,11 @@ def test_check_mode_accepts_valid_file():
 @test
 def test_check_mode_lists_every_error_and_exits_1():
     r = cli("-c", conf="global\n  maxconn x\nlisten l\n  bind 127.0.0.1:0\n"
-                       "  server s 127.0.0.1:1 agent-check\n  mode http\n")
+                       "  server s 127.0.0.1:1 ssl\n  mode http\n")
     check(r.returncode == 1, "exit %d" % r.returncode)
     lines = [l for l in r.stderr.splitlines() if l.startswith("[ALERT]")]
     check(len(lines) == 5, "expected 4 errors and a summary:\n" + r.stderr)
-    for want in (":2: 'maxconn'", ":4: bind:", ":5: server option 'agent-check'",
+    for want in (":2: 'maxconn'", ":4: bind:", ":5: server option 'ssl'",
                  ":6: 'mode http' is not supported", "4 errors"):
         check(want in r.stderr, "missing %r in:\n%s" % (want, r.stderr))
 
