@@ -33,7 +33,7 @@ IDLE_TIMEOUT = 3            # seconds: how an idle session ends
 # the reloads' configurations): a leak of a session's worth per session
 # would pass it within the first minute. ASan keeps freed memory in a
 # quarantine (made small below) and its shadow, so its margin is wider.
-RSS_MARGIN_KIB = 32768 if SANITIZED else 8192
+RSS_MARGIN_KIB = 49152 if SANITIZED else 8192
 CPU_QUIET = 0.15 if SANITIZED else 0.05
 
 # Weights of the endings, and expected termination state of each.
