@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -108,8 +110,24 @@ check_run_connect(struct check_run *run, const struct check_rule *r)
 	run->len = 0;
 	run->eof = 0;
 	check_run_dest(run, r, &ss, &len);
-	if ((run->fd = dial_start((struct sockaddr *)&ss, len)) == -1) {
-		check_run_finish(run, 0, "Layer4 connection problem", "%s", strerror(errno));
+	/* Not dial_start(): a check needs none of the options a relayed
+	 * socket gets, and two system calls fewer per check count at
+	 * thousands of servers. */
+	run->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (run->fd != -1 && run->target.spec == NULL) {
+		int zero = 0;
+
+		/* A bare connect check, as HAProxy does it: with quick ACKs
+		 * off the kernel holds back the handshake's last ACK, and the
+		 * reset at close goes out first, so that the server never
+		 * sees a connection to accept. */
+		(void)setsockopt(run->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+	}
+	if (run->fd == -1 || (connect(run->fd, (struct sockaddr *)&ss, len) == -1 &&
+	    errno != EINPROGRESS)) {
+		int e = errno;
+
+		check_run_finish(run, 0, "Layer4 connection problem", "%s", strerror(e));
 		return;
 	}
 	run->connecting = 1;

@@ -94,10 +94,18 @@ health_counter_interval(const struct health_counter *h, uint64_t inter, uint64_t
 	return inter;
 }
 
+/* Timers end on a grid of this many us, so that the checks of many
+ * servers due about together start in one wake-up of the control thread
+ * instead of one each: at 1,000 servers every 2 s, 100 wake-ups a second
+ * instead of 500, for at most this much lateness. */
+#define HEALTH_TICK_US 10000
+
 static void
 health_arm(struct health *h, uint64_t us)
 {
-	struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+	uint64_t now = clock_now_us(), at = (now + us + HEALTH_TICK_US - 1) / HEALTH_TICK_US *
+	    HEALTH_TICK_US;
+	struct timeval tv = { (time_t)((at - now) / 1000000), (suseconds_t)((at - now) % 1000000) };
 
 	evtimer_add(&h->timer, &tv);
 }

@@ -44,6 +44,13 @@ class Switchable:
                 pass
 
     def stop(self):
+        # shutdown() first: it wakes the thread blocked in accept(), which
+        # would otherwise keep the socket listening (a bare connect check
+        # never completes a handshake for accept() to return).
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 
