@@ -306,7 +306,7 @@ START_TEST(test_http_answers)
 	ck_assert_str_eq(info, "HTTP status check returned code <503>");
 	ck_assert_int_eq(check_http_status((const unsigned char *)sick, strlen(sick)), 503);
 	r->on404 = 1;
-	ck_assert_int_eq(judge(r, "HTTP/1.1 404 No\r\n\r\n", 20, 0, info), CHECK_PASS_NOLB);
+	ck_assert_int_eq(judge(r, "HTTP/1.1 404 No\r\n\r\n", 19, 0, info), CHECK_PASS_NOLB);
 	rule_free(r);
 	r = rule(CHECK_M_HTTP_STRING, 0, -1, "ok!");
 	r->match = CHECK_M_HTTP_STRING;
@@ -320,7 +320,7 @@ START_TEST(test_http_answers)
 	ck_assert_int_eq(judge(r, big, CHECK_BUF, 1, info), CHECK_FAIL);
 	ck_assert_str_eq(info, "HTTP headers longer than 16384 bytes");
 	ck_assert_int_eq(judge(r, "SSH-2.0-OpenSSH\r\n", 17, 0, info), CHECK_FAIL);
-	ck_assert_int_eq(judge(r, "HTTP/1.1 301 Moved\r\n\r\n", 24, 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, "HTTP/1.1 301 Moved\r\n\r\n", 22, 0, info), CHECK_PASS);
 	ck_assert_int_eq(check_http_valid_list("200,300-399"), 1);
 	ck_assert_int_eq(check_http_valid_list("2xx"), 0);
 	ck_assert_int_eq(check_http_valid_list("399-300"), 0);
@@ -338,7 +338,7 @@ START_TEST(test_agent_answers)
 	ck_assert_int_eq(r.down, 0);
 	ck_assert_int_eq(r.weight_pct, 75);
 	ck_assert_int_eq(r.admin, -1);
-	ck_assert_int_eq(check_agent_parse("stopped,drain maxconn:30 # upgrade 2.1\n", 40, &r, bad,
+	ck_assert_int_eq(check_agent_parse("stopped,drain maxconn:30 # upgrade 2.1\n", 39, &r, bad,
 	    sizeof(bad)), 3);
 	ck_assert_int_eq(r.down, 1);
 	ck_assert_str_eq(r.word, "stopped");
@@ -348,7 +348,7 @@ START_TEST(test_agent_answers)
 	ck_assert_int_eq(check_agent_parse("READY\tmaint", 11, &r, bad, sizeof(bad)), 2);
 	ck_assert_int_eq(r.admin, CONF_ADM_MAINT);	/* the last word wins */
 	/* Garbage: words skipped and reported, the line bounded by its length. */
-	ck_assert_int_eq(check_agent_parse("\x01\xff 50% -3% maxconn:x", 25, &r, bad, sizeof(bad)), -1);
+	ck_assert_int_eq(check_agent_parse("\x01\xff 50% -3% maxconn:x", 20, &r, bad, sizeof(bad)), -1);
 	ck_assert_int_eq(r.weight_pct, 50);
 	ck_assert_int_eq(r.maxconn, -1);
 	ck_assert_int_eq(check_agent_parse("up", 1, &r, bad, sizeof(bad)), -1);
