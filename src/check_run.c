@@ -352,8 +352,9 @@ check_run_abort(struct check_run *run, int quiet)
 		char what[128];
 
 		check_rule_describe(r, what, sizeof(what));
-		check_run_finish(run, 0, "Layer7 timeout", "at step %u of tcp-check (%s)", run->step,
-		    what);
+		check_run_finish(run, 0, "Layer7 timeout", "at step %u of tcp-check (%s)%s%s%s",
+		    run->step, what, r->comment ? " comment: '" : "", r->comment ? r->comment : "",
+		    r->comment ? "'" : "");
 	}
 	else
 		check_run_finish(run, 0, "Layer4 timeout", "%s", strerror(ETIMEDOUT));

@@ -708,7 +708,7 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 		"send-proxy-v2", "weight",
 	};
 	static const char *const later[] = {
-		"resolvers", "init-addr",
+		"maxqueue", "resolvers", "init-addr",
 		"track", "source", "id", "cookie", "redir", "check-send-proxy",
 	};
 	uint64_t v;

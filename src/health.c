@@ -130,14 +130,24 @@ health_next(const struct health *h)
 {
 	uint64_t us = h->agent ? h->srv->agent_inter : health_counter_interval(&h->counter,
 	    h->srv->check_inter, h->srv->check_fastinter, h->srv->check_downinter);
-	unsigned int spread = h->spread;
+	return health_spread(us, h->spread, random());
+}
 
-	if (spread > 0) {
-		long rnd = (long)(random() % (2 * spread + 1)) - (long)spread;
+uint64_t
+health_spread(uint64_t us, unsigned int pct, long rnd)
+{
+	long d;
 
-		us = us * (uint64_t)(100 + rnd) / 100;
-	}
-	return us;
+	if (pct == 0)
+		return us;
+	d = (long)((unsigned long)rnd % (2 * pct + 1)) - (long)pct;	/* -pct .. +pct */
+	return us * (uint64_t)(100 + d) / 100;
+}
+
+uint64_t
+health_first_delay(uint64_t mininter, unsigned int n, unsigned int pos)
+{
+	return n == 0 ? 0 : mininter / n * pos;
 }
 
 /* "status: 2/3 UP": HAProxy's counter as option log-health-checks shows it. */
@@ -359,7 +369,7 @@ health_start(struct event_base *base, struct conf *c)
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
 			/* HAProxy's spread of the first checks: the i-th of n
 			 * starts at i/n of the smallest interval. */
-			uint64_t delay = n ? mininter / n * pos : 0;
+			uint64_t delay = health_first_delay(mininter, n, pos);
 
 			if (!s->check && !s->agent_check)
 				continue;

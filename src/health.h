@@ -36,6 +36,14 @@ int health_counter_is_up(const struct health_counter *h);
 uint64_t health_counter_interval(const struct health_counter *h, uint64_t inter,
     uint64_t fastinter, uint64_t downinter);
 
+/* An interval varied by spread-checks: us times (100 + d)%, d from -pct
+ * to +pct chosen by rnd (any non-negative number). */
+uint64_t health_spread(uint64_t us, unsigned int pct, long rnd);
+
+/* HAProxy's spread of the first checks: the pos-th of n checked servers
+ * (from 0) starts pos/n of the smallest interval after start-up. */
+uint64_t health_first_delay(uint64_t mininter, unsigned int n, unsigned int pos);
+
 /* Start checking every server with "check" (after privileges are set). */
 int health_start(struct event_base *base, struct conf *c);
 

@@ -356,6 +356,27 @@ START_TEST(test_agent_answers)
 }
 END_TEST
 
+START_TEST(test_spread_of_checks)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	ck_assert_uint_eq(health_spread(2000000, 0, 12345), 2000000);
+	for (long r = 0; r < 200; r++) {
+		uint64_t v = health_spread(2000000, 5, r * 7919);
+
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	ck_assert_uint_eq(lo, 1900000);		/* -5% */
+	ck_assert_uint_eq(hi, 2100000);		/* +5% */
+	/* 1,000 servers over 2 s: one every 2 ms, the last just before 2 s. */
+	ck_assert_uint_eq(health_first_delay(2000000, 1000, 0), 0);
+	ck_assert_uint_eq(health_first_delay(2000000, 1000, 1), 2000);
+	ck_assert_uint_eq(health_first_delay(2000000, 1000, 999), 1998000);
+	ck_assert_uint_eq(health_first_delay(2000000, 0, 0), 0);
+}
+END_TEST
+
 static Suite *
 health_suite(void)
 {
@@ -366,6 +387,7 @@ health_suite(void)
 	tcase_add_test(tc, test_rise_successes_in_a_row_bring_it_back);
 	tcase_add_test(tc, test_rise_one_fall_one);
 	tcase_add_test(tc, test_interval_depends_on_state);
+	tcase_add_test(tc, test_spread_of_checks);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("matcher");
 	tcase_add_test(tc, test_string_waits_for_more_then_decides);

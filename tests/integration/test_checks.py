@@ -132,6 +132,7 @@ REDIS_RULES = ("    option tcp-check\n"
                "    tcp-check send PING\\r\\n\n"
                "    tcp-check expect string +PONG\n"
                "    tcp-check send info\\ replication\\r\\n\n"
+               "    tcp-check comment \"the primary\"\n"
                "    tcp-check expect string role:master\n"
                "    tcp-check send QUIT\\r\\n\n"
                "    tcp-check expect string +OK\n")
@@ -155,7 +156,7 @@ def test_tcp_check_rules_follow_the_answer():
     role["r"] = b"slave"
     # The answer stays open without a match: HAProxy waits, then times out.
     l = down(sp, "a", "Layer7 timeout")[0]
-    check("at step 5 of tcp-check (expect string 'role:master')" in l, l)
+    check("at step 5 of tcp-check (expect string 'role:master') comment: 'the primary'" in l, l)
     role["r"] = b"master"
     up(sp, "a")
     sp.stop()
