@@ -202,6 +202,24 @@ class Session:
                           % (self.seed, n))
 
 
+def connect_from(target, source, timeout=30):
+    """Connect to target from the loopback address source (127.x.y.z,
+    any port): the proxy's log then names this session alone, even once
+    the kernel reuses ports."""
+    host, port = target.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.settimeout(timeout)
+    s.connect((host, int(port)))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def source_of(n):
+    """A loopback address of its own for session n (up to 2**24)."""
+    return "127.%d.%d.%d" % (1 + (n >> 16) % 254, (n >> 8) & 255, n & 255)
+
+
 def run_all(sessions, timeout=90):
     for s in sessions:
         if not s.started:
