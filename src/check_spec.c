@@ -199,11 +199,66 @@ static const char check_client_hello[] =
     "000b0002" "0100"			/* point formats: uncompressed */
     "000d000e" "000c040105010804080504030503";	/* signature algorithms */
 
+/* pgsql-check: a StartupMessage (length, protocol 3.0, "user" NAME, end),
+ * then no 'E'rror and an 'R' authentication request, as HAProxy. */
+static int
+check_spec_pgsql(struct check_spec *c, const char *user)
+{
+	char buf[256];
+	size_t ulen = user != NULL ? strlen(user) : 0, n = 4 + 4 + 5 + ulen + 1 + 1, o = 0;
+
+	if (user == NULL || ulen > 200)
+		return -1;
+	buf[o++] = 0; buf[o++] = 0; buf[o++] = (char)(n >> 8); buf[o++] = (char)n;
+	memcpy(buf + o, "\0\3\0\0user", 9);	/* with the NUL after "user" */
+	o += 9;
+	memcpy(buf + o, user, ulen + 1);
+	o += ulen + 1;
+	buf[o++] = '\0';
+	return check_spec_send(c, buf, o) ||
+	    check_spec_expect(c, CHECK_M_RSTRING, 1, 5, "^E") ||
+	    check_spec_expect(c, CHECK_M_RBINARY, 0, 9,
+	    "^52000000(08|0A|0C)000000(00|02|03|04|05|06|07|09|0A)");
+}
+
+/* mysql-check: the server's handshake; with a user, HAProxy's login
+ * packet (4.0 or 4.1 form, no password) and COM_QUIT, then an OK. */
+static int
+check_spec_mysql(struct check_spec *c, const char *user, int post41)
+{
+	char buf[256];
+	size_t ulen = user != NULL ? strlen(user) : 0, plen = ulen + (post41 ? 34 : 7), o = 4;
+
+	if (check_spec_expect(c, CHECK_M_MYSQL_HELLO, 0, -1, NULL))
+		return -1;
+	if (user == NULL)
+		return 0;
+	if (ulen > 200)
+		return -1;
+	buf[0] = (char)plen; buf[1] = (char)(plen >> 8); buf[2] = (char)(plen >> 16);
+	buf[3] = 1;
+	/* Client flags, max packet, (4.1: charset utf8 and 23 zeros). */
+	if (post41) {
+		memcpy(buf + o, "\x00\x82\x00\x00\x00\x80\x00\x01\x21", 9);
+		memset(buf + o + 9, 0, 23);
+		o += 32;
+	} else {
+		memcpy(buf + o, "\x00\x80\x00\x00\x01", 5);
+		o += 5;
+	}
+	memcpy(buf + o, user, ulen + 1);	/* user, NUL */
+	o += ulen + 1;
+	buf[o++] = '\0';			/* no password */
+	memcpy(buf + o, "\x01\x00\x00\x00\x01", 5);	/* COM_QUIT */
+	o += 5;
+	return check_spec_send(c, buf, o) ||
+	    check_spec_expect(c, CHECK_M_MYSQL_OK, 0, -1, NULL);
+}
+
 int
 check_spec_proto(struct check_spec *c, enum check_proto proto, const char *arg, int post41)
 {
-	char buf[512];
-	size_t ulen = arg != NULL ? strlen(arg) : 0;
+	char buf[300];
 
 	switch (proto) {
 	case CHECK_PROTO_REDIS:
@@ -218,51 +273,10 @@ check_spec_proto(struct check_spec *c, enum check_proto proto, const char *arg, 
 		    check_spec_send(c, buf, strlen(buf)) ||
 		    check_spec_expect(c, CHECK_M_RSTRING, 0, 4, "^2[0-9]{2}[- \r]") ||
 		    check_spec_send(c, "QUIT\r\n", 6);
-	case CHECK_PROTO_PGSQL: {
-		/* StartupMessage: length, protocol 3.0, "user" NAME, end. */
-		size_t n = 4 + 4 + 5 + ulen + 1 + 1, o = 0;
-
-		if (ulen > 200)
-			return -1;
-		buf[o++] = 0; buf[o++] = 0; buf[o++] = (char)(n >> 8); buf[o++] = (char)n;
-		memcpy(buf + o, "\0\3\0\0user", 9);	/* with the NUL after "user" */
-		o += 9;
-		memcpy(buf + o, arg, ulen + 1);
-		o += ulen + 1;
-		buf[o++] = '\0';
-		return check_spec_send(c, buf, o) ||
-		    check_spec_expect(c, CHECK_M_RSTRING, 1, 5, "^E") ||
-		    check_spec_expect(c, CHECK_M_RBINARY, 0, 9,
-		    "^52000000(08|0A|0C)000000(00|02|03|04|05|06|07|09|0A)");
-	}
-	case CHECK_PROTO_MYSQL: {
-		size_t plen = ulen + (post41 ? 34 : 7), o = 4;
-
-		if (check_spec_expect(c, CHECK_M_MYSQL_HELLO, 0, -1, NULL))
-			return -1;
-		if (arg == NULL)
-			return 0;
-		if (ulen > 200)
-			return -1;
-		buf[0] = (char)plen; buf[1] = (char)(plen >> 8); buf[2] = (char)(plen >> 16);
-		buf[3] = 1;
-		/* Client flags, max packet, (4.1: charset utf8 and 23 zeros). */
-		if (post41) {
-			memcpy(buf + o, "\x00\x82\x00\x00\x00\x80\x00\x01\x21", 9);
-			memset(buf + o + 9, 0, 23);
-			o += 32;
-		} else {
-			memcpy(buf + o, "\x00\x80\x00\x00\x01", 5);
-			o += 5;
-		}
-		memcpy(buf + o, arg, ulen + 1);	/* user, NUL */
-		o += ulen + 1;
-		buf[o++] = '\0';		/* no password */
-		memcpy(buf + o, "\x01\x00\x00\x00\x01", 5);	/* COM_QUIT */
-		o += 5;
-		return check_spec_send(c, buf, o) ||
-		    check_spec_expect(c, CHECK_M_MYSQL_OK, 0, -1, NULL);
-	}
+	case CHECK_PROTO_PGSQL:
+		return check_spec_pgsql(c, arg);
+	case CHECK_PROTO_MYSQL:
+		return check_spec_mysql(c, arg, post41);
 	case CHECK_PROTO_LDAP:
 		/* A simple anonymous bind, LDAPv3, message id 1. */
 		return check_spec_send_hex(c, "300c020101600702010304008000") ||
