@@ -741,4 +741,25 @@ def test_observe_layer4_marks_down_on_traffic_errors():
     sp.stop()
 
 
+@test
+def test_an_unreachable_agent_changes_nothing():
+    """Connectivity is the health check's: an agent that cannot be reached
+    leaves the server as its last answer left it, up or down."""
+    said = {"line": b"down\n"}
+    ag = Scripted(lambda c: c.sendall(said["line"]))
+    a = Scripted(lambda c: c.sendall(b"a\n"))
+    sock = "/tmp/splicer-agent2-%d-%d.sock" % (os.getpid(), ag.port)
+    sp, port = splicer("", [("a", a.port, " agent-check agent-port %d agent-inter %dms"
+                             % (ag.port, INTER))],
+                       extra_global="    stats socket %s level admin\n" % sock)
+    sp.wait_log(r"Agent check for server app/a: DOWN, the agent says down", bound())
+    ag.close()
+    end = time.time() + bound()
+    while time.time() < end:
+        check(ctl_stat(sock, "a")["status"] == "DOWN (agent)", ctl_stat(sock, "a")["status"])
+        time.sleep(0.1)
+    check("Agent check for server app/a: UP" not in sp.log(), "an absent agent brought it up")
+    sp.stop()
+
+
 run()
