@@ -42,6 +42,23 @@ check_http_header(const unsigned char *line, size_t n, const char *name, const u
 	return 1;
 }
 
+/* A Content-Length value, read within its vlen bytes (strtol would skip
+ * the CRLFs after an empty value and read on past the buffer); -1 when it
+ * is not a number. */
+static long
+check_http_clen(const unsigned char *v, size_t vlen)
+{
+	long n = 0;
+	size_t i;
+
+	for (i = 0; i < vlen && isdigit(v[i]); i++) {
+		if (n > (long)CHECK_BUF)
+			return (long)CHECK_BUF + 1;	/* more than will ever come */
+		n = n * 10 + (v[i] - '0');
+	}
+	return i == 0 ? -1 : n;
+}
+
 /* Parse the status line and headers: 1 done, 0 more needed, -1 bad (info). */
 static int
 check_http_head(const unsigned char *buf, size_t len, int last, struct check_http_resp *r,
@@ -86,7 +103,7 @@ check_http_head(const unsigned char *buf, size_t len, int last, struct check_htt
 
 		eol = memmem(p, (size_t)(end + 2 - p), "\r\n", 2);
 		if (check_http_header(p, (size_t)(eol - p), "Content-Length", &v, &vlen))
-			r->clen = strtol((const char *)v, NULL, 10);
+			r->clen = check_http_clen(v, vlen);
 		else if (check_http_header(p, (size_t)(eol - p), "Transfer-Encoding", &v, &vlen))
 			r->chunked = vlen >= 7 && strncasecmp((const char *)v + vlen - 7, "chunked", 7) == 0;
 	}
