@@ -185,17 +185,6 @@ admin_cmd_show_info(char **argv, struct evbuffer *out)
 		admin_info(out);
 }
 
-/* Is any server of be taking sessions? */
-static int
-admin_backend_up(const struct conf_proxy *be)
-{
-	for (const struct conf_server *s = be->servers; s != NULL; s = s->next) {
-		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) == CONF_SRV_UP)
-			return 1;
-	}
-	return 0;
-}
-
 static void
 admin_cmd_show_stat(char **argv, struct evbuffer *out)
 {
@@ -229,7 +218,7 @@ admin_cmd_show_stat(char **argv, struct evbuffer *out)
 			    __atomic_load_n(&s->bytes[1], __ATOMIC_RELAXED));
 		}
 		evbuffer_add_printf(out, "%s,BACKEND,1,%s,,,,,%" PRIu64 ",%" PRIu64 ",%u,%u\n",
-		    px->name, admin_backend_up(px) ? "UP" : "DOWN",
+		    px->name, backend_any_up(px) ? "UP" : "DOWN",
 		    __atomic_load_n(&px->be_bytes[0], __ATOMIC_RELAXED),
 		    __atomic_load_n(&px->be_bytes[1], __ATOMIC_RELAXED),
 		    __atomic_load_n(&px->queue_len, __ATOMIC_RELAXED),

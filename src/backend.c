@@ -197,6 +197,16 @@ backend_dequeue(struct conf_proxy *be, struct backend_waiter *w)
 	return given;
 }
 
+int
+backend_any_up(const struct conf_proxy *be)
+{
+	for (const struct conf_server *s = be->servers; s != NULL; s = s->next) {
+		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) == CONF_SRV_UP)
+			return 1;
+	}
+	return 0;
+}
+
 const char *
 backend_state_name(enum conf_server_state state)
 {

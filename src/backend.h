@@ -77,6 +77,10 @@ void backend_set_agent(struct conf_proxy *be, struct conf_server *srv, int down,
 void backend_set_maxconn(struct conf_proxy *be, struct conf_server *srv, unsigned int maxconn);
 void backend_set_weight(struct conf_proxy *be, struct conf_server *srv, unsigned int weight);
 
+/* Has be a server that takes new sessions (state UP)? The admin socket's
+ * show stat and the readiness probe both ask this. */
+int backend_any_up(const struct conf_proxy *be);
+
 /* Name of a server state: "UP", "DOWN", "DRAIN", "MAINT". */
 const char *backend_state_name(enum conf_server_state state);
 

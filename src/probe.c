@@ -15,6 +15,7 @@
 #include <event2/http.h>
 
 #include "acl.h"
+#include "backend.h"
 #include "heartbeat.h"
 #include "httpd.h"
 #include "log.h"
@@ -48,17 +49,6 @@ probe_set_stopping(const char *why)
 		snprintf(probe_stopping, sizeof(probe_stopping), "%s", why);
 }
 
-/* Has be a server that takes new sessions? */
-static int
-probe_backend_up(const struct conf_proxy *be)
-{
-	for (const struct conf_server *s = be->servers; s != NULL; s = s->next) {
-		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) == CONF_SRV_UP)
-			return 1;
-	}
-	return 0;
-}
-
 /* A frontend can serve when its default backend has a server up, or,
  * without a default backend, when one of its use_backend targets has. */
 static int
@@ -69,14 +59,14 @@ probe_frontend(const struct conf_proxy *fe, char *why, size_t len)
 		return 0;
 	}
 	if (fe->backend != NULL) {
-		if (probe_backend_up(fe->backend))
+		if (backend_any_up(fe->backend))
 			return 1;
 		snprintf(why, len, "frontend %s: backend %s has no server up", fe->name,
 		    fe->backend->name);
 		return 0;
 	}
 	for (const struct acl_rule *r = fe->use_backends; r != NULL; r = r->next) {
-		if (r->backend != NULL && probe_backend_up(r->backend))
+		if (r->backend != NULL && backend_any_up(r->backend))
 			return 1;
 	}
 	snprintf(why, len, "frontend %s: none of its backends has a server up", fe->name);

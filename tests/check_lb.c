@@ -230,6 +230,28 @@ START_TEST(test_random_two_draws_prefers_the_less_loaded)
 }
 END_TEST
 
+/* The admin socket's show stat and the readiness probe both judge a backend
+ * by this: a server in state UP, nothing less (DRAIN and MAINT take no new
+ * sessions). */
+START_TEST(test_any_up_needs_a_server_in_state_up)
+{
+	struct conf *c = backend_conf("roundrobin",
+	    "  server p1 127.0.0.1:1\n  server p2 127.0.0.1:2\n");
+	struct conf_proxy *be = c->proxies;
+
+	ck_assert_int_eq(backend_any_up(be), 1);
+	backend_set_check(be, server(c, "p1"), 0);
+	ck_assert_int_eq(backend_any_up(be), 1);
+	backend_set_admin(be, server(c, "p2"), CONF_ADM_DRAIN);
+	ck_assert_int_eq(backend_any_up(be), 0);
+	backend_set_admin(be, server(c, "p2"), CONF_ADM_MAINT);
+	ck_assert_int_eq(backend_any_up(be), 0);
+	backend_set_admin(be, server(c, "p2"), CONF_ADM_READY);
+	ck_assert_int_eq(backend_any_up(be), 1);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_backup_only_when_no_primary_is_up)
 {
 	struct conf *c = backend_conf("roundrobin",
@@ -418,6 +440,7 @@ lb_suite(void)
 	tcase_add_test(tc, test_redispatch_avoids_the_failed_server);
 	tcase_add_test(tc, test_state_holders_are_separate);
 	tcase_add_test(tc, test_no_server_at_all);
+	tcase_add_test(tc, test_any_up_needs_a_server_in_state_up);
 	suite_add_tcase(s, tc);
 	return s;
 }
