@@ -62,9 +62,7 @@ engine_run(struct flow *f)
 	return n;
 }
 
-/* Is src at an urgent mark? splice stops there, possibly inside a
- * segment that the kernel would then redirect whole (sent twice). */
-static int
+int
 engine_at_mark(int fd)
 {
 	int at = 0;

@@ -157,6 +157,12 @@ const char *engine_sockmap_why(void);
  * unchanged on its old engine.
  */
 int engine_promote(struct flow *f);
+
+/* Is fd at an urgent mark? splice stops there (returning 0 instead of
+ * EAGAIN once the FIN is in), possibly inside a segment that the sockmap
+ * path would redirect whole (sent twice). */
+int engine_at_mark(int fd);
+
 /* Stop redirecting a sockmap flow: what arrives from now on is passed to
  * user space and copied (a session paused from the admin socket). */
 void engine_sockmap_hold(struct flow *f);

@@ -58,6 +58,118 @@ engine_splice_urgent(struct flow *f)
 	return 1;
 }
 
+/*
+ * splice(src -> pipe) returned 0: the peer's FIN, or an urgent mark once
+ * the FIN is in (splice stops at a mark and returns 0 there instead of
+ * EAGAIN). At a mark with bytes still in the pipe, those are drained
+ * first: the urgent byte is taken once the pipe is empty. Returns 1 on
+ * progress.
+ */
+static int
+engine_splice_fill_zero(struct flow *f, int *maybe_full)
+{
+	if (f->pipe->data == 0 && engine_splice_urgent(f))
+		return 1;
+	if (f->pipe->data != 0 && engine_at_mark(f->src)) {
+		*maybe_full = 1;
+		return 0;
+	}
+	/* The peer's FIN: everything before it is in the pipe. */
+	f->flags |= FLOW_F_SRC_EOF;
+	return 0;
+}
+
+/*
+ * splice(src -> pipe) failed with errno. Returns 1 on progress, 0 when the
+ * fill stops for this run, -1 when the flow cannot go on here (errno
+ * ENOSR: the copy engine takes it over with no byte lost).
+ */
+static int
+engine_splice_fill_error(struct flow *f, uint64_t in0, int *maybe_full)
+{
+	if (errno == EAGAIN) {
+		/* Ambiguous: the socket is empty, or the pipe is out of slots
+		 * long before its byte capacity (16 slots; a slot holds one
+		 * segment). An empty pipe cannot be full, so then the socket is
+		 * drained (or at an urgent mark); otherwise stop filling and let
+		 * the drain make room first. Only a run that read nothing looks
+		 * for a mark (it was woken for what splice cannot take): a
+		 * drained socket costs no extra call, and a mark met after bytes
+		 * is taken at the next wake-up, at once, as the socket stays
+		 * readable. engine_promote() checks for a mark itself. */
+		if (f->pipe->data != 0)
+			*maybe_full = 1;
+		else if (f->in == in0 && engine_splice_urgent(f))
+			return 1;
+		else
+			f->flags |= FLOW_F_CLEAN;
+		return 0;
+	}
+	if (errno == EINTR)
+		return 1;
+	if (engine_peer_gone(errno)) {
+		f->flags |= FLOW_F_SRC_ERR;
+		f->err = errno;
+		return 0;
+	}
+	if ((errno == ENOMEM || errno == ENOBUFS) && f->pipe->data != 0) {
+		/* Short of kernel memory and nothing was taken from the socket:
+		 * drain what the pipe holds first. */
+		*maybe_full = 1;
+		return 0;
+	}
+	f->err = errno;
+	if (errno == ENOMEM || errno == ENOBUFS) {
+		/* The pipe is empty, so the copy engine can take the flow over
+		 * with no byte lost; the pipe that failed is not given to
+		 * another flow. */
+		pipe_pool_kill(f->pipe);
+		f->pipe = NULL;
+		errno = ENOSR;
+	}
+	/* Otherwise EINVAL and the like: our failure, not the peer's. */
+	return -1;
+}
+
+/*
+ * Fill: src -> pipe, at most the room left in the pipe and what shaping
+ * allows. Returns 1 on progress, 0 when the fill stops for this run
+ * (*maybe_full set when the pipe may be out of room), -1 on a failure
+ * (errno ENOSR: no pipe, the copy engine takes the flow over).
+ */
+static int
+engine_splice_fill(struct flow *f, uint64_t in0, int *maybe_full)
+{
+	size_t room;
+	ssize_t n;
+
+	if (f->pipe == NULL && (f->pipe = pipe_pool_get()) == NULL) {
+		/* No pipe and no byte held: engine_run() moves the flow to the
+		 * copy engine. */
+		f->err = errno;
+		errno = ENOSR;
+		return -1;
+	}
+	if (f->pipe->data >= f->pipe->size) {
+		*maybe_full = 1;
+		return 0;
+	}
+	room = f->pipe->size - f->pipe->data;
+	n = splice(f->src, NULL, f->pipe->wr, NULL,
+	    room < f->allow ? room : (size_t)f->allow,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		f->flags &= ~FLOW_F_CLEAN;
+		f->pipe->data += (size_t)n;
+		f->in += (uint64_t)n;
+		f->allow -= (uint64_t)n;
+		return 1;
+	}
+	if (n == 0)
+		return engine_splice_fill_zero(f, maybe_full);
+	return engine_splice_fill_error(f, in0, maybe_full);
+}
+
 static ssize_t
 engine_splice_run(struct flow *f)
 {
@@ -70,80 +182,11 @@ engine_splice_run(struct flow *f)
 	while (moved < ENGINE_RUN_BUDGET) {
 		int progress = 0;
 
-		/* Fill: src -> pipe, at most the room left in the pipe and what
-		 * shaping allows. */
 		if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR)) &&
 		    !maybe_full && f->allow > 0) {
-			if (f->pipe == NULL && (f->pipe = pipe_pool_get()) == NULL) {
-				/* No pipe and no byte held: engine_run() moves the flow
-				 * to the copy engine. */
-				f->err = errno;
-				errno = ENOSR;
+			progress = engine_splice_fill(f, in0, &maybe_full);
+			if (progress < 0)
 				return -1;
-			}
-			if (f->pipe->data >= f->pipe->size) {
-				maybe_full = 1;
-			} else {
-				size_t room = f->pipe->size - f->pipe->data;
-
-				n = splice(f->src, NULL, f->pipe->wr, NULL,
-				    room < f->allow ? room : (size_t)f->allow,
-				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-				if (n > 0) {
-					f->flags &= ~FLOW_F_CLEAN;
-					f->pipe->data += (size_t)n;
-					f->in += (uint64_t)n;
-					f->allow -= (uint64_t)n;
-					progress = 1;
-				} else if (n == 0 && f->pipe->data == 0 &&
-				    engine_splice_urgent(f)) {
-					progress = 1;
-				} else if (n == 0) {
-					/* The peer's FIN: everything before it is in the pipe. */
-					f->flags |= FLOW_F_SRC_EOF;
-				} else if (errno == EAGAIN) {
-					/* Ambiguous: the socket is empty, or the pipe is out of
-					 * slots long before its byte capacity (16 slots; a slot
-					 * holds one segment). An empty pipe cannot be full, so
-					 * then the socket is drained (or at an urgent mark);
-					 * otherwise stop filling and let the drain below make
-					 * room first. Only a run that read nothing looks for
-					 * a mark (it was woken for what splice cannot take):
-					 * a drained socket costs no extra call, and a mark met
-					 * after bytes is taken at the next wake-up, at once,
-					 * as the socket stays readable. engine_promote()
-					 * checks for a mark itself. */
-					if (f->pipe->data != 0)
-						maybe_full = 1;
-					else if (f->in == in0 && engine_splice_urgent(f))
-						progress = 1;
-					else
-						f->flags |= FLOW_F_CLEAN;
-				} else if (errno == EINTR) {
-					progress = 1;
-				} else if (engine_peer_gone(errno)) {
-					f->flags |= FLOW_F_SRC_ERR;
-					f->err = errno;
-				} else if ((errno == ENOMEM || errno == ENOBUFS) &&
-				    f->pipe->data != 0) {
-					/* Short of kernel memory and nothing was taken from
-					 * the socket: drain what the pipe holds first. */
-					maybe_full = 1;
-				} else if (errno == ENOMEM || errno == ENOBUFS) {
-					/* The pipe is empty, so the copy engine can take the
-					 * flow over with no byte lost; the pipe that failed is
-					 * not given to another flow. */
-					f->err = errno;
-					pipe_pool_kill(f->pipe);
-					f->pipe = NULL;
-					errno = ENOSR;
-					return -1;
-				} else {
-					/* EINVAL and the like: our failure, not the peer's. */
-					f->err = errno;
-					return -1;
-				}
-			}
 		}
 
 		/* Drain: pipe -> dst. */

@@ -204,6 +204,70 @@ def test_urgent_byte_arrives_inline_both_ways_and_the_session_then_sleeps(engine
     sp.stop()
 
 
+def _urgent_tail_parts():
+    r = random.Random(7)
+    return r.randbytes(3000000), b"U", r.randbytes(23)
+
+
+def _slow_read(s, delay):
+    """Read to EOF in 4 KiB steps after delay seconds: a slow destination."""
+    time.sleep(delay)
+    out = bytearray()
+    while True:
+        b = s.recv(4096)
+        if not b:
+            return bytes(out)
+        out += b
+
+
+@per_engine
+def test_urgent_byte_after_the_fin_reaches_a_slow_reader_both_ways(engine):
+    """The urgent byte and what follows it are relayed when the sender's FIN
+    is already in and the destination is slow: the reader has a 4 KiB
+    receive buffer and starts 0.5 s late, so the relay still holds bytes
+    when it reaches the urgent mark. There the kernel's splice returns 0
+    (not EAGAIN) once the FIN is in, which must not be taken for the FIN
+    while bytes before the mark wait in the pipe. Each direction, 3 runs."""
+    parts = _urgent_tail_parts()
+    want = b"".join(parts)
+
+    def run_dir(direction, i):
+        got = []
+
+        def handler(c):
+            if direction == "up":
+                got.append(_slow_read(c, 0.5))
+            else:
+                _send_with_urgent(c, parts)
+                c.shutdown(socket.SHUT_WR)
+                recv_all(c)
+        srv = Server(handler, rcvbuf=4096 if direction == "up" else None)
+        port = free_port()
+        sp = Splicer(base_conf(addr(port), srv.addr, engine))
+        try:
+            s = connect(addr(port), timeout=30, rcvbuf=4096 if direction == "down" else None)
+            if direction == "up":
+                _send_with_urgent(s, parts)
+                s.shutdown(socket.SHUT_WR)
+                wait_until(lambda: got, 30, "the server's EOF")
+                data = got[0]
+            else:
+                data = _slow_read(s, 0.5)
+                s.shutdown(socket.SHUT_WR)
+            s.close()
+            check(sha(data) == sha(want), "%s run %d: %d of %d bytes, intact %s"
+                  % (direction, i, len(data), len(want), data == want[:len(data)]))
+            l = sp.wait_sessions(1)[0]
+            check(l["term"] == "--" and l["up" if direction == "up" else "down"] == len(want),
+                  "%s run %d: log %r" % (direction, i, l))
+        finally:
+            sp.stop()
+            srv.close()
+    for direction in ("up", "down"):
+        for i in range(3):
+            run_dir(direction, i)
+
+
 @per_engine
 def test_stalled_reader_keeps_rss_flat(engine):
     """50 MB flow to a client that stops reading for 2 s: splicer stops
