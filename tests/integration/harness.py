@@ -263,6 +263,19 @@ def tcp_established(a, b):
     return False
 
 
+def accept_queue(port):
+    """Connections waiting in the accept queue of the IPv4 listener on
+    this port (/proc/net/tcp gives it as rx_queue for a LISTEN socket),
+    or None while nothing listens there."""
+    want = ":%04X" % port
+    with open("/proc/net/tcp") as f:
+        for l in f.readlines()[1:]:
+            w = l.split()
+            if w[1].endswith(want) and w[3] == "0A":
+                return int(w[4].split(":")[1], 16)
+    return None
+
+
 def discard(s):
     """Read until EOF into one reused buffer; return the count. A reader
     that keeps no copy never stalls on growing a 256 MB bytearray."""

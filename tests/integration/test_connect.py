@@ -7,8 +7,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, addr, check, connect, echo_handler, free_port,
-                     per_engine, recv_all, reset_close, run, test, wait_until)
+from harness import (Server, Splicer, accept_queue, addr, check, connect, echo_handler,
+                     free_port, per_engine, recv_all, reset_close, run, test, wait_until)
 
 
 def conf(port, server, connect_to="500ms", retries=2, engine="splice", more=""):
@@ -29,7 +29,7 @@ def blackhole():
         c.setblocking(False)
         c.connect_ex(("127.0.0.1", srv.port))
         fillers.append(c)
-    time.sleep(0.2)
+    wait_until(lambda: (accept_queue(srv.port) or 0) >= 1, 5, "the black hole's accept queue to fill")
     return srv, fillers
 
 
@@ -75,13 +75,13 @@ def test_client_reset_during_connect_ends_session_at_once():
     bh, fillers = blackhole()
     port = free_port()
     sp = Splicer(conf(port, bh.addr, "5s", 0))
-    s = connect(addr(port))
-    time.sleep(0.1)
     base = sp.fds()
+    s = connect(addr(port))
+    wait_until(lambda: sp.fds() == base + 2, 5, "the client's socket and the connecting one")
     reset_close(s)
     l = sp.wait_sessions(1, timeout=2)[0]
     check(l["term"] == "CC", "termination %s (%s)" % (l["term"], l["reason"]))
-    wait_until(lambda: sp.fds() == base - 2, 2, "client and server sockets to close")
+    wait_until(lambda: sp.fds() == base, 2, "client and server sockets to close")
     sp.stop()
     for f in fillers:
         f.close()
@@ -93,11 +93,11 @@ def test_retry_reaches_server_that_comes_up():
     turn-around; the second try serves the client."""
     port = free_port()
     up = free_port()
-    sp = Splicer(conf(port, addr(up), "800ms", 3))
+    sp = Splicer(conf(port, addr(up), "800ms", 3), args=["-d"])
     s = connect(addr(port))
     s.sendall(b"ping")
     s.shutdown(socket.SHUT_WR)
-    time.sleep(0.2)
+    sp.wait_log(r"connect to 127\.0\.0\.1:%d failed \(Connection refused\)" % up)
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", up))

@@ -14,14 +14,17 @@ import subprocess
 import threading
 import time
 
-from harness import (Server, Splicer, addr, base_conf, check, connect, free_port, on_cleanup,
-                     params, recv_all, run, test, SANITIZED)
+from harness import (Server, Splicer, accept_queue, addr, base_conf, check, connect, free_port,
+                     on_cleanup, params, recv_all, run, test, wait_until, SANITIZED)
 
 SECONDS = 5
 OVER, UNDER = 1.02, 0.96
 
 
 def iperf_server(port, bind="127.0.0.1"):
+    """iperf3 -s -1 on port, once the one before it has let the port go;
+    returns when it listens."""
+    wait_until(lambda: accept_queue(port) is None, 10, "the last iperf3 -s to leave the port")
     p = subprocess.Popen(["iperf3", "-s", "-1", "-B", bind, "-p", str(port)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -30,7 +33,9 @@ def iperf_server(port, bind="127.0.0.1"):
             p.kill()
         p.wait()
     on_cleanup(stop)
-    time.sleep(0.3)
+    wait_until(lambda: accept_queue(port) is not None or p.poll() is not None, 10,
+               "iperf3 -s to listen")
+    check(p.poll() is None, "iperf3 -s -p %d exited with %s" % (port, p.returncode))
     return p
 
 
