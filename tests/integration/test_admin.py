@@ -14,9 +14,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (SANITIZED, SOCKMAP, SPLICER, TEST_TIMEOUT, Server, Skip, Splicer, addr,
-                     check, connect, echo_handler, free_port, named, params, recv_all, run,
-                     sha, test, wait_until)
+from harness import (SANITIZED, SOCKMAP, SPLICER, TEST_TIMEOUT, Server, Skip, Splicer,
+                     accept_queue, addr, check, connect, echo_handler, free_port, named,
+                     on_cleanup, params, recv_all, run, sha, test, wait_until)
 
 SPLICERCTL = os.environ.get("SPLICERCTL", os.path.join(os.path.dirname(SPLICER), "splicerctl"))
 
@@ -337,7 +337,7 @@ def test_a_session_still_connecting_cannot_be_paused():
         f.setblocking(False)
         f.connect_ex(("127.0.0.1", blocked.port))
         fill.append(f)
-    time.sleep(0.1)
+    wait_until(lambda: (accept_queue(blocked.port) or 0) >= 1, 5, "a full accept queue")
     sp, socks, front = start([("s1", blocked.addr)])
     c = connect(front)
     wait_until(lambda: any(r["state"] == "connecting" for r in sess_rows(socks["admin"])), 5,
@@ -957,28 +957,51 @@ def test_top_under_a_terminal_shows_frontends_servers_and_sessions():
     t.start()
     p = subprocess.Popen(["script", "-qec", "%s top -f %s" % (SPLICERCTL, path), "/dev/null"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    time.sleep(2.5)
+    on_cleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+    # Read its frames until one (complete: the next one has begun) shows
+    # the session moving, rather than quitting after a fixed time.
+    sess = r"^\d+\s+app\s+127\.0\.0\.1:\d+\s+splice\s+\d+s\s+(\S+)"
+    out, found = bytearray(), []
+    os.set_blocking(p.stdout.fileno(), False)
+
+    def moving_frame():
+        try:
+            while True:
+                b = os.read(p.stdout.fileno(), 65536)
+                if not b:
+                    break
+                out.extend(b)
+        except BlockingIOError:
+            pass
+        frames = out.decode("utf-8", "replace").split("\x1b[H\x1b[2J")[1:-1]
+        for f in frames:
+            m = re.search(sess, f, re.M)
+            if "FRONTEND" in f and m and m.group(1) != "0":
+                found.append(f)
+                return True
+        return p.poll() is not None
+    wait_until(moving_frame, 20, "a frame of top showing the session moving")
     p.stdin.write(b"q")
     p.stdin.flush()
+    os.set_blocking(p.stdout.fileno(), True)
     try:
-        out, _ = p.communicate(timeout=5)
+        rest, _ = p.communicate(timeout=5)
     except subprocess.TimeoutExpired:
         p.kill()
-        out, _ = p.communicate()
-        check(False, "top did not quit on q: %r" % out[-300:])
+        rest, _ = p.communicate()
+        check(False, "top did not quit on q: %r" % rest[-300:])
     stop.append(1)
     c.close()
     t.join(10)
-    text = out.decode("utf-8", "replace")
-    frames = text.split("\x1b[H\x1b[2J")
-    last = [f for f in frames if "FRONTEND" in f][-1]
+    check(found, "top exited before a frame showed the session: %r" % bytes(out[-600:]))
+    last = found[0]
     check(p.returncode == 0, "exit %d" % p.returncode)
     lines = last.replace("\r", "").rstrip("\n").split("\n")
     check(len(lines) <= 24 and all(len(l) <= 80 for l in lines), "not 80x24: %r" % lines)
     check(re.search(r"^app\s+OPEN\s+1 ", last, re.M), last)
     check(re.search(r"^app/s1\s+UP ", last, re.M) and re.search(r"^app/s2\s+UP ", last, re.M),
           last)
-    m = re.search(r"^\d+\s+app\s+127\.0\.0\.1:\d+\s+splice\s+\d+s\s+(\S+)", last, re.M)
+    m = re.search(sess, last, re.M)
     check(m and m.group(1) not in ("0",), "the session and its rate: %s" % last)
     print("    top, last frame:\n      " + "\n      ".join(lines[:12]))
     sp.stop()

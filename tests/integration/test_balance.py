@@ -6,7 +6,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Server, Splicer, addr, check, connect, free_port, named, recv_all, run,
-                     test)
+                     test, wait_until)
 
 
 def conf(port, backend_lines, defaults=""):
@@ -118,7 +118,7 @@ def test_leastconn_spreads_long_sessions():
     sp = Splicer(conf(port, "    balance leastconn\n    server a %s\n    server b %s\n"
                       % (a.addr, b.addr)))
     socks = [connect(addr(port)) for _ in range(6)]
-    time.sleep(0.5)
+    wait_until(lambda: a.active + b.active == 6, 5, "six sessions at the servers")
     check(a.active == 3 and b.active == 3, "active a=%d b=%d" % (a.active, b.active))
     for s in socks:
         s.close()
