@@ -195,61 +195,91 @@ conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	enum check_match match;
-} conf_health_matches[] = {
-	{ "string", CHECK_M_STRING }, { "rstring", CHECK_M_RSTRING },
-	{ "binary", CHECK_M_BINARY }, { "rbinary", CHECK_M_RBINARY },
+/* One of an expect rule's (option) words and what it does to the rule. */
+static int
+conf_health_expect_opt(struct check_rule *r, const char *kw, char **argv, int *i, char *err,
+    size_t errlen)
+{
+	long v;
+
+	if (strcmp(argv[*i], "min-recv") == 0) {
+		if (conf_health_num(argv[*i + 1], -1, CHECK_BUF, &v) == -1) {
+			snprintf(err, errlen, "'%s expect min-recv%s%s' expects a number -1..%d", kw,
+			    argv[*i + 1] ? " " : "", argv[*i + 1] ? argv[*i + 1] : "", CHECK_BUF);
+			return -1;
+		}
+		r->min_recv = v;
+		(*i)++;
+	} else if (strcmp(argv[*i], "comment") == 0 && argv[*i + 1] != NULL) {
+		free(r->comment);
+		r->comment = strdup(argv[++*i]);
+	} else if (strcmp(argv[*i], "!") == 0) {
+		r->negate = 1;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int
+conf_health_expect_head(struct check_rule *r, int argc, char **argv,
+    const struct conf_health_match *matches, size_t n, char *err, size_t errlen)
+{
+	char names[80] = "";
+	int i = 2, rc;
+	size_t m;
+
+	while (i < argc && (rc = conf_health_expect_opt(r, argv[0], argv, &i, err, errlen)) != 0) {
+		if (rc == -1)
+			return -1;
+		i++;
+	}
+	for (m = 0; i < argc && m < n; m++) {
+		if (strcmp(argv[i], matches[m].name) == 0)
+			break;
+	}
+	if (i < argc && m < n && matches[m].later) {
+		snprintf(err, errlen, "'%s expect %s' is not supported yet", argv[0], argv[i]);
+		return -1;
+	}
+	if (i >= argc || m == n) {
+		for (m = 0; m < n; m++) {
+			if (!matches[m].later)
+				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				    names[0] ? "|" : "", matches[m].name);
+		}
+		snprintf(err, errlen, "'%s expect' expects [min-recv N] [comment TEXT] [!] "
+		    "%s PATTERN%s%s%s", argv[0], names, i < argc ? " (got '" : "",
+		    i < argc ? argv[i] : "", i < argc ? "')" : "");
+		return -1;
+	}
+	if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+		snprintf(err, errlen, "'%s expect %s' expects a pattern", argv[0], argv[i]);
+		return -1;
+	}
+	if (i + 2 < argc) {
+		snprintf(err, errlen, "'%s expect %s %s': unexpected '%s'", argv[0], argv[i],
+		    argv[i + 1], argv[i + 2]);
+		return -1;
+	}
+	r->match = matches[m].match;
+	return i;
+}
+
+static const struct conf_health_match conf_health_matches[] = {
+	{ "string", CHECK_M_STRING, 0 }, { "rstring", CHECK_M_RSTRING, 0 },
+	{ "binary", CHECK_M_BINARY, 0 }, { "rbinary", CHECK_M_RBINARY, 0 },
 };
 
 /* "tcp-check expect [min-recv N] [comment C] [!] MATCH PATTERN". */
 static int
 conf_health_expect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
 {
-	int i = 2;
-	size_t m;
+	int i = conf_health_expect_head(r, argc, argv, conf_health_matches,
+	    sizeof(conf_health_matches) / sizeof(*conf_health_matches), err, errlen);
 
-	for (; i < argc; i++) {
-		long v;
-
-		if (strcmp(argv[i], "min-recv") == 0) {
-			if (conf_health_num(argv[i + 1], -1, CHECK_BUF, &v) == -1) {
-				snprintf(err, errlen, "'tcp-check expect min-recv' expects a number "
-				    "-1..%d", CHECK_BUF);
-				return -1;
-			}
-			r->min_recv = v;
-			i++;
-		} else if (strcmp(argv[i], "comment") == 0 && i + 1 < argc) {
-			free(r->comment);
-			r->comment = strdup(argv[++i]);
-		} else if (strcmp(argv[i], "!") == 0) {
-			r->negate = 1;
-		} else {
-			break;
-		}
-	}
-	for (m = 0; i < argc && m < sizeof(conf_health_matches) / sizeof(*conf_health_matches); m++) {
-		if (strcmp(argv[i], conf_health_matches[m].name) == 0)
-			break;
-	}
-	if (i >= argc || m == sizeof(conf_health_matches) / sizeof(*conf_health_matches)) {
-		snprintf(err, errlen, "'tcp-check expect' expects [min-recv N] [comment TEXT] [!] "
-		    "string|rstring|binary|rbinary PATTERN%s%s%s", i < argc ? " (got '" : "",
-		    i < argc ? argv[i] : "", i < argc ? "')" : "");
+	if (i < 0)
 		return -1;
-	}
-	if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-		snprintf(err, errlen, "'tcp-check expect %s' expects a pattern", argv[i]);
-		return -1;
-	}
-	if (i + 2 < argc) {
-		snprintf(err, errlen, "'tcp-check expect %s %s': unexpected '%s'", argv[i],
-		    argv[i + 1], argv[i + 2]);
-		return -1;
-	}
-	r->match = conf_health_matches[m].match;
 	if (r->match == CHECK_M_BINARY) {
 		unsigned char buf[1024];
 		long n = check_unhex(argv[i + 1], buf, sizeof(buf));

@@ -23,6 +23,21 @@ enum {
 
 /* "option NAME ..." when NAME is a check option: 1 when it was one (err set
  * if it was bad: then -1), 0 when it is not a check option. */
+/* A match word of an expect rule; later: parsed only to be refused as
+ * not supported yet. */
+struct conf_health_match {
+	const char *name;
+	enum check_match match;
+	int later;
+};
+
+/* The words of "tcp-check expect" or "http-check expect" (argv[0]) up to
+ * the pattern: [min-recv N] [comment C] [!] then a word of matches, which
+ * sets r->match. Returns the index of that word in argv (its pattern
+ * follows, the last word), or -1 with err. */
+int conf_health_expect_head(struct check_rule *r, int argc, char **argv,
+    const struct conf_health_match *matches, size_t n, char *err, size_t errlen);
+
 int conf_health_option(struct conf_proxy *px, int argc, char **argv, int negate,
     char *err, size_t errlen);
 

@@ -107,47 +107,21 @@ conf_httpchk_send(struct check_rule *r, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	enum check_match match;
-} conf_httpchk_matches[] = {
-	{ "status", CHECK_M_HTTP_STATUS }, { "rstatus", CHECK_M_HTTP_RSTATUS },
-	{ "string", CHECK_M_HTTP_STRING }, { "rstring", CHECK_M_HTTP_RSTRING },
+static const struct conf_health_match conf_httpchk_matches[] = {
+	{ "status", CHECK_M_HTTP_STATUS, 0 }, { "rstatus", CHECK_M_HTTP_RSTATUS, 0 },
+	{ "string", CHECK_M_HTTP_STRING, 0 }, { "rstring", CHECK_M_HTTP_RSTRING, 0 },
+	{ "hdr", CHECK_M_HTTP_STRING, 1 }, { "fhdr", CHECK_M_HTTP_STRING, 1 },
 };
 
 /* "http-check expect [min-recv N] [comment C] [!] status|rstatus|string|rstring P". */
 static int
 conf_httpchk_expect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
 {
-	size_t m, n = sizeof(conf_httpchk_matches) / sizeof(*conf_httpchk_matches);
-	int i = 2;
+	int i = conf_health_expect_head(r, argc, argv, conf_httpchk_matches,
+	    sizeof(conf_httpchk_matches) / sizeof(*conf_httpchk_matches), err, errlen);
 
-	for (; i < argc; i++) {
-		if (strcmp(argv[i], "min-recv") == 0 && i + 1 < argc) {
-			r->min_recv = strtol(argv[++i], NULL, 10);
-		} else if (strcmp(argv[i], "comment") == 0 && i + 1 < argc) {
-			conf_httpchk_set(&r->comment, argv[++i]);
-		} else if (strcmp(argv[i], "!") == 0) {
-			r->negate = 1;
-		} else {
-			break;
-		}
-	}
-	for (m = 0; i < argc && m < n; m++) {
-		if (strcmp(argv[i], conf_httpchk_matches[m].name) == 0)
-			break;
-	}
-	if (i < argc && (strcmp(argv[i], "hdr") == 0 || strcmp(argv[i], "fhdr") == 0)) {
-		snprintf(err, errlen, "'http-check expect %s' is not supported yet", argv[i]);
+	if (i < 0)
 		return -1;
-	}
-	if (i + 1 >= argc || m == n || i + 2 < argc) {
-		snprintf(err, errlen, "'http-check expect' expects [min-recv N] [comment TEXT] [!] "
-		    "status|rstatus|string|rstring PATTERN%s%s%s", i < argc && m == n ? " (got '" :
-		    "", i < argc && m == n ? argv[i] : "", i < argc && m == n ? "')" : "");
-		return -1;
-	}
-	r->match = conf_httpchk_matches[m].match;
 	if (r->match == CHECK_M_HTTP_STATUS && !check_http_valid_list(argv[i + 1])) {
 		snprintf(err, errlen, "'http-check expect status %s': expected codes or ranges "
 		    "such as 200,300-399", argv[i + 1]);
