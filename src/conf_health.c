@@ -310,8 +310,10 @@ conf_health_send(struct check_rule *r, int argc, char **argv, char *err, size_t 
 		    binary ? "HEX" : "STRING");
 		return -1;
 	}
-	if (argc == 5)
+	if (argc == 5) {
+		free(r->comment);	/* a "tcp-check comment" line before this one */
 		r->comment = strdup(argv[4]);
+	}
 	if (binary) {
 		unsigned char buf[4096];
 		long n = check_unhex(argv[2], buf, sizeof(buf));
