@@ -178,6 +178,16 @@ conf_httpchk_line(struct conf_proxy *px, int argc, char **argv, int line, char *
 	    conf_httpchk_expect(r, argc, argv, err, errlen);
 }
 
+/* Headers written in option httpchk's version word end without the CRLF
+ * of their last line ("HTTP/1.1\r\nHost:\ www\r\nX-A:\ b"). */
+static int
+conf_httpchk_unended(const char *hdrs)
+{
+	size_t n = hdrs != NULL ? strlen(hdrs) : 0;
+
+	return n > 0 && (n < 2 || strcmp(hdrs + n - 2, "\r\n") != 0);
+}
+
 /* The request of a send rule: its own parts, else option httpchk's, else
  * HAProxy's "OPTIONS / HTTP/1.0". The connection closes after the answer. */
 static int
@@ -196,7 +206,7 @@ conf_httpchk_request(const struct conf_httpchk *h, struct check_rule *r)
 		return -1;
 	fprintf(f, "%s %s %s\r\n%s%s", meth, uri, ver, h->req[3] ? h->req[3] : "",
 	    r->hdrs ? r->hdrs : "");
-	if (h->req[3] != NULL && strstr(h->req[3], "\r\n") == NULL)
+	if (conf_httpchk_unended(h->req[3]))
 		fputs("\r\n", f);	/* "HTTP/1.1\r\nHost:\ www": the last header's end */
 	if (blen > 0)
 		fprintf(f, "Content-Length: %zu\r\n", blen);

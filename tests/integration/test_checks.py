@@ -500,6 +500,19 @@ def test_httpchk_follows_patroni_primary():
 
 
 @test
+def test_httpchk_old_header_form_ends_each_header():
+    """option httpchk's version word may carry headers, the last without
+    its CRLF: each header must still end on its own line."""
+    api = Patroni()
+    sp, port = splicer("    option httpchk OPTIONS / HTTP/1.1\\r\\nHost:\\ www\\r\\nX-A:\\ b\n",
+                       [("a", api.port, "")])
+    wait_until(lambda: api.requests, bound(), "a check")
+    check(api.requests[0] == b"OPTIONS / HTTP/1.1\r\nHost: www\r\nX-A: b\r\n"
+          b"Connection: close\r\n\r\n", repr(api.requests[0]))
+    sp.stop()
+
+
+@test
 def test_http_check_send_and_body_expect():
     api = Patroni()
     sp, port = splicer("    option httpchk\n"
