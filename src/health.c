@@ -227,7 +227,14 @@ health_observe(struct health *h)
 
 	if (n < h->srv->error_limit)
 		return;
-	__atomic_store_n(&h->srv->observed_errors, 0, __ATOMIC_RELAXED);
+	/* Take the count and zero it in one step: a failure a worker counts
+	 * between a load and a store would be lost. A success may have reset
+	 * it meanwhile: what was counted since then is given back. */
+	n = __atomic_exchange_n(&h->srv->observed_errors, 0, __ATOMIC_RELAXED);
+	if (n < h->srv->error_limit) {
+		__atomic_add_fetch(&h->srv->observed_errors, n, __ATOMIC_RELAXED);
+		return;
+	}
 	snprintf(res.info, sizeof(res.info), "%u connect errors in a row of traffic (observe "
 	    "layer4)", n);
 	if (h->srv->on_error == CONF_ONERR_SUDDEN_DEATH && h->counter.health > h->counter.rise)
