@@ -83,6 +83,7 @@ struct check_spec {
 
 /* A rule list under construction: "tcp-check" lines, or a protocol check. */
 void check_spec_free(struct check_spec *c);
+/* A copy of c with every rule, or NULL: never one with rules missing. */
 struct check_spec *check_spec_clone(const struct check_spec *c);
 
 /* Append one rule; returns it. */

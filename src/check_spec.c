@@ -102,6 +102,31 @@ check_strdup(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+/* A copy of r's strings and address into d (a shallow copy of r): 0, or
+ * -1 when one could not be had. */
+static int
+check_rule_copy_strings(struct check_rule *d, const struct check_rule *r)
+{
+	const char *const src[] = { r->comment, r->meth, r->uri, r->ver, r->hdrs, r->body };
+	char **const dst[] = { &d->comment, &d->meth, &d->uri, &d->ver, &d->hdrs, &d->body };
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(dst) / sizeof(*dst); i++) {
+		*dst[i] = check_strdup(src[i]);
+		if (src[i] != NULL && *dst[i] == NULL)
+			rc = -1;
+	}
+	d->addr = NULL;
+	if (r->addr != NULL && (d->addr = malloc(sizeof(*d->addr))) == NULL)
+		rc = -1;
+	else if (r->addr != NULL)
+		*d->addr = *r->addr;
+	return rc;
+}
+
+/* The copy owns all it points to, its regex compiled again: a copy that
+ * kept the original's regex would run it after the original freed it.
+ * NULL, and nothing appended, when any part could not be had. */
 struct check_rule *
 check_rule_clone(struct check_spec *c, const struct check_rule *r)
 {
@@ -114,19 +139,12 @@ check_rule_clone(struct check_spec *c, const struct check_rule *r)
 	d->next = NULL;
 	d->data = NULL;
 	d->has_re = 0;
-	d->comment = check_strdup(r->comment);
-	d->meth = check_strdup(r->meth);
-	d->uri = check_strdup(r->uri);
-	d->ver = check_strdup(r->ver);
-	d->hdrs = check_strdup(r->hdrs);
-	d->body = check_strdup(r->body);
-	d->addr = NULL;
-	if (r->addr != NULL && (d->addr = malloc(sizeof(*d->addr))) != NULL)
-		*d->addr = *r->addr;
-	if (r->data != NULL)
-		(void)check_rule_set_data(d, r->data, r->len);
-	if (r->has_re)
-		(void)check_rule_set_regex(d, err, sizeof(err));
+	if (check_rule_copy_strings(d, r) == -1 ||
+	    (r->data != NULL && check_rule_set_data(d, r->data, r->len) == -1) ||
+	    (r->has_re && check_rule_set_regex(d, err, sizeof(err)) == -1)) {
+		check_rule_free(d);
+		return NULL;
+	}
 	check_spec_append(c, d);
 	return d;
 }
@@ -138,12 +156,16 @@ check_spec_clone(const struct check_spec *c)
 
 	if (c == NULL || (n = calloc(1, sizeof(*n))) == NULL)
 		return NULL;
-	n->name = check_strdup(c->name);
+	if (c->name != NULL && (n->name = strdup(c->name)) == NULL)
+		goto fail;
 	for (const struct check_rule *r = c->rules; r != NULL; r = r->next) {
 		if (check_rule_clone(n, r) == NULL)
-			break;
+			goto fail;
 	}
 	return n;
+fail:
+	check_spec_free(n);	/* never a list with rules missing */
+	return NULL;
 }
 
 /* Append a send of len bytes, or an expect of pattern. */

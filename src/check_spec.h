@@ -23,7 +23,7 @@ enum check_proto {
  * (smtp), or NULL; post41: mysql's 4.1 login packet. Returns 0 or -1. */
 int check_spec_proto(struct check_spec *c, enum check_proto proto, const char *arg, int post41);
 
-/* Append a copy of r to c; returns it, or NULL. */
+/* Append a copy of r to c; returns it, or NULL with c as it was. */
 struct check_rule *check_rule_clone(struct check_spec *c, const struct check_rule *r);
 
 /* A rule's bytes (a copy, NUL-terminated past len), and its regex compiled

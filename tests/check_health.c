@@ -226,6 +226,28 @@ START_TEST(test_huge_and_garbage_answers_fail_bounded)
 }
 END_TEST
 
+/* A clone whose regex cannot be compiled is no clone: it would have run
+ * the original's regex after the original freed it. */
+START_TEST(test_clone_fails_whole)
+{
+	struct check_rule *r = rule(CHECK_M_RSTRING, 0, -1, "ok");
+	struct check_spec *c = calloc(1, sizeof(*c)), *n;
+
+	ck_assert_ptr_nonnull(c);
+	c->rules = rule(CHECK_M_STRING, 0, -1, "first");
+	c->rules->next = r;
+	n = check_spec_clone(c);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_ptr_nonnull(n->rules->next);
+	ck_assert_int_eq(n->rules->next->has_re, 1);
+	check_spec_free(n);
+	/* Its text no longer compiles: the regex (still "ok") cannot be had again. */
+	ck_assert_int_eq(check_rule_set_data(r, "(", 1), 0);
+	ck_assert_ptr_null(check_spec_clone(c));
+	check_spec_free(c);
+}
+END_TEST
+
 START_TEST(test_mysql_packets)
 {
 	static const unsigned char hello[] = "\x0b\x00\x00\x00\x0a" "10.11.6\x00\x01\x02";
@@ -417,6 +439,7 @@ health_suite(void)
 	tcase_add_test(tc, test_binary_and_regexes_see_nul_bytes);
 	tcase_add_test(tc, test_huge_and_garbage_answers_fail_bounded);
 	tcase_add_test(tc, test_mysql_packets);
+	tcase_add_test(tc, test_clone_fails_whole);
 	tcase_add_test(tc, test_ldap_bind_response);
 	tcase_add_test(tc, test_protocol_rules_send_what_haproxy_sends);
 	tcase_add_test(tc, test_http_answers);
