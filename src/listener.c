@@ -113,6 +113,10 @@ listener_bind_one(struct conf_bind *b, int first, char *err, size_t errlen)
 
 static int listener_attach_rate(struct listener *l);
 
+/* The sockets a reload bound ahead of its commit, and the tail of that
+ * list (main thread only, between the two steps). */
+static struct listener *reload_fresh, **reload_tail;
+
 static void
 listener_put_shared(struct listener_shared *sh)
 {
@@ -551,12 +555,13 @@ listener_same_addr(const struct conf_bind *a, const struct conf_bind *b)
 }
 
 int
-listener_reload(struct conf *c, unsigned int maxconn, unsigned int *kept,
-    unsigned int *opened, unsigned int *closed, char *err, size_t errlen)
+listener_reload_prepare(struct conf *c, unsigned int *opened, char *err, size_t errlen)
 {
-	struct listener *fresh = NULL, **tail = &fresh, *l, *next;
+	struct listener **tail, *l, *next;
 
-	*kept = *opened = *closed = 0;
+	reload_fresh = NULL;
+	tail = &reload_fresh;
+	*opened = 0;
 	for (l = listeners; l != NULL; l = l->next)
 		l->matched = 0;
 	/* 1: find or bind every address; nothing is changed yet. Kept
@@ -588,6 +593,25 @@ listener_reload(struct conf *c, unsigned int maxconn, unsigned int *kept,
 			(*opened)++;
 		}
 	}
+	reload_tail = tail;
+	return 0;
+fail:
+	for (l = reload_fresh; l != NULL; l = next) {
+		next = l->next;
+		listener_free(l);
+	}
+	reload_fresh = NULL;
+	for (l = listeners; l != NULL; l = l->next)
+		l->matched = 0;
+	return -1;
+}
+
+void
+listener_reload_commit(unsigned int maxconn, unsigned int *kept, unsigned int *closed)
+{
+	struct listener **tail, *l;
+
+	*kept = *closed = 0;
 	/* 2: commit (workers are parked). Kept listeners take their new bind
 	 * and frontend; dropped ones go to their worker's retired list. */
 	global_maxconn = maxconn;
@@ -612,10 +636,11 @@ listener_reload(struct conf *c, unsigned int maxconn, unsigned int *kept,
 			retired[l->wid] = l;
 		}
 	}
-	*tail = NULL;
+	*reload_tail = NULL;
 	for (tail = &listeners; *tail != NULL; tail = &(*tail)->next)
 		;
-	*tail = fresh;
+	*tail = reload_fresh;
+	reload_fresh = NULL;
 	/* Past the commit nothing may fail: the old configuration is about
 	 * to go. Without memory for its limiter, a frontend runs unlimited
 	 * and says so. */
@@ -624,15 +649,6 @@ listener_reload(struct conf *c, unsigned int maxconn, unsigned int *kept,
 			log_err("reload: out of memory for the rate limit of frontend '%s'; "
 			    "it runs unlimited", l->fe->name);
 	}
-	return 0;
-fail:
-	for (l = fresh; l != NULL; l = next) {
-		next = l->next;
-		listener_free(l);
-	}
-	for (l = listeners; l != NULL; l = l->next)
-		l->matched = 0;
-	return -1;
 }
 
 void

@@ -71,18 +71,20 @@ void listener_free_all(void);
 void listener_release(struct listener *l, struct conf_proxy *fe);
 
 /*
- * Reload, with every worker parked (worker_isolate): make the listeners
- * match the binds of c. A listener whose address is still configured
- * keeps its sockets (no client is refused) and serves its new frontend;
- * new addresses are bound first, and if one fails nothing changes and -1
- * is returned with err set; listeners whose address is gone are closed
- * by their workers, and freed once their sessions end. The caller then
- * signals WORKER_F_SYNC. Returns the counts of addresses kept, opened
- * and closed through the pointers.
+ * Reload, in two steps: make the listeners match the binds of c. A
+ * listener whose address is still configured keeps its sockets (no client
+ * is refused) and serves its new frontend. listener_reload_prepare(), with
+ * the workers running, binds every new address (and checks that no other
+ * process owns it, which reads /proc): if one fails nothing changes and -1
+ * is returned with err set. listener_reload_commit(), with every worker
+ * parked (worker_isolate) and right after a successful prepare, switches:
+ * listeners whose address is gone are closed by their workers and freed
+ * once their sessions end; it cannot fail. The caller then signals
+ * WORKER_F_SYNC. The counts of addresses opened, kept and closed come back
+ * through the pointers.
  */
-int listener_reload(struct conf *c, unsigned int maxconn,
-    unsigned int *kept, unsigned int *opened, unsigned int *closed,
-    char *err, size_t errlen);
+int listener_reload_prepare(struct conf *c, unsigned int *opened, char *err, size_t errlen);
+void listener_reload_commit(unsigned int maxconn, unsigned int *kept, unsigned int *closed);
 
 /* Admin, any thread: stop or restart accepting clients of frontend fe
  * (its sockets stay open: clients wait in the kernel's backlog); set the

@@ -406,7 +406,6 @@ main_reload(void)
 	struct conf *n, *old = main_conf;
 	struct pipe_pool_plan plan;
 	char err[512];
-	int rc;
 
 	notify_reloading();
 	if ((n = main_load(&errs, &warns)) == NULL)
@@ -425,25 +424,25 @@ main_reload(void)
 	}
 	backend_init(n);	/* n is not visible to the workers yet */
 	main_pipe_plan(n, maxconn, &plan);
+	/* New addresses are bound (and their owners looked up in /proc)
+	 * while the workers still serve; nothing changes if one fails. */
+	if (listener_reload_prepare(n, &opened, err, sizeof(err)) == -1)
+		goto failed_msg;
 	/* The switch happens while no worker runs: listeners change
 	 * frontend, the current tree changes, with nothing in between. */
 	worker_isolate();
 	main_sockmap(n, "reload: ");	/* no worker looks meanwhile */
-	rc = listener_reload(n, maxconn, &kept, &opened, &closed, err, sizeof(err));
-	if (rc == 0) {
-		pipe_pool_configure(&plan);
-		log_set_global(n->global.logs);
-		/* Counted while old is still current: its sessions are its
-		 * references less the one of being current. */
-		continuing = conf_sessions(old);
-		main_conf = n;
-		conf_set_current(n);
-		conf_retire(old);	/* freed with its last session */
-		worker_signal_all(WORKER_F_SYNC);
-	}
+	listener_reload_commit(maxconn, &kept, &closed);
+	pipe_pool_configure(&plan);
+	log_set_global(n->global.logs);
+	/* Counted while old is still current: its sessions are its
+	 * references less the one of being current. */
+	continuing = conf_sessions(old);
+	main_conf = n;
+	conf_set_current(n);
+	conf_retire(old);	/* freed with its last session */
+	worker_signal_all(WORKER_F_SYNC);
 	worker_release();
-	if (rc == -1)
-		goto failed_msg;
 	health_stop();
 	if (health_start(main_base, n) == -1)
 		log_err("reload: cannot start the health checks");

@@ -18,9 +18,14 @@
  *   FAULT_REALTIME_OFFSET=SECONDS
  *	added to CLOCK_REALTIME, gettimeofday() and time(); never to
  *	CLOCK_MONOTONIC.
+ *   FAULT_PROC_NET_DELAY_MS=MS
+ *	fopen() of /proc/net/tcp or /proc/net/tcp6 first sleeps MS ms: a
+ *	machine with many sockets, where reading them takes long (splicer
+ *	reads them to find who else owns an address it binds).
  *
  * Each injected failure appends "CALL ERRNO" to the file FAULT_LOG, if
- * set, so a test knows that its fault did happen.
+ * set, so a test knows that its fault did happen ("PROC_NET delay" when
+ * a delay begins).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -51,6 +56,7 @@ struct fault_rule {
 
 static struct fault_rule rules[F_COUNT];
 static long realtime_offset;
+static long proc_net_delay_ms;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 
@@ -102,6 +108,10 @@ fault_parse_line(char *line)
 		realtime_offset = strtol(eq + 1, NULL, 10);
 		return;
 	}
+	if (strcmp(line + 6, "PROC_NET_DELAY_MS") == 0) {
+		proc_net_delay_ms = strtol(eq + 1, NULL, 10);
+		return;
+	}
 	if (strcmp(line + 6, "FILE") == 0 || strcmp(line + 6, "LOG") == 0)
 		return;
 	for (i = 0; i < F_COUNT && strcmp(line + 6, fault_names[i]) != 0; i++)
@@ -136,6 +146,7 @@ fault_reset(void)
 {
 	memset(rules, 0, sizeof(rules));
 	realtime_offset = 0;
+	proc_net_delay_ms = 0;
 }
 
 static void
@@ -376,4 +387,45 @@ time(time_t *t)
 	if (t != NULL)
 		*t = ts.tv_sec;
 	return ts.tv_sec;
+}
+
+/* The rule file is never under /proc/net, so the refresh below cannot
+ * come back here through its own fopen(). */
+static void
+fault_proc_net_delay(const char *path)
+{
+	long ms;
+
+	if (strcmp(path, "/proc/net/tcp") != 0 && strcmp(path, "/proc/net/tcp6") != 0)
+		return;
+	fault_refresh();
+	if ((ms = __atomic_load_n(&proc_net_delay_ms, __ATOMIC_RELAXED)) > 0) {
+		struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
+		const char *log = getenv("FAULT_LOG");
+		int fd;
+
+		/* Said before the sleep, so a test knows the delay is under way. */
+		if (log != NULL && (fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0644)) != -1) {
+			if (write(fd, "PROC_NET delay\n", 15) != 15)
+				(void)0;	/* best effort, as fault_note() */
+			close(fd);
+		}
+
+		while (nanosleep(&d, &d) == -1 && errno == EINTR)
+			;
+	}
+}
+
+/* fopen() only: splicer is built for 64-bit, where glibc has no separate
+ * fopen64() for a program to be redirected to. */
+FILE *
+fopen(const char *path, const char *mode)
+{
+	static FILE *(*real)(const char *, const char *);
+
+	if (real == NULL)
+		real = fault_real("fopen");
+	fault_proc_net_delay(path);
+	return real(path, mode);
 }

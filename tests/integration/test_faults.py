@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 
-from harness import (SANITIZED, SOCKMAP, SPLICER, SRCDIR, Skip, Splicer, addr, base_conf,
+from harness import (SANITIZED, SOCKMAP, Faults, Skip, Splicer, addr, base_conf,
                      TEST_TIMEOUT, check, connect, free_port, on_cleanup, per_engine, run, slow,
                      wait_until)
 import traffic
@@ -23,50 +23,6 @@ MIB = 1 << 20
 # A spinning process shows ~100% of a core; one that sleeps between
 # events a few percent even with both cores busy (more under ASan).
 CPU_IDLE = 0.3 if SANITIZED else 0.1
-
-
-def shim_path():
-    """The fault shim make check builds; built here when run by hand."""
-    p = os.environ.get("SPLICER_FAULTSHIM") or os.path.join(
-        os.path.dirname(os.path.abspath(SPLICER)), "..", "tests", "faultshim.so")
-    if os.path.exists(p):
-        return p
-    out = os.path.join(tempfile.mkdtemp(prefix="faultshim-"), "faultshim.so")
-    r = subprocess.run(["cc", "-std=gnu11", "-O2", "-shared", "-fPIC", "-o", out,
-                        os.path.join(SRCDIR, "tests", "faultshim.c"), "-ldl", "-lpthread"],
-                       capture_output=True, text=True)
-    check(r.returncode == 0, "building the fault shim: " + r.stderr)
-    return out
-
-
-class Faults:
-    """splicer under the shim; set() switches the rules while it runs."""
-
-    def __init__(self):
-        d = tempfile.mkdtemp(prefix="splicer-faults-")
-        self.file = os.path.join(d, "rules")
-        self.logpath = os.path.join(d, "injected")
-        env = dict(LD_PRELOAD=shim_path(), FAULT_FILE=self.file, FAULT_LOG=self.logpath)
-        if SANITIZED:
-            # ASan wants its runtime first; the shim only wraps calls.
-            env["ASAN_OPTIONS"] = os.environ.get(
-                "ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1") + ":verify_asan_link_order=0"
-        self.env = env
-
-    def set(self, *rules):
-        """Rules take effect within 10 ms; counters restart."""
-        tmp = self.file + ".new"
-        with open(tmp, "w") as f:
-            f.write("".join(r + "\n" for r in rules))
-        os.rename(tmp, self.file)
-        time.sleep(0.05)
-
-    def injected(self):
-        try:
-            with open(self.logpath) as f:
-                return f.read().splitlines()
-        except FileNotFoundError:
-            return []
 
 
 def report(case, engine, sessions, extra=""):

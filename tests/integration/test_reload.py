@@ -8,8 +8,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, addr, ask, check, connect, echo_handler, free_port, recv_all,
-                     run, test, wait_until)
+from harness import (Faults, Server, Splicer, addr, ask, check, connect, echo_handler, free_port,
+                     recv_all, run, test, wait_until)
 
 
 def named(name):
@@ -194,6 +194,46 @@ def test_removed_bind_closes_and_added_bind_opens_without_fd_leak():
     check(k["socket"] == base["socket"] and k["other"] == base["other"],
           "fds after 11 reloads %r, before %r" % (k, base))
     sp.stop()
+
+
+@test
+def test_workers_serve_while_a_reload_checks_who_owns_a_new_address():
+    """Before a new address is used, splicer reads /proc/net/tcp to see
+    that no other process owns it, which takes long on a machine with many
+    sockets (made 3 s here by the fault shim). The workers go on serving
+    meanwhile: they are parked only for the switch, which does not read
+    /proc. An open session's echo and a new session on the kept address
+    are answered during the check, and the new address works after."""
+    a = named("a")
+    p1, p2 = free_port(), free_port()
+    fl = Faults()
+    fl.set()
+    sp = Splicer(conf(p1, "    server a %s\n" % a.addr), env=fl.env)
+    try:
+        s = connect(addr(p1))
+        check(s.recv(1) == b"a", "first session")
+        fl.set("FAULT_PROC_NET_DELAY_MS=3000")
+        rewrite(sp, conf(p1, "    server a %s\n" % a.addr, "    bind 127.0.0.1:%d\n" % p2))
+        sp.signal(signal.SIGHUP)
+        wait_until(lambda: "PROC_NET delay" in fl.injected(), 5, "the reload's /proc check")
+        t0 = time.monotonic()
+        s.sendall(b"ping")
+        check(recv_all(s, 4) == b"ping", "echo during the reload")
+        s2 = connect(addr(p1))
+        check(s2.recv(1) == b"a", "new session during the reload")
+        took = time.monotonic() - t0
+        print("    echo and a new session during a 3 s /proc check: %.0f ms" % (took * 1000))
+        check(took < 1.5, "the workers waited %.1f s for the reload's /proc check" % took)
+        fl.set()
+        sp.wait_log(r"reload #1 (succeeded|failed)", 10)
+        check("reload #1 succeeded" in sp.log(), "reload failed")
+        s3 = connect(addr(p2))
+        check(s3.recv(1) == b"a", "the new address")
+        for c in (s, s2, s3):
+            c.close()
+    finally:
+        sp.stop()
+        a.close()
 
 
 run()
