@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,6 +42,25 @@ tcp_pair(int fd[2])
 	fd[1] = accept(l, NULL, NULL);
 	ck_assert_int_ne(fd[1], -1);
 	close(l);
+}
+
+/* Wait (at most 5 s) until fd has n bytes to read or, with n == 0, its
+ * peer's FIN or reset is in. Loopback usually delivers within the
+ * sender's system call, but a loaded machine may leave it to ksoftirqd:
+ * a fixed sleep would be a guess. */
+static void
+wait_in(int fd, int n)
+{
+	for (int i = 0; i < 5000; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+		int q = 0;
+
+		if (n == 0 ? poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) :
+		    ioctl(fd, FIONREAD, &q) == 0 && q >= n)
+			return;
+		usleep(1000);
+	}
+	ck_abort_msg("fd %d: %d bytes (0: the end) did not arrive in 5 s", fd, n);
 }
 
 static void
@@ -199,7 +219,7 @@ START_TEST(test_splice_eof_with_bytes_pending_keeps_wanting_write)
 	/* Client sends more than the sink side can take, then its FIN. */
 	ck_assert_int_eq(send(a[0], buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	shutdown(a[0], SHUT_WR);
-	usleep(50000);
+	wait_in(a[1], 0);
 	engine_flow_init(&f, a[1], b[0], CONF_ENGINE_SPLICE, 0, 1);
 	for (int i = 0; i < 20 && !(f.flags & FLOW_F_SRC_EOF); i++) {
 		ck_assert_int_ge(engine_run(&f), 0);
@@ -227,7 +247,7 @@ START_TEST(test_reset_source_reported_as_src_err)
 	ck_assert_int_eq(send(a[0], "hello", 5, 0), 5);
 	setsockopt(a[0], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(a[0]);
-	usleep(50000);
+	wait_in(a[1], 0);
 	engine_flow_init(&f, a[1], b[0], CONF_ENGINE_SPLICE, 0, 1);
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_ge(engine_run(&f), 0);
@@ -326,7 +346,7 @@ START_TEST(test_pool_stops_at_maxpipes_and_the_flow_copies)
 	nonblock(a[1]); nonblock(b[0]);
 	engine_flow_init(&f, a[1], b[0], CONF_ENGINE_SPLICE, 0, 1);
 	ck_assert_int_eq(send(a[0], "no pipe", 7, 0), 7);
-	usleep(20000);
+	wait_in(a[1], 7);
 	ck_assert_int_eq(engine_run(&f), 7);
 	ck_assert_str_eq(f.ops->name, "copy");
 	ck_assert_uint_eq(test_pool.st.fallbacks, 1);
@@ -420,7 +440,7 @@ START_TEST(test_no_pipe_falls_back_to_copy)
 	nonblock(a[1]); nonblock(b[0]);
 	engine_flow_init(&f, a[1], b[0], CONF_ENGINE_SPLICE, 0, 1);
 	ck_assert_int_eq(send(a[0], "pipeless", 8, 0), 8);
-	usleep(20000);
+	wait_in(a[1], 8);
 	/* Leave no room for the two fds of a pipe. */
 	rl.rlim_cur = rl.rlim_max = (rlim_t)(b[1] + 1);
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
@@ -475,7 +495,7 @@ START_TEST(test_sockmap_bytes_queued_before_entering_are_sent)
 	tcp_pair(a);
 	tcp_pair(b);
 	ck_assert_int_eq(send(a[0], "early", 5, 0), 5);
-	usleep(20000);	/* in a[1]'s queue before it enters the map */
+	wait_in(a[1], 5);	/* in a[1]'s queue before it enters the map */
 	engine_flow_init(&f, a[1], b[0], CONF_ENGINE_SOCKMAP, 0, 1);
 	ck_assert_int_eq(engine_promote(&f), 0);
 	ck_assert_str_eq(f.ops->name, "sockmap");
@@ -507,7 +527,7 @@ START_TEST(test_promote_refuses_a_flow_holding_or_half_reading_bytes)
 	ck_assert_str_eq(f.ops->name, "splice");
 	/* A run that finds the socket empty makes it clean. */
 	ck_assert_int_eq(send(a[0], "abc", 3, 0), 3);
-	usleep(20000);
+	wait_in(a[1], 3);
 	ck_assert_int_eq(engine_run(&f), 3);
 	ck_assert_int_eq(engine_run(&f), 0);
 	ck_assert(f.flags & FLOW_F_CLEAN);
