@@ -563,7 +563,10 @@ sm_watch_src(struct flow *f, const struct sm_flow *v, int *fin)
 }
 
 /* The next look's delay: us, or twice the last one (at most
- * SM_POLL_STILL_US) while nothing moved either way. */
+ * SM_POLL_STILL_US) while nothing moved either way. Only a flow that waits
+ * (bytes for dst, or passed bytes src cannot hand over yet) backs off: an
+ * idle running flow keeps the plain pace until it is parked, so that a FIN
+ * or reset that comes meanwhile is seen within SM_POLL_US. */
 static uint64_t
 sm_pace(const struct flow *f, uint64_t us, int still)
 {
@@ -635,7 +638,7 @@ engine_sockmap_run(struct flow *f)
 	if (f->k.state == SM_RUNNING || backlog > 0 || fin || (unready && !want_write))
 		sm_poll(f, sm_pace(f, fin || backlog > SM_HOLD_BYTES / 4 ||
 		    moved > SM_HOLD_BYTES / 4 ? SM_POLL_FAST_US : SM_POLL_US,
-		    moved == 0 && f->bytes == before));
+		    moved == 0 && f->bytes == before && (f->in > f->bytes || unready)));
 	return (ssize_t)(f->bytes - before);
 }
 
