@@ -14,6 +14,29 @@
 #include "conf.h"
 #include "log.h"
 
+/* The decimal number that is all of w[0..n) (strtol would read on past a
+ * word that ends the answer): 0, or -1 when it is not one. Past max, it is
+ * max when clamp is set, else not a number. */
+static int
+check_agent_num(const char *w, size_t n, long max, int clamp, long *v)
+{
+	*v = 0;
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] < '0' || w[i] > '9')
+			return -1;
+		if (*v > (max - (w[i] - '0')) / 10) {
+			if (!clamp)
+				return -1;
+			*v = max;
+		} else {
+			*v = *v * 10 + (w[i] - '0');
+		}
+	}
+	return 0;
+}
+
 /* One word; 1 understood, 0 not. */
 static int
 check_agent_word(const char *w, size_t n, struct check_agent_reply *r)
@@ -22,19 +45,16 @@ check_agent_word(const char *w, size_t n, struct check_agent_reply *r)
 	static const char *const admins[] = {
 		[CONF_ADM_READY] = "ready", [CONF_ADM_DRAIN] = "drain", [CONF_ADM_MAINT] = "maint",
 	};
-	char *end;
 	long v;
 
 	if (n > 1 && w[n - 1] == '%') {
-		v = strtol(w, &end, 10);
-		if (end != w + n - 1 || v < 0 || v > 25600 || w[0] == '-' || w[0] == '+')
+		if (check_agent_num(w, n - 1, 25600, 0, &v) == -1)
 			return 0;
 		r->weight_pct = (int)v;
 		return 1;
 	}
 	if (n > 8 && strncasecmp(w, "maxconn:", 8) == 0) {
-		v = strtol(w + 8, &end, 10);
-		if (end != w + n || v < 0 || w[8] == '-' || w[8] == '+')
+		if (check_agent_num(w + 8, n - 8, CONF_MAXCONN_MAX, 1, &v) == -1)
 			return 0;
 		r->maxconn = v;
 		return 1;

@@ -373,6 +373,21 @@ START_TEST(test_http_answers)
 }
 END_TEST
 
+/* The agent's line alone in a buffer of exactly its length. */
+static int
+agent_exact(const char *line, struct check_agent_reply *r, char *bad)
+{
+	size_t n = strlen(line);
+	char *copy = malloc(n);
+	int rc;
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, line, n);
+	rc = check_agent_parse(copy, n, r, bad, 48);
+	free(copy);
+	return rc;
+}
+
 START_TEST(test_agent_answers)
 {
 	struct check_agent_reply r;
@@ -397,6 +412,19 @@ START_TEST(test_agent_answers)
 	ck_assert_int_eq(r.maxconn, -1);
 	ck_assert_int_eq(check_agent_parse("up", 1, &r, bad, sizeof(bad)), -1);
 	ck_assert_int_eq(check_agent_parse("", 0, &r, bad, sizeof(bad)), 0);
+	/* A number that ends the answer is read within it (ASan saw strtol
+	 * read past "maxconn:-" at the end of a buffer); a huge maxconn is
+	 * the largest there is, a huge percentage no percentage. */
+	ck_assert_int_eq(agent_exact("maxconn:-", &r, bad), -1);
+	ck_assert_int_eq(agent_exact("maxconn:30", &r, bad), 1);
+	ck_assert_int_eq(r.maxconn, 30);
+	ck_assert_int_eq(agent_exact("maxconn:99999999999999999999", &r, bad), 1);
+	ck_assert_int_eq(r.maxconn, CONF_MAXCONN_MAX);
+	ck_assert_int_eq(agent_exact("25601%", &r, bad), -1);
+	ck_assert_int_eq(agent_exact("99999999999999999999%", &r, bad), -1);
+	ck_assert_int_eq(agent_exact("+5%", &r, bad), -1);
+	ck_assert_int_eq(agent_exact("25600%", &r, bad), 1);
+	ck_assert_int_eq(r.weight_pct, 25600);
 }
 END_TEST
 
