@@ -64,8 +64,7 @@ conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *wa
 				nerr++;
 			}
 
-			if (conf_health_spec(px, w, sizeof(w)) == NULL && w[0] != '\0')
-				conf_msgs_add(warns, "%s:%d: %s", px->file, px->line, w);
+			conf_health_warn(px, warns);
 		}
 		if (!(px->cap & CONF_PX_FE))
 			continue;

@@ -530,6 +530,45 @@ conf_health_spec(const struct conf_proxy *px, char *warn, size_t warnlen)
 	return NULL;
 }
 
+/* What a server says that cannot act without "check": observe layer4
+ * counts traffic errors for the health check, error-limit and on-error
+ * say when and how it acts. NULL when nothing is wrong. */
+static const char *
+conf_health_idle_opt(const struct conf_server *s)
+{
+	if (s->check)
+		return NULL;
+	if (s->observe)
+		return "observe layer4";
+	if (s->error_limit != 10)	/* HAProxy's defaults (conf_parse's defsrv) */
+		return "error-limit";
+	if (s->on_error != CONF_ONERR_FAIL_CHECK)
+		return "on-error";
+	return NULL;
+}
+
+void
+conf_health_warn(const struct conf_proxy *px, struct conf_msgs *warns)
+{
+	char w[256];
+
+	if (conf_health_spec(px, w, sizeof(w)) == NULL && w[0] != '\0')
+		conf_msgs_add(warns, "%s:%d: %s", px->file, px->line, w);
+	/* HAProxy gives this warning in these words. */
+	if (px->check_opt != CONF_HEALTH_HTTP && px->httpchk != NULL &&
+	    px->httpchk->rules != NULL && !px->httpchk->rules_inherited)
+		conf_msgs_add(warns, "%s:%d: %s '%s' uses http-check rules without 'option "
+		    "httpchk', so the rules are ignored", px->file, px->line, conf_proxy_kind(px),
+		    px->name);
+	for (const struct conf_server *s = px->servers; s != NULL; s = s->next) {
+		const char *o = conf_health_idle_opt(s);
+
+		if (o != NULL)
+			conf_msgs_add(warns, "%s:%d: server '%s/%s' has '%s' without 'check', "
+			    "so it does nothing", px->file, s->line, px->name, s->name, o);
+	}
+}
+
 void
 conf_health_free(struct conf_proxy *px)
 {

@@ -65,6 +65,10 @@ void conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from);
 const struct check_spec *conf_health_spec(const struct conf_proxy *px, char *warn,
     size_t warnlen);
 
+/* The warnings of px's check lines and server options that do nothing
+ * (conf_check, after conf_httpchk_build). */
+void conf_health_warn(const struct conf_proxy *px, struct conf_msgs *warns);
+
 void conf_health_free(struct conf_proxy *px);
 
 #endif

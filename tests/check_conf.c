@@ -308,6 +308,34 @@ START_TEST(test_missing_timeouts_warn_like_haproxy)
 }
 END_TEST
 
+/* Check lines and server options that do nothing are said to, as HAProxy
+ * says of http-check rules without option httpchk. */
+START_TEST(test_idle_check_settings_warn)
+{
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	struct conf *c = load("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 2s\n"
+	    "  timeout server 3s\n"
+	    "listen l\n  bind 127.0.0.1:8000\n  http-check expect status 200\n"
+	    "  server s1 127.0.0.1:9000 observe layer4\n"
+	    "  server s2 127.0.0.1:9001 on-error mark-down\n"
+	    "  server s3 127.0.0.1:9002 error-limit 5\n"
+	    "  server s4 127.0.0.1:9003 check observe layer4 error-limit 5 on-error mark-down\n"
+	    "  server s5 127.0.0.1:9004 slowstart 10s\n", &errs, &warns);
+	char *all = joined(&warns);
+
+	ck_assert_int_eq(errs.n, 0);
+	ck_assert_str_eq(all, "t.cfg:6: listen 'l' uses http-check rules without 'option httpchk', "
+	    "so the rules are ignored\n"
+	    "t.cfg:9: server 'l/s1' has 'observe layer4' without 'check', so it does nothing\n"
+	    "t.cfg:10: server 'l/s2' has 'on-error' without 'check', so it does nothing\n"
+	    "t.cfg:11: server 'l/s3' has 'error-limit' without 'check', so it does nothing");
+	free(all);
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	conf_free(c);
+}
+END_TEST
+
 /* Read a whole file into a NUL-terminated buffer (with its length). */
 static char *
 slurp(const char *path, size_t *len)
@@ -404,6 +432,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_sockmap_engine_and_tunes);
 	tcase_add_test(tc, test_log_targets);
 	tcase_add_test(tc, test_missing_timeouts_warn_like_haproxy);
+	tcase_add_test(tc, test_idle_check_settings_warn);
 	tcase_add_test(tc, test_bad_corpus_gives_exact_errors);
 	tcase_add_test(tc, test_good_corpus_loads);
 	suite_add_tcase(s, tc);
