@@ -13,11 +13,15 @@
 #include "health_event.h"
 #include "log.h"
 
-/* A server's weight climbing back after it came up. */
+/* A server's weight climbing back after it came up, toward its target:
+ * the weight in force when it came up, or what "set server weight" or an
+ * agent's percentage set since (a weight the ramp did not set). */
 struct health_ramp {
 	struct conf_proxy *be;
 	struct conf_server *srv;
 	uint64_t start;		/* monotonic us */
+	unsigned int target;	/* the weight at the end of the ramp */
+	unsigned int last;	/* the weight the ramp set last */
 	struct event timer;
 	struct health_ramp *next;
 };
@@ -66,19 +70,27 @@ health_ramp_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_ramp *r = arg;
 	uint64_t elapsed = clock_now_us() - r->start, step = r->srv->slowstart / 20;
+	unsigned int cur;
 	struct timeval tv;
 
 	(void)fd;
 	(void)what;
-	backend_set_weight(r->be, r->srv, health_event_ramp_weight(r->srv->weight, elapsed,
-	    r->srv->slowstart));
-	if (elapsed >= r->srv->slowstart || r->srv->state != CONF_SRV_UP) {
+	cur = __atomic_load_n(&r->srv->cur_weight, __ATOMIC_RELAXED);
+	if (cur != r->last)
+		r->target = cur;	/* set by the admin or an agent meanwhile */
+	if (elapsed >= r->srv->slowstart || __atomic_load_n(&r->srv->state,
+	    __ATOMIC_RELAXED) != CONF_SRV_UP) {
+		/* Over, or cut short (down, drained, in maintenance): the target
+		 * weight, not a step of the ramp, is what stays. */
+		backend_set_weight(r->be, r->srv, r->target);
 		if (elapsed >= r->srv->slowstart)
 			log_notice("server %s/%s: slow start over, weight %u", r->be->name,
-			    r->srv->name, r->srv->weight);
+			    r->srv->name, r->target);
 		health_ramp_unlink(r);
 		return;
 	}
+	r->last = health_event_ramp_weight(r->target, elapsed, r->srv->slowstart);
+	backend_set_weight(r->be, r->srv, r->last);
 	if (step < 100000)
 		step = 100000;
 	tv.tv_sec = (time_t)(step / 1000000);
@@ -100,6 +112,7 @@ health_event_slowstart(struct event_base *base, struct conf_proxy *be, struct co
 			return;
 		r->be = be;
 		r->srv = srv;
+		r->target = r->last = __atomic_load_n(&srv->cur_weight, __ATOMIC_RELAXED);
 		r->next = ramps;
 		ramps = r;
 		evtimer_assign(&r->timer, base, health_ramp_tick, r);

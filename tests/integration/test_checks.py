@@ -575,11 +575,17 @@ def test_hostile_http_answers():
     sp.stop()
 
 
-def ctl_stat(sock, name):
+def ctl_run(sock, *words):
     ctl = os.environ.get("SPLICERCTL", os.path.join(os.path.dirname(os.environ.get(
         "SPLICER", "")), "splicerctl"))
-    out = subprocess.run([ctl, "-s", sock, "show", "stat"], capture_output=True, text=True,
-                         timeout=10).stdout.strip().splitlines()
+    p = subprocess.run([ctl, "-s", sock] + list(words), capture_output=True, text=True,
+                       timeout=10)
+    check(p.returncode == 0, "%s: %s%s" % (" ".join(words), p.stdout, p.stderr))
+    return p.stdout
+
+
+def ctl_stat(sock, name):
+    out = ctl_run(sock, "show", "stat").strip().splitlines()
     head = out[0].lstrip("# ").split(",")
     rows = [dict(zip(head, l.split(","))) for l in out[1:]]
     return next(r for r in rows if r["pxname"] == "app" and r["svname"] == name)
@@ -726,6 +732,46 @@ def test_slowstart_ramps_the_weight():
     check(any(0 < w < 20 for w in seen), "no weight between 0 and 20: %r" % sorted(seen))
     check(ctl_stat(sock, "a")["weight"] == "20", "full weight at the end")
     print("    weights seen while ramping: %s" % sorted(seen))
+    sp.stop()
+
+
+def slow_splicer(opts):
+    """Server a, its checks on a probe that starts stopped, and an admin socket."""
+    data, probe = Scripted(echo), Probe()
+    sock = "/tmp/splicer-slow-%d-%d.sock" % (os.getpid(), probe.port)
+    sp, port = splicer("", [("a", data.port, " port %d %s" % (probe.port, opts))],
+                       extra_global="    stats socket %s level admin\n" % sock)
+    probe.stop()
+    down(sp, "a", "Layer4 connection problem")
+    return sp, sock, probe
+
+
+@test
+def test_slowstart_cut_short_leaves_the_full_weight():
+    """A server that comes up while drained ends its ramp at once: once
+    ready, its weight is the full one, not the ramp's first step."""
+    sp, sock, probe = slow_splicer("weight 20 slowstart 30s")
+    ctl_run(sock, "set", "server", "app/a", "state", "drain")
+    probe.start()
+    up(sp, "a")
+    ctl_run(sock, "set", "server", "app/a", "state", "ready")
+    wait_until(lambda: ctl_stat(sock, "a")["status"].startswith("UP"), bound(), "a ready")
+    w = ctl_stat(sock, "a")["weight"]
+    check(w == "20", "weight %s after a ramp cut short" % w)
+    sp.stop()
+
+
+@test
+def test_slowstart_ramps_toward_a_weight_set_meanwhile():
+    """set server weight during the ramp is the ramp's new end; the ramp
+    does not put the configured weight back."""
+    sp, sock, probe = slow_splicer("weight 200 slowstart 2s")
+    probe.start()
+    up(sp, "a")
+    ctl_run(sock, "set", "server", "app/a", "weight", "10")
+    sp.wait_log(r"server app/a: slow start over, weight 10", 2 + bound())
+    w = ctl_stat(sock, "a")["weight"]
+    check(w == "10", "weight %s at the end, 10 was set" % w)
     sp.stop()
 
 
