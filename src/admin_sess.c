@@ -52,6 +52,7 @@ struct admin_sess_order {
 	 * it started with, so after a reload its server is another struct
 	 * than the current configuration's, under the same names. */
 	const char *be_name, *srv_name;
+	int backups;			/* with be_name alone: those of its backup servers */
 	enum session_order order;
 	int dir;			/* SESSION_SET_RATE */
 	uint64_t rate;
@@ -75,6 +76,9 @@ admin_sess_match(const struct session_info *i, void *arg)
 		return;
 	if (o->srv_name != NULL && (i->server == NULL || strcmp(i->backend, o->be_name) != 0 ||
 	    strcmp(i->server->name, o->srv_name) != 0))
+		return;
+	if (o->backups && (i->server == NULL || !i->server->backup ||
+	    strcmp(i->backend, o->be_name) != 0))
 		return;
 	if (i->flow_engine[0] == ENGINE_SOCKMAP || i->flow_engine[1] == ENGINE_SOCKMAP)
 		o->in_kernel = 1;
@@ -180,7 +184,7 @@ unsigned int
 admin_sess_kill_server(const char *backend, const char *server)
 {
 	struct admin_sess_order o = { .order = SESSION_SHUTDOWN, .be_name = backend,
-	    .srv_name = server };
+	    .srv_name = server, .backups = server == NULL };
 	struct evbuffer *out = evbuffer_new();
 
 	if (out == NULL)

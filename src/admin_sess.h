@@ -21,7 +21,9 @@ void admin_sess_pause(char **argv, struct evbuffer *out);
 void admin_sess_resume(char **argv, struct evbuffer *out);
 void admin_sess_shutdown_server(char **argv, struct evbuffer *out);
 /* End every session of backend/server now (on-marked-down
- * shutdown-sessions); returns how many were found. */
+ * shutdown-sessions), or with server NULL those of every backup server of
+ * backend, in the same one walk (on-marked-up shutdown-backup-sessions);
+ * returns how many were found. */
 unsigned int admin_sess_kill_server(const char *backend, const char *server);
 void admin_sess_bw(char **argv, struct evbuffer *out);
 void admin_sess_bw_frontend(char **argv, struct evbuffer *out);

@@ -124,20 +124,18 @@ health_event_slowstart(struct event_base *base, struct conf_proxy *be, struct co
 void
 health_event_up(struct event_base *base, struct conf_proxy *be, struct conf_server *srv)
 {
+	unsigned int n;
+
 	if (srv->slowstart > 0)
 		health_event_slowstart(base, be, srv);
 	if (!srv->on_marked_up || srv->backup)
 		return;
-	for (struct conf_server *b = be->servers; b != NULL; b = b->next) {
-		unsigned int n;
-
-		if (!b->backup)
-			continue;
-		n = admin_sess_kill_server(be->name, b->name);
-		if (n > 0)
-			log_notice("server %s/%s is up: %u sessions of backup %s shut down "
-			    "(on-marked-up)", be->name, srv->name, n, b->name);
-	}
+	/* One walk for all the backup servers: workers are parked while it
+	 * runs, and a walk per backup server would park them that many times. */
+	n = admin_sess_kill_server(be->name, NULL);
+	if (n > 0)
+		log_notice("server %s/%s is up: %u sessions of backup servers shut down "
+		    "(on-marked-up)", be->name, srv->name, n);
 }
 
 void

@@ -698,18 +698,25 @@ def test_log_health_checks_and_on_marked_down_shutdown_sessions():
 
 @test
 def test_on_marked_up_shutdown_backup_sessions():
-    a, b, probe = Scripted(echo), Scripted(echo), Probe()
+    """The sessions of every backup server end, found in one walk."""
+    a, b, b2, probe = Scripted(echo), Scripted(echo), Scripted(echo), Probe()
     probe.stop()
-    sp, port = splicer("", [("a", a.port, " port %d on-marked-up shutdown-backup-sessions"
-                             % probe.port), ("b", b.port, " backup")])
+    sp, port = splicer("    balance roundrobin\n    option allbackups\n",
+                       [("a", a.port, " port %d on-marked-up shutdown-backup-sessions"
+                         % probe.port), ("b", b.port, " backup"), ("b2", b2.port, " backup")])
     down(sp, "a", "Layer4 connection problem")
-    c = connect("127.0.0.1:%d" % port)
-    c.sendall(b"x")
-    check(c.recv(10) == b"x", "relayed by the backup")
+    clients = []
+    for _ in range(2):
+        c = connect("127.0.0.1:%d" % port)
+        c.sendall(b"x")
+        check(c.recv(10) == b"x", "relayed by a backup")
+        clients.append(c)
     probe.start()
     up(sp, "a")
-    sp.wait_log(r"server app/a is up: 1 sessions of backup b shut down \(on-marked-up\)", bound())
-    check(ends(c, 2), "the backup's session went on")
+    sp.wait_log(r"server app/a is up: 2 sessions of backup servers shut down \(on-marked-up\)",
+                bound())
+    for c in clients:
+        check(ends(c, 2), "a backup's session went on")
     sp.stop()
 
 
