@@ -379,115 +379,205 @@ conf_health_tcp_check(struct conf_proxy *px, int argc, char **argv, int line, ch
 	return rc;
 }
 
+/* A server's check option: o its word, v the next word or NULL. Each
+ * returns the words it took after o (0 or 1), or -1 with err. */
+typedef int conf_health_srv_fn(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen);
+
+static int
+conf_health_srv_port(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	long n;
+
+	if (conf_health_num(v, 1, 65535, &n) == -1) {
+		snprintf(err, errlen, "'server %s' expects a port 1..65535", o);
+		return -1;
+	}
+	if (strcmp(o, "port") == 0)
+		s->check_port = (uint16_t)n;
+	else
+		s->agent_port = (uint16_t)n;
+	return 1;
+}
+
+/* addr, agent-addr: a numeric address; a name is resolved with the server's. */
+static int
+conf_health_srv_addr(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	int agent = strcmp(o, "agent-addr") == 0;
+	char tmp[300];
+
+	if (v == NULL) {
+		snprintf(err, errlen, "'server %s' expects an address", o);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), strchr(v, ':') ? "[%s]:1" : "%s:1", v);
+	if (sockaddr_parse(tmp, 0, agent ? &s->agent_addr : &s->check_addr, err, errlen) == -1)
+		return -1;
+	if (agent)
+		s->agent_addr_set = 1;
+	else
+		s->check_addr_set = 1;
+	return 1;
+}
+
+static int
+conf_health_srv_marked(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	int down = strcmp(o, "on-marked-down") == 0;
+	const char *want = down ? "shutdown-sessions" : "shutdown-backup-sessions";
+
+	if (v == NULL || strcmp(v, want) != 0) {
+		snprintf(err, errlen, "'server %s' expects '%s'", o, want);
+		return -1;
+	}
+	if (down)
+		s->on_marked_down = 1;
+	else
+		s->on_marked_up = 1;
+	return 1;
+}
+
+/* slowstart, agent-inter: times (agent-inter of at least 1ms). */
+static int
+conf_health_srv_time(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	int agent = strcmp(o, "agent-inter") == 0;
+	uint64_t *dst = agent ? &s->agent_inter : &s->slowstart;
+	char e[160];
+
+	if (v == NULL || units_parse_time(v, dst, e, sizeof(e)) == -1 ||
+	    (agent && *dst < 1000)) {
+		snprintf(err, errlen, "'server %s' expects a time%s%s%s", o,
+		    agent ? " of at least 1ms" : "", v != NULL ? ": " : "",
+		    v == NULL ? "" : agent ? v : e);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+conf_health_srv_observe(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	(void)o;
+	if (v == NULL || (strcmp(v, "layer4") != 0 && strcmp(v, "none") != 0)) {
+		snprintf(err, errlen, "'server observe' expects layer4 or none%s",
+		    v != NULL && strcmp(v, "layer7") == 0 ? " (layer7 is HTTP)" : "");
+		return -1;
+	}
+	s->observe = strcmp(v, "layer4") == 0;
+	return 1;
+}
+
+static int
+conf_health_srv_error_limit(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	long n;
+
+	(void)o;
+	if (conf_health_num(v, 1, 1000000, &n) == -1) {
+		snprintf(err, errlen, "'server error-limit' expects a number 1..1000000");
+		return -1;
+	}
+	s->error_limit = (unsigned int)n;
+	return 1;
+}
+
+static int
+conf_health_srv_on_error(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	static const char *const acts[] = {
+		[CONF_ONERR_FASTINTER] = "fastinter", [CONF_ONERR_FAIL_CHECK] = "fail-check",
+		[CONF_ONERR_SUDDEN_DEATH] = "sudden-death", [CONF_ONERR_MARK_DOWN] = "mark-down",
+	};
+	int k;
+
+	(void)o;
+	for (k = 1; k < 5 && (v == NULL || strcmp(v, acts[k]) != 0); k++)
+		;
+	if (k == 5) {
+		snprintf(err, errlen, "'server on-error' expects fastinter, fail-check, "
+		    "sudden-death or mark-down");
+		return -1;
+	}
+	s->on_error = k;
+	return 1;
+}
+
+static int
+conf_health_srv_agent(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	s->agent_check = o[0] == 'a';
+	return 0;
+}
+
+static int
+conf_health_srv_agent_send(struct conf_server *s, const char *o, const char *v, char *err,
+    size_t errlen)
+{
+	(void)o;
+	if (v == NULL || strlen(v) >= sizeof(s->agent_send)) {
+		snprintf(err, errlen, "'server agent-send' expects a string of at most %zu bytes",
+		    sizeof(s->agent_send) - 1);
+		return -1;
+	}
+	s->agent_send_len = strlen(v);
+	memcpy(s->agent_send, v, s->agent_send_len + 1);
+	return 1;
+}
+
+/* Sorted by name (bsearch). */
+static const struct conf_health_srv_kw {
+	const char *name;
+	conf_health_srv_fn *fn;
+} conf_health_srv_kws[] = {
+	{ "addr", conf_health_srv_addr },
+	{ "agent-addr", conf_health_srv_addr },
+	{ "agent-check", conf_health_srv_agent },
+	{ "agent-inter", conf_health_srv_time },
+	{ "agent-port", conf_health_srv_port },
+	{ "agent-send", conf_health_srv_agent_send },
+	{ "error-limit", conf_health_srv_error_limit },
+	{ "no-agent-check", conf_health_srv_agent },
+	{ "observe", conf_health_srv_observe },
+	{ "on-error", conf_health_srv_on_error },
+	{ "on-marked-down", conf_health_srv_marked },
+	{ "on-marked-up", conf_health_srv_marked },
+	{ "port", conf_health_srv_port },
+	{ "slowstart", conf_health_srv_time },
+};
+
+static int
+conf_health_srv_cmp(const void *key, const void *kw)
+{
+	return strcmp(key, ((const struct conf_health_srv_kw *)kw)->name);
+}
+
 int
 conf_health_server_opt(struct conf_server *s, int argc, char **argv, int *i, char *err,
     size_t errlen)
 {
-	const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-	char tmp[300];
-	long n;
+	const struct conf_health_srv_kw *kw = bsearch(argv[*i], conf_health_srv_kws,
+	    sizeof(conf_health_srv_kws) / sizeof(*conf_health_srv_kws), sizeof(*kw),
+	    conf_health_srv_cmp);
+	int n;
 
-	if (strcmp(o, "port") == 0) {
-		if (conf_health_num(v, 1, 65535, &n) == -1) {
-			snprintf(err, errlen, "'server port' expects a port 1..65535");
-			return -1;
-		}
-		s->check_port = (uint16_t)n;
-	} else if (strcmp(o, "addr") == 0) {
-		if (v == NULL) {
-			snprintf(err, errlen, "'server addr' expects an address");
-			return -1;
-		}
-		snprintf(tmp, sizeof(tmp), strchr(v, ':') ? "[%s]:1" : "%s:1", v);
-		if (sockaddr_parse(tmp, 0, &s->check_addr, err, errlen) == -1)
-			return -1;
-		s->check_addr_set = 1;	/* a name is resolved with the server's */
-	} else if (strcmp(o, "on-marked-down") == 0 || strcmp(o, "on-marked-up") == 0) {
-		const char *want = o[10] == 'd' ? "shutdown-sessions" : "shutdown-backup-sessions";
-
-		if (v == NULL || strcmp(v, want) != 0) {
-			snprintf(err, errlen, "'server %s' expects '%s'", o, want);
-			return -1;
-		}
-		if (o[10] == 'd')
-			s->on_marked_down = 1;
-		else
-			s->on_marked_up = 1;
-	} else if (strcmp(o, "slowstart") == 0) {
-		char e[160];
-
-		if (v == NULL || units_parse_time(v, &s->slowstart, e, sizeof(e)) == -1) {
-			snprintf(err, errlen, "'server slowstart' expects a time%s%s", v ? ": " : "",
-			    v ? e : "");
-			return -1;
-		}
-	} else if (strcmp(o, "observe") == 0) {
-		if (v == NULL || (strcmp(v, "layer4") != 0 && strcmp(v, "none") != 0)) {
-			snprintf(err, errlen, "'server observe' expects layer4 or none%s",
-			    v != NULL && strcmp(v, "layer7") == 0 ? " (layer7 is HTTP)" : "");
-			return -1;
-		}
-		s->observe = strcmp(v, "layer4") == 0;
-	} else if (strcmp(o, "error-limit") == 0) {
-		if (conf_health_num(v, 1, 1000000, &n) == -1) {
-			snprintf(err, errlen, "'server error-limit' expects a number 1..1000000");
-			return -1;
-		}
-		s->error_limit = (unsigned int)n;
-	} else if (strcmp(o, "on-error") == 0) {
-		static const char *const acts[] = {
-			[CONF_ONERR_FASTINTER] = "fastinter", [CONF_ONERR_FAIL_CHECK] = "fail-check",
-			[CONF_ONERR_SUDDEN_DEATH] = "sudden-death", [CONF_ONERR_MARK_DOWN] = "mark-down",
-		};
-		int k;
-
-		for (k = 1; k < 5 && (v == NULL || strcmp(v, acts[k]) != 0); k++)
-			;
-		if (k == 5) {
-			snprintf(err, errlen, "'server on-error' expects fastinter, fail-check, "
-			    "sudden-death or mark-down");
-			return -1;
-		}
-		s->on_error = k;
-	} else if (strcmp(o, "agent-check") == 0 || strcmp(o, "no-agent-check") == 0) {
-		s->agent_check = o[0] == 'a';
-		return 1;
-	} else if (strcmp(o, "agent-port") == 0) {
-		if (conf_health_num(v, 1, 65535, &n) == -1) {
-			snprintf(err, errlen, "'server agent-port' expects a port 1..65535");
-			return -1;
-		}
-		s->agent_port = (uint16_t)n;
-	} else if (strcmp(o, "agent-inter") == 0) {
-		char e[160];
-
-		if (v == NULL || units_parse_time(v, &s->agent_inter, e, sizeof(e)) == -1 ||
-		    s->agent_inter < 1000) {
-			snprintf(err, errlen, "'server agent-inter' expects a time of at least 1ms%s%s",
-			    v != NULL ? ": " : "", v != NULL ? v : "");
-			return -1;
-		}
-	} else if (strcmp(o, "agent-send") == 0) {
-		if (v == NULL || strlen(v) >= sizeof(s->agent_send)) {
-			snprintf(err, errlen, "'server agent-send' expects a string of at most %zu bytes",
-			    sizeof(s->agent_send) - 1);
-			return -1;
-		}
-		s->agent_send_len = strlen(v);
-		memcpy(s->agent_send, v, s->agent_send_len + 1);
-	} else if (strcmp(o, "agent-addr") == 0) {
-		if (v == NULL) {
-			snprintf(err, errlen, "'server agent-addr' expects an address");
-			return -1;
-		}
-		snprintf(tmp, sizeof(tmp), strchr(v, ':') ? "[%s]:1" : "%s:1", v);
-		if (sockaddr_parse(tmp, 0, &s->agent_addr, err, errlen) == -1)
-			return -1;
-		s->agent_addr_set = 1;
-	} else {
-		return 0;
-	}
-	*i += 1;
+	if (kw == NULL)
+		return 0;	/* not a check option: the caller's, or unknown (it suggests) */
+	if ((n = kw->fn(s, argv[*i], *i + 1 < argc ? argv[*i + 1] : NULL, err, errlen)) < 0)
+		return -1;
+	*i += n;
 	return 1;
 }
 

@@ -12,6 +12,7 @@
 #include "check_rule.h"
 #include "conf.h"
 #include "check_spec.h"
+#include "conf_health.h"
 #include "health.h"
 
 /* Feed a string of results ('+' ok, '-' failed); return the transitions
@@ -428,6 +429,50 @@ START_TEST(test_agent_answers)
 }
 END_TEST
 
+/* Every server check option is found (its table is searched in order),
+ * takes its value, and leaves other words to the caller. */
+START_TEST(test_server_check_options)
+{
+	static const char *const opts[][2] = {
+		{ "addr", "127.0.0.2" }, { "agent-addr", "127.0.0.3" }, { "agent-check", NULL },
+		{ "agent-inter", "2s" }, { "agent-port", "8080" }, { "agent-send", "hi\n" },
+		{ "error-limit", "5" }, { "no-agent-check", NULL }, { "observe", "layer4" },
+		{ "on-error", "mark-down" }, { "on-marked-down", "shutdown-sessions" },
+		{ "on-marked-up", "shutdown-backup-sessions" }, { "port", "9000" },
+		{ "slowstart", "3s" },
+	};
+	struct conf_server *s = calloc(1, sizeof(*s));
+	char err[256];
+
+	ck_assert_ptr_nonnull(s);
+	for (size_t k = 0; k < sizeof(opts) / sizeof(*opts); k++) {
+		char *argv[] = { "server", (char *)opts[k][0], (char *)opts[k][1], NULL };
+		int i = 1, argc = opts[k][1] != NULL ? 3 : 2;
+
+		ck_assert_msg(conf_health_server_opt(s, argc, argv, &i, err, sizeof(err)) == 1,
+		    "%s: %s", opts[k][0], err);
+		ck_assert_int_eq(i, argc - 1);
+	}
+	ck_assert_int_eq(s->check_port, 9000);
+	ck_assert_int_eq(s->agent_port, 8080);
+	ck_assert_int_eq(s->error_limit, 5);
+	ck_assert_int_eq(s->on_error, CONF_ONERR_MARK_DOWN);
+	ck_assert_int_eq(s->agent_check, 0);
+	ck_assert_uint_eq(s->slowstart, 3000000);
+	ck_assert(s->on_marked_down && s->on_marked_up && s->observe);
+	{
+		char *argv[] = { "server", "backup", NULL };
+		char *bad[] = { "server", "agent-inter", "0", NULL };
+		int i = 1;
+
+		ck_assert_int_eq(conf_health_server_opt(s, 2, argv, &i, err, sizeof(err)), 0);
+		ck_assert_int_eq(conf_health_server_opt(s, 3, bad, &i, err, sizeof(err)), -1);
+		ck_assert_str_eq(err, "'server agent-inter' expects a time of at least 1ms: 0");
+	}
+	free(s);
+}
+END_TEST
+
 START_TEST(test_spread_of_checks)
 {
 	uint64_t lo = UINT64_MAX, hi = 0;
@@ -468,6 +513,7 @@ health_suite(void)
 	tcase_add_test(tc, test_huge_and_garbage_answers_fail_bounded);
 	tcase_add_test(tc, test_mysql_packets);
 	tcase_add_test(tc, test_clone_fails_whole);
+	tcase_add_test(tc, test_server_check_options);
 	tcase_add_test(tc, test_ldap_bind_response);
 	tcase_add_test(tc, test_protocol_rules_send_what_haproxy_sends);
 	tcase_add_test(tc, test_http_answers);
