@@ -254,6 +254,14 @@ enum backend_holder {
 	BACKEND_HOLD_AGENT_ADMIN,
 };
 
+static void (*backend_ready_cb)(struct conf_proxy *be, struct conf_server *srv);
+
+void
+backend_on_ready(void (*cb)(struct conf_proxy *be, struct conf_server *srv))
+{
+	backend_ready_cb = cb;
+}
+
 /* Set one holder, derive the state again, log a change. */
 static void
 backend_hold(struct conf_proxy *be, struct conf_server *srv, enum backend_holder who, int v)
@@ -281,6 +289,8 @@ backend_hold(struct conf_proxy *be, struct conf_server *srv, enum backend_holder
 		log_notice("server %s/%s is %s (was %s), %u sessions active, %u queued",
 		    be->name, srv->name, backend_state_name(now), backend_state_name(was),
 		    cur, queued);
+	if (was == CONF_SRV_MAINT && now == CONF_SRV_UP && backend_ready_cb != NULL)
+		backend_ready_cb(be, srv);
 }
 
 void

@@ -58,6 +58,10 @@ void backend_release(struct conf_proxy *be, struct conf_server *srv);
  * to w meanwhile, which the caller now holds and must release, or NULL. */
 struct conf_server *backend_dequeue(struct conf_proxy *be, struct backend_waiter *w);
 
+/* cb is called (on the thread that made the change) when a server leaves
+ * maintenance straight to UP (health_event: its slow start); NULL: none. */
+void backend_on_ready(void (*cb)(struct conf_proxy *be, struct conf_server *srv));
+
 /*
  * A server's state has separate holders: the admin (maintenance, drain:
  * "disabled", the admin socket), its health checks and its agent. Each

@@ -362,6 +362,8 @@ health_start(struct event_base *base, struct conf *c)
 	unsigned int n = 0, pos = 0;
 	uint64_t mininter = UINT64_MAX;
 
+	health_event_start(base);
+
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
 			if (s->check || s->agent_check)

@@ -121,6 +121,23 @@ health_event_slowstart(struct event_base *base, struct conf_proxy *be, struct co
 	health_ramp_tick(-1, 0, r);
 }
 
+static struct event_base *health_event_base;	/* the ramps' timers */
+
+/* Out of maintenance straight to UP: a slow start too, as HAProxy does. */
+static void
+health_event_ready(struct conf_proxy *be, struct conf_server *srv)
+{
+	if (srv->slowstart > 0 && health_event_base != NULL)
+		health_event_slowstart(health_event_base, be, srv);
+}
+
+void
+health_event_start(struct event_base *base)
+{
+	health_event_base = base;
+	backend_on_ready(health_event_ready);
+}
+
 void
 health_event_up(struct event_base *base, struct conf_proxy *be, struct conf_server *srv)
 {
@@ -141,6 +158,8 @@ health_event_up(struct event_base *base, struct conf_proxy *be, struct conf_serv
 void
 health_event_stop(void)
 {
+	backend_on_ready(NULL);
+	health_event_base = NULL;
 	while (ramps != NULL)
 		health_ramp_unlink(ramps);
 }

@@ -21,6 +21,9 @@ void health_event_up(struct event_base *base, struct conf_proxy *be, struct conf
  * weight times elapsed/total, at least 1, as HAProxy. Pure. */
 unsigned int health_event_ramp_weight(unsigned int weight, uint64_t elapsed, uint64_t total);
 
+/* Slow starts out of maintenance too, their timers on base (health_start). */
+void health_event_start(struct event_base *base);
+
 /* End every ramp (reload, exit). */
 void health_event_stop(void);
 
