@@ -622,8 +622,8 @@ conf_health_spec(const struct conf_proxy *px, char *warn, size_t warnlen)
 
 /* What a server says that cannot act without "check": observe layer4
  * counts traffic errors for the health check, error-limit and on-error
- * say when and how it acts, slowstart follows a check's up. NULL when
- * nothing is wrong. */
+ * say when and how it acts (slowstart acts out of maintenance too). NULL
+ * when nothing is wrong. */
 static const char *
 conf_health_idle_opt(const struct conf_server *s)
 {
@@ -635,8 +635,6 @@ conf_health_idle_opt(const struct conf_server *s)
 		return "error-limit";
 	if (s->on_error != CONF_ONERR_FAIL_CHECK)
 		return "on-error";
-	if (s->slowstart > 0)	/* the ramp starts when a check brings it up */
-		return "slowstart";
 	return NULL;
 }
 

@@ -328,8 +328,7 @@ START_TEST(test_idle_check_settings_warn)
 	    "so the rules are ignored\n"
 	    "t.cfg:9: server 'l/s1' has 'observe layer4' without 'check', so it does nothing\n"
 	    "t.cfg:10: server 'l/s2' has 'on-error' without 'check', so it does nothing\n"
-	    "t.cfg:11: server 'l/s3' has 'error-limit' without 'check', so it does nothing\n"
-	    "t.cfg:13: server 'l/s5' has 'slowstart' without 'check', so it does nothing");
+	    "t.cfg:11: server 'l/s3' has 'error-limit' without 'check', so it does nothing");
 	free(all);
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);

@@ -783,6 +783,28 @@ def test_slowstart_ramps_toward_a_weight_set_meanwhile():
 
 
 @test
+def test_slowstart_out_of_maintenance():
+    """As HAProxy, a server leaving maintenance ramps up too, to its weight,
+    without checks to bring it up."""
+    data = Scripted(echo)
+    sock = "/tmp/splicer-slow-%d-%d.sock" % (os.getpid(), data.port)
+    sp, port = splicer("", [("a", data.port, " no-check weight 20 slowstart 2s")],
+                       extra_global="    stats socket %s level admin\n" % sock)
+    wait_until(lambda: os.path.exists(sock), 5, "the admin socket")
+    ctl_run(sock, "disable", "server", "app/a")
+    ctl_run(sock, "enable", "server", "app/a")
+    seen = set()
+    end = time.time() + 2 + bound()
+    while time.time() < end and "slow start over" not in sp.log():
+        seen.add(int(ctl_stat(sock, "a")["weight"]))
+        time.sleep(0.05)
+    sp.wait_log(r"server app/a: slow start over, weight 20", 1)
+    check(any(0 < w < 20 for w in seen), "no ramp out of maintenance: %r" % sorted(seen))
+    check(ctl_stat(sock, "a")["weight"] == "20", "full weight at the end")
+    sp.stop()
+
+
+@test
 def test_observe_layer4_marks_down_on_traffic_errors():
     """The checks pass (their port answers), but the traffic port refuses:
     error-limit errors in a row of real sessions take the server down, and
