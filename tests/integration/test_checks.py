@@ -720,6 +720,19 @@ def test_on_marked_up_shutdown_backup_sessions():
     sp.stop()
 
 
+def ramp_weights(sp, sock, weight):
+    """The weights show stat gives a while a 2 s slow start of a lasts,
+    which must end at weight."""
+    seen = set()
+    end = time.time() + 2 + bound()
+    while time.time() < end and "slow start over" not in sp.log():
+        seen.add(int(ctl_stat(sock, "a")["weight"]))
+        time.sleep(0.05)
+    sp.wait_log(r"server app/a: slow start over, weight %d" % weight, 1)
+    check(ctl_stat(sock, "a")["weight"] == str(weight), "full weight at the end")
+    return seen
+
+
 @test
 def test_slowstart_ramps_the_weight():
     data, probe = Scripted(echo), Probe()
@@ -730,14 +743,8 @@ def test_slowstart_ramps_the_weight():
     down(sp, "a", "Layer4 connection problem")
     probe.start()
     up(sp, "a")
-    seen = set()
-    end = time.time() + 2 + bound()
-    while time.time() < end and "slow start over" not in sp.log():
-        seen.add(int(ctl_stat(sock, "a")["weight"]))
-        time.sleep(0.05)
-    sp.wait_log(r"server app/a: slow start over, weight 20", 1)
+    seen = ramp_weights(sp, sock, 20)
     check(any(0 < w < 20 for w in seen), "no weight between 0 and 20: %r" % sorted(seen))
-    check(ctl_stat(sock, "a")["weight"] == "20", "full weight at the end")
     print("    weights seen while ramping: %s" % sorted(seen))
     sp.stop()
 
@@ -793,14 +800,8 @@ def test_slowstart_out_of_maintenance():
     wait_until(lambda: os.path.exists(sock), 5, "the admin socket")
     ctl_run(sock, "disable", "server", "app/a")
     ctl_run(sock, "enable", "server", "app/a")
-    seen = set()
-    end = time.time() + 2 + bound()
-    while time.time() < end and "slow start over" not in sp.log():
-        seen.add(int(ctl_stat(sock, "a")["weight"]))
-        time.sleep(0.05)
-    sp.wait_log(r"server app/a: slow start over, weight 20", 1)
+    seen = ramp_weights(sp, sock, 20)
     check(any(0 < w < 20 for w in seen), "no ramp out of maintenance: %r" % sorted(seen))
-    check(ctl_stat(sock, "a")["weight"] == "20", "full weight at the end")
     sp.stop()
 
 
