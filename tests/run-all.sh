@@ -21,7 +21,7 @@ set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-usage() { sed -n '8,20p' "$0" >&2; exit 2; }
+usage() { sed -n '8,19p' "$0" >&2; exit 2; }
 hog=0 rounds=1 release_only=0 only=""
 while [ $# -gt 0 ]; do
 	case $1 in
