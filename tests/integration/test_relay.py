@@ -47,7 +47,10 @@ def test_four_sessions_30mb_echoed_both_ways_at_once(engine):
     for l in logs:
         check(l["term"] == "--", "termination %s (%s)" % (l["term"], l["reason"]))
         check(l["up"] == size and l["down"] == size, "byte counts %r" % l)
-        check_engine(l, engine)
+        # Both peers echo at full speed and keep each other's buffers
+        # full: whether auto finds a moment to promote depends on their
+        # pace (promotion mid-stream is asserted in test_sockmap.py).
+        check_engine(l, engine, promoted=None)
     check(sp.stop() == 0, "exit code")
 
 
