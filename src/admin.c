@@ -236,8 +236,8 @@ admin_cmd_show_pools(char **argv, struct evbuffer *out)
 	for (unsigned int i = 0; i < worker_count(); i++) {
 		struct pipe_pool_stats st = { 0 };
 
-		pipe_pool_add_stats(&worker_get(i)->pool, &st);
-		pipe_pool_add_stats(&worker_get(i)->pool, &sum);
+		pipe_pool_add_stats(worker_pool(worker_get(i)), &st);
+		pipe_pool_add_stats(worker_pool(worker_get(i)), &sum);
 		evbuffer_add_printf(out, "%u %u %u %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", i, st.used,
 		    st.free, st.created, st.failed, st.fallbacks);
 	}

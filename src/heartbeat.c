@@ -90,7 +90,7 @@ heartbeat_ok(char *why, size_t len)
 
 		if (__atomic_load_n(&h->pending, __ATOMIC_ACQUIRE) && late > HEARTBEAT_LATE_US) {
 			snprintf(why, len, "worker thread %u has not run its event loop for %.1f s",
-			    h->w->id, (double)late / 1e6);
+			    worker_id(h->w), (double)late / 1e6);
 			return 0;
 		}
 	}

@@ -273,7 +273,7 @@ listener_mine(const struct listener *l)
 {
 	const struct worker *w = worker_self();
 
-	return w != NULL && l->wid == w->id;
+	return w != NULL && l->wid == worker_id(w);
 }
 
 static void
@@ -293,7 +293,7 @@ listener_pause_for_room(struct listener *l)
 	listener_pause(l);
 	if (!l->room_paused) {
 		l->room_paused = 1;
-		__atomic_add_fetch(&worker_get(l->wid)->limit_paused, 1, __ATOMIC_RELAXED);
+		worker_note_paused(worker_get(l->wid), 1);
 	}
 }
 
@@ -312,7 +312,7 @@ listener_resume(struct listener *l)
 		return;
 	if (l->room_paused) {
 		l->room_paused = 0;
-		__atomic_sub_fetch(&worker_get(l->wid)->limit_paused, 1, __ATOMIC_RELAXED);
+		worker_note_paused(worker_get(l->wid), -1);
 	}
 	if (l->rate != NULL) {
 		pthread_mutex_lock(&rate_lock);
@@ -393,8 +393,8 @@ listener_exhausted(int e)
 		if (listener_mine(l))
 			listener_pause(l);
 	}
-	pipe_pool_drain(&worker_self()->pool);
-	evtimer_add(resume_timer[worker_self()->id], &tv);
+	pipe_pool_drain(worker_pool(worker_self()));
+	evtimer_add(resume_timer[worker_id(worker_self())], &tv);
 }
 
 static void
@@ -513,7 +513,7 @@ listener_shut(struct listener *l)
 	l->fd = -1;
 	if (l->room_paused) {
 		l->room_paused = 0;
-		__atomic_sub_fetch(&worker_get(l->wid)->limit_paused, 1, __ATOMIC_RELAXED);
+		worker_note_paused(worker_get(l->wid), -1);
 	}
 }
 
@@ -523,17 +523,18 @@ listener_sync(void)
 	struct worker *w = worker_self();
 	struct listener **p;
 
-	if (resume_timer[w->id] == NULL)
-		resume_timer[w->id] = evtimer_new(w->base, listener_on_resume_timer, NULL);
+	if (resume_timer[worker_id(w)] == NULL)
+		resume_timer[worker_id(w)] = evtimer_new(worker_base(w), listener_on_resume_timer,
+		    NULL);
 	for (struct listener *l = listeners; l != NULL; l = l->next) {
 		if (!listener_mine(l) || l->ev_set || l->fd == -1)
 			continue;
-		evtimer_assign(&l->rate_timer, w->base, listener_on_rate_timer, l);
-		event_assign(&l->ev, w->base, l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
+		evtimer_assign(&l->rate_timer, worker_base(w), listener_on_rate_timer, l);
+		event_assign(&l->ev, worker_base(w), l->fd, EV_READ | EV_PERSIST, listener_on_accept, l);
 		l->ev_set = 1;
 	}
 	/* Listeners a reload dropped: close now, free once their sessions end. */
-	for (p = &retired[w->id]; *p != NULL;) {
+	for (p = &retired[worker_id(w)]; *p != NULL;) {
 		struct listener *l = *p;
 
 		listener_shut(l);
@@ -671,7 +672,7 @@ listener_release(struct listener *l, struct conf_proxy *fe)
 	for (unsigned int i = 0; i < worker_count(); i++) {
 		struct worker *w = worker_get(i);
 
-		if (w != me && __atomic_load_n(&w->limit_paused, __ATOMIC_RELAXED) != 0)
+		if (w != me && worker_has_paused(w))
 			worker_signal(w, WORKER_F_RESUME);
 	}
 }
@@ -705,8 +706,8 @@ listener_close_own(void)
 		if (listener_mine(l))
 			listener_shut(l);
 	}
-	if (resume_timer[w->id] != NULL)
-		evtimer_del(resume_timer[w->id]);
+	if (resume_timer[worker_id(w)] != NULL)
+		evtimer_del(resume_timer[worker_id(w)]);
 }
 
 void

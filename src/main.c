@@ -161,19 +161,21 @@ main_maxconn(const struct conf *c)
 static void
 main_log_totals(void)
 {
-	struct worker_stats st;
+	struct session_stats st;
 	struct pipe_pool_stats ps;
 	struct engine_kernel_stats ks;
 
 	for (unsigned int i = 0; i < worker_count(); i++) {
-		const struct worker *w = worker_get(i);
+		struct pipe_pool_stats wp = { 0 };
 
+		session_stats_of(i, &st);
+		pipe_pool_add_stats(worker_pool(worker_get(i)), &wp);
 		log_notice("thread %u: %" PRIu64 " sessions, %" PRIu64 " bytes up, %" PRIu64
 		    " bytes down, %" PRIu64 " pipes created, %" PRIu64 " fallbacks to copy",
-		    w->id, w->st.sessions, w->st.bytes_up, w->st.bytes_down, w->pool.st.created,
-		    w->pool.st.fallbacks);
+		    i, st.sessions, st.bytes_up, st.bytes_down, wp.created, wp.fallbacks);
 	}
-	worker_sum_stats(&st, &ps);
+	session_sum_stats(&st);
+	worker_sum_pools(&ps);
 	log_notice("total: %" PRIu64 " sessions, %" PRIu64 " bytes up, %" PRIu64
 	    " bytes down, %" PRIu64 " pipes created, %" PRIu64 " gets failed, %" PRIu64
 	    " fallbacks to copy", st.sessions, st.bytes_up, st.bytes_down, ps.created,
@@ -190,11 +192,12 @@ main_log_totals(void)
 static void
 main_show_info(struct evbuffer *out)
 {
-	struct worker_stats st;
+	struct session_stats st;
 	struct pipe_pool_stats ps;
 	struct engine_kernel_stats ks;
 
-	worker_sum_stats(&st, &ps);
+	session_sum_stats(&st);
+	worker_sum_pools(&ps);
 	engine_kernel_stats(&ks);
 	evbuffer_add_printf(out,
 	    "Name: splicer\nVersion: %s\nPid: %d\nUptime_sec: %" PRIu64 "\n"
@@ -241,6 +244,16 @@ main_sockmap(const struct conf *c, const char *when)
 		    engine_sockmap_why());
 }
 
+/* What the workers' wake-ups do: main.c is the one file that knows both
+ * the worker and the layers above it. */
+static const struct worker_hooks main_worker_hooks = {
+	.sync = listener_sync,
+	.stop_accepting = listener_close_own,
+	.resume = listener_resume_own,
+	.kill = session_kill_all,
+	.live = session_count,
+};
+
 /* Every worker closes its listeners and sessions now and ends. */
 static void
 main_stop(const char *why)
@@ -262,7 +275,7 @@ static void
 main_on_hard_stop(evutil_socket_t fd, short what, void *arg)
 {
 	log_notice("hard-stop-after expired with %u sessions; closing them",
-	    worker_sessions());
+	    session_live_all());
 	main_stop("hard-stop-after expired");
 }
 
@@ -284,7 +297,7 @@ main_graceful(const struct conf *c, const char *sig)
 		worker_isolate();
 		worker_release();
 	}
-	log_notice("%s: stopped accepting; waiting for %u sessions", sig, worker_sessions());
+	log_notice("%s: stopped accepting; waiting for %u sessions", sig, session_live_all());
 	if (c->global.hard_stop_after != 0) {
 		tv.tv_sec = (time_t)(c->global.hard_stop_after / 1000000);
 		tv.tv_usec = (suseconds_t)(c->global.hard_stop_after % 1000000);
@@ -748,7 +761,7 @@ main(int argc, char **argv)
 		log_alert("cannot create the event loop");
 		goto out_logs;
 	}
-	if (worker_init(main_nthreads, main_base) == -1) {
+	if (worker_init(main_nthreads, main_base, &main_worker_hooks) == -1) {
 		log_alert("cannot create the worker threads' event loops");
 		goto out_base;
 	}

@@ -213,9 +213,10 @@ metrics_process(struct evbuffer *b)
 	struct metrics_flows m = { { 0 } };
 	struct engine_kernel_stats ks;
 	struct pipe_pool_stats ps;
-	struct worker_stats st;
+	struct session_stats st;
 
-	worker_sum_stats(&st, &ps);
+	session_sum_stats(&st);
+	worker_sum_pools(&ps);
 	engine_kernel_stats(&ks);
 	worker_isolate();
 	for (unsigned int w = 0; w < worker_count(); w++)

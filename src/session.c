@@ -132,6 +132,7 @@ struct session {
 	unsigned int flags;		/* SESS_F_* */
 	struct event_base *base;	/* its worker's */
 	struct worker *worker;		/* where it lives */
+	struct session_list *list;	/* its worker's sessions */
 	struct conf *conf;		/* the configuration it started with (held) */
 
 	struct listener *l;		/* where it was accepted */
@@ -189,8 +190,20 @@ struct session {
 	struct session *prev, *next;	/* all sessions */
 };
 
-static __thread unsigned int session_n;	/* this worker's live sessions (w->sessions) */
-static __thread uint64_t session_freed;	/* sessions this worker freed (session_walk) */
+/*
+ * The sessions of one worker, and what they carried. Each worker writes
+ * only its own entry; other threads read n and st atomically, and head
+ * only while every worker is parked (session_foreach). Aligned so that
+ * two workers never write the same cache line.
+ */
+struct session_list {
+	struct session *head;		/* live sessions, newest first */
+	unsigned int n;			/* them, atomic */
+	struct session_stats st;	/* atomic for readers */
+	uint64_t freed;			/* sessions it freed (own thread: session_walk) */
+} __attribute__((aligned(64)));
+
+static struct session_list session_lists[WORKER_MAX];
 static unsigned int session_next_id;		/* atomic */
 
 static void session_progress(struct session *s);
@@ -349,6 +362,8 @@ session_close(struct session *s, const char *term, unsigned int how,
 static void
 session_settle(struct session *s)
 {
+	struct session_list *list;
+
 	if (s->state != SESS_ST_CLOSED)
 		return;
 	if (s->srv != NULL)
@@ -356,21 +371,25 @@ session_settle(struct session *s)
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
-		s->worker->sessions = s->next;
+		s->list->head = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	session_n--;
-	__atomic_store_n(&s->worker->nsess, session_n, __ATOMIC_RELAXED);
-	s->worker->st.bytes_up += s->up.bytes;
-	s->worker->st.bytes_down += s->down.bytes;
-	if (s->t_established != 0)
-		s->worker->st.by_engine[s->up.ops->id > s->down.ops->id ? s->up.ops->id :
-		    s->down.ops->id]++;
+	list = s->list;
+	__atomic_store_n(&list->n, list->n - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&list->st.bytes_up, list->st.bytes_up + s->up.bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&list->st.bytes_down, list->st.bytes_down + s->down.bytes,
+	    __ATOMIC_RELAXED);
+	if (s->t_established != 0) {
+		uint64_t *e = &list->st.by_engine[s->up.ops->id > s->down.ops->id ?
+		    s->up.ops->id : s->down.ops->id];
+
+		__atomic_store_n(e, *e + 1, __ATOMIC_RELAXED);
+	}
 	listener_release(s->l, s->fe);
 	conf_release(s->conf);
 	free(s);
-	session_freed++;
-	if (session_n == 0)
+	list->freed++;
+	if (list->n == 0)
 		worker_idle();
 }
 
@@ -1339,14 +1358,14 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
 	s->promote_at = UINT64_MAX;
 	evtimer_assign(&s->timer, base, session_on_timer, s);
-	s->next = s->worker->sessions;
+	s->list = &session_lists[worker_id(s->worker)];
+	s->next = s->list->head;
 	if (s->next != NULL)
 		s->next->prev = s;
-	s->worker->sessions = s;
-	session_n++;
-	__atomic_store_n(&s->worker->nsess, session_n, __ATOMIC_RELAXED);
-	s->worker->st.sessions++;
-	log_debug("%u: accepted on thread %u", s->id, s->worker->id);
+	s->list->head = s;
+	__atomic_store_n(&s->list->n, s->list->n + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->list->st.sessions, s->list->st.sessions + 1, __ATOMIC_RELAXED);
+	log_debug("%u: accepted on thread %u", s->id, worker_id(s->worker));
 
 	if (l->bind->accept_proxy) {
 		/* Level-triggered is safe here: every byte seen is consumed. */
@@ -1369,16 +1388,60 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 unsigned int
 session_count(void)
 {
-	return session_n;
+	return session_lists[worker_id(worker_self())].n;
+}
+
+unsigned int
+session_live(unsigned int wid)
+{
+	return __atomic_load_n(&session_lists[wid].n, __ATOMIC_RELAXED);
+}
+
+unsigned int
+session_live_all(void)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < worker_count(); i++)
+		n += session_live(i);
+	return n;
+}
+
+void
+session_stats_of(unsigned int wid, struct session_stats *st)
+{
+	const struct session_stats *w = &session_lists[wid].st;
+
+	st->sessions = __atomic_load_n(&w->sessions, __ATOMIC_RELAXED);
+	st->bytes_up = __atomic_load_n(&w->bytes_up, __ATOMIC_RELAXED);
+	st->bytes_down = __atomic_load_n(&w->bytes_down, __ATOMIC_RELAXED);
+	for (int e = 0; e < ENGINE_COUNT; e++)
+		st->by_engine[e] = __atomic_load_n(&w->by_engine[e], __ATOMIC_RELAXED);
+}
+
+void
+session_sum_stats(struct session_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < worker_count(); i++) {
+		struct session_stats w;
+
+		session_stats_of(i, &w);
+		st->sessions += w.sessions;
+		st->bytes_up += w.bytes_up;
+		st->bytes_down += w.bytes_down;
+		for (int e = 0; e < ENGINE_COUNT; e++)
+			st->by_engine[e] += w.by_engine[e];
+	}
 }
 
 void
 session_kill_all(const char *reason)
 {
-	struct worker *w = worker_self();
+	struct session_list *list = &session_lists[worker_id(worker_self())];
 
-	while (w->sessions != NULL) {
-		struct session *s = w->sessions;
+	while (list->head != NULL) {
+		struct session *s = list->head;
 
 		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" :
 		    s->state == SESS_ST_QUEUED ? "KQ" :
@@ -1429,7 +1492,7 @@ session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void 
 	uint64_t now = clock_now_us();
 	struct session_info i;
 
-	for (const struct session *s = w->sessions; s != NULL; s = s->next) {
+	for (const struct session *s = session_lists[worker_id(w)].head; s != NULL; s = s->next) {
 		if (s->state == SESS_ST_CLOSED)
 			continue;
 		session_info_fill(s, now, &i);
@@ -1448,12 +1511,13 @@ unsigned int
 session_walk(struct session_cursor *c, unsigned int max,
     void (*cb)(const struct session_info *i, void *arg), void *arg)
 {
-	const struct session *s = worker_self()->sessions;
+	struct session_list *list = &session_lists[worker_id(worker_self())];
+	const struct session *s = list->head;
 	uint64_t now = clock_now_us();
 	struct session_info i;
 	unsigned int n = 0;
 
-	if (c->last_id != 0 && c->freed == session_freed)
+	if (c->last_id != 0 && c->freed == list->freed)
 		s = c->next;
 	else if (c->last_id != 0)
 		while (s != NULL && s->id >= c->last_id)
@@ -1467,7 +1531,7 @@ session_walk(struct session_cursor *c, unsigned int max,
 		n++;
 	}
 	c->next = s;
-	c->freed = session_freed;
+	c->freed = list->freed;
 	c->done = s == NULL;
 	return n;
 }
@@ -1514,7 +1578,8 @@ session_run_order(struct worker_job *j)
 	struct session_order_job *o = (struct session_order_job *)j;
 	struct session *s;
 
-	for (s = worker_self()->sessions; s != NULL && s->id != o->id; s = s->next)
+	for (s = session_lists[worker_id(worker_self())].head; s != NULL && s->id != o->id;
+	    s = s->next)
 		;
 	if (s == NULL || s->state == SESS_ST_CLOSED) {
 		free(o);

@@ -11,6 +11,8 @@
 
 #include <event2/event.h>
 
+#include "engine.h"
+
 struct conf_proxy;
 struct conf_server;
 struct listener;
@@ -26,6 +28,25 @@ void session_accept(struct event_base *base, struct listener *l, int fd,
 
 /* Sessions in progress on the calling worker thread. */
 unsigned int session_count(void);
+
+/* Sessions in progress on worker wid, and on every worker (any thread). */
+unsigned int session_live(unsigned int wid);
+unsigned int session_live_all(void);
+
+/* Per-worker counters: written by their worker only, summed when read. */
+struct session_stats {
+	uint64_t sessions;		/* sessions accepted */
+	uint64_t bytes_up;		/* bytes client -> server of ended sessions */
+	uint64_t bytes_down;		/* bytes server -> client of ended sessions */
+	uint64_t by_engine[ENGINE_COUNT];	/* ended established sessions by engine: a
+					 * flow in the kernel counts as sockmap, else
+					 * one that copied as copy */
+};
+
+/* The counters of worker wid, and their sum over every worker (any
+ * thread). */
+void session_stats_of(unsigned int wid, struct session_stats *st);
+void session_sum_stats(struct session_stats *st);
 
 /* A session as "show sess" prints it. */
 struct session_info {

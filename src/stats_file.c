@@ -177,16 +177,19 @@ sf_copy_threads(void)
 	struct stats_thread *t = (struct stats_thread *)((char *)sf_hdr + sf_hdr->threads_off);
 
 	for (unsigned int i = 0; i < sf_hdr->nthreads; i++, t++) {
-		struct worker *w = worker_get(i);
+		struct pipe_pool_stats ps = { 0 };
+		struct session_stats st;
 
+		session_stats_of(i, &st);
+		pipe_pool_add_stats(worker_pool(worker_get(i)), &ps);
 		sf_begin(&t->seq);
-		t->id = w->id;
-		t->sessions_now = LOAD(w->nsess);
-		t->sessions_total = LOAD(w->st.sessions);
-		t->bytes[0] = LOAD(w->st.bytes_up);
-		t->bytes[1] = LOAD(w->st.bytes_down);
-		t->pipes_used = LOAD(w->pool.st.used);
-		t->pipes_free = LOAD(w->pool.st.free);
+		t->id = i;
+		t->sessions_now = session_live(i);
+		t->sessions_total = st.sessions;
+		t->bytes[0] = st.bytes_up;
+		t->bytes[1] = st.bytes_down;
+		t->pipes_used = ps.used;
+		t->pipes_free = ps.free;
 		sf_end(&t->seq);
 	}
 }
@@ -274,8 +277,7 @@ sf_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	const struct conf *c = conf_current();
 	uint32_t npx, nsrv;
-	struct worker_stats ws;
-	struct pipe_pool_stats ps;
+	struct session_stats ws;
 	struct timespec now;
 
 	(void)fd;
@@ -290,7 +292,7 @@ sf_on_timer(evutil_socket_t fd, short what, void *arg)
 	sf_copy_threads();
 	if (sf_ticks++ % (1000 / STATS_FILE_PERIOD_MS) == 0)
 		sf_copy_sessions();
-	worker_sum_stats(&ws, &ps);
+	session_sum_stats(&ws);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	sf_begin(&sf_hdr->seq);
 	sf_hdr->reloads = sf_reloads;

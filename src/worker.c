@@ -12,10 +12,23 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "listener.h"
 #include "log.h"
-#include "session.h"
 #include "worker.h"
+
+struct worker {
+	unsigned int id;		/* 0 .. nbthread-1 */
+	pthread_t thread;
+	struct event_base *base;
+	int wake_fd;			/* eventfd */
+	int spare_fd;			/* spare IPv4 TCP socket for a dial, -1 when spent */
+	struct event wake_ev;
+	unsigned int flags;		/* WORKER_F_*, atomic */
+	unsigned int limit_paused;	/* listeners paused for a shared limit, atomic */
+	int stopping;			/* own thread: draining */
+	struct pipe_pool pool;
+	pthread_mutex_t lock;		/* the inbox */
+	struct worker_job *inbox, *inbox_tail;
+};
 
 static struct worker *workers[WORKER_MAX];
 static unsigned int nworkers;
@@ -34,6 +47,7 @@ static int exit_fd = -1;
 static struct event *exit_ev;
 static void (*exit_cb)(void);
 
+static struct worker_hooks hooks;	/* set by worker_init() */
 static const char *kill_reason = "process stopping";
 static unsigned int prealloc_each;	/* tune.pipe.prealloc / workers, rounded up */
 
@@ -53,6 +67,36 @@ struct worker *
 worker_get(unsigned int i)
 {
 	return i < nworkers ? workers[i] : NULL;
+}
+
+unsigned int
+worker_id(const struct worker *w)
+{
+	return w->id;
+}
+
+struct event_base *
+worker_base(const struct worker *w)
+{
+	return w->base;
+}
+
+struct pipe_pool *
+worker_pool(struct worker *w)
+{
+	return &w->pool;
+}
+
+void
+worker_note_paused(struct worker *w, int delta)
+{
+	__atomic_add_fetch(&w->limit_paused, (unsigned int)delta, __ATOMIC_RELAXED);
+}
+
+int
+worker_has_paused(const struct worker *w)
+{
+	return __atomic_load_n(&w->limit_paused, __ATOMIC_RELAXED) != 0;
 }
 
 static void
@@ -149,7 +193,7 @@ worker_park(void)
 void
 worker_idle(void)
 {
-	if (self != NULL && self->stopping && session_count() == 0)
+	if (self != NULL && self->stopping && hooks.live() == 0)
 		event_base_loopexit(self->base, NULL);
 }
 
@@ -165,17 +209,17 @@ worker_on_wake(evutil_socket_t fd, short what, void *arg)
 	worker_park();
 	flags = __atomic_exchange_n(&w->flags, 0, __ATOMIC_ACQUIRE);
 	if (flags & WORKER_F_SYNC)
-		listener_sync();
+		hooks.sync();
 	if (flags & WORKER_F_KILL) {
-		listener_close_own();
+		hooks.stop_accepting();
 		w->stopping = 1;
-		session_kill_all(__atomic_load_n(&kill_reason, __ATOMIC_ACQUIRE));
+		hooks.kill(__atomic_load_n(&kill_reason, __ATOMIC_ACQUIRE));
 	} else if (flags & WORKER_F_DRAIN) {
-		listener_close_own();
+		hooks.stop_accepting();
 		w->stopping = 1;
 	}
 	if (flags & WORKER_F_RESUME)
-		listener_resume_own();
+		hooks.resume();
 	while ((j = worker_next_job(w)) != NULL)
 		j->run(j);
 	worker_idle();
@@ -192,10 +236,10 @@ worker_main(void *arg)
 	if (prealloc_each > 0 && pipe_pool_prealloc(prealloc_each) < prealloc_each)
 		log_warning("thread %u: made %u of %u preallocated pipes (maxpipes or the fd "
 		    "limit)", w->id, w->pool.st.free, prealloc_each);
-	listener_sync();
+	hooks.sync();
 	event_base_dispatch(w->base);
-	session_kill_all(kill_reason);	/* none left after a drain */
-	listener_close_own();
+	hooks.kill(kill_reason);	/* none left after a drain */
+	hooks.stop_accepting();
 	pipe_pool_drain(&w->pool);
 	pthread_mutex_lock(&iso_lock);
 	nrunning--;
@@ -285,8 +329,9 @@ worker_wanted(unsigned int n)
 }
 
 int
-worker_init(unsigned int n, struct event_base *control)
+worker_init(unsigned int n, struct event_base *control, const struct worker_hooks *h)
 {
+	hooks = *h;
 	if ((exit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (exit_ev = event_new(control, exit_fd, EV_READ | EV_PERSIST, worker_on_exit_fd,
 	    NULL)) == NULL || event_add(exit_ev, NULL) == -1)
@@ -387,28 +432,9 @@ worker_free_all(void)
 }
 
 void
-worker_sum_stats(struct worker_stats *st, struct pipe_pool_stats *ps)
+worker_sum_pools(struct pipe_pool_stats *ps)
 {
-	memset(st, 0, sizeof(*st));
 	memset(ps, 0, sizeof(*ps));
-	for (unsigned int i = 0; i < nworkers; i++) {
-		const struct worker *w = workers[i];
-
-		st->sessions += __atomic_load_n(&w->st.sessions, __ATOMIC_RELAXED);
-		st->bytes_up += __atomic_load_n(&w->st.bytes_up, __ATOMIC_RELAXED);
-		st->bytes_down += __atomic_load_n(&w->st.bytes_down, __ATOMIC_RELAXED);
-		for (int e = 0; e < ENGINE_COUNT; e++)
-			st->by_engine[e] += __atomic_load_n(&w->st.by_engine[e], __ATOMIC_RELAXED);
-		pipe_pool_add_stats(&w->pool, ps);
-	}
-}
-
-unsigned int
-worker_sessions(void)
-{
-	unsigned int n = 0;
-
 	for (unsigned int i = 0; i < nworkers; i++)
-		n += __atomic_load_n(&workers[i]->nsess, __ATOMIC_RELAXED);
-	return n;
+		pipe_pool_add_stats(&workers[i]->pool, ps);
 }

@@ -25,10 +25,10 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
-#include "engine.h"
 #include "pipe_pool.h"
 
-struct session;
+/* A worker thread; private to worker.c. */
+struct worker;
 
 /* Most worker threads. */
 #define WORKER_MAX 64
@@ -46,33 +46,17 @@ struct worker_job {
 	void (*run)(struct worker_job *j);
 };
 
-/* Per-thread counters: written by their worker only, summed when read. */
-struct worker_stats {
-	uint64_t sessions;		/* sessions accepted */
-	uint64_t bytes_up;		/* bytes client -> server of ended sessions */
-	uint64_t bytes_down;		/* bytes server -> client of ended sessions */
-	uint64_t by_engine[ENGINE_COUNT];	/* ended established sessions by engine: a
-					 * flow in the kernel counts as sockmap, else
-					 * one that copied as copy */
-};
-
-struct worker {
-	unsigned int id;		/* 0 .. nbthread-1 */
-	pthread_t thread;
-	struct event_base *base;
-	int wake_fd;			/* eventfd */
-	int spare_fd;			/* spare IPv4 TCP socket for a dial, -1 when spent */
-	struct event wake_ev;
-	unsigned int flags;		/* WORKER_F_*, atomic */
-	unsigned int limit_paused;	/* listeners paused for a shared limit, atomic */
-	unsigned int nsess;		/* its live sessions (read by others: atomic) */
-	struct session *sessions;	/* them (session.c; others read it only while
-					 * the workers are isolated) */
-	int stopping;			/* own thread: draining */
-	struct worker_stats st;
-	struct pipe_pool pool;
-	pthread_mutex_t lock;		/* the inbox */
-	struct worker_job *inbox, *inbox_tail;
+/*
+ * What a worker's wake-ups do. The worker is the bottom of the run-time
+ * stack: it knows neither listeners nor sessions, and reaches them only
+ * through these, set once by main.c in worker_init().
+ */
+struct worker_hooks {
+	void (*sync)(void);		/* WORKER_F_SYNC and thread start: watch its listeners */
+	void (*stop_accepting)(void);	/* DRAIN, KILL, loop end: close its listeners */
+	void (*resume)(void);		/* WORKER_F_RESUME: resume paused listeners */
+	void (*kill)(const char *reason);	/* WORKER_F_KILL, loop end: close its sessions */
+	unsigned int (*live)(void);	/* its live sessions: a drain ends at 0 */
 };
 
 /* The worker running on this thread, NULL on the control thread. */
@@ -97,12 +81,23 @@ unsigned int worker_wanted(unsigned int n);
 
 /*
  * Create n workers (event bases, eventfds, pipe pools); threads are not
- * started yet. Returns the count, or -1.
+ * started yet. hooks is copied. Returns the count, or -1.
  */
-int worker_init(unsigned int n, struct event_base *control);
+int worker_init(unsigned int n, struct event_base *control, const struct worker_hooks *hooks);
 
 unsigned int worker_count(void);
 struct worker *worker_get(unsigned int i);
+
+/* What others may know of a worker: its index (0 .. nbthread-1), its
+ * event loop and its pipe pool. */
+unsigned int worker_id(const struct worker *w);
+struct event_base *worker_base(const struct worker *w);
+struct pipe_pool *worker_pool(struct worker *w);
+
+/* Listeners of w paused for a limit shared with other workers: counted
+ * up and down by listener.c (any thread), read to know whom to wake. */
+void worker_note_paused(struct worker *w, int delta);
+int worker_has_paused(const struct worker *w);
 
 /* Start the threads; each makes its share of `prealloc` pipes, then runs
  * its loop until stopped. */
@@ -142,10 +137,7 @@ void worker_idle(void);
 void worker_join_all(void);
 void worker_free_all(void);
 
-/* Sum of every worker's counters and pool statistics. */
-void worker_sum_stats(struct worker_stats *st, struct pipe_pool_stats *ps);
-
-/* Sessions alive on every worker. */
-unsigned int worker_sessions(void);
+/* Sum of every worker's pool statistics. */
+void worker_sum_pools(struct pipe_pool_stats *ps);
 
 #endif
