@@ -25,8 +25,39 @@
 #include "listener.h"
 #include "portown.h"
 #include "log.h"
-#include "session.h"
+#include "ratelimit.h"
 #include "worker.h"
+
+#include <event2/event_struct.h>
+
+/* What the per-thread sockets of one address share. */
+struct listener_shared {
+	unsigned int cur_sess;		/* sessions of this bind line, atomic */
+	unsigned int refs;		/* listeners pointing here */
+};
+
+/* One listening socket of one bind address on one worker thread. With
+ * nbthread N, every address has N sockets (SO_REUSEPORT): the kernel
+ * spreads new clients over them and each worker accepts its own. */
+struct listener {
+	int fd;				/* listening socket, -1 once closed */
+	unsigned int wid;		/* the worker that owns it */
+	struct conf_bind *bind;		/* its bind line */
+	struct conf_proxy *fe;		/* its frontend (or listen) */
+	struct listener_shared *shared;	/* counters of its address */
+	struct event ev;		/* readable: clients wait in the backlog */
+	int ev_set;			/* ev was assigned (by its worker) */
+	int active;			/* ev is added */
+	int room_paused;		/* paused for a limit shared with other workers */
+	unsigned int cur_sess;		/* sessions accepted here and not yet ended */
+	struct ratelimit *rate;		/* the frontend's rate-limit sessions, or NULL */
+	struct event rate_timer;	/* resumes accepting when the rate allows */
+	int retired;			/* dropped by a reload: freed when cur_sess is 0 */
+	int matched;			/* reload scratch: kept for the new configuration */
+	struct conf_bind *new_bind;	/* reload scratch: its bind line there */
+	struct conf_proxy *new_fe;	/* reload scratch: its frontend there */
+	struct listener *next;
+};
 
 /* Clients accepted per readiness callback: enough to drain a burst,
  * few enough that one busy listener does not starve the sessions. */
@@ -37,6 +68,7 @@
 #define LISTENER_PAUSE_US 100000
 
 static struct listener *listeners;
+static listener_on_client on_client;	/* who takes accepted clients */
 static unsigned int nthreads = 1;	/* sockets per address */
 /* Closed by a reload, sessions still running: one list per worker. */
 static struct listener *retired[WORKER_MAX];
@@ -185,11 +217,12 @@ fail:
 }
 
 int
-listener_bind_all(struct conf *c, unsigned int maxconn, unsigned int nthr, char *err,
-    size_t errlen)
+listener_bind_all(struct conf *c, unsigned int maxconn, unsigned int nthr,
+    listener_on_client cb, char *err, size_t errlen)
 {
 	struct listener **tail = &listeners;
 
+	on_client = cb;
 	global_maxconn = maxconn;
 	nthreads = nthr > 0 ? nthr : 1;
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
@@ -397,6 +430,19 @@ listener_exhausted(int e)
 	evtimer_add(resume_timer[worker_id(worker_self())], &tv);
 }
 
+/* Give the client to the layer above; it owns fd from here on. */
+static void
+listener_hand_over(struct listener *l, int fd, const struct sockaddr_storage *ss,
+    socklen_t len)
+{
+	struct listener_client c = {
+		.l = l, .fe = l->fe, .bind = l->bind, .base = event_get_base(&l->ev),
+		.fd = fd, .addr = *ss, .len = len,
+	};
+
+	on_client(&c);
+}
+
 static void
 listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
@@ -461,7 +507,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		dial_tune_socket(fd);
 		l->cur_sess++;
 		__atomic_add_fetch(&l->fe->total_sess, 1, __ATOMIC_RELAXED);
-		session_accept(event_get_base(&l->ev), l, fd, (struct sockaddr *)&ss, len);
+		listener_hand_over(l, fd, &ss, len);
 	}
 }
 

@@ -8,49 +8,45 @@
 #ifndef SPLICER_LISTENER_H
 #define SPLICER_LISTENER_H
 
+#include <sys/socket.h>
+
 #include <event2/event.h>
-#include <event2/event_struct.h>
 
 #include "conf.h"
-#include "ratelimit.h"
 
-/* What the per-thread sockets of one address share. */
-struct listener_shared {
-	unsigned int cur_sess;		/* sessions of this bind line, atomic */
-	unsigned int refs;		/* listeners pointing here */
+/* One listening socket of one bind address on one worker thread;
+ * private to listener.c. */
+struct listener;
+
+/*
+ * A client just accepted on l, handed to the layer above through the
+ * on_client hook of listener_bind_all(), as HAProxy's bind_conf->accept.
+ * The callee owns fd from here on, whatever happens, and gives the slot
+ * back with listener_release(l, fe) when the client's session ends.
+ */
+struct listener_client {
+	struct listener *l;		/* where it was accepted (opaque) */
+	struct conf_proxy *fe;		/* its frontend */
+	const struct conf_bind *bind;	/* its bind line (accept-proxy...) */
+	struct event_base *base;	/* the accepting worker's loop */
+	int fd;				/* the client socket, non-blocking */
+	struct sockaddr_storage addr;	/* the client's address */
+	socklen_t len;			/* of addr */
 };
 
-/* One listening socket of one bind address on one worker thread. With
- * nbthread N, every address has N sockets (SO_REUSEPORT): the kernel
- * spreads new clients over them and each worker accepts its own. */
-struct listener {
-	int fd;				/* listening socket, -1 once closed */
-	unsigned int wid;		/* the worker that owns it */
-	struct conf_bind *bind;		/* its bind line */
-	struct conf_proxy *fe;		/* its frontend (or listen) */
-	struct listener_shared *shared;	/* counters of its address */
-	struct event ev;		/* readable: clients wait in the backlog */
-	int ev_set;			/* ev was assigned (by its worker) */
-	int active;			/* ev is added */
-	int room_paused;		/* paused for a limit shared with other workers */
-	unsigned int cur_sess;		/* sessions accepted here and not yet ended */
-	struct ratelimit *rate;		/* the frontend's rate-limit sessions, or NULL */
-	struct event rate_timer;	/* resumes accepting when the rate allows */
-	int retired;			/* dropped by a reload: freed when cur_sess is 0 */
-	int matched;			/* reload scratch: kept for the new configuration */
-	struct conf_bind *new_bind;	/* reload scratch: its bind line there */
-	struct conf_proxy *new_fe;	/* reload scratch: its frontend there */
-	struct listener *next;
-};
+/* Called for each accepted client, on the accepting worker's thread. */
+typedef void (*listener_on_client)(const struct listener_client *c);
 
 /*
  * Create, bind and listen every bind of every frontend, nthreads sockets
  * per address. Returns 0, or -1 with a sentence naming the address in
  * err; nothing is left open then. Done before the threads exist (and
  * before daemonizing) so that a bind failure is reported to the terminal.
+ * Every client accepted from then on, also on listeners a reload opens,
+ * goes to on_client.
  */
 int listener_bind_all(struct conf *c, unsigned int maxconn, unsigned int nthreads,
-    char *err, size_t errlen);
+    listener_on_client on_client, char *err, size_t errlen);
 
 /* Own worker thread: watch the listeners given to it (at start and
  * after a reload), close those a reload dropped, and resume. */

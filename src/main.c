@@ -715,7 +715,7 @@ main(int argc, char **argv)
 		rc = EXIT_START;
 		goto out;
 	}
-	if (listener_bind_all(c, maxconn, main_nthreads, err, sizeof(err)) == -1) {
+	if (listener_bind_all(c, maxconn, main_nthreads, session_accept, err, sizeof(err)) == -1) {
 		fprintf(stderr, "[ALERT] %s\n", err);
 		rc = EXIT_START;
 		goto out;

@@ -135,7 +135,8 @@ struct session {
 	struct session_list *list;	/* its worker's sessions */
 	struct conf *conf;		/* the configuration it started with (held) */
 
-	struct listener *l;		/* where it was accepted */
+	struct listener *l;		/* where it was accepted (opaque: listener_release) */
+	int accept_proxy;		/* its bind line has accept-proxy */
 	struct conf_proxy *fe;		/* its frontend */
 	struct conf_proxy *be;		/* its backend */
 	struct conf_server *srv;	/* its server (holding a slot), NULL until chosen */
@@ -966,7 +967,7 @@ session_established(struct session *s)
 	s->up.flags |= FLOW_F_WANT_READ;
 	s->down.flags |= FLOW_F_WANT_READ;
 	s->up.pre = s->pp_in;
-	if (s->l->bind->accept_proxy)
+	if (s->accept_proxy)
 		s->up.flags &= ~FLOW_F_CLEAN;	/* its header may have ended mid-segment */
 	session_shape(s);
 	/* Which flows may go to the kernel, and when. A shaped one may not:
@@ -1330,15 +1331,16 @@ session_on_proxy_header(evutil_socket_t fd, short what, void *arg)
 /* ---- start ---- */
 
 void
-session_accept(struct event_base *base, struct listener *l, int fd,
-    const struct sockaddr *sa, socklen_t len)
+session_accept(const struct listener_client *c)
 {
+	struct event_base *base = c->base;
+	int fd = c->fd;
 	struct session *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		/* Nothing to relay with: the client sees a reset, not a hang. */
 		session_close_fd(fd, 1);
-		listener_release(l, l->fe);
+		listener_release(c->l, c->fe);
 		log_err("out of memory for a new session");
 		return;
 	}
@@ -1346,13 +1348,14 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	s->state = SESS_ST_ACCEPTED;
 	s->base = base;
 	s->worker = worker_self();
-	s->l = l;
-	s->fe = l->fe;
+	s->l = c->l;
+	s->fe = c->fe;
+	s->accept_proxy = c->bind->accept_proxy;
 	s->conf = conf_current();
 	conf_hold(s->conf);
 	s->cfd = fd;
 	s->sfd = -1;
-	memcpy(&s->cli, sa, len < sizeof(s->cli) ? len : sizeof(s->cli));
+	memcpy(&s->cli, &c->addr, c->len < sizeof(s->cli) ? c->len : sizeof(s->cli));
 	gettimeofday(&s->accept_date, NULL);
 	s->t_accept = clock_now_us();
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
@@ -1367,7 +1370,7 @@ session_accept(struct event_base *base, struct listener *l, int fd,
 	__atomic_store_n(&s->list->st.sessions, s->list->st.sessions + 1, __ATOMIC_RELAXED);
 	log_debug("%u: accepted on thread %u", s->id, worker_id(s->worker));
 
-	if (l->bind->accept_proxy) {
+	if (s->accept_proxy) {
 		/* Level-triggered is safe here: every byte seen is consumed. */
 		if ((s->pp_buf = malloc(PP_MAX)) == NULL) {
 			session_close(s, "RR", 0, "out of memory for the PROXY header");

@@ -15,16 +15,16 @@
 
 struct conf_proxy;
 struct conf_server;
-struct listener;
+struct listener_client;
 struct worker;
 
 /*
- * Take over a freshly accepted client socket fd of listener l: choose a
- * server, dial it and relay until both sides are done. The session owns
- * fd from here on, whatever happens.
+ * Take over a client just accepted (the listener's on_client hook):
+ * choose a server, dial it and relay until both sides are done. The
+ * session owns c->fd from here on, whatever happens, and gives c->l's
+ * slot back when it ends.
  */
-void session_accept(struct event_base *base, struct listener *l, int fd,
-    const struct sockaddr *sa, socklen_t len);
+void session_accept(const struct listener_client *c);
 
 /* Sessions in progress on the calling worker thread. */
 unsigned int session_count(void);
