@@ -11,14 +11,6 @@
 #include "conf_shape.h"
 #include "units.h"
 
-uint64_t
-conf_shape_rate(uint64_t bytes, uint64_t period_us)
-{
-	unsigned __int128 r = (unsigned __int128)bytes * 8000000 / period_us;
-
-	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
-}
-
 /* "burst SIZE" at argv[*i]: 0, or -1 with err set. */
 static int
 conf_shape_burst(int argc, char **argv, int *i, uint64_t *burst, char *err, size_t errlen)
@@ -221,7 +213,7 @@ conf_shape_filter(int argc, char **argv, int line, char *err, size_t errlen)
 		    "'limit SIZE period TIME key src'" : "'default-limit SIZE default-period TIME'");
 		return NULL;
 	}
-	if ((rate = conf_shape_rate(limit, period)) == 0) {
+	if ((rate = units_rate_bps(limit, period)) == 0) {
 		snprintf(err, errlen, "'filter %s %s': the limit per period is below 1 bit per second",
 		    argv[1], argv[2]);
 		return NULL;

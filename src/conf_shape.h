@@ -25,19 +25,6 @@
 
 #include "shaper.h"
 
-struct acl_cond;
-
-/* "tcp-request content set-bandwidth-limit". */
-struct shaper_rule {
-	char *name;			/* filter name as written */
-	struct shaper_group *g;		/* resolved by conf_check */
-	uint64_t limit;			/* bytes per period, 0 = the filter's */
-	uint64_t period;		/* us, 0 = the filter's */
-	struct acl_cond *cond;		/* NULL: always */
-	int line;
-	struct shaper_rule *next;
-};
-
 /* "bandwidth-limit upload|download ..." words (argv[0] is the keyword). */
 struct shaper_group *conf_shape_limit(int argc, char **argv, int line, char *err,
     size_t errlen);
@@ -55,10 +42,6 @@ struct shaper_group *conf_shape_filter(int argc, char **argv, int line, char *er
  * (the condition, if any, follows). */
 struct shaper_rule *conf_shape_rule(int argc, char **argv, int line, int *used, char *err,
     size_t errlen);
-
-/* The rate of SIZE bytes per period us, in bits per second (0 when it
- * rounds to nothing). */
-uint64_t conf_shape_rate(uint64_t bytes, uint64_t period_us);
 
 void conf_shape_free_rules(struct shaper_rule *r);
 

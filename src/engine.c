@@ -9,10 +9,10 @@
 
 #include <linux/sockios.h>
 
-#include "conf_shape.h"
 #include "engine.h"
 #include "log.h"
 #include "pipe_pool.h"
+#include "units.h"
 
 static unsigned long long engine_nfallbacks;	/* process-wide, atomic: for the log */
 
@@ -120,18 +120,18 @@ engine_rate_slow(struct engine_rate *r, uint64_t moved, uint64_t now, uint64_t m
 		r->at = now;
 		r->bytes = r->prev;
 	} else if (elapsed >= ENGINE_RATE_WINDOW_US) {
-		r->ok = r->last_ok = conf_shape_rate(moved - r->bytes, elapsed) <= max;
+		r->ok = r->last_ok = units_rate_bps(moved - r->bytes, elapsed) <= max;
 		r->at = now;
 		r->bytes = r->prev;	/* this call's bytes count in the new window too */
 	} else if (elapsed >= fifth) {
-		r->ok = r->last_ok && conf_shape_rate(moved - r->bytes, elapsed) <= max;
+		r->ok = r->last_ok && units_rate_bps(moved - r->bytes, elapsed) <= max;
 	}
 	/* However young the window (just opened above, too), its bytes so
 	 * far, taken as if they had needed at least a fifth of a window, must
 	 * not be faster than max: a burst (after a pause that closed a
 	 * window, or within one) is fast at once, not a fifth later. */
 	elapsed = now - r->at;
-	if (conf_shape_rate(moved - r->bytes, elapsed > fifth ? elapsed : fifth) > max)
+	if (units_rate_bps(moved - r->bytes, elapsed > fifth ? elapsed : fifth) > max)
 		r->ok = 0;
 	r->prev = moved;
 	return r->ok;

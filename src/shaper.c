@@ -10,8 +10,8 @@
 
 #include "acl.h"
 #include "conf.h"
-#include "conf_shape.h"
 #include "shaper.h"
+#include "units.h"
 
 /* A byte in bit-microseconds: the unit of made and given. */
 #define SHAPER_BYTE 8000000ULL
@@ -483,7 +483,7 @@ shaper_flow_proxy(struct shaper_flow *f, int dir, const struct conf_proxy *px,
 		if (f == NULL)
 			continue;
 		if (r->limit || r->period) {
-			lim.rate = conf_shape_rate(r->limit ? r->limit : r->g->fl_limit,
+			lim.rate = units_rate_bps(r->limit ? r->limit : r->g->fl_limit,
 			    r->period ? r->period : r->g->fl_period);
 			if (lim.rate == 0)
 				lim.rate = 1;

@@ -164,8 +164,22 @@ uint64_t shaper_flow_grant(struct shaper_flow *f, uint64_t now, uint64_t *wait);
  * back to shared buckets, per-source entries are let go, f is freed. */
 void shaper_flow_free(struct shaper_flow *f, uint64_t unused, uint64_t now);
 
+struct acl_cond;
 struct conf;
 struct conf_proxy;
+
+/* "tcp-request content set-bandwidth-limit": enables group g for the
+ * sessions cond matches (parsed by conf_shape.c). */
+struct shaper_rule {
+	char *name;			/* filter name as written */
+	struct shaper_group *g;		/* resolved by conf_check */
+	uint64_t limit;			/* bytes per period, 0 = the filter's */
+	uint64_t period;		/* us, 0 = the filter's */
+	struct acl_cond *cond;		/* NULL: always */
+	int line;
+	struct shaper_rule *next;
+};
+
 
 /*
  * The flow of one direction of a session from cli through frontend fe and

@@ -232,3 +232,11 @@ units_print_time(uint64_t us, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "%s", us / u->mult, u->suffix);
 	return buf;
 }
+
+uint64_t
+units_rate_bps(uint64_t bytes, uint64_t period_us)
+{
+	unsigned __int128 r = (unsigned __int128)bytes * 8000000 / period_us;
+
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}

@@ -30,6 +30,10 @@ int units_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
  * exactly. A zero rate or a unit-less number is refused. */
 int units_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen);
 
+/* The rate of bytes per period_us (> 0), in bits per second (0 when it
+ * rounds to nothing, UINT64_MAX when it does not fit). */
+uint64_t units_rate_bps(uint64_t bytes, uint64_t period_us);
+
 /* Plain unsigned integer in [min, max]. */
 int units_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     char *err, size_t errlen);

@@ -118,6 +118,16 @@ START_TEST(test_rate_values_and_errors)
 }
 END_TEST
 
+/* SIZE per TIME in bits/s: exact, rounded down, and saturated. */
+START_TEST(test_rate_of_size_per_period)
+{
+	ck_assert_uint_eq(units_rate_bps(1000, 1000000), 8000);
+	ck_assert_uint_eq(units_rate_bps(1, 1000), 8000);
+	ck_assert_uint_eq(units_rate_bps(1, 10000000), 0);
+	ck_assert_uint_eq(units_rate_bps(UINT64_MAX, 1), UINT64_MAX);
+}
+END_TEST
+
 START_TEST(test_time_print_round_trips)
 {
 	static const char *const in[] = { "1500ms", "3s", "2m", "1h", "7d", "250us" };
@@ -260,6 +270,7 @@ units_suite(void)
 	    sizeof(size_cases) / sizeof(*size_cases));
 	tcase_add_loop_test(tc, test_rate_values_and_errors, 0,
 	    sizeof(rate_cases) / sizeof(*rate_cases));
+	tcase_add_test(tc, test_rate_of_size_per_period);
 	tcase_add_test(tc, test_time_print_round_trips);
 	tcase_add_test(tc, test_uint_range);
 	tcase_add_loop_test(tc, test_addresses, 0, sizeof(addr_cases) / sizeof(*addr_cases));
