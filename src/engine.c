@@ -4,15 +4,22 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include <linux/sockios.h>
 
+#include "clock.h"
 #include "engine.h"
 #include "log.h"
 #include "pipe_pool.h"
+#include "shaper.h"
 #include "units.h"
+
+/* Grants of tokens one run may use before the flow yields to others
+ * (a large burst would otherwise keep one session running). */
+#define ENGINE_GRANTS_PER_RUN	8
 
 static unsigned long long engine_nfallbacks;	/* process-wide, atomic: for the log */
 
@@ -62,6 +69,34 @@ engine_run(struct flow *f)
 	return n;
 }
 
+/*
+ * Each grant is asked for at the time it is needed, after the previous
+ * run moved what it could: the clock is read here rather than passed,
+ * since a run may take a while (up to ENGINE_RUN_BUDGET bytes).
+ */
+ssize_t
+engine_run_shaped(struct flow *f, struct shaper_flow *sf, uint64_t *tokens_at)
+{
+	for (int grants = 0;; grants++) {
+		uint64_t now, wait = 0, n;
+		ssize_t r;
+
+		if ((r = engine_run(f)) == -1 || !(f->flags & FLOW_F_WANT_TOKENS))
+			return r;
+		if (grants == ENGINE_GRANTS_PER_RUN) {
+			/* Plenty of tokens (a burst): let the other sessions run. */
+			*tokens_at = clock_now_us();
+			return r;
+		}
+		now = clock_now_us();
+		if ((n = shaper_flow_grant(sf, now, &wait)) == 0) {
+			*tokens_at = now + wait;
+			return r;
+		}
+		f->allow += n;
+	}
+}
+
 int
 engine_at_mark(int fd)
 {
@@ -73,7 +108,7 @@ engine_at_mark(int fd)
 int
 engine_promote(struct flow *f)
 {
-	if (f->ops == &engine_sockmap_ops)
+	if (engine_in_kernel(f))
 		return 0;
 	if (!(f->flags & FLOW_F_CLEAN) || engine_pending(f) != 0 ||
 	    (f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR | FLOW_F_SHUT)) ||
@@ -135,6 +170,70 @@ engine_rate_slow(struct engine_rate *r, uint64_t moved, uint64_t now, uint64_t m
 		r->ok = 0;
 	r->prev = moved;
 	return r->ok;
+}
+
+void
+engine_policy_init(struct engine_policy *p, enum conf_engine engine,
+    const struct conf_global *g, int shaped, uint64_t now)
+{
+	p->promote_at = engine == CONF_ENGINE_SOCKMAP ? 0 :
+	    engine == CONF_ENGINE_AUTO || engine == CONF_ENGINE_UNSET ?
+	    g->promote_bytes : UINT64_MAX;
+	p->promote_rate = engine == CONF_ENGINE_SOCKMAP ? UINT64_MAX : g->promote_max_rate;
+	engine_rate_init(&p->rate, now);
+	if (g->nosockmap || !engine_sockmap_available() || shaped || p->promote_rate == 0)
+		p->promote_at = UINT64_MAX;
+}
+
+void
+engine_policy_stop(struct engine_policy *p)
+{
+	p->promote_at = UINT64_MAX;
+}
+
+/*
+ * engine sockmap and auto: once the session has moved promote_at bytes,
+ * hand each flow to the kernel at a moment it allows (engine_promote: it
+ * holds no byte and nothing is half read; else EAGAIN, and the next run
+ * tries again). A refusal for any other reason (socket state, full map)
+ * ends the attempts: what is not in the kernel then stays in user space.
+ * engine auto only promotes a session that was not faster than
+ * tune.sockmap.promote-max-rate lately (engine_rate_slow): the kernel's
+ * redirect saves CPU and latency there, and falls behind splice beyond
+ * (README).
+ */
+void
+engine_policy_run(struct engine_policy *p, struct flow *up, struct flow *down,
+    uint64_t now, unsigned int id)
+{
+	struct flow *flows[2] = { up, down };
+	uint64_t moved = up->in + down->in;
+	int in_kernel = 0, slow;
+
+	if (p->promote_at == UINT64_MAX)
+		return;
+	slow = p->promote_rate == UINT64_MAX ||
+	    engine_rate_slow(&p->rate, moved, now, p->promote_rate);
+	if (moved < p->promote_at || !slow)
+		return;	/* not yet, or too fast for now: look again later */
+	for (int i = 0; i < 2; i++) {
+		struct flow *f = flows[i];
+
+		if (engine_in_kernel(f)) {
+			in_kernel++;
+		} else if (engine_promote(f) == 0) {
+			in_kernel++;
+			log_debug("%u: %s flow handed to the kernel after %" PRIu64 " bytes",
+			    id, f == up ? "client->server" : "server->client", f->in);
+		} else if (errno != EAGAIN) {
+			log_debug("%u: %s flow stays in user space: %s", id,
+			    f == up ? "client->server" : "server->client", strerror(errno));
+			p->promote_at = UINT64_MAX;
+			return;
+		}
+	}
+	if (in_kernel == 2)
+		p->promote_at = UINT64_MAX;
 }
 
 unsigned long long

@@ -8,6 +8,7 @@
 #ifndef SPLICER_ENGINE_H
 #define SPLICER_ENGINE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,9 +44,15 @@ enum engine_id {
 /* "splice", "copy", "sockmap". */
 const char *engine_name(enum engine_id id);
 
+/* What an engine's flows are (engine_ops.caps). */
+#define ENGINE_CAP_KERNEL 0x1	/* the kernel moves the bytes, unseen: the flow is run
+				 * from the timer to read its counts and FIN, and can
+				 * be neither shaped nor paused (only held) */
+
 struct engine_ops {
 	const char *name;
 	enum engine_id id;
+	unsigned int caps;		/* ENGINE_CAP_* */
 	/*
 	 * Move bytes from f->src to f->dst until neither side can make
 	 * progress or a fairness budget is spent. Returns the bytes written
@@ -59,6 +66,9 @@ struct engine_ops {
 	/* Give back the engine's resources (pipe, buffer); the flow can be
 	 * run again afterwards. */
 	void (*release)(struct flow *f);
+	/* ENGINE_CAP_KERNEL: stop moving bytes unseen; what arrives from
+	 * now on is passed to user space and copied. NULL for the others. */
+	void (*hold)(struct flow *f);
 };
 
 struct flow {
@@ -112,6 +122,10 @@ void engine_flow_init(struct flow *f, int src, int dst, enum conf_engine engine,
  */
 ssize_t engine_run(struct flow *f);
 
+/* Is this errno of a read or write the peer going away (reset, gone)
+ * rather than a failure of our own? */
+int engine_peer_gone(int e);
+
 static inline size_t
 engine_pending(const struct flow *f)
 {
@@ -124,6 +138,61 @@ engine_release(struct flow *f)
 	f->ops->release(f);
 }
 
+/* Does the kernel carry this flow (bytes move unseen)? */
+static inline int
+engine_in_kernel(const struct flow *f)
+{
+	return (f->ops->caps & ENGINE_CAP_KERNEL) != 0;
+}
+
+/* A flow the kernel carries goes back to user space from now on (a
+ * session paused from the admin socket); any other is left as it is. */
+static inline void
+engine_hold(struct flow *f)
+{
+	if (f->ops->hold != NULL)
+		f->ops->hold(f);
+}
+
+struct shaper_flow;
+
+/*
+ * Run a flow whose reads shaper flow sf meters (NULL: none): when the
+ * engine stops for want of tokens, ask sf for more and run again, a few
+ * times at most so that one burst cannot keep the loop. When it must
+ * wait, *tokens_at is when to ask again (the caller's timer brings it
+ * back; it watches nothing meanwhile). Same return as engine_run().
+ */
+ssize_t engine_run_shaped(struct flow *f, struct shaper_flow *sf, uint64_t *tokens_at);
+
+/*
+ * The write side of a run, the same for every engine that writes: n is
+ * what write(2), send(2) or splice(2) to dst just returned, with errno.
+ * Counts the bytes written into f->bytes and *moved. Returns 1 for
+ * progress (bytes, or EINTR: try again), 0 for none (EAGAIN or 0: dst's
+ * send buffer is full; or dst went away: FLOW_F_DST_ERR and f->err set),
+ * -1 for a failure of our own (f->err set): the run returns -1.
+ */
+static inline int
+engine_note_write(struct flow *f, ssize_t n, size_t *moved)
+{
+	if (n > 0) {
+		f->bytes += (uint64_t)n;
+		*moved += (size_t)n;
+		return 1;
+	}
+	if (n == -1 && errno == EINTR)
+		return 1;
+	if (n == -1 && engine_peer_gone(errno)) {
+		f->flags |= FLOW_F_DST_ERR;
+		f->err = errno;
+	} else if (n == -1 && errno != EAGAIN) {
+		f->err = errno;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Bytes written to socket fd that its peer has not acknowledged yet
  * (SIOCOUTQ): 0 once everything sent is in the peer's receive buffer.
@@ -131,9 +200,6 @@ engine_release(struct flow *f)
  */
 size_t engine_unacked(int fd);
 
-/* Is this errno of a read or write the peer going away (reset, gone)
- * rather than a failure of our own? */
-int engine_peer_gone(int e);
 
 /* Count of flows moved to copy because no pipe could be had. */
 unsigned long long engine_fallbacks(void);
@@ -163,10 +229,8 @@ int engine_promote(struct flow *f);
  * path would redirect whole (sent twice). */
 int engine_at_mark(int fd);
 
-/* Stop redirecting a sockmap flow: what arrives from now on is passed to
- * user space and copied (a session paused from the admin socket). */
-void engine_sockmap_hold(struct flow *f);
-/* The sockmap half of engine_promote(), once the checks are done. */
+/* Between engine.c and the sockmap engine only: the sockmap half of
+ * engine_promote(), once the checks are done. */
 int engine_sockmap_enter(struct flow *f);
 
 /*
@@ -192,6 +256,32 @@ struct engine_rate {
 
 void engine_rate_init(struct engine_rate *r, uint64_t now);
 int engine_rate_slow(struct engine_rate *r, uint64_t moved, uint64_t now, uint64_t max);
+
+/*
+ * When a session's flows go to the kernel (engine sockmap or auto): once
+ * the session has moved promote_at bytes, and (engine auto) while it was
+ * not faster than promote_rate lately.
+ */
+struct engine_policy {
+	uint64_t promote_at;		/* bytes moved before the flows go to the kernel;
+					 * UINT64_MAX = never */
+	uint64_t promote_rate;		/* ... if the session is not faster (bits/s) */
+	struct engine_rate rate;	/* how fast it was lately */
+};
+
+/* The policy of a session just established with engine (its proxies'
+ * choice) under global settings g; shaped != 0 when a bandwidth limit
+ * applies to it (user space cannot delay a kernel redirect). */
+void engine_policy_init(struct engine_policy *p, enum conf_engine engine,
+    const struct conf_global *g, int shaped, uint64_t now);
+
+/* Try to hand the flows of an established, running session to the
+ * kernel, if it is time (id is the session's, for the traces). */
+void engine_policy_run(struct engine_policy *p, struct flow *up, struct flow *down,
+    uint64_t now, unsigned int id);
+
+/* Its flows stay in user space from now on (shaped at run time). */
+void engine_policy_stop(struct engine_policy *p);
 
 /* Process-wide sockmap figures (atomic counters). */
 struct engine_kernel_stats {

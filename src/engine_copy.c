@@ -32,6 +32,7 @@ engine_copy_run(struct flow *f)
 {
 	size_t moved = 0;
 	ssize_t n;
+	int w;
 
 	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS);
 	while (moved < ENGINE_RUN_BUDGET) {
@@ -77,18 +78,10 @@ engine_copy_run(struct flow *f)
 			if (n > 0) {
 				f->off += (size_t)n;
 				f->len -= (size_t)n;
-				f->bytes += (uint64_t)n;
-				moved += (size_t)n;
-				progress = 1;
-			} else if (n == -1 && errno == EINTR) {
-				progress = 1;
-			} else if (n == -1 && engine_peer_gone(errno)) {
-				f->flags |= FLOW_F_DST_ERR;
-				f->err = errno;
-			} else if (n == -1 && errno != EAGAIN) {
-				f->err = errno;
-				return -1;
 			}
+			if ((w = engine_note_write(f, n, &moved)) == -1)
+				return -1;
+			progress |= w;
 		}
 		if (!progress)
 			break;

@@ -297,7 +297,7 @@ sm_hold(struct flow *f, int state)
 	return 0;
 }
 
-void
+static void
 engine_sockmap_hold(struct flow *f)
 {
 	if (f->k.src != 0 && f->k.state == SM_RUNNING && sm_hold(f, SM_HELD) == -1)
@@ -660,7 +660,9 @@ engine_sockmap_release(struct flow *f)
 const struct engine_ops engine_sockmap_ops = {
 	.name = "sockmap",
 	.id = ENGINE_SOCKMAP,
+	.caps = ENGINE_CAP_KERNEL,
 	.run = engine_sockmap_run,
 	.pending = engine_sockmap_pending,
 	.release = engine_sockmap_release,
+	.hold = engine_sockmap_hold,
 };

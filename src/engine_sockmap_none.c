@@ -40,12 +40,6 @@ engine_kernel_stats(struct engine_kernel_stats *st)
 	memset(st, 0, sizeof(*st));
 }
 
-void
-engine_sockmap_hold(struct flow *f)
-{
-	(void)f;	/* no flow is ever in the kernel */
-}
-
 int
 engine_sockmap_enter(struct flow *f)
 {
@@ -74,6 +68,7 @@ engine_sockmap_none_release(struct flow *f)
 const struct engine_ops engine_sockmap_ops = {
 	.name = "sockmap",
 	.id = ENGINE_SOCKMAP,
+	/* No flow is ever in the kernel: nothing to hold, no capability. */
 	.run = engine_sockmap_none_run,
 	.pending = engine_sockmap_none_pending,
 	.release = engine_sockmap_none_release,

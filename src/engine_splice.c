@@ -177,6 +177,7 @@ engine_splice_run(struct flow *f)
 	int maybe_full = 0;	/* last fill got EAGAIN while the pipe held bytes */
 	uint64_t in0 = f->in;
 	ssize_t n;
+	int w;
 
 	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS);
 	while (moved < ENGINE_RUN_BUDGET) {
@@ -195,20 +196,12 @@ engine_splice_run(struct flow *f)
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				f->pipe->data -= (size_t)n;
-				f->bytes += (uint64_t)n;
-				moved += (size_t)n;
 				maybe_full = 0;
-				progress = 1;
-			} else if (n == -1 && errno == EINTR) {
-				progress = 1;
-			} else if (n == -1 && engine_peer_gone(errno)) {
-				f->flags |= FLOW_F_DST_ERR;
-				f->err = errno;
-			} else if (n == -1 && errno != EAGAIN) {
-				f->err = errno;
-				return -1;
 			}
 			/* EAGAIN (or 0): dst's send buffer is full; wait for room. */
+			if ((w = engine_note_write(f, n, &moved)) == -1)
+				return -1;
+			progress |= w;
 		}
 		if (!progress)
 			break;

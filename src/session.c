@@ -112,10 +112,6 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
 /* "show sess" rates are over this window. */
 #define SESS_METER_US	1000000
 
-/* Grants of tokens one event may use before the flow yields to others
- * (a large burst would otherwise keep one session running). */
-#define SESS_GRANTS_PER_RUN	8
-
 /* Which events are added (s->evs). */
 #define SESS_EV_C_RD	0x01
 #define SESS_EV_C_WR	0x02
@@ -155,10 +151,7 @@ struct session {
 	struct flow down;		/* server -> client */
 	struct shaper_flow *shape[2];	/* buckets of up, down (SHAPER_UP/DOWN); NULL: none */
 	uint64_t tokens_at[2];		/* monotonic us: a flow short of tokens asks again */
-	uint64_t promote_at;		/* bytes moved before the flows go to the kernel
-					 * (engine auto, sockmap); UINT64_MAX = never */
-	uint64_t promote_rate;		/* ... if the session is not faster (bits/s) */
-	struct engine_rate rate;	/* how fast it was lately */
+	struct engine_policy policy;	/* when its flows go to the kernel */
 	struct {
 		uint64_t at, bytes;	/* start of the current second, bytes then */
 		uint64_t bps;		/* bits/s over the last full second */
@@ -614,25 +607,6 @@ session_update_events(struct session *s)
 	session_schedule(s);
 }
 
-/*
- * A shaped flow used up what it may read: ask its buckets for more.
- * Returns 1 when granted (run it again), 0 when it must sleep until
- * s->tokens_at (the timer brings it back: it watches nothing meanwhile).
- */
-static int
-session_tokens(struct session *s, struct flow *f)
-{
-	int d = f == &s->up ? SHAPER_UP : SHAPER_DOWN;
-	uint64_t now = clock_now_us(), wait = 0, n;
-
-	if ((n = shaper_flow_grant(s->shape[d], now, &wait)) > 0) {
-		f->allow += n;
-		return 1;
-	}
-	s->tokens_at[d] = now + wait;
-	return 0;
-}
-
 /* Keep a flow's rate over the last full second (show sess). */
 static void
 session_meter(struct session *s, int d, uint64_t bytes, uint64_t now)
@@ -667,25 +641,14 @@ static void
 session_run(struct session *s, struct flow *f)
 {
 	uint64_t in = f->in, out = f->bytes, now;
-	int client_src = f == &s->up;
+	int client_src = f == &s->up, d = client_src ? SHAPER_UP : SHAPER_DOWN;
 
 	if (s->flags & SESS_F_PAUSED)
 		return;
-	for (int grants = 0;; grants++) {
-		if (engine_run(f) == -1) {
-			session_close(s, "RD", SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
-			    "%s engine failed: %s", f->ops->name, strerror(f->err));
-			return;
-		}
-		if (!(f->flags & FLOW_F_WANT_TOKENS))
-			break;
-		if (grants == SESS_GRANTS_PER_RUN) {
-			/* Plenty of tokens (a burst): let the other sessions run. */
-			s->tokens_at[client_src ? SHAPER_UP : SHAPER_DOWN] = clock_now_us();
-			break;
-		}
-		if (!session_tokens(s, f))
-			break;
+	if (engine_run_shaped(f, s->shape[d], &s->tokens_at[d]) == -1) {
+		session_close(s, "RD", SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
+		    "%s engine failed: %s", f->ops->name, strerror(f->err));
+		return;
 	}
 	if (f->in == in && f->bytes == out)
 		return;
@@ -713,7 +676,7 @@ session_due(const struct session *s, const struct flow *f, int d, uint64_t now)
 {
 	if (f->flags & FLOW_F_WANT_TOKENS)
 		return now >= s->tokens_at[d];
-	return f->ops == &engine_sockmap_ops;
+	return engine_in_kernel(f);
 }
 
 /* From the timer: the flows that are due run again. */
@@ -755,49 +718,13 @@ session_forward_fin(struct session *s, struct flow *f)
 		session_set_state(s, SESS_ST_HALF_CLOSED);
 }
 
-/*
- * engine sockmap and auto: once the session has moved
- * promote_at bytes, hand each flow to the kernel at a moment it allows
- * (engine_promote: it holds no byte and nothing is half read; else
- * EAGAIN, and the next run tries again). A refusal for any other reason
- * (socket state, full map) ends the attempts: what is not in the kernel
- * then stays in user space. engine auto only promotes a session that
- * was not faster than tune.sockmap.promote-max-rate lately
- * (engine_rate_slow): the kernel's redirect saves CPU and latency there,
- * and falls behind splice beyond (README).
- */
+/* Hand the flows to the kernel when the engine's policy says so; only
+ * while both run (a paused session stays in user space). */
 static void
 session_promote(struct session *s)
 {
-	struct flow *flows[2] = { &s->up, &s->down };
-	uint64_t moved = s->up.in + s->down.in;
-	int in_kernel = 0, slow;
-
-	if (s->promote_at == UINT64_MAX || s->state != SESS_ST_ESTABLISHED ||
-	    (s->flags & SESS_F_PAUSED))
-		return;
-	slow = s->promote_rate == UINT64_MAX ||
-	    engine_rate_slow(&s->rate, moved, clock_now_us(), s->promote_rate);
-	if (moved < s->promote_at || !slow)
-		return;	/* not yet, or too fast for now: look again later */
-	for (int i = 0; i < 2; i++) {
-		struct flow *f = flows[i];
-
-		if (f->ops == &engine_sockmap_ops) {
-			in_kernel++;
-		} else if (engine_promote(f) == 0) {
-			in_kernel++;
-			log_debug("%u: %s flow handed to the kernel after %" PRIu64 " bytes",
-			    s->id, f == &s->up ? "client->server" : "server->client", f->in);
-		} else if (errno != EAGAIN) {
-			log_debug("%u: %s flow stays in user space: %s", s->id,
-			    f == &s->up ? "client->server" : "server->client", strerror(errno));
-			s->promote_at = UINT64_MAX;
-			return;
-		}
-	}
-	if (in_kernel == 2)
-		s->promote_at = UINT64_MAX;
+	if (s->state == SESS_ST_ESTABLISHED && !(s->flags & SESS_F_PAUSED))
+		engine_policy_run(&s->policy, &s->up, &s->down, clock_now_us(), s->id);
 }
 
 /*
@@ -972,16 +899,8 @@ session_established(struct session *s)
 	session_shape(s);
 	/* Which flows may go to the kernel, and when. A shaped one may not:
 	 * user space cannot delay a kernel redirect. */
-	s->promote_at = engine == CONF_ENGINE_SOCKMAP ? 0 :
-	    engine == CONF_ENGINE_AUTO || engine == CONF_ENGINE_UNSET ?
-	    s->conf->global.promote_bytes : UINT64_MAX;
-	s->promote_rate = engine == CONF_ENGINE_SOCKMAP ? UINT64_MAX :
-	    s->conf->global.promote_max_rate;
-	engine_rate_init(&s->rate, s->t_established);
-	if (s->conf->global.nosockmap || !engine_sockmap_available() ||
-	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL ||
-	    s->promote_rate == 0)
-		s->promote_at = UINT64_MAX;
+	engine_policy_init(&s->policy, engine, &s->conf->global,
+	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL, s->t_established);
 	session_set_state(s, SESS_ST_ESTABLISHED);
 	if (__atomic_load_n(&s->srv->observed_errors, __ATOMIC_RELAXED) != 0)
 		__atomic_store_n(&s->srv->observed_errors, 0, __ATOMIC_RELAXED);
@@ -1359,7 +1278,7 @@ session_accept(const struct listener_client *c)
 	gettimeofday(&s->accept_date, NULL);
 	s->t_accept = clock_now_us();
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
-	s->promote_at = UINT64_MAX;
+	engine_policy_stop(&s->policy);
 	evtimer_assign(&s->timer, base, session_on_timer, s);
 	s->list = &session_lists[worker_id(s->worker)];
 	s->next = s->list->head;
@@ -1555,7 +1474,7 @@ session_set_rate(struct session *s, int d, uint64_t rate)
 	struct flow *f = d == SHAPER_UP ? &s->up : &s->down;
 	uint64_t now = clock_now_us();
 
-	if (f->ops == &engine_sockmap_ops) {
+	if (engine_in_kernel(f)) {
 		log_warning("%u: bandwidth-limit not set: the flow is in the kernel (sockmap)", s->id);
 		return;
 	}
@@ -1570,7 +1489,7 @@ session_set_rate(struct session *s, int d, uint64_t rate)
 		log_err("%u: cannot set its bandwidth-limit (out of memory)", s->id);
 		return;
 	}
-	s->promote_at = UINT64_MAX;	/* shaped: stays in user space */
+	engine_policy_stop(&s->policy);	/* shaped: stays in user space */
 	log_notice("%u: %s limited to %" PRIu64 " bits/s (admin socket)", s->id,
 	    d == SHAPER_UP ? "upload" : "download", rate);
 }
@@ -1600,10 +1519,8 @@ session_run_order(struct worker_job *j)
 			break;	/* admin.c checked; it moved on since */
 		/* The kernel cannot be paused: its flows are held (copied
 		 * from now on) and what it already took still arrives. */
-		if (s->up.ops == &engine_sockmap_ops)
-			engine_sockmap_hold(&s->up);
-		if (s->down.ops == &engine_sockmap_ops)
-			engine_sockmap_hold(&s->down);
+		engine_hold(&s->up);
+		engine_hold(&s->down);
 		s->flags |= SESS_F_PAUSED;
 		log_notice("%u: paused from the admin socket", s->id);
 		session_update_events(s);
