@@ -1,15 +1,19 @@
 /*
- * dial: upstream connects.
+ * dial: upstream connects, the retry rules and the PROXY header sent
+ * before the first byte.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "dial.h"
+#include "proxy_proto.h"
 
 /* The turn-around delay after a refused connect, as HAProxy (us). */
 #define DIAL_TURNAROUND_MAX_US 1000000ULL
@@ -75,4 +79,52 @@ dial_turnaround(int timed_out, uint64_t connect_timeout_us)
 	if (connect_timeout_us != 0 && connect_timeout_us < DIAL_TURNAROUND_MAX_US)
 		return connect_timeout_us;
 	return DIAL_TURNAROUND_MAX_US;
+}
+
+int
+dial_redispatch_now(unsigned int tries, unsigned int retries, int every, int enabled)
+{
+	int retry = (int)tries;	/* 1 = first retry */
+
+	if (!enabled)
+		return 0;
+	if (every > 0)
+		return retry % every == 0;
+	return retry == (int)retries + 1 + every;
+}
+
+int
+dial_header_build(struct dial_header *h, int version, const struct sockaddr *src,
+    const struct sockaddr *dst)
+{
+	if ((h->buf = malloc(PP_MAX)) == NULL)
+		return -1;
+	h->len = version == 2 ? pp_build_v2(h->buf, PP_MAX, src, dst) :
+	    pp_build_v1((char *)h->buf, PP_MAX, src, dst);
+	return 0;
+}
+
+int
+dial_send_header(int fd, struct dial_header *h)
+{
+	ssize_t n = send(fd, h->buf, h->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n == -1)
+		return -1;
+	memmove(h->buf, h->buf + n, h->len - (size_t)n);
+	h->len -= (size_t)n;
+	if (h->len != 0)
+		return 0;
+	dial_header_free(h);
+	return 1;
+}
+
+void
+dial_header_free(struct dial_header *h)
+{
+	free(h->buf);
+	h->buf = NULL;
+	h->len = 0;
 }

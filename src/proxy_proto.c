@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #include "proxy_proto.h"
@@ -310,4 +312,30 @@ pp_build_v2(uint8_t *buf, size_t len, const struct sockaddr *src, const struct s
 	buf[14] = (uint8_t)((n - 16) >> 8);
 	buf[15] = (uint8_t)((n - 16) & 0xFF);
 	return n;
+}
+
+int
+pp_read(int fd, struct pp_reader *r, struct pp_header *h, char *err, size_t errlen)
+{
+	ssize_t n, len;
+
+	n = recv(fd, r->buf + r->len, PP_MAX - r->len, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		snprintf(err, errlen, "client %s before the end of its PROXY header (%zu bytes)",
+		    n == 0 ? "closed" : "reset", r->len);
+		return PP_READ_GONE;
+	}
+	if ((len = pp_parse(r->buf, r->len + (size_t)n, h, err, errlen)) < 0)
+		return PP_READ_BAD;
+	/* Consume what is header: all of it while incomplete, up to its end
+	 * once complete. The bytes are those just peeked. */
+	n = len == 0 ? n : len - (ssize_t)r->len;
+	if (recv(fd, r->buf + r->len, (size_t)n, 0) != n) {
+		snprintf(err, errlen, "client went away inside its PROXY header");
+		return PP_READ_GONE;
+	}
+	r->len += (size_t)n;
+	return len != 0;
 }

@@ -1,7 +1,8 @@
 /*
  * proxy_proto: the PROXY protocol, versions 1 and 2
- * (haproxy doc/proxy-protocol.txt), on byte buffers. Pure: no socket,
- * no allocation, so it is table-tested and fuzzed directly.
+ * (haproxy doc/proxy-protocol.txt), on byte buffers. Pure but for
+ * pp_read(): no socket, no allocation, so it is table-tested and fuzzed
+ * directly.
  */
 #ifndef SPLICER_PROXY_PROTO_H
 #define SPLICER_PROXY_PROTO_H
@@ -33,6 +34,26 @@ struct pp_header {
  * The answer never depends on how the bytes were split across calls.
  */
 ssize_t pp_parse(const uint8_t *buf, size_t n, struct pp_header *h, char *err, size_t errlen);
+
+/*
+ * accept-proxy: read a client's header from fd without taking one byte
+ * past it. pp_read() peeks at what is there, lets pp_parse() say how much
+ * of it is header, and consumes exactly that: every byte before the
+ * header's end belongs to it, so nothing is peeked twice and no payload
+ * enters user space.
+ */
+struct pp_reader {
+	uint8_t *buf;			/* PP_MAX bytes, the caller's */
+	size_t len;			/* header bytes read so far */
+};
+
+#define PP_READ_BAD	-1	/* not a valid header: err says why */
+#define PP_READ_GONE	-2	/* the client closed, reset or went away: err says which */
+
+/* Returns 1 once the whole header is read (h filled, r->len its length),
+ * 0 while more is to come (or fd has nothing now), else PP_READ_BAD or
+ * PP_READ_GONE with a sentence in err. */
+int pp_read(int fd, struct pp_reader *r, struct pp_header *h, char *err, size_t errlen);
 
 /* Write a v1 line for src -> dst (both AF_INET or both AF_INET6, else
  * "PROXY UNKNOWN"); returns its length. buf holds PP_V1_MAX + 1 bytes. */

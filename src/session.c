@@ -143,9 +143,10 @@ struct session {
 	int sfd;			/* server socket, -1 while none */
 	struct sockaddr_storage cli;	/* client address (from its PROXY header if any) */
 	struct sockaddr_storage dst;	/* address it reached (SESS_F_DST_KNOWN) */
-	uint8_t *pp_buf;		/* PROXY header bytes in or out, PP_MAX, or NULL */
-	size_t pp_len;			/* bytes in pp_buf */
+	struct pp_reader pp;		/* accept-proxy: the header coming in (buf NULL
+					 * when none is read) */
 	size_t pp_in;			/* accept-proxy: the header's length */
+	struct dial_header pp_out;	/* send-proxy: the header going out */
 
 	struct flow up;			/* client -> server */
 	struct flow down;		/* server -> client */
@@ -338,8 +339,9 @@ session_close(struct session *s, const char *term, unsigned int how,
 	event_del(&s->timer);
 
 	session_log(s);
-	free(s->pp_buf);
-	s->pp_buf = NULL;
+	free(s->pp.buf);
+	s->pp.buf = NULL;
+	dial_header_free(&s->pp_out);
 	engine_release(&s->up);
 	engine_release(&s->down);
 	/* Tokens granted and not used go back to shared buckets. */
@@ -517,7 +519,7 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		if (now >= s->t_accept + session_header_timeout(s))
 			session_close(s, "cR", 0, "timeout waiting for the PROXY header (%s), "
 			    "%zu bytes received", units_print_time(session_header_timeout(s), t,
-			    sizeof(t)), s->pp_len);
+			    sizeof(t)), s->pp.len);
 	} else if (s->state == SESS_ST_QUEUED) {
 		if (session_queue_timeout(s) && now >= s->t_queued + session_queue_timeout(s))
 			session_close(s, "sQ", 0, "timeout queue (%s): every server of "
@@ -910,23 +912,6 @@ session_established(struct session *s)
 }
 
 /*
- * Is the coming retry one that goes to another server? "option
- * redispatch N": N > 0 every Nth retry, N < 0 the Nth retry before the
- * last (-1, the default, is the last one, as HAProxy).
- */
-static int
-session_redispatch_now(const struct session *s)
-{
-	int n = s->be->redispatch_every, retry = (int)s->tries;	/* 1 = first retry */
-
-	if (!(s->be->opts & CONF_OPT_REDISPATCH))
-		return 0;
-	if (n > 0)
-		return retry % n == 0;
-	return retry == (int)s->be->retries + 1 + n;
-}
-
-/*
  * Schedule the next try after a failed one: on another server when it is
  * time to redispatch (at once: that server has not failed), else on the
  * same one after the turn-around.
@@ -937,7 +922,8 @@ session_retry(struct session *s, int timed_out)
 	uint64_t wait = dial_turnaround(timed_out, s->be->to.connect);
 	struct conf_server *other;
 
-	if (session_redispatch_now(s) &&
+	if (dial_redispatch_now(s->tries, s->be->retries, s->be->redispatch_every,
+	    (s->be->opts & CONF_OPT_REDISPATCH) != 0) &&
 	    backend_assign(s->be, (struct sockaddr *)&s->cli, s->srv, &other, NULL) ==
 	    BACKEND_ASSIGNED) {
 		if (other != s->srv) {
@@ -998,37 +984,19 @@ session_dst(struct session *s)
 	return (struct sockaddr *)&s->dst;
 }
 
-/*
- * send-proxy(-v2): the header goes first, before any client byte. A new
- * socket's send buffer always has room for it, but a short write is
- * handled anyway: the rest waits in pp_buf for the next writable event.
- * Returns 1 when sent, 0 to wait, -1 when the server went away.
- */
+/* send-proxy(-v2): the header goes first, before any client byte.
+ * Returns 1 when sent, 0 to wait, -1 when the server went away. */
 static int
 session_send_proxy(struct session *s)
 {
-	ssize_t n;
+	int r;
 
-	if (s->pp_buf == NULL) {
-		if ((s->pp_buf = malloc(PP_MAX)) == NULL)
-			return -1;
-		s->pp_len = s->srv->send_proxy == 2 ?
-		    pp_build_v2(s->pp_buf, PP_MAX, (struct sockaddr *)&s->cli, session_dst(s)) :
-		    pp_build_v1((char *)s->pp_buf, PP_MAX, (struct sockaddr *)&s->cli, session_dst(s));
-	}
-	n = send(s->sfd, s->pp_buf, s->pp_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n == -1 && errno == EAGAIN)
-		return 0;
-	if (n == -1)
+	if (s->pp_out.buf == NULL && dial_header_build(&s->pp_out, s->srv->send_proxy,
+	    (struct sockaddr *)&s->cli, session_dst(s)) == -1)
 		return -1;
-	memmove(s->pp_buf, s->pp_buf + n, s->pp_len - (size_t)n);
-	s->pp_len -= (size_t)n;
-	if (s->pp_len != 0)
-		return 0;
-	free(s->pp_buf);
-	s->pp_buf = NULL;
-	s->srv_pp_sent = 1;
-	return 1;
+	if ((r = dial_send_header(s->sfd, &s->pp_out)) == 1)
+		s->srv_pp_sent = 1;
+	return r;
 }
 
 static void
@@ -1090,8 +1058,7 @@ session_connect(struct session *s)
 	s->tries++;
 	s->t_try = clock_now_us();
 	s->srv_pp_sent = 0;
-	free(s->pp_buf);	/* a header half sent to a failed server */
-	s->pp_buf = NULL;
+	dial_header_free(&s->pp_out);	/* a header half sent to a failed server */
 	fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
 	if (fd == -1 && (errno == EMFILE || errno == ENFILE) &&
 	    (fd = worker_spare_take(s->srv->addr.ss.ss_family)) != -1)
@@ -1191,58 +1158,38 @@ session_start(struct session *s)
 		session_schedule(s);
 }
 
-/*
- * accept-proxy: read the header without taking one byte past it. Peek
- * at what is there, let the parser say how much of it is header, and
- * consume exactly that: every byte before the header's end belongs to
- * it, so nothing is ever peeked twice and no payload enters user space.
- */
+/* accept-proxy: the header arrives (pp_read takes no byte past it). */
 static void
 session_on_proxy_header(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	struct pp_header h;
 	char err[256], a[SOCKADDR_STRLEN];
-	ssize_t n, r;
 
-	n = recv(s->cfd, s->pp_buf + s->pp_len, PP_MAX - s->pp_len, MSG_PEEK);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	switch (pp_read(s->cfd, &s->pp, &h, err, sizeof(err))) {
+	case 0:
 		return;
-	if (n <= 0) {
-		session_close(s, "CR", 0, "client %s before the end of its PROXY header "
-		    "(%zu bytes)", n == 0 ? "closed" : "reset", s->pp_len);
+	case PP_READ_GONE:
+		session_close(s, "CR", 0, "%s", err);
 		session_settle(s);
 		return;
-	}
-	r = pp_parse(s->pp_buf, s->pp_len + (size_t)n, &h, err, sizeof(err));
-	if (r < 0) {
+	case PP_READ_BAD:
 		session_close(s, "PR", 0, "bad PROXY header from %s: %s",
 		    sockaddr_print((struct sockaddr *)&s->cli, a, sizeof(a)), err);
 		session_settle(s);
 		return;
 	}
-	/* Consume what is header: all of it while incomplete, up to its end
-	 * once complete. The bytes are those just peeked. */
-	n = r == 0 ? n : r - (ssize_t)s->pp_len;
-	if (recv(s->cfd, s->pp_buf + s->pp_len, (size_t)n, 0) != n) {
-		session_close(s, "CR", 0, "client went away inside its PROXY header");
-		session_settle(s);
-		return;
-	}
-	s->pp_len += (size_t)n;
-	if (r == 0)
-		return;
-	log_debug("%u: PROXY v%d header of %zd bytes: client %s", s->id, h.version, r,
+	log_debug("%u: PROXY v%d header of %zu bytes: client %s", s->id, h.version, s->pp.len,
 	    h.has_addr ? sockaddr_print((struct sockaddr *)&h.src, a, sizeof(a)) : "(local)");
 	if (h.has_addr) {
 		s->cli = h.src;
 		s->dst = h.dst;
 		s->flags |= SESS_F_DST_KNOWN;
 	}
-	free(s->pp_buf);
-	s->pp_buf = NULL;
-	s->pp_in = s->pp_len;
-	s->pp_len = 0;
+	free(s->pp.buf);
+	s->pp.buf = NULL;
+	s->pp_in = s->pp.len;
+	s->pp.len = 0;
 	session_start(s);
 	session_settle(s);
 }
@@ -1291,7 +1238,7 @@ session_accept(const struct listener_client *c)
 
 	if (s->accept_proxy) {
 		/* Level-triggered is safe here: every byte seen is consumed. */
-		if ((s->pp_buf = malloc(PP_MAX)) == NULL) {
+		if ((s->pp.buf = malloc(PP_MAX)) == NULL) {
 			session_close(s, "RR", 0, "out of memory for the PROXY header");
 			session_settle(s);
 			return;

@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy_proto.h"
 #include "sockaddr.h"
@@ -175,6 +177,88 @@ START_TEST(test_builders_round_trip)
 }
 END_TEST
 
+/* A non-blocking socketpair: sv[0] is read by pp_read, sv[1] the client. */
+static void
+pp_pair(int sv[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+}
+
+static void
+pp_send(int fd, const char *bytes)
+{
+	size_t n = strlen(bytes);
+
+	ck_assert_int_eq(send(fd, bytes, n, 0), (ssize_t)n);
+}
+
+/* A header split over two writes is read whole, and the payload after it
+ * stays in the socket, untouched. */
+START_TEST(test_read_takes_the_header_and_no_byte_past_it)
+{
+	static const char hdr[] = "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n";
+	uint8_t buf[PP_MAX];
+	struct pp_reader r = { buf, 0 };
+	struct pp_header h;
+	char err[256] = "", rest[64] = "", a[SOCKADDR_STRLEN];
+	int sv[2];
+
+	pp_pair(sv);
+	ck_assert_int_eq(pp_read(sv[0], &r, &h, err, sizeof(err)), 0);	/* nothing yet */
+	pp_send(sv[1], "PROXY TCP4 192.168");
+	ck_assert_int_eq(pp_read(sv[0], &r, &h, err, sizeof(err)), 0);
+	ck_assert_uint_eq(r.len, 18);
+	pp_send(sv[1], ".0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.0\r\n");
+	ck_assert_int_eq(pp_read(sv[0], &r, &h, err, sizeof(err)), 1);
+	ck_assert_uint_eq(r.len, sizeof(hdr) - 1);
+	ck_assert(memcmp(buf, hdr, r.len) == 0);
+	ck_assert(h.has_addr);
+	ck_assert_str_eq(sockaddr_print((struct sockaddr *)&h.src, a, sizeof(a)),
+	    "192.168.0.1:56324");
+	ck_assert_int_eq(recv(sv[0], rest, sizeof(rest) - 1, 0), 16);
+	ck_assert_str_eq(rest, "GET / HTTP/1.0\r\n");
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_read_refuses_a_bad_header)
+{
+	uint8_t buf[PP_MAX];
+	struct pp_reader r = { buf, 0 };
+	struct pp_header h;
+	char err[256] = "";
+	int sv[2];
+
+	pp_pair(sv);
+	pp_send(sv[1], "GET / HTTP/1.0\r\n");
+	ck_assert_int_eq(pp_read(sv[0], &r, &h, err, sizeof(err)), PP_READ_BAD);
+	ck_assert_msg(err[0] != '\0', "no reason given");
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* A client that closes inside its header is told apart from a bad one,
+ * with the bytes it sent. */
+START_TEST(test_read_reports_a_client_gone_mid_header)
+{
+	uint8_t buf[PP_MAX];
+	struct pp_reader r = { buf, 0 };
+	struct pp_header h;
+	char err[256] = "";
+	int sv[2];
+
+	pp_pair(sv);
+	pp_send(sv[1], "PROXY TCP4 ");
+	ck_assert_int_eq(pp_read(sv[0], &r, &h, err, sizeof(err)), 0);
+	close(sv[1]);
+	ck_assert_int_eq(pp_read(sv[0], &r, &h, err, sizeof(err)), PP_READ_GONE);
+	ck_assert_str_eq(err, "client closed before the end of its PROXY header (11 bytes)");
+	close(sv[0]);
+}
+END_TEST
+
 static Suite *
 pp_suite(void)
 {
@@ -185,6 +269,11 @@ pp_suite(void)
 	tcase_add_loop_test(tc, test_header_whole, 0, n);
 	tcase_add_loop_test(tc, test_header_byte_by_byte_agrees, 0, n);
 	tcase_add_test(tc, test_builders_round_trip);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("read");
+	tcase_add_test(tc, test_read_takes_the_header_and_no_byte_past_it);
+	tcase_add_test(tc, test_read_refuses_a_bad_header);
+	tcase_add_test(tc, test_read_reports_a_client_gone_mid_header);
 	suite_add_tcase(s, tc);
 	return s;
 }
