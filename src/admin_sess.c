@@ -2,7 +2,8 @@
  * admin_sess: the admin commands about sessions. "show sess" answers its
  * head here and its lines come from the workers (admin.c streams them);
  * the orders find their sessions with the workers parked for one walk
- * and post the order to each session's own worker (session_order).
+ * and post the order to each session's own worker, where a job runs
+ * session.h's verb for it.
  * Sessions are matched by id, or by backend and server name: a session
  * keeps the configuration it started with, so after a reload its structs
  * are not the current configuration's.
@@ -45,6 +46,67 @@ admin_sess_show(char **argv, struct evbuffer *out)
 	    "age_s idle_s bytes_up bytes_down bps_up bps_down\n");
 }
 
+/* What an order does to a session (session.h's verbs). */
+enum admin_verb {
+	ADMIN_SHUTDOWN,		/* end it now, both sides reset */
+	ADMIN_PAUSE,		/* no byte moves either way until resumed */
+	ADMIN_RESUME,
+	ADMIN_SET_RATE,		/* shape direction dir at rate bits/s */
+};
+
+/* One order for one session, run on the session's worker. */
+struct admin_sess_job {
+	struct worker_job job;
+	unsigned int id;		/* the session */
+	enum admin_verb verb;
+	int dir;			/* ADMIN_SET_RATE: SHAPER_UP or SHAPER_DOWN */
+	uint64_t rate;			/* bits/s */
+};
+
+/* On the session's worker: the session may have ended since it was
+ * found; the verb frees it if it ends it. */
+static void
+admin_sess_run_job(struct worker_job *j)
+{
+	struct admin_sess_job *a = (struct admin_sess_job *)j;
+	struct session *s = session_find(a->id);
+
+	if (s != NULL) {
+		switch (a->verb) {
+		case ADMIN_SHUTDOWN:
+			session_shutdown(s, "shut down from the admin socket");
+			break;
+		case ADMIN_PAUSE:
+		case ADMIN_RESUME:
+			(void)session_pause(s, a->verb == ADMIN_PAUSE);	/* -1: it moved on */
+			break;
+		case ADMIN_SET_RATE:
+			(void)session_set_rate(s, a->dir, a->rate);	/* -1 is logged */
+			break;
+		}
+	}
+	free(a);
+}
+
+/* Have w carry out verb on its session id, on its own thread and soon.
+ * -1: out of memory. */
+static int
+admin_sess_post(struct worker *w, unsigned int id, enum admin_verb verb, int dir,
+    uint64_t rate)
+{
+	struct admin_sess_job *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	a->job.run = admin_sess_run_job;
+	a->id = id;
+	a->verb = verb;
+	a->dir = dir;
+	a->rate = rate;
+	worker_post(w, &a->job);
+	return 0;
+}
+
 /* Orders for the sessions that match; how many were found. */
 struct admin_sess_order {
 	unsigned int id;		/* one session, or 0 */
@@ -53,8 +115,8 @@ struct admin_sess_order {
 	 * than the current configuration's, under the same names. */
 	const char *be_name, *srv_name;
 	int backups;			/* with be_name alone: those of its backup servers */
-	enum session_order order;
-	int dir;			/* SESSION_SET_RATE */
+	enum admin_verb order;
+	int dir;			/* ADMIN_SET_RATE */
 	uint64_t rate;
 	int in_kernel;			/* a match has a flow in the kernel */
 	const char *not_running;	/* a match is not established yet: its state */
@@ -107,19 +169,19 @@ admin_sess_order(struct admin_sess_order *o, struct evbuffer *out)
 		session_foreach(o->w, admin_sess_match, o);
 	}
 	worker_release();
-	if (o->order == SESSION_SET_RATE && o->in_kernel) {
+	if (o->order == ADMIN_SET_RATE && o->in_kernel) {
 		admin_error(out, "session %u is carried by the kernel (sockmap): a kernel redirect "
 		    "cannot be shaped", o->id);
 		o->nhits = 0;
 		o->id = 0;
-	} else if (o->order == SESSION_PAUSE && o->not_running != NULL) {
+	} else if (o->order == ADMIN_PAUSE && o->not_running != NULL) {
 		admin_error(out, "session %u is %s: only an established session can be paused",
 		    o->id, o->not_running);
 		o->nhits = 0;
 		o->id = 0;
 	}
 	for (size_t i = 0; i < o->nhits; i++) {
-		if (session_order(o->hits[i].w, o->hits[i].id, o->order, o->dir, o->rate) == -1) {
+		if (admin_sess_post(o->hits[i].w, o->hits[i].id, o->order, o->dir, o->rate) == -1) {
 			admin_error(out, "out of memory");
 			break;
 		}
@@ -144,25 +206,25 @@ admin_sess_order_one(const char *id, struct admin_sess_order *o, struct evbuffer
 void
 admin_sess_shutdown(char **argv, struct evbuffer *out)
 {
-	admin_sess_order_one(argv[0], &(struct admin_sess_order){ .order = SESSION_SHUTDOWN }, out);
+	admin_sess_order_one(argv[0], &(struct admin_sess_order){ .order = ADMIN_SHUTDOWN }, out);
 }
 
 void
 admin_sess_pause(char **argv, struct evbuffer *out)
 {
-	admin_sess_order_one(argv[0], &(struct admin_sess_order){ .order = SESSION_PAUSE }, out);
+	admin_sess_order_one(argv[0], &(struct admin_sess_order){ .order = ADMIN_PAUSE }, out);
 }
 
 void
 admin_sess_resume(char **argv, struct evbuffer *out)
 {
-	admin_sess_order_one(argv[0], &(struct admin_sess_order){ .order = SESSION_RESUME }, out);
+	admin_sess_order_one(argv[0], &(struct admin_sess_order){ .order = ADMIN_RESUME }, out);
 }
 
 void
 admin_sess_shutdown_server(char **argv, struct evbuffer *out)
 {
-	struct admin_sess_order o = { .order = SESSION_SHUTDOWN };
+	struct admin_sess_order o = { .order = ADMIN_SHUTDOWN };
 	struct conf_proxy *be;
 	char name[256];
 
@@ -183,7 +245,7 @@ admin_sess_shutdown_server(char **argv, struct evbuffer *out)
 unsigned int
 admin_sess_kill_server(const char *backend, const char *server)
 {
-	struct admin_sess_order o = { .order = SESSION_SHUTDOWN, .be_name = backend,
+	struct admin_sess_order o = { .order = ADMIN_SHUTDOWN, .be_name = backend,
 	    .srv_name = server, .backups = server == NULL };
 	struct evbuffer *out = evbuffer_new();
 
@@ -221,7 +283,7 @@ admin_sess_rate(const char *w, uint64_t *rate, struct evbuffer *out)
 void
 admin_sess_bw(char **argv, struct evbuffer *out)
 {
-	struct admin_sess_order o = { .order = SESSION_SET_RATE };
+	struct admin_sess_order o = { .order = ADMIN_SET_RATE };
 
 	if ((o.dir = admin_sess_direction(argv[1], out)) == -1 || admin_sess_rate(argv[2], &o.rate, out) == -1)
 		return;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sockaddr.h"
 
 /* Longest line sent, in bytes; longer ones are cut. */
 #define LOG_LINE_MAX 2048
@@ -264,4 +266,36 @@ log_traffic(const struct conf_proxy *px, int level, const char *fmt, ...)
 		for (const struct conf_log *l = log_global; l != NULL; l = l->next)
 			log_emit(l, level, msg);
 	}
+}
+
+int
+log_tcplog_wanted(const struct conf_proxy *fe, uint64_t bytes, int established)
+{
+	if (!log_traffic_wanted(fe))
+		return 0;
+	if ((fe->opts & CONF_OPT_DONTLOGNULL) && bytes == 0 && established)
+		return 0;
+	return (fe->opts & CONF_OPT_TCPLOG) != 0;
+}
+
+void
+log_tcplog(const struct conf_proxy *fe, const struct log_tcp *t)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char cli[SOCKADDR_STRLEN], reason[LOG_REASON_MAX * 4 + 1];
+	struct tm tm;
+
+	localtime_r(&t->accept_date.tv_sec, &tm);
+	log_traffic(fe, LOG_INFO,
+	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %lld/%lld/%lld %" PRIu64
+	    " %" PRIu64 " %s %u/%u/%u/%u/%u 0/%u %s \"%s\"",
+	    sockaddr_print(t->cli, cli, sizeof(cli)),
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(t->accept_date.tv_usec / 1000),
+	    fe->name, t->backend != NULL ? t->backend : "<NONE>",
+	    t->server != NULL ? t->server : "<NOSRV>", t->tw, t->tc, t->tt,
+	    t->bytes_down, t->bytes_up, t->term,
+	    t->actconn, t->feconn, t->beconn, t->srv_conn, t->retries, t->queue,
+	    t->engine, log_escape(t->reason, reason, sizeof(reason)));
 }

@@ -11,6 +11,9 @@
 #define SPLICER_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <syslog.h>
 
 #include "conf.h"
@@ -49,6 +52,34 @@ int log_traffic_wanted(const struct conf_proxy *px);
  * to the global ones. */
 void log_traffic(const struct conf_proxy *px, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Longest reason a session gives for its end, in bytes with the NUL. */
+#define LOG_REASON_MAX 160
+
+/* What a tcplog line says of one session (HAProxy's "option tcplog"). */
+struct log_tcp {
+	const struct sockaddr *cli;	/* the client (from its PROXY header if any) */
+	struct timeval accept_date;	/* wall clock at accept */
+	const char *backend;		/* NULL before one was chosen */
+	const char *server;		/* NULL before one was chosen */
+	long long tw, tc, tt;		/* ms queued, connecting, in all; -1 = never */
+	uint64_t bytes_down, bytes_up;	/* server -> client, client -> server */
+	const char *term;		/* two letters, "--" when normal */
+	unsigned int actconn, feconn, beconn, srv_conn;	/* sessions at the end */
+	unsigned int retries;		/* connect tries after the first */
+	unsigned int queue;		/* the backend's queue then */
+	const char *engine;		/* "splice", "splice/sockmap", "-" */
+	const char *reason;		/* why it ended, in words (escaped here) */
+};
+
+/* Is a tcplog line of fe wanted for a session that moved bytes (both
+ * ways) and was established or not? Without "option tcplog" the accept
+ * line was the log; "option dontlognull" drops established sessions
+ * that moved nothing. */
+int log_tcplog_wanted(const struct conf_proxy *fe, uint64_t bytes, int established);
+
+/* The tcplog line of a session of fe. */
+void log_tcplog(const struct conf_proxy *fe, const struct log_tcp *t);
 
 /* Copy src into dst escaping every byte outside 32..126 (and '"', '\\')
  * as \xHH. Returns dst. */

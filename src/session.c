@@ -180,7 +180,7 @@ struct session {
 	int srv_pp_sent;		/* send-proxy header fully written this try */
 
 	char term[3];			/* termination state, "--" when normal */
-	char reason[160];		/* why it ended, in words */
+	char reason[LOG_REASON_MAX];	/* why it ended, in words */
 
 	struct session *prev, *next;	/* all sessions */
 };
@@ -239,46 +239,37 @@ session_engine(const struct session *s, char *buf, size_t len)
 		snprintf(buf, len, "%s/%s", s->up.ops->name, s->down.ops->name);
 }
 
+/* The tcplog line (log.c formats it). */
 static void
 session_log(struct session *s)
 {
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char cli[SOCKADDR_STRLEN], reason[sizeof(s->reason) * 4 + 1], engine[32];
+	uint64_t now = clock_now_us();
 	unsigned int beconn = 0;
-	struct tm tm;
+	char engine[32];
+	struct log_tcp t = {
+		.cli = (struct sockaddr *)&s->cli, .accept_date = s->accept_date,
+		.backend = s->be != NULL ? s->be->name : NULL,
+		.server = s->srv != NULL ? s->srv->name : NULL,
+		.tw = s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : now) :
+		    s->tries > 0 ? 0 : -1,
+		.tc = s->t_established ? session_ms(s->t_try, s->t_established) : -1,
+		.tt = session_ms(s->t_accept, now),
+		.bytes_down = s->down.bytes, .bytes_up = s->up.bytes, .term = s->term,
+		.actconn = listener_actconn(),
+		.feconn = __atomic_load_n(&s->fe->cur_sess, __ATOMIC_RELAXED),
+		.srv_conn = s->srv != NULL ? __atomic_load_n(&s->srv->cur_sess, __ATOMIC_RELAXED) : 0,
+		.retries = s->tries > 1 ? s->tries - 1 : 0,
+		.queue = s->be != NULL ? __atomic_load_n(&s->be->queue_len, __ATOMIC_RELAXED) : 0,
+		.engine = engine, .reason = s->reason,
+	};
 
-	if (!log_traffic_wanted(s->fe))
+	if (!log_tcplog_wanted(s->fe, s->up.bytes + s->down.bytes, s->t_established != 0))
 		return;
-	if ((s->fe->opts & CONF_OPT_DONTLOGNULL) && s->up.bytes == 0 &&
-	    s->down.bytes == 0 && s->t_established != 0)
-		return;
-	if (!(s->fe->opts & CONF_OPT_TCPLOG))
-		return;	/* without tcplog, the accept line was the log */
-	if (s->be != NULL) {
-		for (struct conf_server *v = s->be->servers; v != NULL; v = v->next)
-			beconn += __atomic_load_n(&v->cur_sess, __ATOMIC_RELAXED);
-	}
+	for (struct conf_server *v = s->be != NULL ? s->be->servers : NULL; v != NULL; v = v->next)
+		beconn += __atomic_load_n(&v->cur_sess, __ATOMIC_RELAXED);
+	t.beconn = beconn;
 	session_engine(s, engine, sizeof(engine));
-	localtime_r(&s->accept_date.tv_sec, &tm);
-	log_traffic(s->fe, LOG_INFO,
-	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %lld/%lld/%lld %" PRIu64
-	    " %" PRIu64 " %s %u/%u/%u/%u/%u 0/%u %s \"%s\"",
-	    sockaddr_print((struct sockaddr *)&s->cli, cli, sizeof(cli)),
-	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (int)(s->accept_date.tv_usec / 1000),
-	    s->fe->name, s->be != NULL ? s->be->name : "<NONE>",
-	    s->srv != NULL ? s->srv->name : "<NOSRV>",
-	    s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : clock_now_us()) :
-	    s->tries > 0 ? 0 : -1,
-	    s->t_established ? session_ms(s->t_try, s->t_established) : -1,
-	    session_ms(s->t_accept, clock_now_us()),
-	    s->down.bytes, s->up.bytes, s->term,
-	    listener_actconn(), __atomic_load_n(&s->fe->cur_sess, __ATOMIC_RELAXED), beconn,
-	    s->srv != NULL ? __atomic_load_n(&s->srv->cur_sess, __ATOMIC_RELAXED) : 0,
-	    s->tries > 1 ? s->tries - 1 : 0,
-	    s->be != NULL ? __atomic_load_n(&s->be->queue_len, __ATOMIC_RELAXED) : 0,
-	    engine, log_escape(s->reason, reason, sizeof(reason)));
+	log_tcplog(s->fe, &t);
 }
 
 static void
@@ -1405,112 +1396,110 @@ session_walk(struct session_cursor *c, unsigned int max,
 	return n;
 }
 
-struct session_order_job {
-	struct worker_job job;
-	unsigned int id;
-	enum session_order order;
-	int dir;			/* SESSION_SET_RATE: SHAPER_UP or SHAPER_DOWN */
-	uint64_t rate;			/* bits/s */
-};
+/* ---- the admin socket's verbs (admin_sess.c posts them to the session's worker) ---- */
+
+struct session *
+session_find(unsigned int id)
+{
+	struct session *s;
+
+	for (s = session_lists[worker_id(worker_self())].head; s != NULL && s->id != id;
+	    s = s->next)
+		;
+	return s == NULL || s->state == SESS_ST_CLOSED ? NULL : s;
+}
+
+void
+session_shutdown(struct session *s, const char *why)
+{
+	session_close(s, s->state == SESS_ST_CONNECTING ? "KC" :
+	    s->state == SESS_ST_QUEUED ? "KQ" :
+	    s->state == SESS_ST_PROXY_HEADER ? "KR" : "KD",
+	    SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER, "%s", why);
+	session_settle(s);
+}
+
+/* Stop every byte both ways: the flows watch nothing until resumed. The
+ * kernel cannot be paused: its flows are held (copied from now on) and
+ * what it already took still arrives. */
+static int
+session_pause_now(struct session *s)
+{
+	if (s->state != SESS_ST_ESTABLISHED && s->state != SESS_ST_HALF_CLOSED)
+		return -1;	/* admin_sess.c checked; it moved on since */
+	engine_hold(&s->up);
+	engine_hold(&s->down);
+	s->flags |= SESS_F_PAUSED;
+	log_notice("%u: paused from the admin socket", s->id);
+	session_update_events(s);
+	return 0;
+}
+
+static int
+session_resume_now(struct session *s)
+{
+	if (!(s->flags & SESS_F_PAUSED))
+		return -1;
+	s->flags &= ~SESS_F_PAUSED;
+	log_notice("%u: resumed from the admin socket", s->id);
+	if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
+		session_run(s, &s->up);
+		if (s->state != SESS_ST_CLOSED)
+			session_run(s, &s->down);
+		session_progress(s);
+	} else {
+		session_update_events(s);
+	}
+	return 0;
+}
+
+int
+session_pause(struct session *s, int paused)
+{
+	int rc = paused ? session_pause_now(s) : session_resume_now(s);
+
+	session_settle(s);
+	return rc;
+}
 
 /* Shape one direction of s at rate from now on (its own bucket, on top of
  * any configured limit). A flow the kernel carries cannot be shaped. */
-static void
-session_set_rate(struct session *s, int d, uint64_t rate)
+static int
+session_shape_now(struct session *s, int d, uint64_t rate)
 {
 	struct flow *f = d == SHAPER_UP ? &s->up : &s->down;
 	uint64_t now = clock_now_us();
 
 	if (engine_in_kernel(f)) {
 		log_warning("%u: bandwidth-limit not set: the flow is in the kernel (sockmap)", s->id);
-		return;
+		return -1;
 	}
 	if (s->shape[d] == NULL) {
 		if ((s->shape[d] = shaper_flow_new(1)) == NULL) {
 			log_err("%u: out of memory for a bandwidth-limit", s->id);
-			return;
+			return -1;
 		}
 		f->allow = 0;
 	}
 	if (shaper_flow_set(s->shape[d], rate, 0, now) == -1) {
 		log_err("%u: cannot set its bandwidth-limit (out of memory)", s->id);
-		return;
+		return -1;
 	}
 	engine_policy_stop(&s->policy);	/* shaped: stays in user space */
 	log_notice("%u: %s limited to %" PRIu64 " bits/s (admin socket)", s->id,
 	    d == SHAPER_UP ? "upload" : "download", rate);
-}
-
-static void
-session_run_order(struct worker_job *j)
-{
-	struct session_order_job *o = (struct session_order_job *)j;
-	struct session *s;
-
-	for (s = session_lists[worker_id(worker_self())].head; s != NULL && s->id != o->id;
-	    s = s->next)
-		;
-	if (s == NULL || s->state == SESS_ST_CLOSED) {
-		free(o);
-		return;
-	}
-	switch (o->order) {
-	case SESSION_SHUTDOWN:
-		session_close(s, s->state == SESS_ST_CONNECTING ? "KC" :
-		    s->state == SESS_ST_QUEUED ? "KQ" :
-		    s->state == SESS_ST_PROXY_HEADER ? "KR" : "KD",
-		    SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER, "shut down from the admin socket");
-		break;
-	case SESSION_PAUSE:
-		if (s->state != SESS_ST_ESTABLISHED && s->state != SESS_ST_HALF_CLOSED)
-			break;	/* admin.c checked; it moved on since */
-		/* The kernel cannot be paused: its flows are held (copied
-		 * from now on) and what it already took still arrives. */
-		engine_hold(&s->up);
-		engine_hold(&s->down);
-		s->flags |= SESS_F_PAUSED;
-		log_notice("%u: paused from the admin socket", s->id);
-		session_update_events(s);
-		break;
-	case SESSION_SET_RATE:
-		session_set_rate(s, o->dir, o->rate);
-		if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
-			session_run(s, o->dir == SHAPER_UP ? &s->up : &s->down);
-			session_progress(s);
-		}
-		break;
-	case SESSION_RESUME:
-		if (!(s->flags & SESS_F_PAUSED))
-			break;
-		s->flags &= ~SESS_F_PAUSED;
-		log_notice("%u: resumed from the admin socket", s->id);
-		if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
-			session_run(s, &s->up);
-			if (s->state != SESS_ST_CLOSED)
-				session_run(s, &s->down);
-			session_progress(s);
-		} else {
-			session_update_events(s);
-		}
-		break;
-	}
-	session_settle(s);
-	free(o);
+	return 0;
 }
 
 int
-session_order(struct worker *w, unsigned int id, enum session_order order, int dir,
-    uint64_t rate)
+session_set_rate(struct session *s, int dir, uint64_t bps)
 {
-	struct session_order_job *o;
+	int rc = session_shape_now(s, dir, bps);
 
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return -1;
-	o->job.run = session_run_order;
-	o->id = id;
-	o->order = order;
-	o->dir = dir;
-	o->rate = rate;
-	worker_post(w, &o->job);
-	return 0;
+	if (s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED) {
+		session_run(s, dir == SHAPER_UP ? &s->up : &s->down);
+		session_progress(s);
+	}
+	session_settle(s);
+	return rc;
 }

@@ -16,6 +16,7 @@
 struct conf_proxy;
 struct conf_server;
 struct listener_client;
+struct session;
 struct worker;
 
 /*
@@ -90,17 +91,28 @@ struct session_cursor {
 unsigned int session_walk(struct session_cursor *c, unsigned int max,
     void (*cb)(const struct session_info *i, void *arg), void *arg);
 
-enum session_order {
-	SESSION_SHUTDOWN,	/* end it now (termination state K.), both sides reset */
-	SESSION_PAUSE,		/* no byte moves either way until resumed */
-	SESSION_RESUME,
-	SESSION_SET_RATE,	/* shape direction dir at rate bits/s */
-};
+/*
+ * The admin socket's verbs. Each runs on the session's own worker thread
+ * (admin_sess.c posts a worker_job there) and may end the session: s must not
+ * be used after the call, which frees a session it closed on the way
+ * out, never under the caller.
+ */
 
-/* Have w carry out order on its session id, if it still lives, on its
- * own thread and soon. -1: out of memory. */
-int session_order(struct worker *w, unsigned int id, enum session_order order, int dir,
-    uint64_t rate);
+/* The calling worker's live session id, or NULL. */
+struct session *session_find(unsigned int id);
+
+/* End it now (termination state K + its phase), both sides reset; why
+ * is the reason logged. */
+void session_shutdown(struct session *s, const char *why);
+
+/* paused != 0: no byte moves either way until resumed (-1: not
+ * established or half-closed); 0: resume (-1: it was not paused). */
+int session_pause(struct session *s, int paused);
+
+/* Shape direction dir (SHAPER_UP or SHAPER_DOWN) at bps bits/s from now
+ * on. -1 when it could not be (a flow in the kernel, no memory): the
+ * reason is logged. */
+int session_set_rate(struct session *s, int dir, uint64_t bps);
 
 /* Close every session of the calling worker at once, logging `reason`
  * (stop, hard-stop-after). */
