@@ -12,8 +12,9 @@
  * as jobs on that worker, so the data path never waits for the whole walk;
  * commands that act on sessions find them with the workers parked for one
  * walk (worker_isolate) and post the order to the session's own worker
- * (a job running session.h's verb). Sessions are matched by id or by backend and server
- * name, whatever configuration generation they started with.
+ * (a job running session.h's verb). Sessions are matched by id or by
+ * backend and server name, whatever configuration generation they
+ * started with.
  */
 #ifndef SPLICER_ADMIN_H
 #define SPLICER_ADMIN_H

@@ -61,7 +61,8 @@ struct session_info {
 	const char *state;		/* "established", ... */
 	char engine[32];		/* "splice", "splice/sockmap", "-" */
 	int flow_engine[2];		/* up, down: enum engine_id; -1 before established */
-	int running;			/* established or half-closed (paused or not) */
+	int running;			/* relaying (established, half-closed or
+					 * resetting), paused or not */
 	uint64_t age_us, idle_us;
 	uint64_t bytes[2];		/* up (client -> server), down */
 	uint64_t bps[2];		/* bits/s over the last second */

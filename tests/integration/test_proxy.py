@@ -141,6 +141,24 @@ def test_proxy_header_must_arrive_within_timeout_client():
 
 
 @test
+def test_lifetime_while_the_header_is_read_ends_in_phase_R():
+    """timeout lifetime may fire before the PROXY header is complete: the
+    session ends in the header phase, so its code is PR (the proxy ended
+    it while it was still reading the request), never PD."""
+    rec = Recorder()
+    port = free_port()
+    sp = Splicer(HEAD + "    timeout lifetime 300ms\n" +
+                 "listen app\n    bind 127.0.0.1:%d accept-proxy\n    server s %s\n" % (port, rec.addr))
+    s = connect(addr(port))
+    s.sendall(b"PROXY TCP4 1.2.3.4 ")        # and nothing more: timeout client is 5s
+    l = sp.wait_sessions(1, timeout=5)[0]
+    check(l["term"] == "PR" and "timeout lifetime (300ms) reached" in l["reason"], repr(l))
+    check(rec.srv.accepted == 0, "the server saw a connection")
+    s.close()
+    sp.stop()
+
+
+@test
 def test_header_on_a_bind_without_accept_proxy_is_plain_data():
     rec = Recorder()
     sp, port = splicer_with("", "", rec.addr)
