@@ -11,6 +11,8 @@
 
 #include "acl.h"
 
+#include "check_main.h"
+
 static struct sockaddr_storage
 addr(const char *ip)
 {
@@ -221,14 +223,4 @@ acl_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(acl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(acl_suite)

@@ -17,6 +17,8 @@
 #include "conf_check.h"
 #include "conf_parse.h"
 
+#include "check_main.h"
+
 /* Parse text as file "t.cfg" and check it; returns the conf, fills msgs. */
 static struct conf *
 load(const char *text, struct conf_msgs *errs, struct conf_msgs *warns)
@@ -439,14 +441,4 @@ conf_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(conf_suite)

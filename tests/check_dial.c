@@ -17,6 +17,8 @@
 #include "proxy_proto.h"
 #include "sockaddr.h"
 
+#include "check_main.h"
+
 struct redispatch_case {
 	unsigned int tries;	/* attempts started; 1 = the first retry is next */
 	unsigned int retries;
@@ -138,14 +140,4 @@ dial_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(dial_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(dial_suite)

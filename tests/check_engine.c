@@ -25,6 +25,8 @@
 #include "engine.h"
 #include "pipe_pool.h"
 
+#include "check_main.h"
+
 /* A connected pair of loopback TCP sockets: fd[0] <-> fd[1]. */
 static void
 tcp_pair(int fd[2])
@@ -670,14 +672,4 @@ engine_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(engine_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(engine_suite)

@@ -15,6 +15,8 @@
 #include "conf_health.h"
 #include "health.h"
 
+#include "check_main.h"
+
 /* Feed a string of results ('+' ok, '-' failed); return the transitions
  * as a string of 'U'/'D'/'.' . */
 static void
@@ -522,14 +524,4 @@ health_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(health_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(health_suite)

@@ -18,6 +18,8 @@
 #include "conf_parse.h"
 #include "lb.h"
 
+#include "check_main.h"
+
 static struct conf *
 backend_conf(const char *balance, const char *servers)
 {
@@ -445,15 +447,12 @@ lb_suite(void)
 	return s;
 }
 
+/* backend.c's scratch memory is freed once, after every test. */
 int
 main(void)
 {
-	SRunner *sr = srunner_create(lb_suite());
-	int failed;
+	int rc = check_run(lb_suite());
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
 	backend_cleanup();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

@@ -16,6 +16,8 @@
 #include "proxy_proto.h"
 #include "sockaddr.h"
 
+#include "check_main.h"
+
 struct pp_case {
 	const char *name;
 	const char *bytes;	/* the header (and maybe payload after it) */
@@ -278,14 +280,4 @@ pp_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(pp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(pp_suite)

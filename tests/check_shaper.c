@@ -16,6 +16,8 @@
 
 #include "shaper.h"
 
+#include "check_main.h"
+
 #define T0 1000000ULL		/* virtual clock start, us */
 #define SEC 1000000ULL
 
@@ -426,14 +428,4 @@ shaper_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(shaper_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(shaper_suite)

@@ -13,6 +13,8 @@
 #include "sockaddr.h"
 #include "units.h"
 
+#include "check_main.h"
+
 struct time_case { const char *in; int ok; uint64_t us; const char *err; };
 
 static const struct time_case time_cases[] = {
@@ -281,14 +283,4 @@ units_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner *sr = srunner_create(units_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(units_suite)
