@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Write splicer.cfg(5) (roff, with @DOCDIR@ and @VERSION@ for make to
 fill in) to standard output: the keyword lists come from the parser's own
-tables in src/conf_parse.c, each entry's syntax, default and meaning from
-doc/keywords.txt. A keyword of the tables without an entry, or an entry
-for a keyword the tables lack, is an error: the page cannot drift from
-the parser.
+tables in src/conf_parse.c and src/conf_kw_*.c, each entry's syntax,
+default and meaning from doc/keywords.txt. A keyword of the tables
+without an entry, or an entry for a keyword the tables lack, is an
+error: the page cannot drift from the parser.
 
     python3 doc/mkcfgman.py [SRCDIR] > src/splicer.cfg.5.in
 """
@@ -28,7 +28,7 @@ def table(src, name):
     their fields (strings unquoted)."""
     m = re.search(r"\b%s\[\]\s*=\s*\{(.*?)\n\};" % re.escape(name), src, re.S)
     if m is None:
-        sys.exit("mkcfgman: no table %s in src/conf_parse.c" % name)
+        sys.exit("mkcfgman: no table %s in src/conf_parse.c or src/conf_kw_*.c" % name)
     body = m.group(1)
     rows = re.findall(r"\{\s*(\"[^\"]*\"(?:\s*,\s*[^{}]*?)?)\s*\}", body)
     if rows:
@@ -116,7 +116,10 @@ def emit_kw(kind, name, where, desc):
 
 
 def main():
-    src = open(os.path.join(TOP, "src", "conf_parse.c")).read()
+    # The tables live with the parser: the section tables in conf_parse.c,
+    # the timeout and option tables beside their handlers (conf_kw_*.c).
+    src = "".join(open(os.path.join(TOP, "src", f)).read() for f in
+                  ("conf_parse.c", "conf_kw_global.c", "conf_kw_proxy.c", "conf_kw_server.c"))
     desc = entries(os.path.join(TOP, "doc", "keywords.txt"))
     # parse_find_kw() searches these two by halves: out of order, a
     # keyword is reported unknown although it is there.

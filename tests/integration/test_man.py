@@ -22,14 +22,16 @@ def generate(top):
 
 
 def generate_with(edit):
-    """The generator run on a copy of doc/ and of src/conf_parse.c as
-    edit(text) changes it."""
+    """The generator run on a copy of doc/ and of the parser's files, with
+    src/conf_parse.c as edit(text) changes it."""
     top = tempfile.mkdtemp(prefix="splicer-man-")
     on_cleanup(lambda: shutil.rmtree(top, ignore_errors=True))
     shutil.copytree(os.path.join(SRCDIR, "doc"), os.path.join(top, "doc"))
     os.mkdir(os.path.join(top, "src"))
     src = open(os.path.join(SRCDIR, "src", "conf_parse.c")).read()
     open(os.path.join(top, "src", "conf_parse.c"), "w").write(edit(src))
+    for f in ("conf_kw_global.c", "conf_kw_proxy.c", "conf_kw_server.c"):  # the other tables
+        shutil.copy(os.path.join(SRCDIR, "src", f), os.path.join(top, "src", f))
     return generate(top)
 
 

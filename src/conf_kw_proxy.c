@@ -1,0 +1,577 @@
+/*
+ * conf_kw_proxy: the handlers of the keywords of proxy sections (defaults,
+ * frontend, backend, listen) but bind and server lines (their table is
+ * in conf_parse.c).
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+#include "acl.h"
+#include "conf_lex.h"
+#include "conf_kw.h"
+#include "conf_parse.h"
+#include "conf_health.h"
+#include "conf_httpchk.h"
+#include "conf_shape.h"
+#include "conf_stats.h"
+#include "units.h"
+
+/* ---- proxy sections ---- */
+
+void
+kw_px_mode(struct parser *p, int argc, char **argv)
+{
+	if (argc < 2) {
+		parse_err(p, "'mode' expects 'tcp'");
+		return;
+	}
+	if (strcmp(argv[1], "http") == 0) {
+		parse_err(p, "'mode http' is not supported: splicer is a TCP proxy");
+		return;
+	}
+	if (strcmp(argv[1], "tcp") != 0) {
+		parse_err(p, "'mode %s' is not supported: splicer only knows 'mode tcp'",
+		    argv[1]);
+		return;
+	}
+	parse_no_more_args(p, argc, argv, 2);
+}
+
+void
+kw_px_default_backend(struct parser *p, int argc, char **argv)
+{
+	if (argc < 2) {
+		parse_err(p, "'default_backend' expects a backend name");
+		return;
+	}
+	if (parse_no_more_args(p, argc, argv, 2) == -1)
+		return;
+	free(p->px->default_backend);
+	p->px->default_backend = strdup(argv[1]);
+	p->px->default_backend_line = p->line;
+}
+
+/* Timeout names, where each is meaningful, and where it is stored. */
+struct timeout_kw {
+	const char *name;
+	unsigned int where;	/* SEC_* where it takes effect */
+	size_t off;		/* offset in struct conf_timeouts, or -1: unsupported */
+};
+
+#define TO(f) offsetof(struct conf_timeouts, f)
+static const struct timeout_kw timeout_kws[] = {
+	{ "check",       SEC_BE_SIDE,   TO(check) },
+	{ "client",      SEC_FE_SIDE,   TO(client) },
+	{ "client-fin",  SEC_FE_SIDE,   TO(client_fin) },
+	{ "connect",     SEC_BE_SIDE,   TO(connect) },
+	{ "lifetime",    SEC_ANY_PROXY, TO(lifetime) },
+	{ "queue",       SEC_BE_SIDE,   TO(queue) },
+	{ "server",      SEC_BE_SIDE,   TO(server) },
+	{ "server-fin",  SEC_BE_SIDE,   TO(server_fin) },
+	{ "tunnel",      SEC_BE_SIDE,   TO(tunnel) },
+};
+#undef TO
+
+void
+kw_px_timeout(struct parser *p, int argc, char **argv)
+{
+	static const char *const http_only[] = {
+		"http-request", "http-keep-alive", "tarpit",
+	};
+	const struct timeout_kw *t = NULL;
+	char kw[64];
+	uint64_t v;
+
+	if (argc < 2) {
+		parse_err(p, "'timeout' expects a name (connect, client, server, ...) and a time");
+		return;
+	}
+	for (size_t i = 0; i < nitems(timeout_kws); i++) {
+		if (strcmp(timeout_kws[i].name, argv[1]) == 0)
+			t = &timeout_kws[i];
+	}
+	if (t == NULL) {
+		for (size_t i = 0; i < nitems(http_only); i++) {
+			if (strcmp(http_only[i], argv[1]) == 0) {
+				parse_err(p, "'timeout %s' is not supported: it is an HTTP timeout "
+				    "and splicer is a TCP proxy", argv[1]);
+				return;
+			}
+		}
+		PARSE_UNKNOWN(p, "timeout", argv[1], timeout_kws);
+		return;
+	}
+	if (t->off == (size_t)-1) {
+		parse_err(p, "'timeout %s' is not supported yet", argv[1]);
+		return;
+	}
+	snprintf(kw, sizeof(kw), "timeout %s", argv[1]);
+	if (parse_no_more_args(p, argc, argv, 3) == -1 ||
+	    parse_time_arg(p, kw, argv[2], &v) == -1)
+		return;
+	if (!(t->where & p->sec)) {
+		char where[128];
+
+		parse_warn(p, "'timeout %s' ignored %s: it applies to the %s side only",
+		    argv[1], parse_where(p, where, sizeof(where)),
+		    (t->where & SEC_FRONTEND) ? "frontend" : "backend");
+		return;
+	}
+	*(uint64_t *)((char *)&p->px->to + t->off) = v;
+}
+
+void
+kw_px_retries(struct parser *p, int argc, char **argv)
+{
+	uint64_t v;
+
+	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
+	    parse_uint_arg(p, argv[0], argv[1], 0, 100, &v) == 0)
+		p->px->retries = (unsigned int)v;
+}
+
+void
+kw_px_maxconn(struct parser *p, int argc, char **argv)
+{
+	uint64_t v;
+
+	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
+	    parse_uint_arg(p, argv[0], argv[1], 1, CONF_MAXCONN_MAX, &v) == 0)
+		p->px->maxconn = (unsigned int)v;
+}
+
+/* Add a shaping group to the proxy. A "bandwidth-limit" line replaces
+ * one of the same direction and mode (from defaults, or earlier). */
+static void
+parse_add_shaper(struct parser *p, struct shaper_group *g)
+{
+	struct shaper_group **pp = &p->px->shapers;
+
+	while (*pp != NULL) {
+		struct shaper_group *o = *pp;
+
+		if (g->name == NULL && o->name == NULL && o->dir == g->dir && o->mode == g->mode) {
+			*pp = o->next;
+			o->next = NULL;
+			shaper_group_free_list(o);
+			continue;
+		}
+		if (g->name != NULL && o->name != NULL && strcmp(g->name, o->name) == 0) {
+			parse_err(p, "bwlim filter '%s' is already declared at line %d", g->name,
+			    o->line);
+			shaper_group_free_list(g);
+			return;
+		}
+		pp = &o->next;
+	}
+	*pp = g;
+}
+
+void
+kw_px_bandwidth(struct parser *p, int argc, char **argv)
+{
+	struct shaper_group *g;
+	char err[512];
+
+	if ((g = conf_shape_limit(argc, argv, p->line, err, sizeof(err))) == NULL)
+		parse_err(p, "%s", err);
+	else
+		parse_add_shaper(p, g);
+}
+
+void
+kw_px_filter(struct parser *p, int argc, char **argv)
+{
+	struct shaper_group *g;
+	char err[512];
+
+	if ((g = conf_shape_filter(argc, argv, p->line, err, sizeof(err))) == NULL)
+		parse_err(p, "%s", err);
+	else
+		parse_add_shaper(p, g);
+}
+
+void
+kw_px_rate_limit(struct parser *p, int argc, char **argv)
+{
+	uint64_t v;
+
+	if (argc < 2 || strcmp(argv[1], "sessions") != 0) {
+		parse_err(p, "'rate-limit' expects 'sessions N'");
+		return;
+	}
+	if (parse_no_more_args(p, argc, argv, 3) == 0 &&
+	    parse_uint_arg(p, "rate-limit sessions", argv[2], 1, 1000000, &v) == 0)
+		p->px->rate_limit = (unsigned int)v;
+}
+
+void
+kw_px_engine(struct parser *p, int argc, char **argv)
+{
+	if (argc < 2) {
+		parse_err(p, "'engine' expects splice, copy, sockmap or auto");
+		return;
+	}
+	if (parse_no_more_args(p, argc, argv, 2) == -1)
+		return;
+	if (strcmp(argv[1], "splice") == 0)
+		p->px->engine = CONF_ENGINE_SPLICE;
+	else if (strcmp(argv[1], "copy") == 0)
+		p->px->engine = CONF_ENGINE_COPY;
+	else if (strcmp(argv[1], "auto") == 0)
+		p->px->engine = CONF_ENGINE_AUTO;
+	else if (strcmp(argv[1], "sockmap") == 0)
+		p->px->engine = CONF_ENGINE_SOCKMAP;
+	else
+		parse_err(p, "unknown engine '%s' (expected splice, copy, sockmap or auto)",
+		    argv[1]);
+}
+
+void
+kw_px_balance(struct parser *p, int argc, char **argv)
+{
+	static const struct { const char *name; enum conf_balance lb; } algos[] = {
+		{ "first", CONF_LB_FIRST }, { "leastconn", CONF_LB_LEASTCONN },
+		{ "random", CONF_LB_RANDOM }, { "roundrobin", CONF_LB_ROUNDROBIN },
+		{ "source", CONF_LB_SOURCE }, { "static-rr", CONF_LB_STATIC_RR },
+	};
+	static const char *const http_only[] = { "uri", "url_param", "hdr", "rdp-cookie" };
+	const char *a = argc > 1 ? argv[1] : NULL;
+	unsigned int draws = 2;
+	char name[32];
+
+	if (a == NULL) {
+		parse_err(p, "'balance' expects an algorithm (roundrobin, static-rr, leastconn, "
+		    "first, source, random)");
+		return;
+	}
+	if (parse_no_more_args(p, argc, argv, 2) == -1)
+		return;
+	/* random(N): N draws, the least loaded wins. */
+	if (strncmp(a, "random(", 7) == 0) {
+		char *end;
+		unsigned long n = strtoul(a + 7, &end, 10);
+
+		if (end == a + 7 || strcmp(end, ")") != 0 || n < 1 || n > 100) {
+			parse_err(p, "'balance %s': expected random(N) with N from 1 to 100", a);
+			return;
+		}
+		draws = (unsigned int)n;
+		a = "random";
+	}
+	snprintf(name, sizeof(name), "%s", a);
+	for (size_t i = 0; i < nitems(algos); i++) {
+		if (strcmp(name, algos[i].name) == 0) {
+			p->px->balance = algos[i].lb;
+			p->px->random_draws = draws;
+			return;
+		}
+	}
+	for (size_t i = 0; i < nitems(http_only); i++) {
+		if (strncmp(name, http_only[i], strlen(http_only[i])) == 0) {
+			parse_err(p, "'balance %s' is not supported: it is an HTTP algorithm and "
+			    "splicer is a TCP proxy", name);
+			return;
+		}
+	}
+	PARSE_UNKNOWN(p, "balance algorithm", name, algos);
+}
+
+void
+kw_px_log(struct parser *p, int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "global") == 0) {
+		p->px->log_global = 1;
+		return;
+	}
+	parse_log_into(p, &p->px->logs, argc, argv);
+}
+
+void
+kw_px_acl(struct parser *p, int argc, char **argv)
+{
+	char err[512];
+
+	if (acl_parse_decl(&p->px->acls, argc, argv, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
+}
+
+/* A rule's optional "if|unless COND" from argv[i] on, into *cond (NULL
+ * when there is none); 0 or -1 reported. */
+static int
+parse_cond(struct parser *p, int argc, char **argv, int i, struct acl_cond **cond)
+{
+	char err[512];
+
+	*cond = NULL;
+	if (i >= argc)
+		return 0;
+	if (strcmp(argv[i], "if") != 0 && strcmp(argv[i], "unless") != 0) {
+		parse_err(p, "'%s' %s: expected 'if' or 'unless' before '%s'", argv[0],
+		    argv[1], argv[i]);
+		return -1;
+	}
+	if ((*cond = acl_parse_cond(&p->px->acls, argc - i, argv + i, err, sizeof(err))) == NULL) {
+		parse_err(p, "'%s': %s", argv[0], err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_rule_cond(struct parser *p, int argc, char **argv, int i, struct acl_rule *r)
+{
+	return parse_cond(p, argc, argv, i, &r->cond);
+}
+
+static void
+parse_append_rule(struct acl_rule **list, struct acl_rule *r)
+{
+	while (*list != NULL)
+		list = &(*list)->next;
+	*list = r;
+}
+
+void
+kw_px_set_bandwidth(struct parser *p, int argc, char **argv)
+{
+	struct shaper_rule *r, **tail;
+	char err[512];
+	int used;
+
+	if ((r = conf_shape_rule(argc, argv, p->line, &used, err, sizeof(err))) == NULL) {
+		parse_err(p, "%s", err);
+		return;
+	}
+	if (parse_cond(p, argc, argv, used, &r->cond) == -1) {
+		conf_shape_free_rules(r);
+		return;
+	}
+	for (tail = &p->px->bw_rules; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = r;
+}
+
+void
+kw_px_tcp_request(struct parser *p, int argc, char **argv)
+{
+	struct acl_rule *r;
+	int action;
+
+	if (argc >= 3 && strcmp(argv[1], "content") == 0 &&
+	    strcmp(argv[2], "set-bandwidth-limit") == 0) {
+		kw_px_set_bandwidth(p, argc, argv);
+		return;
+	}
+	if (argc < 2 || strcmp(argv[1], "connection") != 0) {
+		if (argc >= 2 && strcmp(argv[1], "content") == 0)
+			parse_err(p, "'tcp-request content %s' is not supported (supported: "
+			    "set-bandwidth-limit)", argc >= 3 ? argv[2] : "");
+		else if (argc >= 2 && (strcmp(argv[1], "inspect-delay") == 0 ||
+		    strcmp(argv[1], "session") == 0))
+			parse_err(p, "'tcp-request %s' is not supported yet (supported: "
+			    "tcp-request connection accept|reject, tcp-request content "
+			    "set-bandwidth-limit)", argv[1]);
+		else
+			parse_err(p, "'tcp-request' expects 'connection accept|reject [if|unless "
+			    "ACL]' or 'content set-bandwidth-limit NAME'");
+		return;
+	}
+	if (!(p->px->cap & CONF_PX_FE)) {
+		parse_err(p, "'tcp-request connection' belongs in a frontend or listen section");
+		return;
+	}
+	if (argc < 3 || (strcmp(argv[2], "accept") != 0 && strcmp(argv[2], "reject") != 0)) {
+		parse_err(p, "'tcp-request connection %s' is not supported (supported: accept, "
+		    "reject)", argc < 3 ? "" : argv[2]);
+		return;
+	}
+	action = strcmp(argv[2], "accept") == 0 ? ACL_ACTION_ACCEPT : ACL_ACTION_REJECT;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->action = action;
+	r->line = p->line;
+	if (parse_rule_cond(p, argc, argv, 3, r) == -1) {
+		free(r);
+		return;
+	}
+	parse_append_rule(&p->px->tcp_conn_rules, r);
+}
+
+/* "http-check ...": conf_httpchk.c. */
+void
+kw_px_http_check(struct parser *p, int argc, char **argv)
+{
+	char err[512];
+
+	if (conf_httpchk_line(p->px, argc, argv, p->line, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
+}
+
+/* "tcp-check ...": conf_health.c. */
+void
+kw_px_tcp_check(struct parser *p, int argc, char **argv)
+{
+	char err[512];
+
+	if (conf_health_tcp_check(p->px, argc, argv, p->line, err, sizeof(err)) == -1)
+		parse_err(p, "%s", err);
+}
+
+void
+kw_px_use_backend(struct parser *p, int argc, char **argv)
+{
+	struct acl_rule *r;
+
+	if (argc < 2) {
+		parse_err(p, "'use_backend' expects a backend name");
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->backend_name = strdup(argv[1]);
+	r->line = p->line;
+	if (parse_rule_cond(p, argc, argv, 2, r) == -1) {
+		free(r->backend_name);
+		free(r);
+		return;
+	}
+	parse_append_rule(&p->px->use_backends, r);
+}
+
+void
+kw_px_description(struct parser *p, int argc, char **argv)
+{
+	/* Cosmetic: HAProxy shows it on its stats page; splicer has none. */
+}
+
+/* Options splicer implements, and their flags. */
+struct option_kw {
+	const char *name;
+	unsigned int flag;
+	unsigned int where;
+};
+
+static const struct option_kw option_kws[] = {
+	{ "allbackups",      CONF_OPT_ALLBACKUPS,  SEC_BE_SIDE },
+	{ "dontlognull",     CONF_OPT_DONTLOGNULL, SEC_FE_SIDE },
+	{ "log-health-checks", CONF_OPT_LOG_HEALTH, SEC_BE_SIDE },
+	{ "redispatch",      CONF_OPT_REDISPATCH,  SEC_BE_SIDE },
+	{ "splice-auto",     CONF_OPT_SPLICE_AUTO, SEC_ANY_PROXY },
+	{ "splice-request",  CONF_OPT_SPLICE_REQ,  SEC_ANY_PROXY },
+	{ "splice-response", CONF_OPT_SPLICE_RSP,  SEC_ANY_PROXY },
+	{ "tcplog",          CONF_OPT_TCPLOG,      SEC_FE_SIDE },
+};
+
+/* HAProxy options that only make sense for HTTP. */
+static const char *const http_options[] = {
+	"abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
+	"forwardfor", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server",
+	"http-buffer-request", "http-ignore-probes", "http-keep-alive",
+	"http-no-delay", "http-pretend-keepalive", "http-restrict-req-hdr-names",
+	"http-server-close", "http-use-proxy-header", "httpclose",
+	"httplog", "http_proxy", "originalto", "forceclose",
+};
+
+/* HAProxy TCP options splicer does not implement (yet). */
+static const char *const later_options[] = {
+	"checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
+	"dontlog-normal", "external-check", "idle-close-on-response",
+	"independent-streams",
+	"log-separate-errors", "logasap", "nolinger",
+	"persist", "prefer-last-server",
+	"socket-stats", "spop-check", "srvtcpka",
+	"tcp-smart-accept", "tcp-smart-connect",
+	"tcpka", "transparent",
+};
+
+static void
+parse_option(struct parser *p, int argc, char **argv, int negate)
+{
+	const char *name = argv[1];
+	char where[128];
+
+	if (name == NULL) {
+		parse_err(p, "'option' expects a name");
+		return;
+	}
+	for (size_t i = 0; i < nitems(option_kws); i++) {
+		if (strcmp(option_kws[i].name, name) != 0)
+			continue;
+		/* "option redispatch [N]": how often a retry changes server. */
+		if (option_kws[i].flag == CONF_OPT_REDISPATCH && argc == 3 && !negate) {
+			char *end;
+			long n = strtol(argv[2], &end, 10);
+
+			if (*end != '\0' || end == argv[2] || n == 0 || n < -100 || n > 100) {
+				parse_err(p, "'option redispatch %s': expected a non-zero number from "
+				    "-100 to 100", argv[2]);
+				return;
+			}
+			p->px->redispatch_every = (int)n;
+			argc = 2;
+		}
+		if (parse_no_more_args(p, argc, argv, 2) == -1)
+			return;
+		if (!(option_kws[i].where & p->sec)) {
+			parse_warn(p, "'option %s' ignored %s: it applies to frontends only",
+			    name, parse_where(p, where, sizeof(where)));
+			return;
+		}
+		if (negate)
+			p->px->opts &= ~option_kws[i].flag;
+		else
+			p->px->opts |= option_kws[i].flag;
+		return;
+	}
+	{
+		char err[512];
+		int rc = conf_health_option(p->px, argc, argv, negate, err, sizeof(err));
+
+		if (rc < 0)
+			parse_err(p, "%s", err);
+		if (rc != 0)
+			return;
+	}
+	for (size_t i = 0; i < nitems(http_options); i++) {
+		if (strcmp(http_options[i], name) == 0) {
+			parse_err(p, "'option %s' is not supported: it is an HTTP option and "
+			    "splicer is a TCP proxy", name);
+			return;
+		}
+	}
+	for (size_t i = 0; i < nitems(later_options); i++) {
+		if (strcmp(later_options[i], name) == 0) {
+			parse_err(p, "'option %s' is not supported yet", name);
+			return;
+		}
+	}
+	PARSE_UNKNOWN(p, "option", name, option_kws);
+}
+
+void
+kw_px_option(struct parser *p, int argc, char **argv)
+{
+	parse_option(p, argc, argv, 0);
+}
+
+void
+kw_px_no(struct parser *p, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "option") == 0) {
+		parse_option(p, argc - 1, argv + 1, 1);
+		return;
+	}
+	if (argc == 2 && strcmp(argv[1], "log") == 0) {
+		p->px->log_global = 0;
+		return;
+	}
+	parse_err(p, "'no' expects 'option NAME' or 'log'");
+}
