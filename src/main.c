@@ -591,8 +591,44 @@ main_daemonize(void)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks. */
+struct main_args {
+	const char *files[64];		/* -f, in order */
+	int nfiles;
+	const char *pidfile;		/* -p */
+	const char *listen, *upstream, *engine, *rate;	/* quick mode */
+	int check, debug, daemonize;	/* -c, -d, -D */
+};
+
+/* Do the options make one sensible request? 0, or the exit status with
+ * the complaint printed. */
+static int
+main_check_args(const struct main_args *a)
+{
+	if ((a->listen != NULL) != (a->upstream != NULL)) {
+		fprintf(stderr, "splicer: quick mode needs both --listen and --upstream\n");
+		return EXIT_CONF;
+	}
+	if (a->nfiles == 0 && a->listen == NULL) {
+		usage(stderr);
+		return EXIT_CONF;
+	}
+	if ((a->engine != NULL || a->rate != NULL) && a->listen == NULL) {
+		fprintf(stderr, "splicer: --engine and --bandwidth-limit belong to quick mode "
+		    "(--listen/--upstream); with -f, set them in the file\n");
+		return EXIT_CONF;
+	}
+	if (a->nfiles > 0 && a->listen != NULL) {
+		fprintf(stderr, "splicer: use either -f or --listen/--upstream, not both\n");
+		return EXIT_CONF;
+	}
+	return 0;
+}
+
+/* Read argv into a. Returns -1 to go on, or the exit status: -V and -h
+ * are answered here, and a usage error is printed. */
+static int
+main_parse_args(int argc, char **argv, struct main_args *a)
 {
 	static const struct option longopts[] = {
 		{ "listen",          required_argument, NULL, 'L' },
@@ -603,34 +639,25 @@ main(int argc, char **argv)
 		{ "help",            no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *files[64], *pidfile = NULL, *listen = NULL, *upstream = NULL,
-	    *engine = NULL, *rate = NULL;
-	struct conf_msgs errs = { 0 }, warns = { 0 };
-	struct event *sigs[4] = { NULL };
-	static const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
-	struct conf *c = NULL;
-	struct pipe_pool_plan plan;
-	int nfiles = 0, check = 0, debug = 0, daemonize = 0, opt, nerr = 0, rc = EXIT_START;
-	unsigned int maxconn;
-	char err[512];
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "f:cdDp:Vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
-			if (nfiles == (int)(sizeof(files) / sizeof(*files))) {
+			if (a->nfiles == (int)(sizeof(a->files) / sizeof(*a->files))) {
 				fprintf(stderr, "splicer: too many -f options\n");
 				return EXIT_CONF;
 			}
-			files[nfiles++] = optarg;
+			a->files[a->nfiles++] = optarg;
 			break;
-		case 'c': check = 1; break;
-		case 'd': debug = 1; break;
-		case 'D': daemonize = 1; break;
-		case 'p': pidfile = optarg; break;
-		case 'L': listen = optarg; break;
-		case 'U': upstream = optarg; break;
-		case 'E': engine = optarg; break;
-		case 'B': rate = optarg; break;
+		case 'c': a->check = 1; break;
+		case 'd': a->debug = 1; break;
+		case 'D': a->daemonize = 1; break;
+		case 'p': a->pidfile = optarg; break;
+		case 'L': a->listen = optarg; break;
+		case 'U': a->upstream = optarg; break;
+		case 'E': a->engine = optarg; break;
+		case 'B': a->rate = optarg; break;
 		case 'V':
 			printf("splicer %s\nengines: splice copy%s\nservice: %s\nuser: %s\n",
 			    PACKAGE_VERSION,
@@ -654,49 +681,227 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_CONF;
 	}
-	if ((listen != NULL) != (upstream != NULL)) {
-		fprintf(stderr, "splicer: quick mode needs both --listen and --upstream\n");
-		return EXIT_CONF;
-	}
-	if (nfiles == 0 && listen == NULL) {
-		usage(stderr);
-		return EXIT_CONF;
-	}
-	if ((engine != NULL || rate != NULL) && listen == NULL) {
-		fprintf(stderr, "splicer: --engine and --bandwidth-limit belong to quick mode "
-		    "(--listen/--upstream); with -f, set them in the file\n");
-		return EXIT_CONF;
-	}
-	if (nfiles > 0 && listen != NULL) {
-		fprintf(stderr, "splicer: use either -f or --listen/--upstream, not both\n");
-		return EXIT_CONF;
-	}
-	log_init(debug);
+	return main_check_args(a) != 0 ? EXIT_CONF : -1;
+}
 
-	if ((c = conf_new()) == NULL)
-		return EXIT_START;
-	main_files = files;
-	main_nfiles = nfiles;
-	main_quick[0] = listen;
-	main_quick[1] = upstream;
-	main_quick[2] = engine;
-	main_quick[3] = rate;
-	conf_free(c);
-	if ((c = main_load(&errs, &warns)) == NULL) {
-		nerr = errs.n > 0 ? errs.n : 1;
-		c = conf_new();
+/* The services on the control loop's sockets, stopped once. */
+static void
+main_stop_services(void)
+{
+	probe_stop();
+	admin_stop();
+	metrics_stop();
+	stats_file_stop();
+}
+
+static void
+main_close_logs(struct conf *c)
+{
+	log_set_global(NULL);
+	log_close(c->global.logs);
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
+		log_close(px->logs);
+}
+
+/* Open every target of c's log lines; 0, or -1 with err set. */
+static int
+main_open_logs(struct conf *c, char *err, size_t errlen)
+{
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		if (log_open(px->logs, err, errlen) == -1)
+			return -1;
 	}
-	for (int i = 0; i < warns.n; i++)
-		fprintf(stderr, "[WARNING] %s\n", warns.msg[i]);
-	for (int i = 0; i < errs.n; i++)
-		fprintf(stderr, "[ALERT] %s\n", errs.msg[i]);
-	if (nerr > 0) {
-		fprintf(stderr, "[ALERT] %d error%s: the configuration is not valid\n", nerr,
-		    nerr == 1 ? "" : "s");
+	log_set_global(c->global.logs);
+	return 0;
+}
+
+/*
+ * What needs root and, for its errors, the terminal: the pidfile lock,
+ * the listening sockets, the daemon's fork, the logs, the sockets of the
+ * admin, metrics, probe and stats file, the sockmap program; then the
+ * privileges go. 0, or EXIT_START with what it opened closed again.
+ */
+static int
+main_open(struct conf *c, const struct main_args *a, unsigned int maxconn)
+{
+	char err[512];
+
+	if (pidfile_lock(a->pidfile != NULL ? a->pidfile : c->global.pidfile, err,
+	    sizeof(err)) == -1 ||
+	    listener_bind_all(c, maxconn, main_nthreads, session_accept, err, sizeof(err)) == -1) {
+		fprintf(stderr, "[ALERT] %s\n", err);
+		return EXIT_START;
+	}
+	if ((a->daemonize || c->global.daemon) && !a->debug && main_daemonize() == -1) {
+		fprintf(stderr, "[ALERT] cannot daemonize: %s\n", strerror(errno));
+		goto out_listeners;
+	}
+	pidfile_write();
+	if (log_open(c->global.logs, err, sizeof(err)) == -1) {
+		fprintf(stderr, "[ALERT] %s\n", err);
+		goto out_listeners;
+	}
+	if (main_open_logs(c, err, sizeof(err)) == -1) {
+		fprintf(stderr, "[ALERT] %s\n", err);
+		goto out_logs;
+	}
+	main_sockmap(c, "");
+	if (admin_bind(c, err, sizeof(err)) == -1 || metrics_bind(c, err, sizeof(err)) == -1 ||
+	    probe_bind(c, err, sizeof(err)) == -1 || stats_file_open(c, err, sizeof(err)) == -1 ||
+	    /* Give up root once the sockets and logs are open. */
+	    notify_check_chroot(c->global.chroot, err, sizeof(err)) == -1 ||
+	    priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid, err,
+	    sizeof(err)) == -1) {
+		log_alert("%s", err);
+		goto out_logs;
+	}
+	if (c->global.uid != -1 || c->global.chroot != NULL)
+		log_notice("running as uid %lld gid %lld%s%s", c->global.uid, c->global.gid,
+		    c->global.chroot ? ", chroot " : "", c->global.chroot ? c->global.chroot : "");
+	return 0;
+out_logs:
+	main_stop_services();
+	main_close_logs(c);
+out_listeners:
+	listener_free_all();
+	return EXIT_START;
+}
+
+/* The control loop's watchers and services, then the workers. 0, or -1
+ * with the reason logged. */
+static int
+main_start(struct conf *c, unsigned int maxconn, struct event *sigs[4])
+{
+	static const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	struct pipe_pool_plan plan;
+
+	if (worker_init(main_nthreads, main_base, &main_worker_hooks) == -1) {
+		log_alert("cannot create the worker threads' event loops");
+		return -1;
+	}
+	worker_on_exit(main_on_worker_exit);
+	main_pipe_plan(c, maxconn, &plan);
+	pipe_pool_configure(&plan);
+	hard_stop_timer = evtimer_new(main_base, main_on_hard_stop, NULL);
+	for (int i = 0; i < 4; i++) {
+		sigs[i] = evsignal_new(main_base, signums[i], main_on_signal, c);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1) {
+			log_alert("cannot watch signal %d", signums[i]);
+			return -1;
+		}
+	}
+	main_proc.started_us = clock_now_us();
+	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1 ||
+	    metrics_start(main_base, &main_proc) == -1 || probe_start(main_base) == -1 ||
+	    stats_file_start(main_base) == -1) {
+		log_alert("cannot watch the admin sockets or the metrics address");
+		return -1;
+	}
+	if (health_start(main_base, c) == -1) {
+		log_alert("cannot start the health checks");
+		return -1;
+	}
+	if (worker_start(c->global.pipe_prealloc) == -1) {
+		main_stop("cannot start every worker thread");
+		worker_join_all();
+		return -1;
+	}
+	return 0;
+}
+
+/* Run until stopped, then take everything of the run down. 0, or
+ * EXIT_START when it could not start. */
+static int
+main_run(struct conf *c, unsigned int maxconn)
+{
+	struct event *sigs[4] = { NULL };
+	int rc = EXIT_START;
+
+	if ((main_base = event_base_new()) == NULL) {
+		log_alert("cannot create the event loop");
+		main_stop_services();
+		listener_free_all();
+		return EXIT_START;
+	}
+	if (main_start(c, maxconn, sigs) == -1)
+		goto out;
+	if (heartbeat_start(main_base) == -1)
+		log_warning("cannot arm the workers' heartbeat: /healthz will not see a stuck worker");
+	log_notice("splicer %s started (pid %d, maxconn %u, %u worker thread%s)",
+	    PACKAGE_VERSION, (int)getpid(), maxconn, worker_count(),
+	    worker_count() == 1 ? "" : "s");
+	if (notify_ready(main_base, listener_actconn, heartbeat_alive) == -1)
+		log_warning("cannot arm the systemd status and watchdog timers");
+
+	event_base_dispatch(main_base);
+	worker_join_all();
+	main_log_totals();
+	engine_sockmap_unload();
+	log_notice("stopped");
+	rc = 0;
+out:
+	for (int i = 0; i < 4; i++) {
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	}
+	if (hard_stop_timer != NULL)
+		event_free(hard_stop_timer);
+	if (grace_timer != NULL)
+		event_free(grace_timer);
+	notify_stop();
+	heartbeat_stop();
+	health_stop();
+	main_stop_services();
+	listener_free_all();
+	worker_free_all();
+	backend_cleanup();
+	event_base_free(main_base);
+	return rc;
+}
+
+/* Load the configuration and print its messages: NULL when it is not
+ * valid (*nerr errors). */
+static struct conf *
+main_load_report(struct conf_msgs *errs, struct conf_msgs *warns, int *nerr)
+{
+	struct conf *c = main_load(errs, warns);
+
+	for (int i = 0; i < warns->n; i++)
+		fprintf(stderr, "[WARNING] %s\n", warns->msg[i]);
+	for (int i = 0; i < errs->n; i++)
+		fprintf(stderr, "[ALERT] %s\n", errs->msg[i]);
+	if (c == NULL) {
+		*nerr = errs->n > 0 ? errs->n : 1;
+		fprintf(stderr, "[ALERT] %d error%s: the configuration is not valid\n", *nerr,
+		    *nerr == 1 ? "" : "s");
+	}
+	return c;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct main_args a = { .nfiles = 0 };
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	struct conf *c;
+	unsigned int maxconn;
+	int nerr = 0, rc;
+
+	if ((rc = main_parse_args(argc, argv, &a)) != -1)
+		return rc;
+	log_init(a.debug);
+	main_files = a.files;
+	main_nfiles = a.nfiles;
+	main_quick[0] = a.listen;
+	main_quick[1] = a.upstream;
+	main_quick[2] = a.engine;
+	main_quick[3] = a.rate;
+	if ((c = main_load_report(&errs, &warns, &nerr)) == NULL) {
+		c = conf_new();
 		rc = EXIT_CONF;
 		goto out;
 	}
-	if (check) {
+	if (a.check) {
 		printf("Configuration file is valid\n");
 		rc = 0;
 		goto out;
@@ -710,137 +915,13 @@ main(int argc, char **argv)
 	main_nthreads = worker_wanted(c->global.nbthread);
 	main_user_pages = main_read_user_pages();
 	maxconn = main_maxconn(c);
-	if (pidfile_lock(pidfile != NULL ? pidfile : c->global.pidfile, err, sizeof(err)) == -1) {
-		fprintf(stderr, "[ALERT] %s\n", err);
-		rc = EXIT_START;
+	if ((rc = main_open(c, &a, maxconn)) != 0)
 		goto out;
-	}
-	if (listener_bind_all(c, maxconn, main_nthreads, session_accept, err, sizeof(err)) == -1) {
-		fprintf(stderr, "[ALERT] %s\n", err);
-		rc = EXIT_START;
-		goto out;
-	}
-	if ((daemonize || c->global.daemon) && !debug && main_daemonize() == -1) {
-		fprintf(stderr, "[ALERT] cannot daemonize: %s\n", strerror(errno));
-		rc = EXIT_START;
-		goto out_listeners;
-	}
-	pidfile_write();
-	if (log_open(c->global.logs, err, sizeof(err)) == -1) {
-		fprintf(stderr, "[ALERT] %s\n", err);
-		rc = EXIT_START;
-		goto out_listeners;
-	}
-	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
-		if (log_open(px->logs, err, sizeof(err)) == -1) {
-			fprintf(stderr, "[ALERT] %s\n", err);
-			rc = EXIT_START;
-			goto out_logs;
-		}
-	}
-	log_set_global(c->global.logs);
-	main_sockmap(c, "");
-	if (admin_bind(c, err, sizeof(err)) == -1 || metrics_bind(c, err, sizeof(err)) == -1 ||
-	    probe_bind(c, err, sizeof(err)) == -1 || stats_file_open(c, err, sizeof(err)) == -1) {
-		log_alert("%s", err);
-		rc = EXIT_START;
-		goto out_logs;
-	}
-	/* Give up root once the sockets and logs are open. */
-	if (notify_check_chroot(c->global.chroot, err, sizeof(err)) == -1 || priv_drop(c->global.chroot, (uid_t)c->global.uid, (gid_t)c->global.gid,
-	    err, sizeof(err)) == -1) {
-		log_alert("%s", err);
-		rc = EXIT_START;
-		goto out_logs;
-	}
-	if (c->global.uid != -1 || c->global.chroot != NULL)
-		log_notice("running as uid %lld gid %lld%s%s", c->global.uid, c->global.gid,
-		    c->global.chroot ? ", chroot " : "", c->global.chroot ? c->global.chroot : "");
-
-	if ((main_base = event_base_new()) == NULL) {
-		log_alert("cannot create the event loop");
-		goto out_logs;
-	}
-	if (worker_init(main_nthreads, main_base, &main_worker_hooks) == -1) {
-		log_alert("cannot create the worker threads' event loops");
-		goto out_base;
-	}
-	worker_on_exit(main_on_worker_exit);
-	main_pipe_plan(c, maxconn, &plan);
-	pipe_pool_configure(&plan);
-	hard_stop_timer = evtimer_new(main_base, main_on_hard_stop, NULL);
-	for (int i = 0; i < 4; i++) {
-		sigs[i] = evsignal_new(main_base, signums[i], main_on_signal, c);
-		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1) {
-			log_alert("cannot watch signal %d", signums[i]);
-			goto out_base;
-		}
-	}
-	main_proc.started_us = clock_now_us();
-	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1 ||
-	    metrics_start(main_base, &main_proc) == -1 || probe_start(main_base) == -1 ||
-	    stats_file_start(main_base) == -1) {
-		log_alert("cannot watch the admin sockets or the metrics address");
-		goto out_base;
-	}
-	if (health_start(main_base, c) == -1) {
-		log_alert("cannot start the health checks");
-		goto out_base;
-	}
-	if (worker_start(c->global.pipe_prealloc) == -1) {
-		main_stop("cannot start every worker thread");
-		worker_join_all();
-		goto out_base;
-	}
-	if (heartbeat_start(main_base) == -1)
-		log_warning("cannot arm the workers' heartbeat: /healthz will not see a stuck worker");
-	log_notice("splicer %s started (pid %d, maxconn %u, %u worker thread%s)",
-	    PACKAGE_VERSION, (int)getpid(), maxconn, worker_count(),
-	    worker_count() == 1 ? "" : "s");
-	if (notify_ready(main_base, listener_actconn, heartbeat_alive) == -1)
-		log_warning("cannot arm the systemd status and watchdog timers");
-
-	event_base_dispatch(main_base);
-	worker_join_all();
-
+	rc = main_run(c, maxconn);
 	/* Reloads may have replaced the tree: clean up with the current one
 	 * (older ones were freed with their last session, or are below). */
 	c = main_conf;
-	main_log_totals();
-	engine_sockmap_unload();
-	log_notice("stopped");
-	rc = 0;
-out_base:
-	for (int i = 0; i < 4; i++) {
-		if (sigs[i] != NULL)
-			event_free(sigs[i]);
-	}
-	if (hard_stop_timer != NULL)
-		event_free(hard_stop_timer);
-	if (grace_timer != NULL)
-		event_free(grace_timer);
-	notify_stop();
-	heartbeat_stop();
-	probe_stop();
-	health_stop();
-	admin_stop();
-	metrics_stop();
-	stats_file_stop();
-	listener_free_all();
-	worker_free_all();
-	backend_cleanup();
-	event_base_free(main_base);
-out_logs:
-	admin_stop();
-	metrics_stop();
-	probe_stop();
-	stats_file_stop();
-	log_set_global(NULL);
-	log_close(c->global.logs);
-	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
-		log_close(px->logs);
-out_listeners:
-	listener_free_all();
+	main_close_logs(c);
 out:
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
