@@ -348,6 +348,19 @@ session_relays(const struct session *s)
 
 /* ---- accept ---- */
 
+/* Count s in its worker's list (newest first). */
+static void
+session_list_add(struct session *s, struct session_list *list)
+{
+	s->list = list;
+	s->next = list->head;
+	if (s->next != NULL)
+		s->next->prev = s;
+	list->head = s;
+	__atomic_store_n(&list->n, list->n + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&list->st.sessions, list->st.sessions + 1, __ATOMIC_RELAXED);
+}
+
 static void session_on_proxy_header(struct session *s, struct session_ev *e);
 
 void
@@ -381,13 +394,7 @@ session_accept(const struct listener_client *c)
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
 	engine_policy_stop(&s->policy);
 	session_assign(s, &s->timer, -1, 0, session_on_timer);
-	s->list = &session_lists[worker_id(s->worker)];
-	s->next = s->list->head;
-	if (s->next != NULL)
-		s->next->prev = s;
-	s->list->head = s;
-	__atomic_store_n(&s->list->n, s->list->n + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->list->st.sessions, s->list->st.sessions + 1, __ATOMIC_RELAXED);
+	session_list_add(s, &session_lists[worker_id(s->worker)]);
 	log_debug("%u: accepted on thread %u", s->id, worker_id(s->worker));
 
 	if (s->accept_proxy) {
