@@ -33,7 +33,12 @@ def ask(sock, data, timeout=5):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(timeout)
     s.connect(sock)
-    s.sendall(data)
+    try:
+        s.sendall(data)
+    except BrokenPipeError:
+        # splicer may answer and close before reading (too many admin
+        # clients): the answer still waits in this UNIX socket.
+        pass
     out = recv_all(s)
     s.close()
     return out.decode("utf-8", "replace")
