@@ -465,9 +465,11 @@ conf_health_srv_observe(struct conf_server *s, const char *o, const char *v, cha
     size_t errlen)
 {
 	(void)o;
+	/* layer7 is the caller's (a warning, as HAProxy's alert). */
 	if (v == NULL || (strcmp(v, "layer4") != 0 && strcmp(v, "none") != 0)) {
-		snprintf(err, errlen, "'server observe' expects layer4 or none%s",
-		    v != NULL && strcmp(v, "layer7") == 0 ? " (layer7 is HTTP)" : "");
+		snprintf(err, errlen, "'server observe' expects one of 'none', 'layer4', "
+		    "'layer7'%s%s%s", v != NULL ? " but got '" : "", v != NULL ? v : "",
+		    v != NULL ? "'" : "");
 		return -1;
 	}
 	s->observe = strcmp(v, "layer4") == 0;
@@ -594,7 +596,7 @@ conf_health_spread(struct conf_global *g, int argc, char **argv, char *err, size
 	return 0;
 }
 
-void
+int
 conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from)
 {
 	px->check_opt = from->check_opt;
@@ -602,6 +604,13 @@ conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from)
 	px->check_rules_inherited = px->check_rules != NULL;
 	px->check_proto = check_spec_clone(from->check_proto);
 	px->httpchk = conf_httpchk_clone(from->httpchk);
+	/* A copy that could not be had would leave the proxy checking with
+	 * fewer rules (or none) than its defaults say: an error, not that. */
+	if ((from->check_rules != NULL && px->check_rules == NULL) ||
+	    (from->check_proto != NULL && px->check_proto == NULL) ||
+	    (from->httpchk != NULL && px->httpchk == NULL))
+		return -1;
+	return 0;
 }
 
 const struct check_spec *

@@ -57,8 +57,9 @@ int conf_health_spread(struct conf_global *g, int argc, char **argv, char *err, 
  * connect"), argv[2] on. Returns 0 or -1. */
 int conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen);
 
-/* A proxy starts from a defaults section: copy its checks. */
-void conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from);
+/* A proxy starts from a defaults section: copy its checks. Returns 0, or
+ * -1 when memory ran out (what was copied is px's, freed with it). */
+int conf_health_inherit(struct conf_proxy *px, const struct conf_proxy *from);
 
 /* The rules health checks run for px: NULL for a bare connect. A warning
  * (warn non-empty) when "tcp-check" rules are there without the option. */

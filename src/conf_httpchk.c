@@ -276,12 +276,20 @@ conf_httpchk_clone(const struct conf_httpchk *h)
 
 	if (h == NULL || (n = calloc(1, sizeof(*n))) == NULL)
 		return NULL;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		n->req[i] = h->req[i] != NULL ? strdup(h->req[i]) : NULL;
+		if (h->req[i] != NULL && n->req[i] == NULL)
+			goto fail;
+	}
 	n->rules = check_spec_clone(h->rules);
+	if (h->rules != NULL && n->rules == NULL)
+		goto fail;
 	n->rules_inherited = n->rules != NULL;
 	n->disable_404 = h->disable_404;
 	return n;
+fail:
+	conf_httpchk_free(n);	/* never a copy with parts missing */
+	return NULL;
 }
 
 void

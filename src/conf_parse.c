@@ -501,7 +501,9 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 		px->opts = from->opts;
 		px->engine = from->engine;
 		px->log_global = from->log_global;
-		conf_health_inherit(px, from);
+		if (conf_health_inherit(px, from) == -1)
+			parse_err(p, "out of memory copying the health checks of defaults '%s'",
+			    from->name != NULL ? from->name : "");
 		for (struct shaper_group *g = from->shapers, **tail = &px->shapers; g != NULL;
 		    g = g->next) {
 			if ((*tail = shaper_group_clone(g)) != NULL)
@@ -614,8 +616,11 @@ parse_section(struct parser *p, int argc, char **argv)
 		p->sec = SEC_IGNORED;
 		return 1;
 	}
-	if ((px = parse_new_proxy(p, name, cap, from)) == NULL)
+	if ((px = parse_new_proxy(p, name, cap, from)) == NULL) {
+		parse_err(p, "out of memory for the %s section", argv[0]);
+		p->sec = SEC_IGNORED;
 		return 1;
+	}
 	if (sec == SEC_DEFAULTS) {
 		px->next = p->conf->defaults;
 		p->conf->defaults = px;

@@ -251,6 +251,30 @@ START_TEST(test_clone_fails_whole)
 }
 END_TEST
 
+/* A proxy whose defaults' checks could not be copied is told so: it
+ * must not run with fewer rules than its defaults say. */
+START_TEST(test_inherit_fails_loudly)
+{
+	struct conf_proxy from = { 0 }, px = { 0 }, px2 = { 0 };
+	struct check_spec *c = calloc(1, sizeof(*c));
+
+	ck_assert_ptr_nonnull(c);
+	c->rules = rule(CHECK_M_RSTRING, 0, -1, "role:master");
+	from.check_opt = CONF_HEALTH_TCP_CHECK;
+	from.check_rules = c;
+	ck_assert_int_eq(conf_health_inherit(&px, &from), 0);
+	ck_assert_ptr_nonnull(px.check_rules);
+	ck_assert_ptr_nonnull(px.check_rules->rules);
+	conf_health_free(&px);
+	/* The copy fails (its regex no longer compiles): an error, not a
+	 * proxy left checking with no rules. */
+	ck_assert_int_eq(check_rule_set_data(c->rules, "(", 1), 0);
+	ck_assert_int_eq(conf_health_inherit(&px2, &from), -1);
+	conf_health_free(&px2);
+	conf_health_free(&from);
+}
+END_TEST
+
 START_TEST(test_mysql_packets)
 {
 	static const unsigned char hello[] = "\x0b\x00\x00\x00\x0a" "10.11.6\x00\x01\x02";
@@ -515,6 +539,7 @@ health_suite(void)
 	tcase_add_test(tc, test_huge_and_garbage_answers_fail_bounded);
 	tcase_add_test(tc, test_mysql_packets);
 	tcase_add_test(tc, test_clone_fails_whole);
+	tcase_add_test(tc, test_inherit_fails_loudly);
 	tcase_add_test(tc, test_server_check_options);
 	tcase_add_test(tc, test_ldap_bind_response);
 	tcase_add_test(tc, test_protocol_rules_send_what_haproxy_sends);
