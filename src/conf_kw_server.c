@@ -176,6 +176,13 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 			else
 				s->check_fall = (unsigned int)v;
 			i++;
+		} else if (strcmp(o, "observe") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "layer7") == 0) {
+			/* HAProxy alerts and goes on, observe left as it was:
+			 * layer7 watches HTTP answers, and every proxy here is TCP. */
+			parse_warn(p, "server option 'observe layer7' can only be used in http "
+			    "proxies, so it has no effect (observe stays as it was)");
+			i++;
 		} else if ((rc = conf_health_server_opt(s, argc, argv, &i, err, sizeof(err))) != 0) {
 			if (rc < 0) {
 				parse_err(p, "%s", err);

@@ -322,15 +322,20 @@ START_TEST(test_idle_check_settings_warn)
 	    "  server s2 127.0.0.1:9001 on-error mark-down\n"
 	    "  server s3 127.0.0.1:9002 error-limit 5\n"
 	    "  server s4 127.0.0.1:9003 check observe layer4 error-limit 5 on-error mark-down\n"
-	    "  server s5 127.0.0.1:9004 slowstart 10s\n", &errs, &warns);
+	    "  server s5 127.0.0.1:9004 slowstart 10s\n"
+	    "  server s6 127.0.0.1:9005 check observe layer4 observe layer7\n", &errs, &warns);
 	char *all = joined(&warns);
 
 	ck_assert_int_eq(errs.n, 0);
-	ck_assert_str_eq(all, "t.cfg:6: listen 'l' uses http-check rules without 'option httpchk', "
+	ck_assert_str_eq(all, "t.cfg:14: server option 'observe layer7' can only be used in http "
+	    "proxies, so it has no effect (observe stays as it was)\n"
+	    "t.cfg:6: listen 'l' uses http-check rules without 'option httpchk', "
 	    "so the rules are ignored\n"
 	    "t.cfg:9: server 'l/s1' has 'observe layer4' without 'check', so it does nothing\n"
 	    "t.cfg:10: server 'l/s2' has 'on-error' without 'check', so it does nothing\n"
 	    "t.cfg:11: server 'l/s3' has 'error-limit' without 'check', so it does nothing");
+	/* As HAProxy: layer7 leaves what was set before it. */
+	ck_assert_int_eq(c->proxies->servers->next->next->next->next->next->observe, 1);
 	free(all);
 	conf_msgs_free(&errs);
 	conf_msgs_free(&warns);
