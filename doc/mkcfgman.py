@@ -141,6 +141,11 @@ def main():
         "unsupported": [l for r in table(src, "unsupported_kws")
                         for l in (".TP", "\\fB%s\\fR" % r[0].replace("-", "\\-"),
                                   roff_text(r[1]) + ".")],
+        "inert": [l for r in table(src, "inert_kws")
+                  for l in (".TP", "\\fB%s\\fR%s" % (r[0].replace("-", "\\-"),
+                                                    "..." if r[0].endswith(".") else ""),
+                            {"INERT_TLS": "TLS; in global.",
+                             "INERT_HTTP": "HTTP\\-only; in proxy sections."}[r[2]])],
         "http_options": word_list(table(src, "http_options")),
         "later_options": word_list(table(src, "later_options")),
     }

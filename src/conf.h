@@ -218,6 +218,9 @@ struct conf_proxy {
 	unsigned int maxconn;		/* frontend: sessions at once; 0 = the global limit */
 	unsigned int rate_limit;	/* frontend: new sessions per second; 0 = none */
 	unsigned int opts;		/* CONF_OPT_* */
+	int mode_http;			/* "mode http" in force (refused by conf_check) */
+	const char *mode_file;		/* where that "mode" line is */
+	int mode_line;
 	enum conf_engine engine;
 	int log_global;			/* "log global": use the global targets */
 	struct conf_log *logs;		/* own "log" targets */

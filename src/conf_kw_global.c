@@ -190,9 +190,23 @@ kw_global_spread_checks(struct parser *p, int argc, char **argv)
 void
 kw_global_stats(struct parser *p, int argc, char **argv)
 {
-	char err[512];
+	char err[512], *words[CONF_LEX_MAX_WORDS + 1];
+	int n = 0;
 
-	if (conf_stats_parse(p->conf, argc, argv, p->line, err, sizeof(err)) == -1)
+	/* "expose-fd listeners" hands the listening sockets to a new HAProxy
+	 * at a seamless reload; splicer's reload keeps its sockets itself. */
+	for (int i = 0; i < argc; i++) {
+		if (argc > 2 && strcmp(argv[1], "socket") == 0 && i + 1 < argc &&
+		    strcmp(argv[i], "expose-fd") == 0 && strcmp(argv[i + 1], "listeners") == 0) {
+			parse_warn(p, "'stats socket ... expose-fd listeners' has no effect: "
+			    "splicer's reload keeps its listening sockets without it");
+			i++;
+			continue;
+		}
+		words[n++] = argv[i];
+	}
+	words[n] = NULL;
+	if (conf_stats_parse(p->conf, n, words, p->line, err, sizeof(err)) == -1)
 		parse_err(p, "%s", err);
 }
 

@@ -32,16 +32,18 @@ kw_px_mode(struct parser *p, int argc, char **argv)
 		parse_err(p, "'mode' expects 'tcp'");
 		return;
 	}
-	if (strcmp(argv[1], "http") == 0) {
-		parse_err(p, "'mode http' is not supported: splicer is a TCP proxy");
-		return;
-	}
-	if (strcmp(argv[1], "tcp") != 0) {
+	if (strcmp(argv[1], "http") != 0 && strcmp(argv[1], "tcp") != 0) {
 		parse_err(p, "'mode %s' is not supported: splicer only knows 'mode tcp'",
 		    argv[1]);
 		return;
 	}
-	parse_no_more_args(p, argc, argv, 2);
+	if (parse_no_more_args(p, argc, argv, 2) == -1)
+		return;
+	/* A defaults section in mode http is common in files whose TCP proxies
+	 * say "mode tcp": conf_check refuses only a proxy left in mode http. */
+	p->px->mode_http = strcmp(argv[1], "http") == 0;
+	p->px->mode_file = p->file;
+	p->px->mode_line = p->line;
 }
 
 void
@@ -100,8 +102,12 @@ kw_px_timeout(struct parser *p, int argc, char **argv)
 	if (t == NULL) {
 		for (size_t i = 0; i < nitems(http_only); i++) {
 			if (strcmp(http_only[i], argv[1]) == 0) {
-				parse_err(p, "'timeout %s' is not supported: it is an HTTP timeout "
-				    "and splicer is a TCP proxy", argv[1]);
+				char where[128];
+
+				if (parse_time_arg(p, argv[1], argv[2], &v) == 0)
+					parse_warn(p, "'timeout %s' has no effect %s: it is an HTTP "
+					    "timeout, and HAProxy ignores it in a TCP proxy", argv[1],
+					    parse_where(p, where, sizeof(where)));
 				return;
 			}
 		}
@@ -242,7 +248,7 @@ kw_px_balance(struct parser *p, int argc, char **argv)
 		{ "random", CONF_LB_RANDOM }, { "roundrobin", CONF_LB_ROUNDROBIN },
 		{ "source", CONF_LB_SOURCE }, { "static-rr", CONF_LB_STATIC_RR },
 	};
-	static const char *const http_only[] = { "uri", "url_param", "hdr", "rdp-cookie" };
+	static const char *const http_only[] = { "uri", "url_param", "hdr" };
 	const char *a = argc > 1 ? argv[1] : NULL;
 	unsigned int draws = 2;
 	char name[32];
@@ -276,10 +282,17 @@ kw_px_balance(struct parser *p, int argc, char **argv)
 	}
 	for (size_t i = 0; i < nitems(http_only); i++) {
 		if (strncmp(name, http_only[i], strlen(http_only[i])) == 0) {
-			parse_err(p, "'balance %s' is not supported: it is an HTTP algorithm and "
-			    "splicer is a TCP proxy", name);
+			/* HAProxy: "Layer 7 hash not possible ... Falling back to
+			 * round robin." */
+			parse_warn(p, "'balance %s' has no effect: it hashes HTTP data, and a TCP "
+			    "proxy falls back to roundrobin as in HAProxy", name);
+			p->px->balance = CONF_LB_ROUNDROBIN;
 			return;
 		}
+	}
+	if (strncmp(name, "rdp-cookie", 10) == 0 || strncmp(name, "hash", 4) == 0) {
+		parse_err(p, "'balance %s' is not supported yet", name);
+		return;
 	}
 	PARSE_UNKNOWN(p, "balance algorithm", name, algos);
 }
@@ -541,11 +554,20 @@ parse_option(struct parser *p, int argc, char **argv, int negate)
 			return;
 	}
 	for (size_t i = 0; i < nitems(http_options); i++) {
-		if (strcmp(http_options[i], name) == 0) {
-			parse_err(p, "'option %s' is not supported: it is an HTTP option and "
-			    "splicer is a TCP proxy", name);
-			return;
+		if (strcmp(http_options[i], name) != 0)
+			continue;
+		/* HAProxy ignores them in a TCP proxy; "option httplog" falls
+		 * back to tcplog there. */
+		if (strcmp(name, "httplog") == 0 && !negate) {
+			p->px->opts |= CONF_OPT_TCPLOG;
+			parse_warn(p, "'option httplog' is an HTTP log: a TCP proxy falls back to "
+			    "'option tcplog' as in HAProxy");
+		} else {
+			parse_warn(p, "'%soption %s' has no effect %s: it is an HTTP option, and "
+			    "HAProxy ignores it in a TCP proxy", negate ? "no " : "", name,
+			    parse_where(p, where, sizeof(where)));
 		}
+		return;
 	}
 	for (size_t i = 0; i < nitems(later_options); i++) {
 		if (strcmp(later_options[i], name) == 0) {

@@ -413,31 +413,89 @@ struct unsupported_kw {
 };
 
 static const struct unsupported_kw unsupported_kws[] = {
-	{ "ca-base",               "not supported: splicer does not terminate TLS" },
-	{ "capture",               "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "compression",           "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "cookie",                "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "crt-base",              "not supported: splicer does not terminate TLS" },
-	{ "errorfile",             "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "fullconn",              "not supported yet" },
 	{ "hash-type",             "not supported yet" },
-	{ "http-after-response",   "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "http-request",          "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "http-response",         "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "http-reuse",            "not supported: it is an HTTP feature and splicer is a TCP proxy" },
-	{ "monitor-uri",           "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "nbproc",                "not supported: splicer uses threads (nbthread)" },
-	{ "redirect",              "not supported: it is an HTTP feature and splicer is a TCP proxy" },
 	{ "source",                "not supported yet" },
-	{ "ssl-default-bind-ciphers", "not supported: splicer does not terminate TLS" },
-	{ "ssl-default-bind-ciphersuites", "not supported: splicer does not terminate TLS" },
-	{ "ssl-default-bind-options", "not supported: splicer does not terminate TLS" },
-	{ "stats",                 "not supported yet" },
 	{ "stick",                 "not supported yet" },
 	{ "stick-table",           "not supported yet" },
 	{ "tcp-response",          "not supported yet" },
 	{ "use-server",            "not supported yet" },
 };
+
+/* Lines HAProxy ignores in a TCP proxy (the HTTP ones) or that only serve
+ * TLS, which splicer neither terminates nor originates: each is a warning
+ * that it has no effect, and the file loads. */
+struct inert_kw {
+	const char *name;
+	unsigned int where;	/* SEC_* where it is inert */
+	const char *why;
+};
+
+#define INERT_TLS "splicer does not terminate TLS"
+#define INERT_HTTP "it is HTTP-only, and HAProxy ignores it in a TCP proxy"
+static const struct inert_kw inert_kws[] = {
+	{ "ca-base",                       SEC_GLOBAL,    INERT_TLS },
+	{ "capture",                       SEC_ANY_PROXY, INERT_HTTP },
+	{ "compression",                   SEC_ANY_PROXY, INERT_HTTP },
+	{ "cookie",                        SEC_ANY_PROXY, INERT_HTTP },
+	{ "crt-base",                      SEC_GLOBAL,    INERT_TLS },
+	{ "errorfile",                     SEC_ANY_PROXY, INERT_HTTP },
+	{ "errorfiles",                    SEC_ANY_PROXY, INERT_HTTP },
+	{ "errorloc",                      SEC_ANY_PROXY, INERT_HTTP },
+	{ "errorloc302",                   SEC_ANY_PROXY, INERT_HTTP },
+	{ "errorloc303",                   SEC_ANY_PROXY, INERT_HTTP },
+	{ "http-after-response",           SEC_ANY_PROXY, INERT_HTTP },
+	{ "http-error",                    SEC_ANY_PROXY, INERT_HTTP },
+	{ "http-request",                  SEC_ANY_PROXY, INERT_HTTP },
+	{ "http-response",                 SEC_ANY_PROXY, INERT_HTTP },
+	{ "http-reuse",                    SEC_ANY_PROXY, INERT_HTTP },
+	{ "http-send-name-header",         SEC_ANY_PROXY, INERT_HTTP },
+	{ "monitor",                       SEC_ANY_PROXY, INERT_HTTP },
+	{ "monitor-uri",                   SEC_ANY_PROXY, INERT_HTTP },
+	{ "redirect",                      SEC_ANY_PROXY, INERT_HTTP },
+	{ "ssl-default-bind-ciphers",      SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-bind-ciphersuites", SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-bind-curves",       SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-bind-options",      SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-bind-sigalgs",      SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-server-ciphers",    SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-server-ciphersuites", SEC_GLOBAL,  INERT_TLS },
+	{ "ssl-default-server-curves",     SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-server-options",    SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-default-server-sigalgs",    SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-dh-param-file",             SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-engine",                    SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-mode-async",                SEC_GLOBAL,    INERT_TLS },
+	{ "ssl-server-verify",             SEC_GLOBAL,    INERT_TLS },
+	{ "stats",                         SEC_ANY_PROXY, INERT_HTTP },
+	{ "tune.h2.",                      SEC_GLOBAL,    INERT_HTTP },
+	{ "tune.http.",                    SEC_GLOBAL,    INERT_HTTP },
+	{ "tune.maxrewrite",               SEC_GLOBAL,    INERT_HTTP },
+	{ "tune.ssl.",                     SEC_GLOBAL,    INERT_TLS },
+	{ "unique-id-format",              SEC_ANY_PROXY, INERT_HTTP },
+	{ "unique-id-header",              SEC_ANY_PROXY, INERT_HTTP },
+};
+#undef INERT_TLS
+#undef INERT_HTTP
+
+/* The inert entry for word in section sec: a name ending in '.' is a
+ * family ("tune.ssl." covers tune.ssl.default-dh-param). */
+static const struct inert_kw *
+parse_find_inert(const char *word, int sec)
+{
+	for (size_t i = 0; i < nitems(inert_kws); i++) {
+		const char *n = inert_kws[i].name;
+		size_t l = strlen(n);
+
+		if (!(inert_kws[i].where & sec))
+			continue;
+		if (n[l - 1] == '.' ? strncmp(word, n, l) == 0 && word[l] != '\0' :
+		    strcmp(word, n) == 0)
+			return &inert_kws[i];
+	}
+	return NULL;
+}
 
 /* HAProxy sections splicer does not have; their lines are skipped. */
 static const char *const unsupported_sections[] = {
@@ -499,6 +557,9 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 		px->maxconn = from->maxconn;
 		px->rate_limit = from->rate_limit;
 		px->opts = from->opts;
+		px->mode_http = from->mode_http;
+		px->mode_file = from->mode_file;
+		px->mode_line = from->mode_line;
 		px->engine = from->engine;
 		px->log_global = from->log_global;
 		if (conf_health_inherit(px, from) == -1)
@@ -539,6 +600,25 @@ parse_find_defaults(struct parser *p, const char *name)
 	return NULL;
 }
 
+/* The proxy section p->px ends: one left in mode http (its own line or
+ * one of its defaults) is refused with one error naming it. */
+static void
+parse_end_proxy(struct parser *p)
+{
+	struct conf_proxy *px = p->px;
+	int line = p->line;
+
+	if (px == NULL || (px->cap & CONF_PX_DEF) || !px->mode_http)
+		return;
+	p->line = px->line;
+	if (px->mode_file == p->file && px->mode_line > px->line)
+		p->line = px->mode_line;
+	parse_err(p, "%s '%s' is an HTTP proxy ('mode http' at %s:%d): splicer is a TCP "
+	    "proxy; add 'mode tcp' if it relays TCP", conf_proxy_kind(px), px->name,
+	    px->mode_file, px->mode_line);
+	p->line = line;
+}
+
 /* Handle a section header; returns 1 if argv[0] named a section. */
 static int
 parse_section(struct parser *p, int argc, char **argv)
@@ -565,6 +645,7 @@ parse_section(struct parser *p, int argc, char **argv)
 	if (sec == 0) {
 		for (size_t k = 0; k < nitems(unsupported_sections); k++) {
 			if (strcmp(argv[0], unsupported_sections[k]) == 0) {
+				parse_end_proxy(p);
 				parse_err(p, "section '%s' is not supported by splicer", argv[0]);
 				p->sec = SEC_IGNORED;
 				p->px = NULL;
@@ -573,6 +654,7 @@ parse_section(struct parser *p, int argc, char **argv)
 		}
 		return 0;
 	}
+	parse_end_proxy(p);
 	p->px = NULL;
 	p->sec = sec;
 	if (sec == SEC_GLOBAL) {
@@ -642,6 +724,7 @@ parse_keyword(struct parser *p, int argc, char **argv)
 	size_t n = p->sec == SEC_GLOBAL ? nitems(global_kws)
 	    : nitems(proxy_kws);
 	const struct kw *k = parse_find_kw(tab, n, argv[0]);
+	const struct inert_kw *ik;
 	char where[128], sugg[96];
 
 	if (k != NULL && (k->where & p->sec)) {
@@ -650,6 +733,11 @@ parse_keyword(struct parser *p, int argc, char **argv)
 	}
 	if (k != NULL) {
 		parse_err(p, "'%s' is not allowed %s", argv[0], parse_where(p, where, sizeof(where)));
+		return;
+	}
+	if ((ik = parse_find_inert(argv[0], p->sec)) != NULL) {
+		parse_warn(p, "'%s' has no effect %s: %s", argv[0],
+		    parse_where(p, where, sizeof(where)), ik->why);
 		return;
 	}
 	/* A global keyword in a proxy, or the reverse. */
@@ -719,6 +807,7 @@ conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
 		}
 		parse_keyword(&p, line.argc, line.argv);
 	}
+	parse_end_proxy(&p);
 	conf_lex_free(&lx);
 	return p.nerr;
 }

@@ -391,7 +391,16 @@ corpus(const char *kind)
 		if (strcmp(kind, "good") == 0) {
 			ck_assert_msg(errs.n == 0, "%s: %s", de->d_name, got);
 		} else {
-			snprintf(epath, sizeof(epath), "%.*s.err", (int)(strlen(path) - 4), path);
+			/* warn/X.cfg loads, with exactly the warnings of X.warn. */
+			int w = strcmp(kind, "warn") == 0;
+
+			if (w) {
+				ck_assert_msg(errs.n == 0, "%s: %s", de->d_name, got);
+				free(got);
+				got = joined(&warns);
+			}
+			snprintf(epath, sizeof(epath), "%.*s.%s", (int)(strlen(path) - 4), path,
+			    w ? "warn" : "err");
 			want = slurp(epath, &elen);
 			while (elen > 0 && want[elen - 1] == '\n')
 				want[--elen] = '\0';
@@ -413,6 +422,12 @@ corpus(const char *kind)
 START_TEST(test_bad_corpus_gives_exact_errors)
 {
 	ck_assert_int_ge(corpus("bad"), 30);
+}
+END_TEST
+
+START_TEST(test_warn_corpus_loads_with_exact_warnings)
+{
+	ck_assert_int_ge(corpus("warn"), 5);
 }
 END_TEST
 
@@ -442,6 +457,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_idle_check_settings_warn);
 	tcase_add_test(tc, test_bad_corpus_gives_exact_errors);
 	tcase_add_test(tc, test_good_corpus_loads);
+	tcase_add_test(tc, test_warn_corpus_loads_with_exact_warnings);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,7 +42,7 @@ def test_check_mode_lists_every_error_and_exits_1():
     lines = [l for l in r.stderr.splitlines() if l.startswith("[ALERT]")]
     check(len(lines) == 5, "expected 4 errors and a summary:\n" + r.stderr)
     for want in (":2: 'maxconn'", ":4: bind:", ":5: server option 'ssl'",
-                 ":6: 'mode http' is not supported", "4 errors"):
+                 ":6: listen 'l' is an HTTP proxy", "4 errors"):
         check(want in r.stderr, "missing %r in:\n%s" % (want, r.stderr))
 
 
