@@ -113,8 +113,8 @@ check_run_connect(struct check_run *run, const struct check_rule *r)
 	/* Not dial_start(): a check needs none of the options a relayed
 	 * socket gets, and two system calls fewer per check count at
 	 * thousands of servers. */
-	run->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (run->fd != -1 && run->target.spec == NULL) {
+	run->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (run->fd != -1 && run->target.spec == NULL && ss.ss_family != AF_UNIX) {
 		int zero = 0;
 
 		/* A bare connect check, as HAProxy does it: with quick ACKs

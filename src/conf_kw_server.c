@@ -222,6 +222,21 @@ kw_px_default_server(struct parser *p, int argc, char **argv)
 		p->px->defsrv = tmpl;
 }
 
+/* A unix server's address has no port: "port" without "addr", and
+ * "agent-port" without "agent-addr", would set one where there is none. */
+static void
+server_unix_warn(struct parser *p, const struct conf_server *s, const char *name)
+{
+	if (s->addr.ss.ss_family != AF_UNIX)
+		return;
+	if (s->check_port != 0 && !s->check_addr_set)
+		parse_warn(p, "server '%s': 'port' has no effect on a unix server without "
+		    "'addr' (checks connect to its socket)", name);
+	if (s->agent_check && !s->agent_addr_set)
+		parse_warn(p, "server '%s': 'agent-port' has no effect on a unix server without "
+		    "'agent-addr' (the agent is asked on its socket)", name);
+}
+
 void
 kw_px_server(struct parser *p, int argc, char **argv)
 {
@@ -244,11 +259,12 @@ kw_px_server(struct parser *p, int argc, char **argv)
 		free(s);
 		return;
 	}
-	if (sockaddr_parse(argv[2], 0, &s->addr, err, sizeof(err)) == -1) {
+	if (sockaddr_parse(argv[2], SOCKADDR_F_UNIX, &s->addr, err, sizeof(err)) == -1) {
 		parse_err(p, "server '%s': %s", argv[1], err);
 		free(s);
 		return;
 	}
+	server_unix_warn(p, s, argv[1]);
 	s->name = strdup(argv[1]);
 	s->next = NULL;
 	s->line = p->line;

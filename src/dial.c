@@ -39,7 +39,8 @@ dial_start(const struct sockaddr *sa, socklen_t len)
 {
 	int fd;
 
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	/* Protocol 0: TCP for AF_INET(6), the only one for AF_UNIX. */
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
 	return dial_start_with(fd, sa, len);
@@ -50,7 +51,8 @@ dial_start_with(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	int e;
 
-	dial_tune_socket(fd);
+	if (sa->sa_family != AF_UNIX)	/* a unix socket has neither Nagle nor urgent data */
+		dial_tune_socket(fd);
 	if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
 		e = errno;
 		close(fd);

@@ -355,7 +355,11 @@ out_flow:
 	(void)bpf_map_delete_elem(sm_flows, &src);
 	errno = e;
 out_fail:
-	if (errno != EAGAIN && errno != ESHUTDOWN)
+	/* EOPNOTSUPP: TCP_INFO of a unix socket (a local server). The
+	 * program redirects TCP segments and every count of a flow in the
+	 * kernel comes from TCP_INFO, so such a flow is not for the kernel
+	 * and stays with its engine; not a failure. */
+	if (errno != EAGAIN && errno != ESHUTDOWN && errno != EOPNOTSUPP)
 		__atomic_add_fetch(&sm_st.failed, 1, __ATOMIC_RELAXED);
 	return -1;
 }

@@ -10,11 +10,56 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <errno.h>
 
 #include "sockaddr.h"
 #include "units.h"
+
+int
+sockaddr_parse_unix(const char *s, struct sockaddr_spec *spec, char *err, size_t errlen)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&spec->ss;
+	const char *path;
+	size_t n, at;
+
+	if (strncmp(s, "unix@", 5) == 0)
+		path = s + 5, at = 0;
+	else if (strncmp(s, "abns@", 5) == 0)
+		path = s + 5, at = 1;	/* sun_path[0] = '\0': the abstract namespace */
+	else if (s[0] == '/')
+		path = s, at = 0;
+	else
+		return 1;
+	memset(spec, 0, sizeof(*spec));
+	n = strlen(path);
+	if (n == 0) {
+		snprintf(err, errlen, "address '%s' has an empty %s", s, at ? "name" : "path");
+		return -1;
+	}
+	if (at + n >= sizeof(sun->sun_path)) {
+		snprintf(err, errlen, "address '%.40s...' is longer than the %zu bytes a unix "
+		    "socket address holds", s, sizeof(sun->sun_path) - 1 - at);
+		return -1;
+	}
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path + at, path, n);
+	/* The whole structure, as HAProxy: an abstract name is then padded
+	 * with zeros, and a path ends at its NUL. */
+	spec->len = sizeof(*sun);
+	snprintf(spec->host, sizeof(spec->host), "%s", s);
+	return 0;
+}
+
+static void
+sockaddr_print_unix(const struct sockaddr_un *sun, char *buf, size_t len)
+{
+	if (sun->sun_path[0] == '\0')
+		snprintf(buf, len, "abns@%.*s", (int)sizeof(sun->sun_path) - 1, sun->sun_path + 1);
+	else
+		snprintf(buf, len, "unix@%.*s", (int)sizeof(sun->sun_path), sun->sun_path);
+}
 
 /* Fill spec->ss from a numeric host; returns 1 when host is not numeric. */
 static int
@@ -49,7 +94,10 @@ sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
 	size_t hostlen;
 	uint64_t p;
 	char perr[128];
+	int rc;
 
+	if ((flags & SOCKADDR_F_UNIX) && (rc = sockaddr_parse_unix(s, spec, err, errlen)) != 1)
+		return rc;
 	memset(spec, 0, sizeof(*spec));
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
@@ -153,6 +201,9 @@ sockaddr_print(const struct sockaddr *sa, char *buf, size_t len)
 	case AF_INET6:
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
 		snprintf(buf, len, "[%s]:%u", ip, sockaddr_port(sa));
+		break;
+	case AF_UNIX:
+		sockaddr_print_unix((const struct sockaddr_un *)sa, buf, len);
 		break;
 	default:
 		snprintf(buf, len, "-");

@@ -9,11 +9,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Longest printed address: "[" + INET6_ADDRSTRLEN + "]:" + 5 digits. */
-#define SOCKADDR_STRLEN 64
+/* Longest printed address: "unix@" + a 107-byte socket path + NUL (an
+ * IPv6 one, "[" + INET6_ADDRSTRLEN + "]:" + 5 digits, is shorter). */
+#define SOCKADDR_STRLEN 120
 
 /* Flags of sockaddr_parse(). */
 #define SOCKADDR_F_ANY  0x1	/* "*" or an empty host means every IPv4 address */
+#define SOCKADDR_F_UNIX 0x2	/* "unix@PATH", "abns@NAME" and "/PATH" are AF_UNIX
+				 * stream addresses (a server's, as HAProxy) */
 
 /* An address as written and, once known, as resolved. */
 struct sockaddr_spec {
@@ -31,6 +34,15 @@ struct sockaddr_spec {
 int sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
     char *err, size_t errlen);
 
+/*
+ * The AF_UNIX forms of SOCKADDR_F_UNIX: "unix@PATH" (any path, relative
+ * too), "/PATH" and "abns@NAME" (Linux's abstract namespace; the name is
+ * zero-padded to the whole sun_path, as HAProxy binds and connects it).
+ * spec->host keeps the address as written, spec->port is 0. Returns 0,
+ * 1 when s is none of these forms, or -1 with a sentence in err.
+ */
+int sockaddr_parse_unix(const char *s, struct sockaddr_spec *spec, char *err, size_t errlen);
+
 /* Is the host part still a name to look up? */
 int sockaddr_is_unresolved(const struct sockaddr_spec *spec);
 
@@ -40,7 +52,8 @@ int sockaddr_is_unresolved(const struct sockaddr_spec *spec);
  */
 int sockaddr_resolve(struct sockaddr_spec *spec, char *err, size_t errlen);
 
-/* Print sa as "1.2.3.4:80" or "[::1]:80" into buf. Returns buf. */
+/* Print sa as "1.2.3.4:80", "[::1]:80", "unix@/path" or "abns@name" into
+ * buf. Returns buf. */
 char *sockaddr_print(const struct sockaddr *sa, char *buf, size_t len);
 
 /* Port of sa in host order, 0 for other families. */

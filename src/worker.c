@@ -314,7 +314,7 @@ worker_spare_take(int family)
 	if (family == AF_INET)
 		return fd;
 	close(fd);
-	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);	/* TCP, or AF_UNIX's */
 }
 
 unsigned int

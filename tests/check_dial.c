@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "dial.h"
@@ -125,6 +126,41 @@ START_TEST(test_send_header_to_a_gone_server_fails)
 }
 END_TEST
 
+/* A server's unix forms: the AF_UNIX address HAProxy would dial, printed
+ * as the log shows it; other forms are left to the HOST:PORT parser. */
+START_TEST(test_unix_server_addresses_parse_and_print)
+{
+	struct sockaddr_spec spec;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&spec.ss;
+	char err[256], buf[SOCKADDR_STRLEN];
+	static const char zeros[sizeof(sun->sun_path)];
+
+	ck_assert_int_eq(sockaddr_parse("unix@/run/app.sock", SOCKADDR_F_UNIX, &spec, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(sun->sun_family, AF_UNIX);
+	ck_assert_str_eq(sun->sun_path, "/run/app.sock");
+	ck_assert_uint_eq(spec.len, sizeof(*sun));
+	ck_assert_str_eq(sockaddr_print((struct sockaddr *)&spec.ss, buf, sizeof(buf)),
+	    "unix@/run/app.sock");
+	ck_assert_int_eq(sockaddr_parse("/run/app.sock", SOCKADDR_F_UNIX, &spec, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(sun->sun_path, "/run/app.sock");
+	/* abns@: sun_path[0] NUL, the name, zeros to the end (HAProxy's). */
+	ck_assert_int_eq(sockaddr_parse("abns@app", SOCKADDR_F_UNIX, &spec, err, sizeof(err)), 0);
+	ck_assert(sun->sun_path[0] == '\0' && memcmp(sun->sun_path + 1, "app", 3) == 0);
+	ck_assert(memcmp(sun->sun_path + 4, zeros, sizeof(sun->sun_path) - 4) == 0);
+	ck_assert_str_eq(sockaddr_print((struct sockaddr *)&spec.ss, buf, sizeof(buf)),
+	    "abns@app");
+	ck_assert_int_eq(sockaddr_parse("unix@", SOCKADDR_F_UNIX, &spec, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "empty path"));
+	/* Without the flag (bind, log), a path is no address. */
+	ck_assert_int_eq(sockaddr_parse("/run/app.sock", 0, &spec, err, sizeof(err)), -1);
+	ck_assert_int_eq(sockaddr_parse("127.0.0.1:80", SOCKADDR_F_UNIX, &spec, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(spec.ss.ss_family, AF_INET);
+}
+END_TEST
+
 static Suite *
 dial_suite(void)
 {
@@ -136,6 +172,7 @@ dial_suite(void)
 	tcase_add_test(tc, test_turnaround_waits_at_most_a_second_and_not_after_a_timeout);
 	tcase_add_test(tc, test_send_header_survives_a_full_socket);
 	tcase_add_test(tc, test_send_header_to_a_gone_server_fails);
+	tcase_add_test(tc, test_unix_server_addresses_parse_and_print);
 	suite_add_tcase(s, tc);
 	return s;
 }
