@@ -148,15 +148,23 @@ class Server:
     handshake, so the window it advertises is small from the start)."""
 
     def __init__(self, handler=None, host="127.0.0.1", backlog=128, backlog_only=False,
-                 rcvbuf=None):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                 rcvbuf=None, unix=None):
+        # unix: a unix-socket server at the address as splicer spells it,
+        # "unix@PATH" or "abns@NAME" (bound zero-padded, as HAProxy does).
+        self.sock = socket.socket(socket.AF_UNIX if unix else socket.AF_INET,
+                                  socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.bind((host, 0))
+        if unix:
+            self.sock.bind(unix[5:] if unix.startswith("unix@") else
+                           b"\0" + unix[5:].encode().ljust(107, b"\0"))
+            self.port, self.addr = None, unix
+        else:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind((host, 0))
+            self.port = self.sock.getsockname()[1]
+            self.addr = addr(self.port, host)
         self.sock.listen(backlog)
-        self.port = self.sock.getsockname()[1]
-        self.addr = addr(self.port, host)
         self.handler = handler
         self.accepted = 0
         self.active = 0
