@@ -35,7 +35,11 @@
  *
  * The file reads in the order a session lives: accept, PROXY header,
  * routing and queue, connect and turn-around, the relay, timers, the
- * end; then what the rest of the process may ask.
+ * end. Its types are in session_int.h; what is not the machine lives
+ * beside it: the deadline arithmetic (session_timeout.c), the counters,
+ * meter and log line (session_info.c), the per-worker lists
+ * (session_list.c) and the admin orders (session_admin.c, the one file
+ * of the module that calls into this one).
  */
 #include "config.h"
 
@@ -62,31 +66,14 @@
 #include "listener.h"
 #include "log.h"
 #include "proxy_proto.h"
-#include "session.h"
+#include "session_int.h"
 #include "shaper.h"
 #include "units.h"
 #include "worker.h"
 
-/* ---- types and tables ---- */
+/* ---- tables ---- */
 
-enum session_state {
-	SESS_ST_ACCEPTED,	/* client taken, nothing read yet */
-	SESS_ST_PROXY_HEADER,	/* accept-proxy: reading the client's PROXY header */
-	SESS_ST_ROUTING,	/* the client is known, its PROXY header read if any:
-				 * choosing a backend and a server */
-	SESS_ST_QUEUED,		/* every server is full: waiting for a slot */
-	SESS_ST_CONNECTING,	/* dialing a server */
-	SESS_ST_TURNAROUND,	/* a try failed: waiting out the turn-around before
-				 * the next (HAProxy's SC_ST_TAR) */
-	SESS_ST_ESTABLISHED,	/* both sockets connected, both flows open */
-	SESS_ST_HALF_CLOSED,	/* one flow finished: its FIN was forwarded */
-	SESS_ST_RESETTING,	/* one side reset: its bytes delivered, waiting for the
-				 * peer's ACKs before resetting it */
-	SESS_ST_CLOSED,		/* ended and logged; freed on the way out */
-	SESS_ST_COUNT
-};
-
-static const char *const session_state_names[SESS_ST_COUNT] = {
+const char *const session_state_names[SESS_ST_COUNT] = {
 	[SESS_ST_ACCEPTED]     = "accepted",
 	[SESS_ST_PROXY_HEADER] = "proxy-header",
 	[SESS_ST_ROUTING]      = "routing",
@@ -117,23 +104,6 @@ static const unsigned int session_legal[SESS_ST_COUNT] = {
 	[SESS_ST_CLOSED]       = 0,
 };
 
-/*
- * Why a session ended. The first letter of the termination state is the
- * cause's (HAProxy's sess_term_cond), the second the phase it ended in,
- * derived from its state (sess_fin_state): "--" for a normal end.
- */
-enum session_cause {
-	SESS_END_NORMAL,	/* both sides closed */
-	SESS_END_CLI_TIMEOUT,	/* the client stayed silent too long */
-	SESS_END_CLI_ABORT,	/* the client closed or reset */
-	SESS_END_SRV_TIMEOUT,	/* the server (or the queue) took too long */
-	SESS_END_SRV_ERROR,	/* the server refused, reset or failed */
-	SESS_END_PROXY,		/* our rules ended it: routing, lifetime, a bad header */
-	SESS_END_RESOURCE,	/* out of fds or memory, an engine failed */
-	SESS_END_KILLED,	/* stopped from outside: admin, stop */
-	SESS_END_COUNT
-};
-
 static const char session_cause_letter[SESS_END_COUNT] = {
 	[SESS_END_NORMAL] = '-', [SESS_END_CLI_TIMEOUT] = 'c', [SESS_END_CLI_ABORT] = 'C',
 	[SESS_END_SRV_TIMEOUT] = 's', [SESS_END_SRV_ERROR] = 'S', [SESS_END_PROXY] = 'P',
@@ -146,177 +116,16 @@ static const char session_phase_letter[SESS_ST_COUNT] = {
 	[SESS_ST_ESTABLISHED] = 'D', [SESS_ST_HALF_CLOSED] = 'D', [SESS_ST_RESETTING] = 'D',
 };
 
-/*
- * The deadlines a state can have, each stated once (session_rule_at),
- * and for each state those that apply, in the order they win when
- * several are due at once.
- */
-enum session_timeout {
-	SESS_TO_NONE,
-	SESS_TO_LIFETIME,	/* timeout lifetime since accept */
-	SESS_TO_HEADER,		/* accept-proxy: the header is late */
-	SESS_TO_QUEUE,		/* timeout queue */
-	SESS_TO_CONNECT,	/* timeout connect of this try */
-	SESS_TO_TURNAROUND,	/* the next try is due */
-	SESS_TO_CLIENT_IDLE,	/* nothing from or to the client for too long */
-	SESS_TO_SERVER_IDLE,	/* nothing from or to the server for too long */
-	SESS_TO_FLOWS,		/* a flow's tokens are due, or a kernel flow is polled */
-	SESS_TO_FLUSH,		/* a forwarded reset looks at the ACKs again */
-	SESS_TO_COUNT
-};
-
-#define SESS_RULES_MAX 4
-
-static const enum session_timeout session_rules[SESS_ST_COUNT][SESS_RULES_MAX] = {
-	[SESS_ST_ACCEPTED]     = { SESS_TO_LIFETIME },
-	[SESS_ST_PROXY_HEADER] = { SESS_TO_LIFETIME, SESS_TO_HEADER },
-	[SESS_ST_ROUTING]      = { SESS_TO_LIFETIME },
-	[SESS_ST_QUEUED]       = { SESS_TO_LIFETIME, SESS_TO_QUEUE },
-	[SESS_ST_CONNECTING]   = { SESS_TO_LIFETIME, SESS_TO_CONNECT },
-	[SESS_ST_TURNAROUND]   = { SESS_TO_LIFETIME, SESS_TO_TURNAROUND },
-	[SESS_ST_ESTABLISHED]  = { SESS_TO_LIFETIME, SESS_TO_CLIENT_IDLE, SESS_TO_SERVER_IDLE,
-	    SESS_TO_FLOWS },
-	[SESS_ST_HALF_CLOSED]  = { SESS_TO_LIFETIME, SESS_TO_CLIENT_IDLE, SESS_TO_SERVER_IDLE,
-	    SESS_TO_FLOWS },
-	/* The reset is forwarded within its own bound (flush_until). */
-	[SESS_ST_RESETTING]    = { SESS_TO_FLUSH },
-};
-
-/* Session flags. */
-#define SESS_F_CLI_GONE		0x02	/* the client reset */
-#define SESS_F_SRV_GONE		0x04	/* the server reset */
-#define SESS_F_DST_KNOWN	0x10	/* s->dst holds the address the client reached */
-/* Stopped from the admin socket: no flow runs. A flag, not a state:
- * pausing is an overlay on a running session (ESTABLISHED, HALF_CLOSED,
- * RESETTING), which keeps its phase and goes on from it when resumed. */
-#define SESS_F_PAUSED		0x20
-
-/* accept-proxy without "timeout client" still waits for the header at
- * most this long: every stall has a timer. */
-#define SESS_PROXY_HEADER_MAX_US	10000000
-
-/* While a forwarded reset waits for the peer to acknowledge our last
- * bytes, the timer looks again every 10 ms; the wait is bounded by that
- * side's idle timeout, or by 10 s when it has none. */
-#define SESS_FLUSH_POLL_US	10000
-#define SESS_FLUSH_MAX_US	10000000
-
-/* "show sess" rates are over this window. */
-#define SESS_METER_US	1000000
-
-/* Which events are added (s->evs). */
-#define SESS_EV_C_RD	0x01
-#define SESS_EV_C_WR	0x02
-#define SESS_EV_S_RD	0x04
-#define SESS_EV_S_WR	0x08
-
-/* How session_close() closes each socket. */
-#define SESS_CLOSE_RST_CLIENT	0x1	/* SO_LINGER 0: the client sees a reset */
-#define SESS_CLOSE_RST_SERVER	0x2	/* SO_LINGER 0: the server sees a reset */
-
-struct session;
-
-/* One of the session's events and what it runs, through session_call(). */
-struct session_ev {
-	struct event ev;
-	struct session *s;
-	void (*fn)(struct session *s, struct session_ev *e);
-	struct flow *flow;		/* the relay's I/O events: the flow it drives */
-};
-
-struct session {
-	unsigned int id;		/* for traces, from 1 */
-	enum session_state state;
-	unsigned int flags;		/* SESS_F_* */
-	struct event_base *base;	/* its worker's */
-	struct worker *worker;		/* where it lives */
-	struct session_list *list;	/* its worker's sessions */
-	struct conf *conf;		/* the configuration it started with (held) */
-
-	struct listener *l;		/* where it was accepted (opaque: listener_release) */
-	int accept_proxy;		/* its bind line has accept-proxy */
-	struct conf_proxy *fe;		/* its frontend */
-	struct conf_proxy *be;		/* its backend */
-	struct conf_server *srv;	/* its server (holding a slot), NULL until chosen */
-	struct backend_waiter waiter;	/* its place in the backend's queue */
-	struct worker_job dequeued;	/* QUEUED: a slot was given, posted to its worker */
-
-	int cfd;			/* client socket, -1 once closed */
-	int sfd;			/* server socket, -1 while none */
-	struct sockaddr_storage cli;	/* client address (from its PROXY header if any) */
-	struct sockaddr_storage dst;	/* address it reached (SESS_F_DST_KNOWN) */
-	struct pp_reader pp;		/* accept-proxy: the header coming in (buf NULL
-					 * when none is read) */
-	size_t pp_in;			/* accept-proxy: the header's length */
-	struct dial_header pp_out;	/* send-proxy: the header going out */
-
-	struct flow up;			/* client -> server */
-	struct flow down;		/* server -> client */
-	struct shaper_flow *shape[2];	/* buckets of up, down (SHAPER_UP/DOWN); NULL: none */
-	uint64_t tokens_at[2];		/* monotonic us: a flow short of tokens asks again */
-	struct engine_policy policy;	/* when its flows go to the kernel */
-	struct {
-		uint64_t at, bytes;	/* start of the current second, bytes then */
-		uint64_t bps;		/* bits/s over the last full second */
-	} meter[2];			/* up, down: for "show sess" */
-
-	struct session_ev c_rd;		/* client readable (dialing: edge-triggered watch) */
-	struct session_ev c_wr;		/* client writable */
-	struct session_ev s_rd;		/* server readable */
-	struct session_ev s_wr;		/* server writable (CONNECTING: connect done) */
-	struct session_ev timer;	/* the earliest deadline */
-	unsigned int evs;		/* SESS_EV_* added */
-
-	struct timeval accept_date;	/* wall clock at accept, for the log */
-	uint64_t t_accept;		/* monotonic us: accepted */
-	uint64_t t_queued;		/* monotonic us: entered the queue, 0 = never */
-	uint64_t t_dequeued;		/* monotonic us: left it with a slot */
-	uint64_t t_try;			/* monotonic us: current connect try started */
-	uint64_t t_established;		/* monotonic us: connected, 0 before */
-	uint64_t retry_at;		/* monotonic us: TURNAROUND ends then */
-	uint64_t last_c, last_s;	/* monotonic us: last byte to or from each side */
-	uint64_t wait_c, wait_s;	/* monotonic us: since when we wait on each side, 0 = not */
-	uint64_t timer_at;		/* monotonic us: when the timer fires, 0 = not armed */
-	uint64_t flush_until;		/* monotonic us: RESETTING gives up waiting then */
-	unsigned int tries;		/* connect attempts started */
-	int srv_pp_sent;		/* send-proxy header fully written this try */
-
-	char term[3];			/* termination state, "--" when normal */
-	char reason[LOG_REASON_MAX];	/* why it ended, in words */
-
-	struct session *prev, *next;	/* all sessions */
-};
-
-/*
- * The sessions of one worker, and what they carried. Each worker writes
- * only its own entry; other threads read n and st atomically, and head
- * only while every worker is parked (session_foreach). Aligned so that
- * two workers never write the same cache line.
- */
-struct session_list {
-	struct session *head;		/* live sessions, newest first */
-	unsigned int n;			/* them, atomic */
-	struct session_stats st;	/* atomic for readers */
-	uint64_t freed;			/* sessions it freed (own thread: session_walk) */
-} __attribute__((aligned(64)));
-
-static struct session_list session_lists[WORKER_MAX];
 static unsigned int session_next_id;		/* atomic */
 
 /* Called from above their definitions, in the order a session lives. */
 static void session_start(struct session *s);
 static void session_connect(struct session *s);
 static void session_established(struct session *s);
-static void session_progress(struct session *s);
 static void session_promote(struct session *s);
-static void session_update_events(struct session *s);
-static void session_limits(const struct session *s, uint64_t *lim_c, uint64_t *lim_s);
 static void session_schedule(struct session *s);
 static void session_on_timer(struct session *s, struct session_ev *e);
-static void session_close(struct session *s, enum session_cause cause, unsigned int how,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void session_close_fd(int fd, int reset);
-static int session_leave(struct session *s, int rc);
 static void session_call(evutil_socket_t fd, short what, void *arg);
 
 static void
@@ -339,7 +148,7 @@ session_assign(struct session *s, struct session_ev *e, int fd, short events,
 }
 
 /* Is it relaying: both sockets connected, its flows set up? */
-static int
+int
 session_relays(const struct session *s)
 {
 	return s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED ||
@@ -347,19 +156,6 @@ session_relays(const struct session *s)
 }
 
 /* ---- accept ---- */
-
-/* Count s in its worker's list (newest first). */
-static void
-session_list_add(struct session *s, struct session_list *list)
-{
-	s->list = list;
-	s->next = list->head;
-	if (s->next != NULL)
-		s->next->prev = s;
-	list->head = s;
-	__atomic_store_n(&list->n, list->n + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&list->st.sessions, list->st.sessions + 1, __ATOMIC_RELAXED);
-}
 
 static void session_on_proxy_header(struct session *s, struct session_ev *e);
 
@@ -787,37 +583,8 @@ session_established(struct session *s)
 	session_update_events(s);
 }
 
-/* Keep a flow's rate over the last full second (show sess). */
-static void
-session_meter(struct session *s, int d, uint64_t bytes, uint64_t now)
-{
-	if (s->meter[d].at == 0) {
-		s->meter[d].at = now;
-	} else if (now - s->meter[d].at >= SESS_METER_US) {
-		s->meter[d].bps = (bytes - s->meter[d].bytes) * 8 * 1000000 /
-		    (now - s->meter[d].at);
-		s->meter[d].at = now;
-		s->meter[d].bytes = bytes;
-	}
-}
-
-/* Bytes delivered, for "show stat" (d: 0 up, 1 down). */
-static void
-session_count_bytes(struct session *s, int d, uint64_t n)
-{
-	if (n == 0)
-		return;
-	__atomic_add_fetch(&s->fe->fe_bytes[d], n, __ATOMIC_RELAXED);
-	if (s->shape[d] != NULL)
-		__atomic_add_fetch(&s->fe->fe_shaped[d], n, __ATOMIC_RELAXED);
-	if (s->be != NULL)
-		__atomic_add_fetch(&s->be->be_bytes[d], n, __ATOMIC_RELAXED);
-	if (s->srv != NULL)
-		__atomic_add_fetch(&s->srv->bytes[d], n, __ATOMIC_RELAXED);
-}
-
 /* Run one flow and note which sides showed activity. */
-static void
+void
 session_run(struct session *s, struct flow *f)
 {
 	uint64_t in = f->in, out = f->bytes, now;
@@ -870,7 +637,7 @@ session_want(struct session *s, struct event *ev, unsigned int bit, int want)
 }
 
 /* Watch what the flows wait for, and note since when we wait on each side. */
-static void
+void
 session_update_events(struct session *s)
 {
 	int cli_gone = s->flags & SESS_F_CLI_GONE, srv_gone = s->flags & SESS_F_SRV_GONE;
@@ -971,7 +738,7 @@ session_forward_reset(struct session *s)
  * After any flow ran: propagate resets, forward FINs, end the session
  * when both directions are done, and watch what is needed next.
  */
-static void
+void
 session_progress(struct session *s)
 {
 	struct flow *up = &s->up, *down = &s->down;
@@ -1012,131 +779,6 @@ session_progress(struct session *s)
 }
 
 /* ---- timers ---- */
-
-/* Idle limits of each side in the current state (us, 0 = none). */
-static void
-session_limits(const struct session *s, uint64_t *lim_c, uint64_t *lim_s)
-{
-	const struct conf_timeouts *fe = &s->fe->to, *be = &s->be->to;
-	uint64_t c = fe->client, v = be->server;
-
-	if (be->tunnel != 0)
-		c = v = be->tunnel;
-	if (s->state == SESS_ST_HALF_CLOSED) {
-		if (fe->client_fin != 0)
-			c = fe->client_fin;
-		if (be->server_fin != 0)
-			v = be->server_fin;
-	}
-	*lim_c = c;
-	*lim_s = v;
-}
-
-/* How long accept-proxy waits for the header: timeout client, bounded. */
-static uint64_t
-session_header_timeout(const struct session *s)
-{
-	return s->fe->to.client ? s->fe->to.client : SESS_PROXY_HEADER_MAX_US;
-}
-
-/* timeout queue, or timeout connect when it is not set (as HAProxy). */
-static uint64_t
-session_queue_timeout(const struct session *s)
-{
-	return s->be->to.queue ? s->be->to.queue : s->be->to.connect;
-}
-
-static uint64_t
-session_lifetime(const struct session *s)
-{
-	return s->be != NULL && s->be->to.lifetime ? s->be->to.lifetime : s->fe->to.lifetime;
-}
-
-/* Earliest of two deadlines where 0 means none. */
-static uint64_t
-session_min(uint64_t a, uint64_t b)
-{
-	return a == 0 ? b : b == 0 ? a : a < b ? a : b;
-}
-
-/* When an idle side times out: a side's idle timer only runs while we
- * wait on that side, and counts from the later of its last byte and the
- * start of the wait (0: it does not run). */
-static uint64_t
-session_idle_at(uint64_t last, uint64_t wait, uint64_t lim)
-{
-	return lim != 0 && wait != 0 ? (last > wait ? last : wait) + lim : 0;
-}
-
-/* The instant rule falls due for s, 0 for never. Each rule is stated
- * here only. */
-static uint64_t
-session_rule_at(const struct session *s, enum session_timeout rule, uint64_t now)
-{
-	uint64_t lim_c, lim_s, when = 0;
-
-	switch (rule) {
-	case SESS_TO_LIFETIME:
-		return session_lifetime(s) ? s->t_accept + session_lifetime(s) : 0;
-	case SESS_TO_HEADER:
-		return s->t_accept + session_header_timeout(s);
-	case SESS_TO_QUEUE:
-		return session_queue_timeout(s) ? s->t_queued + session_queue_timeout(s) : 0;
-	case SESS_TO_CONNECT:
-		return s->be->to.connect ? s->t_try + s->be->to.connect : 0;
-	case SESS_TO_TURNAROUND:
-		return s->retry_at;
-	case SESS_TO_CLIENT_IDLE:
-	case SESS_TO_SERVER_IDLE:
-		if (s->flags & SESS_F_PAUSED)
-			return 0;	/* a paused session times out on nothing */
-		session_limits(s, &lim_c, &lim_s);
-		return rule == SESS_TO_CLIENT_IDLE ? session_idle_at(s->last_c, s->wait_c, lim_c) :
-		    session_idle_at(s->last_s, s->wait_s, lim_s);
-	case SESS_TO_FLOWS:
-		if (s->flags & SESS_F_PAUSED)
-			return 0;
-		if (s->up.flags & FLOW_F_WANT_TOKENS)
-			when = session_min(when, s->tokens_at[SHAPER_UP]);
-		if (s->down.flags & FLOW_F_WANT_TOKENS)
-			when = session_min(when, s->tokens_at[SHAPER_DOWN]);
-		if (s->up.flags & FLOW_F_WANT_POLL)
-			when = session_min(when, now + s->up.poll_us);
-		if (s->down.flags & FLOW_F_WANT_POLL)
-			when = session_min(when, now + s->down.poll_us);
-		return when;
-	case SESS_TO_FLUSH:
-		return now + SESS_FLUSH_POLL_US;
-	default:
-		return 0;
-	}
-}
-
-/* The next instant something must happen in this state, 0 for none. */
-static uint64_t
-session_deadline(const struct session *s, uint64_t now)
-{
-	uint64_t when = 0;
-
-	for (int i = 0; i < SESS_RULES_MAX && session_rules[s->state][i] != SESS_TO_NONE; i++)
-		when = session_min(when, session_rule_at(s, session_rules[s->state][i], now));
-	return when;
-}
-
-/* The first rule of this state due at now, in the order they win. The
- * poll of a forwarded reset is due whenever the timer fires. */
-static enum session_timeout
-session_expired(const struct session *s, uint64_t now)
-{
-	for (int i = 0; i < SESS_RULES_MAX && session_rules[s->state][i] != SESS_TO_NONE; i++) {
-		enum session_timeout rule = session_rules[s->state][i];
-		uint64_t at = session_rule_at(s, rule, now);
-
-		if (rule == SESS_TO_FLUSH || (at != 0 && now >= at))
-			return rule;
-	}
-	return SESS_TO_NONE;
-}
 
 /* Arm the timer if the next deadline is earlier than the armed one.
  * Activity only pushes deadlines later, so a timer armed too early just
@@ -1251,59 +893,6 @@ session_on_timer(struct session *s, struct session_ev *e)
 
 /* ---- the end ---- */
 
-/* Milliseconds between two monotonic instants, -1 when `to` never came. */
-static long long
-session_ms(uint64_t from, uint64_t to)
-{
-	return to == 0 ? -1 : (long long)((to - from) / 1000);
-}
-
-/* The engines of its flows: "splice", or "splice/sockmap" when they
- * differ; "-" before it is established. */
-static void
-session_engine(const struct session *s, char *buf, size_t len)
-{
-	if (s->t_established == 0)
-		snprintf(buf, len, "-");
-	else if (s->up.ops == s->down.ops)
-		snprintf(buf, len, "%s", s->up.ops->name);
-	else
-		snprintf(buf, len, "%s/%s", s->up.ops->name, s->down.ops->name);
-}
-
-/* The tcplog line (log.c formats it). */
-static void
-session_log(struct session *s)
-{
-	uint64_t now = clock_now_us();
-	unsigned int beconn = 0;
-	char engine[32];
-	struct log_tcp t = {
-		.cli = (struct sockaddr *)&s->cli, .accept_date = s->accept_date,
-		.backend = s->be != NULL ? s->be->name : NULL,
-		.server = s->srv != NULL ? s->srv->name : NULL,
-		.tw = s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : now) :
-		    s->tries > 0 ? 0 : -1,
-		.tc = s->t_established ? session_ms(s->t_try, s->t_established) : -1,
-		.tt = session_ms(s->t_accept, now),
-		.bytes_down = s->down.bytes, .bytes_up = s->up.bytes, .term = s->term,
-		.actconn = listener_actconn(),
-		.feconn = __atomic_load_n(&s->fe->cur_sess, __ATOMIC_RELAXED),
-		.srv_conn = s->srv != NULL ? __atomic_load_n(&s->srv->cur_sess, __ATOMIC_RELAXED) : 0,
-		.retries = s->tries > 1 ? s->tries - 1 : 0,
-		.queue = s->be != NULL ? __atomic_load_n(&s->be->queue_len, __ATOMIC_RELAXED) : 0,
-		.engine = engine, .reason = s->reason,
-	};
-
-	if (!log_tcplog_wanted(s->fe, s->up.bytes + s->down.bytes, s->t_established != 0))
-		return;
-	for (struct conf_server *v = s->be != NULL ? s->be->servers : NULL; v != NULL; v = v->next)
-		beconn += __atomic_load_n(&v->cur_sess, __ATOMIC_RELAXED);
-	t.beconn = beconn;
-	session_engine(s, engine, sizeof(engine));
-	log_tcplog(s->fe, &t);
-}
-
 static void
 session_close_fd(int fd, int reset)
 {
@@ -1326,7 +915,7 @@ session_close_fd(int fd, int reset)
  * (timeouts, stop), where the kernel's reset for unread input is the
  * intended outcome.
  */
-static void
+void
 session_close(struct session *s, enum session_cause cause, unsigned int how,
     const char *fmt, ...)
 {
@@ -1380,34 +969,17 @@ session_close(struct session *s, enum session_cause cause, unsigned int how,
 static void
 session_settle(struct session *s)
 {
-	struct session_list *list;
+	unsigned int left;
 
 	if (s->state != SESS_ST_CLOSED)
 		return;
 	if (s->srv != NULL)
 		backend_release(s->be, s->srv);	/* may start a queued session */
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		s->list->head = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	list = s->list;
-	__atomic_store_n(&list->n, list->n - 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&list->st.bytes_up, list->st.bytes_up + s->up.bytes, __ATOMIC_RELAXED);
-	__atomic_store_n(&list->st.bytes_down, list->st.bytes_down + s->down.bytes,
-	    __ATOMIC_RELAXED);
-	if (s->t_established != 0) {
-		uint64_t *e = &list->st.by_engine[s->up.ops->id > s->down.ops->id ?
-		    s->up.ops->id : s->down.ops->id];
-
-		__atomic_store_n(e, *e + 1, __ATOMIC_RELAXED);
-	}
+	left = session_list_remove(s);
 	listener_release(s->l, s->fe);
 	conf_release(s->conf);
 	free(s);
-	list->freed++;
-	if (list->n == 0)
+	if (left == 0)
 		worker_idle();
 }
 
@@ -1425,275 +997,9 @@ session_call(evutil_socket_t fd, short what, void *arg)
 
 /* Every other way into a session (a job, a verb, accept, a stop) leaves
  * through here: rc is passed through. */
-static int
+int
 session_leave(struct session *s, int rc)
 {
 	session_settle(s);
 	return rc;
-}
-
-/* ---- what the rest of the process may ask ---- */
-
-unsigned int
-session_count(void)
-{
-	return session_lists[worker_id(worker_self())].n;
-}
-
-unsigned int
-session_live(unsigned int wid)
-{
-	return __atomic_load_n(&session_lists[wid].n, __ATOMIC_RELAXED);
-}
-
-unsigned int
-session_live_all(void)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < worker_count(); i++)
-		n += session_live(i);
-	return n;
-}
-
-void
-session_stats_of(unsigned int wid, struct session_stats *st)
-{
-	const struct session_stats *w = &session_lists[wid].st;
-
-	st->sessions = __atomic_load_n(&w->sessions, __ATOMIC_RELAXED);
-	st->bytes_up = __atomic_load_n(&w->bytes_up, __ATOMIC_RELAXED);
-	st->bytes_down = __atomic_load_n(&w->bytes_down, __ATOMIC_RELAXED);
-	for (int e = 0; e < ENGINE_COUNT; e++)
-		st->by_engine[e] = __atomic_load_n(&w->by_engine[e], __ATOMIC_RELAXED);
-}
-
-void
-session_sum_stats(struct session_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	for (unsigned int i = 0; i < worker_count(); i++) {
-		struct session_stats w;
-
-		session_stats_of(i, &w);
-		st->sessions += w.sessions;
-		st->bytes_up += w.bytes_up;
-		st->bytes_down += w.bytes_down;
-		for (int e = 0; e < ENGINE_COUNT; e++)
-			st->by_engine[e] += w.by_engine[e];
-	}
-}
-
-void
-session_kill_all(const char *reason)
-{
-	struct session_list *list = &session_lists[worker_id(worker_self())];
-
-	while (list->head != NULL) {
-		struct session *s = list->head;
-
-		session_close(s, SESS_END_KILLED, 0, "%s", reason);
-		session_leave(s, 0);
-	}
-}
-
-/* Its state as "show sess" names it: a turn-around is part of
- * connecting, a forwarded reset part of the phase it interrupted. */
-static const char *
-session_shown_state(const struct session *s)
-{
-	if (s->flags & SESS_F_PAUSED)
-		return "paused";
-	if (s->state == SESS_ST_TURNAROUND)
-		return session_state_names[SESS_ST_CONNECTING];
-	if (s->state == SESS_ST_RESETTING)
-		return session_state_names[(s->up.flags | s->down.flags) & FLOW_F_SHUT ?
-		    SESS_ST_HALF_CLOSED : SESS_ST_ESTABLISHED];
-	return session_state_names[s->state];
-}
-
-/* What "show sess" and the orders see of s. */
-static void
-session_info_fill(const struct session *s, uint64_t now, struct session_info *i)
-{
-	uint64_t last = s->last_c > s->last_s ? s->last_c : s->last_s;
-
-	memset(i, 0, sizeof(*i));
-	i->id = s->id;
-	i->frontend = s->fe->name;
-	i->fe = s->fe;
-	i->backend = s->be != NULL ? s->be->name : NULL;
-	i->server = s->srv;
-	i->cli = &s->cli;
-	i->srv_addr = s->srv != NULL ? &s->srv->addr.ss : NULL;
-	i->state = session_shown_state(s);
-	session_engine(s, i->engine, sizeof(i->engine));
-	i->flow_engine[0] = s->t_established != 0 ? (int)s->up.ops->id : -1;
-	i->flow_engine[1] = s->t_established != 0 ? (int)s->down.ops->id : -1;
-	i->running = session_relays(s);
-	i->age_us = now - s->t_accept;
-	i->idle_us = now - (last > s->t_accept ? last : s->t_accept);
-	i->bytes[0] = s->up.bytes;
-	i->bytes[1] = s->down.bytes;
-	for (int d = 0; d < 2; d++) {
-		const struct flow *f = d == 0 ? &s->up : &s->down;
-
-		/* Idle for over a window: what it moved since. */
-		i->bps[d] = s->meter[d].at != 0 && now - s->meter[d].at >= SESS_METER_US ?
-		    (f->bytes - s->meter[d].bytes) * 8 * 1000000 / (now - s->meter[d].at) :
-		    s->meter[d].bps;
-	}
-}
-
-void
-session_foreach(struct worker *w, void (*cb)(const struct session_info *i, void *arg),
-    void *arg)
-{
-	uint64_t now = clock_now_us();
-	struct session_info i;
-
-	for (const struct session *s = session_lists[worker_id(w)].head; s != NULL; s = s->next) {
-		if (s->state == SESS_ST_CLOSED)
-			continue;
-		session_info_fill(s, now, &i);
-		cb(&i, arg);
-	}
-}
-
-/*
- * A batch of a walk on the calling worker's list. New sessions go to the
- * head, so ids fall along the list: the walk goes on after the last id it
- * saw, and never sees a session younger than the walk. The session kept in
- * c->next is still alive when this worker freed none since (the common
- * case, an idle crowd); otherwise the place is found again by id.
- */
-unsigned int
-session_walk(struct session_cursor *c, unsigned int max,
-    void (*cb)(const struct session_info *i, void *arg), void *arg)
-{
-	struct session_list *list = &session_lists[worker_id(worker_self())];
-	const struct session *s = list->head;
-	uint64_t now = clock_now_us();
-	struct session_info i;
-	unsigned int n = 0;
-
-	if (c->last_id != 0 && c->freed == list->freed)
-		s = c->next;
-	else if (c->last_id != 0)
-		while (s != NULL && s->id >= c->last_id)
-			s = s->next;
-	for (; s != NULL && n < max; s = s->next) {
-		if (s->state == SESS_ST_CLOSED)
-			continue;
-		session_info_fill(s, now, &i);
-		cb(&i, arg);
-		c->last_id = s->id;
-		n++;
-	}
-	c->next = s;
-	c->freed = list->freed;
-	c->done = s == NULL;
-	return n;
-}
-
-/* ---- the admin socket's verbs (admin_sess.c posts them to the session's worker) ---- */
-
-struct session *
-session_find(unsigned int id)
-{
-	struct session *s;
-
-	for (s = session_lists[worker_id(worker_self())].head; s != NULL && s->id != id;
-	    s = s->next)
-		;
-	return s == NULL || s->state == SESS_ST_CLOSED ? NULL : s;
-}
-
-void
-session_shutdown(struct session *s, const char *why)
-{
-	session_close(s, SESS_END_KILLED, SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER, "%s",
-	    why);
-	session_leave(s, 0);
-}
-
-/* Stop every byte both ways: the flows watch nothing until resumed. The
- * kernel cannot be paused: its flows are held (copied from now on) and
- * what it already took still arrives. */
-static int
-session_pause_now(struct session *s)
-{
-	if (!session_relays(s))
-		return -1;	/* admin_sess.c checked; it moved on since */
-	engine_hold(&s->up);
-	engine_hold(&s->down);
-	s->flags |= SESS_F_PAUSED;
-	log_notice("%u: paused from the admin socket", s->id);
-	session_update_events(s);
-	return 0;
-}
-
-static int
-session_resume_now(struct session *s)
-{
-	if (!(s->flags & SESS_F_PAUSED))
-		return -1;
-	s->flags &= ~SESS_F_PAUSED;
-	log_notice("%u: resumed from the admin socket", s->id);
-	if (session_relays(s)) {
-		session_run(s, &s->up);
-		if (s->state != SESS_ST_CLOSED)
-			session_run(s, &s->down);
-		session_progress(s);
-	} else {
-		session_update_events(s);
-	}
-	return 0;
-}
-
-int
-session_pause(struct session *s, int paused)
-{
-	return session_leave(s, paused ? session_pause_now(s) : session_resume_now(s));
-}
-
-/* Shape one direction of s at rate from now on (its own bucket, on top of
- * any configured limit). A flow the kernel carries cannot be shaped. */
-static int
-session_shape_now(struct session *s, int d, uint64_t rate)
-{
-	struct flow *f = d == SHAPER_UP ? &s->up : &s->down;
-	uint64_t now = clock_now_us();
-
-	if (engine_in_kernel(f)) {
-		log_warning("%u: bandwidth-limit not set: the flow is in the kernel (sockmap)", s->id);
-		return -1;
-	}
-	if (s->shape[d] == NULL) {
-		if ((s->shape[d] = shaper_flow_new(1)) == NULL) {
-			log_err("%u: out of memory for a bandwidth-limit", s->id);
-			return -1;
-		}
-		f->allow = 0;
-	}
-	if (shaper_flow_set(s->shape[d], rate, 0, now) == -1) {
-		log_err("%u: cannot set its bandwidth-limit (out of memory)", s->id);
-		return -1;
-	}
-	engine_policy_stop(&s->policy);	/* shaped: stays in user space */
-	log_notice("%u: %s limited to %" PRIu64 " bits/s (admin socket)", s->id,
-	    d == SHAPER_UP ? "upload" : "download", rate);
-	return 0;
-}
-
-int
-session_set_rate(struct session *s, int dir, uint64_t bps)
-{
-	int rc = session_shape_now(s, dir, bps);
-
-	if (session_relays(s)) {
-		session_run(s, dir == SHAPER_UP ? &s->up : &s->down);
-		session_progress(s);
-	}
-	return session_leave(s, rc);
 }

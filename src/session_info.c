@@ -1,0 +1,150 @@
+/*
+ * session_info: what the rest of the process sees of a session: the
+ * byte counters of "show stat", the rate meter and the lines of "show
+ * sess", and the tcplog line it leaves when it ends. Reads a session,
+ * never changes its course.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "listener.h"
+#include "log.h"
+#include "session_int.h"
+
+/* "show sess" rates are over this window. */
+#define SESS_METER_US	1000000
+
+/* Keep a flow's rate over the last full second (show sess). */
+void
+session_meter(struct session *s, int d, uint64_t bytes, uint64_t now)
+{
+	if (s->meter[d].at == 0) {
+		s->meter[d].at = now;
+	} else if (now - s->meter[d].at >= SESS_METER_US) {
+		s->meter[d].bps = (bytes - s->meter[d].bytes) * 8 * 1000000 /
+		    (now - s->meter[d].at);
+		s->meter[d].at = now;
+		s->meter[d].bytes = bytes;
+	}
+}
+
+/* Bytes delivered, for "show stat" (d: 0 up, 1 down). */
+void
+session_count_bytes(struct session *s, int d, uint64_t n)
+{
+	if (n == 0)
+		return;
+	__atomic_add_fetch(&s->fe->fe_bytes[d], n, __ATOMIC_RELAXED);
+	if (s->shape[d] != NULL)
+		__atomic_add_fetch(&s->fe->fe_shaped[d], n, __ATOMIC_RELAXED);
+	if (s->be != NULL)
+		__atomic_add_fetch(&s->be->be_bytes[d], n, __ATOMIC_RELAXED);
+	if (s->srv != NULL)
+		__atomic_add_fetch(&s->srv->bytes[d], n, __ATOMIC_RELAXED);
+}
+
+/* Milliseconds between two monotonic instants, -1 when `to` never came. */
+static long long
+session_ms(uint64_t from, uint64_t to)
+{
+	return to == 0 ? -1 : (long long)((to - from) / 1000);
+}
+
+/* The engines of its flows: "splice", or "splice/sockmap" when they
+ * differ; "-" before it is established. */
+static void
+session_engine(const struct session *s, char *buf, size_t len)
+{
+	if (s->t_established == 0)
+		snprintf(buf, len, "-");
+	else if (s->up.ops == s->down.ops)
+		snprintf(buf, len, "%s", s->up.ops->name);
+	else
+		snprintf(buf, len, "%s/%s", s->up.ops->name, s->down.ops->name);
+}
+
+/* The tcplog line (log.c formats it). */
+void
+session_log(struct session *s)
+{
+	uint64_t now = clock_now_us();
+	unsigned int beconn = 0;
+	char engine[32];
+	struct log_tcp t = {
+		.cli = (struct sockaddr *)&s->cli, .accept_date = s->accept_date,
+		.backend = s->be != NULL ? s->be->name : NULL,
+		.server = s->srv != NULL ? s->srv->name : NULL,
+		.tw = s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : now) :
+		    s->tries > 0 ? 0 : -1,
+		.tc = s->t_established ? session_ms(s->t_try, s->t_established) : -1,
+		.tt = session_ms(s->t_accept, now),
+		.bytes_down = s->down.bytes, .bytes_up = s->up.bytes, .term = s->term,
+		.actconn = listener_actconn(),
+		.feconn = __atomic_load_n(&s->fe->cur_sess, __ATOMIC_RELAXED),
+		.srv_conn = s->srv != NULL ? __atomic_load_n(&s->srv->cur_sess, __ATOMIC_RELAXED) : 0,
+		.retries = s->tries > 1 ? s->tries - 1 : 0,
+		.queue = s->be != NULL ? __atomic_load_n(&s->be->queue_len, __ATOMIC_RELAXED) : 0,
+		.engine = engine, .reason = s->reason,
+	};
+
+	if (!log_tcplog_wanted(s->fe, s->up.bytes + s->down.bytes, s->t_established != 0))
+		return;
+	for (struct conf_server *v = s->be != NULL ? s->be->servers : NULL; v != NULL; v = v->next)
+		beconn += __atomic_load_n(&v->cur_sess, __ATOMIC_RELAXED);
+	t.beconn = beconn;
+	session_engine(s, engine, sizeof(engine));
+	log_tcplog(s->fe, &t);
+}
+
+/* Its state as "show sess" names it: a turn-around is part of
+ * connecting, a forwarded reset part of the phase it interrupted. */
+static const char *
+session_shown_state(const struct session *s)
+{
+	if (s->flags & SESS_F_PAUSED)
+		return "paused";
+	if (s->state == SESS_ST_TURNAROUND)
+		return session_state_names[SESS_ST_CONNECTING];
+	if (s->state == SESS_ST_RESETTING)
+		return session_state_names[(s->up.flags | s->down.flags) & FLOW_F_SHUT ?
+		    SESS_ST_HALF_CLOSED : SESS_ST_ESTABLISHED];
+	return session_state_names[s->state];
+}
+
+/* What "show sess" and the orders see of s. */
+void
+session_info_fill(const struct session *s, uint64_t now, struct session_info *i)
+{
+	uint64_t last = s->last_c > s->last_s ? s->last_c : s->last_s;
+
+	memset(i, 0, sizeof(*i));
+	i->id = s->id;
+	i->frontend = s->fe->name;
+	i->fe = s->fe;
+	i->backend = s->be != NULL ? s->be->name : NULL;
+	i->server = s->srv;
+	i->cli = &s->cli;
+	i->srv_addr = s->srv != NULL ? &s->srv->addr.ss : NULL;
+	i->state = session_shown_state(s);
+	session_engine(s, i->engine, sizeof(i->engine));
+	i->flow_engine[0] = s->t_established != 0 ? (int)s->up.ops->id : -1;
+	i->flow_engine[1] = s->t_established != 0 ? (int)s->down.ops->id : -1;
+	i->running = session_relays(s);
+	i->age_us = now - s->t_accept;
+	i->idle_us = now - (last > s->t_accept ? last : s->t_accept);
+	i->bytes[0] = s->up.bytes;
+	i->bytes[1] = s->down.bytes;
+	for (int d = 0; d < 2; d++) {
+		const struct flow *f = d == 0 ? &s->up : &s->down;
+
+		/* Idle for over a window: what it moved since. */
+		i->bps[d] = s->meter[d].at != 0 && now - s->meter[d].at >= SESS_METER_US ?
+		    (f->bytes - s->meter[d].bytes) * 8 * 1000000 / (now - s->meter[d].at) :
+		    s->meter[d].bps;
+	}
+}
