@@ -59,10 +59,6 @@ void parse_warn(struct parser *p, const char *fmt, ...)
 /* "in backend 'app'" / "in section 'global'", for messages. */
 const char *parse_where(struct parser *p, char *buf, size_t len);
 
-/* Write " (did you mean 'X'?)" for the nearest of names[], or "". */
-const char *parse_suggest(const char *word, const char *const *names, size_t n, char *buf,
-    size_t len);
-
 /*
  * "unknown WHAT 'word'", with the nearest known name of a table if one is
  * near: the table's n entries lie stride bytes apart and each starts

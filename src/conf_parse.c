@@ -92,25 +92,37 @@ parse_distance(const char *a, const char *b)
 	return prev[lb];
 }
 
-/* Write " (did you mean 'X'?)" for the nearest of names[], or "". */
-const char *
-parse_suggest(const char *word, const char *const *names, size_t n, char *buf, size_t len)
+/*
+ * Write " (did you mean 'X'?)" for the name nearest word, or "". The
+ * names are those of a table's n entries, which lie stride bytes apart
+ * and each start with their name (a const char *), as a keyword table or
+ * a list of names; keep, when not NULL, says which entries may be named.
+ * The one did-you-mean of the parser: parse_unknown() and the keyword
+ * dispatch both come here.
+ */
+static const char *
+parse_suggest(const char *word, const void *table, size_t n, size_t stride,
+    int (*keep)(const void *entry, const void *arg), const void *arg, char *buf, size_t len)
 {
 	const char *best = NULL;
 	size_t wlen = strlen(word), bestd = 99, limit = wlen <= 4 ? 1 : 2;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t nlen = strlen(names[i]), d;
+		const void *entry = (const char *)table + i * stride;
+		const char *name = *(const char *const *)entry;
+		size_t nlen = strlen(name), d;
 
+		if (keep != NULL && !keep(entry, arg))
+			continue;
 		/* The distance is at least the difference of the lengths: a name
 		 * too long or too short to be suggested needs no table. */
 		if (nlen > wlen + limit || wlen > nlen + limit)
 			continue;
-		d = parse_distance(word, names[i]);
+		d = parse_distance(word, name);
 
 		if (d < bestd) {
 			bestd = d;
-			best = names[i];
+			best = name;
 		}
 	}
 	if (best != NULL && bestd <= limit)
@@ -124,14 +136,10 @@ void
 parse_unknown(struct parser *p, const char *what, const char *word, const void *table,
     size_t n, size_t stride)
 {
-	const char *names[64];
-	char sugg[64];
-	size_t m = 0;
+	char sugg[96];
 
-	for (size_t i = 0; i < n && m < nitems(names); i++)
-		names[m++] = *(const char *const *)(const void *)((const char *)table + i * stride);
 	parse_err(p, "unknown %s '%s'%s", what, word,
-	    parse_suggest(word, names, m, sugg, sizeof(sugg)));
+	    parse_suggest(word, table, n, stride, NULL, NULL, sugg, sizeof(sugg)));
 }
 
 /* ---- shared value helpers ---- */
@@ -717,6 +725,13 @@ parse_section(struct parser *p, int argc, char **argv)
 	return 1;
 }
 
+/* May keyword table entry kw be suggested in p's section? */
+static int
+parse_kw_here(const void *kw, const void *p)
+{
+	return (((const struct kw *)kw)->where & ((const struct parser *)p)->sec) != 0;
+}
+
 static void
 parse_keyword(struct parser *p, int argc, char **argv)
 {
@@ -753,18 +768,8 @@ parse_keyword(struct parser *p, int argc, char **argv)
 			return;
 		}
 	}
-	{
-		const char *names[32];
-		size_t m = 0;
-
-		for (size_t i = 0; i < n && m < 32; i++) {
-			if (tab[i].where & p->sec)
-				names[m++] = tab[i].name;
-		}
-		parse_err(p, "unknown keyword '%s' %s%s", argv[0],
-		    parse_where(p, where, sizeof(where)),
-		    parse_suggest(argv[0], names, m, sugg, sizeof(sugg)));
-	}
+	parse_err(p, "unknown keyword '%s' %s%s", argv[0], parse_where(p, where, sizeof(where)),
+	    parse_suggest(argv[0], tab, n, sizeof(*tab), parse_kw_here, p, sugg, sizeof(sugg)));
 }
 
 int
