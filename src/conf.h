@@ -164,6 +164,7 @@ struct conf_bind {
 	struct sockaddr_spec addr;	/* numeric or resolved at check time */
 	int backlog;			/* listen(2) backlog; 0 = the proxy's maxconn */
 	int v6only;			/* IPV6_V6ONLY on an IPv6 bind */
+	int tfo;			/* "tfo": TCP Fast Open on the listening socket */
 	int accept_proxy;		/* clients start with a PROXY header (v1 or v2) */
 	unsigned int maxconn;		/* sessions at once from this bind; 0 = no own limit */
 	char *name;			/* "name" option, or NULL */

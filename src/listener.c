@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,7 @@ static int
 listener_bind_one(struct conf_bind *b, int first, char *err, size_t errlen)
 {
 	char addr[SOCKADDR_STRLEN];
-	int fd, one = 1, v6only = b->v6only;
+	int fd, one = 1, v6only = b->v6only, tfo_qlen = (int)listener_backlog(b);
 
 	sockaddr_print((struct sockaddr *)&b->addr.ss, addr, sizeof(addr));
 	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -126,6 +127,13 @@ listener_bind_one(struct conf_bind *b, int first, char *err, size_t errlen)
 	}
 	if (b->addr.ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	/* "tfo": Fast Open requests may wait as long as the backlog, as in
+	 * HAProxy. */
+	if (b->tfo && setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &tfo_qlen, sizeof(tfo_qlen)) == -1) {
+		snprintf(err, errlen, "cannot bind %s: TCP_FASTOPEN: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, (struct sockaddr *)&b->addr.ss, b->addr.len) == -1) {
 		snprintf(err, errlen, "cannot bind %s: %s", addr, strerror(errno));
 		close(fd);
@@ -597,7 +605,7 @@ listener_sync(void)
 static int
 listener_same_addr(const struct conf_bind *a, const struct conf_bind *b)
 {
-	return a->addr.len == b->addr.len && a->v6only == b->v6only &&
+	return a->addr.len == b->addr.len && a->v6only == b->v6only && a->tfo == b->tfo &&
 	    memcmp(&a->addr.ss, &b->addr.ss, a->addr.len) == 0;
 }
 

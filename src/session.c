@@ -493,20 +493,45 @@ session_on_connect(struct session *s, struct session_ev *e)
 	}
 }
 
+/* Where s->srv is, in to: a server without a port, or with "+N" or "-N",
+ * takes the client's destination port (plus N), as in HAProxy. Returns
+ * the address's length, 0 when that port is out of range. */
+static socklen_t
+session_server_addr(struct session *s, struct sockaddr_storage *to)
+{
+	const struct sockaddr_spec *a = &s->srv->addr;
+	int port;
+
+	memcpy(to, &a->ss, a->len);
+	if (!a->port_rel)
+		return a->len;
+	port = (int)sockaddr_port(session_dst(s)) + a->port_off;
+	if (port < 1 || port > 65535)
+		return 0;
+	sockaddr_set_port(to, (uint16_t)port);
+	return a->len;
+}
+
 /* One connect try to s->srv. */
 static void
 session_connect(struct session *s)
 {
+	struct sockaddr_storage to;
+	socklen_t tolen;
 	int fd;
 
 	s->tries++;
 	s->t_try = clock_now_us();
 	s->srv_pp_sent = 0;
 	dial_header_free(&s->pp_out);	/* a header half sent to a failed server */
-	fd = dial_start((struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
+	if ((tolen = session_server_addr(s, &to)) == 0) {
+		session_connect_failed(s, EADDRNOTAVAIL);
+		return;
+	}
+	fd = dial_start((struct sockaddr *)&to, tolen);
 	if (fd == -1 && (errno == EMFILE || errno == ENFILE) &&
-	    (fd = worker_spare_take(s->srv->addr.ss.ss_family)) != -1)
-		fd = dial_start_with(fd, (struct sockaddr *)&s->srv->addr.ss, s->srv->addr.len);
+	    (fd = worker_spare_take(to.ss_family)) != -1)
+		fd = dial_start_with(fd, (struct sockaddr *)&to, tolen);
 	if (fd == -1) {
 		session_connect_failed(s, errno);
 		return;

@@ -86,54 +86,53 @@ sockaddr_numeric(struct sockaddr_spec *spec)
 	return 1;
 }
 
-int
-sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
+/* Strip a "ipv4@"-style prefix from *s, returning the family it forces
+ * (AF_UNSPEC for none or "tcp@"). */
+static int
+sockaddr_prefix(const char **s)
+{
+	static const struct { const char *p; int family; } pre[] = {
+		{ "ipv4@", AF_INET }, { "ipv6@", AF_INET6 }, { "tcp4@", AF_INET },
+		{ "tcp6@", AF_INET6 }, { "tcp@", AF_UNSPEC },
+	};
+
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		size_t l = strlen(pre[i].p);
+
+		if (strncmp(*s, pre[i].p, l) == 0) {
+			*s += l;
+			return pre[i].family;
+		}
+	}
+	return AF_UNSPEC;
+}
+
+/* The port text of s (after the host): a number, or with
+ * SOCKADDR_F_PORTREL none, "+N" or "-N". */
+static int
+sockaddr_port_text(const char *s, const char *port, int flags, struct sockaddr_spec *spec,
     char *err, size_t errlen)
 {
-	const char *colon, *port;
-	size_t hostlen;
-	uint64_t p;
 	char perr[128];
-	int rc;
+	uint64_t p;
 
-	if ((flags & SOCKADDR_F_UNIX) && (rc = sockaddr_parse_unix(s, spec, err, errlen)) != 1)
-		return rc;
-	memset(spec, 0, sizeof(*spec));
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (end == NULL) {
-			snprintf(err, errlen, "address '%s' has '[' without ']'", s);
+	if ((flags & SOCKADDR_F_PORTREL) && (port == NULL || *port == '+' || *port == '-')) {
+		spec->port_rel = 1;
+		if (port == NULL)
+			return 0;
+		if (port[1] == '\0' ||
+		    units_parse_uint(port + 1, 0, 65535, &p, perr, sizeof(perr)) == -1) {
+			snprintf(err, errlen, "address '%s' has an invalid port offset '%s' "
+			    "(expected +N or -N, N from 0 to 65535)", s, port);
 			return -1;
 		}
-		if (end[1] != ':') {
-			snprintf(err, errlen, "address '%s' needs ':PORT' after ']'", s);
-			return -1;
-		}
-		hostlen = (size_t)(end - s - 1);
-		s++;
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL) {
-			snprintf(err, errlen, "address '%s' has no port (expected HOST:PORT)", s);
-			return -1;
-		}
-		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
-			snprintf(err, errlen, "address '%s': write IPv6 addresses in brackets, "
-			    "as [%.*s]:PORT", s, (int)(colon - s), s);
-			return -1;
-		}
-		hostlen = (size_t)(colon - s);
+		spec->port_off = *port == '-' ? -(int)p : (int)p;
+		return 0;
 	}
-	if (hostlen >= sizeof(spec->host)) {
-		snprintf(err, errlen, "address '%.40s...' has a host name longer than %zu bytes",
-		    s, sizeof(spec->host) - 1);
+	if (port == NULL) {
+		snprintf(err, errlen, "address '%s' has no port (expected HOST:PORT)", s);
 		return -1;
 	}
-	memcpy(spec->host, s, hostlen);
-	spec->host[hostlen] = '\0';
-
-	port = colon + 1;
 	if (*port == '\0') {
 		snprintf(err, errlen, "address '%s' has an empty port", s);
 		return -1;
@@ -144,15 +143,76 @@ sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
 		return -1;
 	}
 	spec->port = (uint16_t)p;
+	return 0;
+}
+
+int
+sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
+    char *err, size_t errlen)
+{
+	const char *colon, *port = NULL, *h = s;
+	char v6[sizeof(spec->host)];
+	size_t hostlen;
+	int rc;
+
+	if ((flags & SOCKADDR_F_UNIX) && (rc = sockaddr_parse_unix(s, spec, err, errlen)) != 1)
+		return rc;
+	memset(spec, 0, sizeof(*spec));
+	spec->family = sockaddr_prefix(&h);
+	if (h[0] == '[') {
+		const char *end = strchr(h, ']');
+
+		if (end == NULL) {
+			snprintf(err, errlen, "address '%s' has '[' without ']'", s);
+			return -1;
+		}
+		if (end[1] != ':' && !(end[1] == '\0' && (flags & SOCKADDR_F_PORTREL))) {
+			snprintf(err, errlen, "address '%s' needs ':PORT' after ']'", s);
+			return -1;
+		}
+		hostlen = (size_t)(end - h - 1);
+		h++;
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else {
+		colon = strrchr(h, ':');
+		hostlen = colon != NULL ? (size_t)(colon - h) : strlen(h);
+		port = colon != NULL ? colon + 1 : NULL;
+		/* Colons before the last: an IPv6 address, which must be numeric. */
+		if (colon != NULL && memchr(h, ':', hostlen) != NULL) {
+			struct in6_addr a6;
+
+			snprintf(v6, sizeof(v6), "%.*s", (int)hostlen, h);
+			if (hostlen >= sizeof(v6) || inet_pton(AF_INET6, v6, &a6) != 1) {
+				snprintf(err, errlen, "address '%s': '%.*s' is not an IPv6 address; "
+				    "write IPv6 addresses in brackets, as [::1]:PORT", s,
+				    (int)hostlen, h);
+				return -1;
+			}
+		}
+	}
+	if (hostlen >= sizeof(spec->host)) {
+		snprintf(err, errlen, "address '%.40s...' has a host name longer than %zu bytes",
+		    s, sizeof(spec->host) - 1);
+		return -1;
+	}
+	memcpy(spec->host, h, hostlen);
+	spec->host[hostlen] = '\0';
+	if (sockaddr_port_text(s, port, flags, spec, err, errlen) == -1)
+		return -1;
 
 	if (spec->host[0] == '\0' || strcmp(spec->host, "*") == 0) {
 		if (!(flags & SOCKADDR_F_ANY)) {
 			snprintf(err, errlen, "address '%s' needs a host", s);
 			return -1;
 		}
-		strcpy(spec->host, "0.0.0.0");
+		strcpy(spec->host, spec->family == AF_INET6 ? "::" : "0.0.0.0");
 	}
 	sockaddr_numeric(spec);
+	if (spec->family != AF_UNSPEC && spec->len != 0 && spec->ss.ss_family != spec->family) {
+		snprintf(err, errlen, "address '%s': '%s' is not an %s address", s, spec->host,
+		    spec->family == AF_INET ? "IPv4" : "IPv6");
+		return -1;
+	}
 	return 0;
 }
 
@@ -171,7 +231,7 @@ sockaddr_resolve(struct sockaddr_spec *spec, char *err, size_t errlen)
 	if (sockaddr_numeric(spec) == 0)
 		return 0;
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
+	hints.ai_family = spec->family;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	if ((rc = getaddrinfo(spec->host, NULL, &hints, &res)) != 0) {

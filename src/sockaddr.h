@@ -14,22 +14,33 @@
 #define SOCKADDR_STRLEN 120
 
 /* Flags of sockaddr_parse(). */
-#define SOCKADDR_F_ANY  0x1	/* "*" or an empty host means every IPv4 address */
+#define SOCKADDR_F_ANY  0x1	/* "*" or an empty host means every address */
 #define SOCKADDR_F_UNIX 0x2	/* "unix@PATH", "abns@NAME" and "/PATH" are AF_UNIX
 				 * stream addresses (a server's, as HAProxy) */
+#define SOCKADDR_F_PORTREL 0x4	/* no port, "+N" or "-N": the client's destination
+				 * port (plus N), as HAProxy's server addresses */
 
 /* An address as written and, once known, as resolved. */
 struct sockaddr_spec {
 	struct sockaddr_storage ss;	/* resolved address; family AF_UNSPEC until resolved */
 	socklen_t len;			/* length of ss in use, 0 until resolved */
 	char host[256];			/* host part as written, without brackets */
-	uint16_t port;			/* port, host order, 1..65535 */
+	uint16_t port;			/* port, host order, 1..65535; 0 when port_rel */
+	int family;			/* AF_INET or AF_INET6 when forced (ipv4@,
+					 * ipv6@), else AF_UNSPEC */
+	int port_rel;			/* the port is the client's destination port ... */
+	int port_off;			/* ... plus this (SOCKADDR_F_PORTREL) */
 };
 
 /*
- * Parse "HOST:PORT", "[IPv6]:PORT", "*:PORT" or ":PORT" (the last two with
- * SOCKADDR_F_ANY). A numeric host is resolved at once; a name is kept in
- * spec->host for sockaddr_resolve(). Returns 0, or -1 with a sentence in err.
+ * Parse "HOST:PORT", "[IPv6]:PORT", an IPv6 address without brackets (the
+ * last ':' starts the port, as HAProxy reads "::1:80" and ":::80"), "*:PORT"
+ * or ":PORT" (the last two with SOCKADDR_F_ANY), each optionally after
+ * "ipv4@", "ipv6@", "tcp@", "tcp4@" or "tcp6@" (which force the family; an
+ * empty host is then 0.0.0.0 or ::). With SOCKADDR_F_PORTREL the port may
+ * be missing, "+N" or "-N". A numeric host is resolved at once; a name is
+ * kept in spec->host for sockaddr_resolve(). Returns 0, or -1 with a
+ * sentence in err.
  */
 int sockaddr_parse(const char *s, int flags, struct sockaddr_spec *spec,
     char *err, size_t errlen);
