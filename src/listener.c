@@ -338,6 +338,8 @@ listener_pause_for_room(struct listener *l)
 	}
 }
 
+static void listener_exhausted(const char *what, int e);
+
 static void
 listener_resume(struct listener *l)
 {
@@ -362,7 +364,12 @@ listener_resume(struct listener *l)
 		if (wait != 0)
 			return;	/* its rate timer resumes it */
 	}
-	event_add(&l->ev, NULL);
+	/* libevent allocates for an fd it has not watched before: failing,
+	 * the listener would look active and never accept. */
+	if (event_add(&l->ev, NULL) == -1) {
+		listener_exhausted("watching a listener", ENOMEM);
+		return;
+	}
 	l->active = 1;
 }
 
@@ -416,26 +423,41 @@ listener_on_resume_timer(evutil_socket_t fd, short what, void *arg)
 	listener_resume_own();
 }
 
+/* Try this worker's listeners again in LISTENER_PAUSE_US. The timer is
+ * made by listener_sync(); made here if that failed (which may fail too). */
+static void
+listener_resume_later(void)
+{
+	struct timeval tv = { 0, LISTENER_PAUSE_US };
+	struct worker *w = worker_self();
+	struct event **t = &resume_timer[worker_id(w)];
+
+	if (*t == NULL)
+		*t = evtimer_new(worker_base(w), listener_on_resume_timer, NULL);
+	if (*t == NULL || evtimer_add(*t, &tv) == -1)
+		log_err("thread %u: out of memory for its accept timer; its listeners wait "
+		    "for one of its sessions to end", worker_id(w));
+}
+
 /* accept() found no fd or no memory: stop this worker's listeners for a
  * while (the others find out on their own), and give the fds of its
  * pooled pipes back: a client accepted is worth more than a pipe kept. */
 static void
-listener_exhausted(int e)
+listener_exhausted(const char *what, int e)
 {
-	struct timeval tv = { 0, LISTENER_PAUSE_US };
 	time_t now = time(NULL);
 	unsigned long long n = __atomic_add_fetch(&exhaust_count, 1, __ATOMIC_RELAXED);
 
 	if (__atomic_exchange_n(&last_exhaust_log, now, __ATOMIC_RELAXED) != now)
-		log_warning("accept: %s; pausing accepts for %d ms (%u sessions, "
-		    "%llu pauses so far)", strerror(e), LISTENER_PAUSE_US / 1000,
+		log_warning("%s: %s; pausing accepts for %d ms (%u sessions, "
+		    "%llu pauses so far)", what, strerror(e), LISTENER_PAUSE_US / 1000,
 		    listener_actconn(), n);
 	for (struct listener *l = listeners; l != NULL; l = l->next) {
 		if (listener_mine(l))
 			listener_pause(l);
 	}
 	pipe_pool_drain(worker_pool(worker_self()));
-	evtimer_add(resume_timer[worker_id(worker_self())], &tv);
+	listener_resume_later();
 }
 
 /* Give the client to the layer above; it owns fd from here on. */
@@ -464,7 +486,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		if (listener_rate_limited(l))
 			return;
 		if (!worker_spare_hold()) {	/* no fd for this client's server */
-			listener_exhausted(EMFILE);
+			listener_exhausted("accept", EMFILE);
 			return;
 		}
 		if (!listener_reserve(l)) {
@@ -489,12 +511,12 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				listener_exhausted(e);
+				listener_exhausted("accept", e);
 				return;
 			default:
 				log_err("accept on %s:%u: %s", l->bind->addr.host, l->bind->addr.port,
 				    strerror(e));
-				listener_exhausted(e);
+				listener_exhausted("accept", e);
 				return;
 			}
 		}
@@ -577,6 +599,7 @@ listener_sync(void)
 	struct worker *w = worker_self();
 	struct listener **p;
 
+	/* Made now, while memory is plentiful, not when it is short. */
 	if (resume_timer[worker_id(w)] == NULL)
 		resume_timer[worker_id(w)] = evtimer_new(worker_base(w), listener_on_resume_timer,
 		    NULL);

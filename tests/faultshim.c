@@ -9,12 +9,17 @@
  * under a running process; a missing or empty file means no fault.
  *
  *   FAULT_<CALL>=ERRNO[:every=N][:count=K][:after=A]
- *	CALL is SPLICE, ACCEPT4, PIPE2, SOCKET, CONNECT, SEND or RECV.
+ *	CALL is SPLICE, ACCEPT4, PIPE2, SOCKET, CONNECT, SEND, RECV or
+ *	MALLOC (malloc, calloc and realloc answer NULL: use ENOMEM).
  *	Calls are counted from the moment the rule was read; a call fails
  *	when it is past the first A, its number is a multiple of N (1 if
  *	not given), and fewer than K (unlimited if not given) have failed.
  *	FAULT_SPLICE may add :in (only socket to pipe) or :out (only pipe
  *	to socket), so a test can choose the half of a splice engine it hurts.
+ *   FAULT_SHORT=BYTES
+ *	recv() (but not MSG_PEEK), send() and splice() move at most BYTES
+ *	bytes a call: short reads and writes, as a congested peer gives.
+ *	Logged "SHORT n" for the first few calls it shortens.
  *   FAULT_REALTIME_OFFSET=SECONDS
  *	added to CLOCK_REALTIME, gettimeofday() and time(); never to
  *	CLOCK_MONOTONIC.
@@ -41,10 +46,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { F_SPLICE, F_ACCEPT4, F_PIPE2, F_SOCKET, F_CONNECT, F_SEND, F_RECV, F_COUNT };
+enum { F_SPLICE, F_ACCEPT4, F_PIPE2, F_SOCKET, F_CONNECT, F_SEND, F_RECV, F_MALLOC,
+	F_COUNT };
 
 static const char *const fault_names[F_COUNT] = {
-	"SPLICE", "ACCEPT4", "PIPE2", "SOCKET", "CONNECT", "SEND", "RECV",
+	"SPLICE", "ACCEPT4", "PIPE2", "SOCKET", "CONNECT", "SEND", "RECV", "MALLOC",
 };
 
 struct fault_rule {
@@ -57,6 +63,11 @@ struct fault_rule {
 static struct fault_rule rules[F_COUNT];
 static long realtime_offset;
 static long proc_net_delay_ms;
+static long short_io;		/* FAULT_SHORT: 0, or the most a call moves */
+static long short_noted;	/* atomic: "SHORT" lines logged so far */
+/* Set while the shim itself runs: what it calls (fopen, dlsym, stdio)
+ * may allocate, and those allocations must neither fail nor recurse. */
+static __thread int in_shim __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 
@@ -108,6 +119,10 @@ fault_parse_line(char *line)
 		realtime_offset = strtol(eq + 1, NULL, 10);
 		return;
 	}
+	if (strcmp(line + 6, "SHORT") == 0) {
+		short_io = strtol(eq + 1, NULL, 10);
+		return;
+	}
 	if (strcmp(line + 6, "PROC_NET_DELAY_MS") == 0) {
 		proc_net_delay_ms = strtol(eq + 1, NULL, 10);
 		return;
@@ -147,6 +162,7 @@ fault_reset(void)
 	memset(rules, 0, sizeof(rules));
 	realtime_offset = 0;
 	proc_net_delay_ms = 0;
+	short_io = 0;
 }
 
 static void
@@ -180,7 +196,7 @@ fault_load_file(const char *path)
 
 /* Re-read FAULT_FILE when it changed; checked at most every 10 ms. */
 static void
-fault_refresh(void)
+fault_refresh_rules(void)
 {
 	static const char *path;
 	static int inited;
@@ -224,6 +240,18 @@ fault_refresh(void)
 	pthread_mutex_unlock(&reload_lock);
 }
 
+/* As the shim (in_shim): the fopen() of a re-read allocates, and that
+ * allocation must not come back here under reload_lock. */
+static void
+fault_refresh(void)
+{
+	int was = in_shim;
+
+	in_shim = 1;
+	fault_refresh_rules();
+	in_shim = was;
+}
+
 static void
 fault_note(int which, int e)
 {
@@ -239,9 +267,8 @@ fault_note(int which, int e)
 	close(fd);
 }
 
-/* Should this call fail? Sets errno and returns 1 when so. */
 static int
-fault_hit(int which)
+fault_hit_rule(int which)
 {
 	struct fault_rule *r = &rules[which];
 	long n;
@@ -255,8 +282,50 @@ fault_hit(int which)
 	if (r->count >= 0 && __atomic_add_fetch(&r->failed, 1, __ATOMIC_RELAXED) > r->count)
 		return 0;
 	fault_note(which, r->err);
-	errno = r->err;
+	return r->err;
+}
+
+/* Should this call fail? Sets errno and returns 1 when so. Never from
+ * inside the shim itself (its fopen() allocates, its dlsym() may). */
+static int
+fault_hit(int which)
+{
+	int e;
+
+	if (in_shim)
+		return 0;
+	in_shim = 1;
+	e = fault_hit_rule(which);
+	in_shim = 0;
+	if (e == 0)
+		return 0;
+	errno = e;
 	return 1;
+}
+
+/* FAULT_SHORT: the length a call of len bytes may move. */
+static size_t
+fault_short(size_t len)
+{
+	long cap = __atomic_load_n(&short_io, __ATOMIC_RELAXED);
+
+	if (cap <= 0 || len <= (size_t)cap)
+		return len;
+	if (__atomic_add_fetch(&short_noted, 1, __ATOMIC_RELAXED) <= 8) {
+		const char *path = getenv("FAULT_LOG");
+		int fd;
+
+		if (path != NULL && (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0644)) != -1) {
+			char line[32];
+			int n = snprintf(line, sizeof(line), "SHORT %ld\n", cap);
+
+			if (write(fd, line, (size_t)n) != n)
+				(void)0;	/* best effort, as fault_note() */
+			close(fd);
+		}
+	}
+	return (size_t)cap;
 }
 
 static int
@@ -277,7 +346,7 @@ splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len, unsig
 		real = fault_real("splice");
 	if ((dir == 0 || (dir == 1) == fault_is_pipe(fd_out)) && fault_hit(F_SPLICE))
 		return -1;
-	return real(fd_in, off_in, fd_out, off_out, len, flags);
+	return real(fd_in, off_in, fd_out, off_out, fault_short(len), flags);
 }
 
 int
@@ -339,7 +408,7 @@ send(int fd, const void *buf, size_t len, int flags)
 		real = fault_real("send");
 	if (fault_hit(F_SEND))
 		return -1;
-	return real(fd, buf, len, flags);
+	return real(fd, buf, fault_short(len), flags);
 }
 
 ssize_t
@@ -351,7 +420,9 @@ recv(int fd, void *buf, size_t len, int flags)
 		real = fault_real("recv");
 	if (fault_hit(F_RECV))
 		return -1;
-	return real(fd, buf, len, flags);
+	/* A peek is never shortened: what was peeked is then read whole, as
+	 * the kernel guarantees (the PROXY header reader relies on it). */
+	return real(fd, buf, flags & MSG_PEEK ? len : fault_short(len), flags);
 }
 
 int
@@ -428,4 +499,29 @@ fopen(const char *path, const char *mode)
 		real = fault_real("fopen");
 	fault_proc_net_delay(path);
 	return real(path, mode);
+}
+
+/* malloc(), calloc() and realloc() answering NULL (FAULT_MALLOC), through
+ * glibc's own allocator otherwise. free() is glibc's: nothing to wrap.
+ * The shim's own allocations (in_shim) never fail. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+
+void *
+malloc(size_t size)
+{
+	return fault_hit(F_MALLOC) ? NULL : __libc_malloc(size);
+}
+
+void *
+calloc(size_t n, size_t size)
+{
+	return fault_hit(F_MALLOC) ? NULL : __libc_calloc(n, size);
+}
+
+void *
+realloc(void *p, size_t size)
+{
+	return fault_hit(F_MALLOC) ? NULL : __libc_realloc(p, size);
 }
