@@ -135,7 +135,7 @@ parse_other_opt(struct parser *p, const char *what, const struct other_opt *tab,
 {
 	const char *o = argv[*i];
 	const struct other_opt *x = NULL;
-	char names[64], sugg[96], where[128];
+	char names[64], where[128];
 
 	for (size_t k = 0; k < ntab && x == NULL; k++) {
 		if (strcmp(tab[k].name, o) == 0)
@@ -143,8 +143,7 @@ parse_other_opt(struct parser *p, const char *what, const struct other_opt *tab,
 	}
 	if (x == NULL) {
 		snprintf(names, sizeof(names), "%s option", what);
-		parse_err(p, "unknown %s '%s'%s", names, o,
-		    parse_suggest(o, known, n, sugg, sizeof(sugg)));
+		parse_unknown(p, names, o, known, n, sizeof(*known));
 		/* A misspelt option's value is not another unknown option. */
 		if (*i + 1 < argc && !parse_is_opt(argv[*i + 1], known, n, tab, ntab))
 			(*i)++;
