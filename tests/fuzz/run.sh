@@ -13,6 +13,10 @@
 # then move it to tests/fuzz/regressions/NAME/ so that make check replays
 # it). Each target also writes BUILDDIR/tests/fuzz/run_NAME.log, ending
 # with "1 passed, 0 failed" or "0 passed, 1 failed" for tests/summary.sh.
+#
+# FUZZ_TIMEOUT (seconds, default 1) is libFuzzer's limit for one input; on
+# a machine shared with other work, raise it for long runs, or a stall of
+# the whole machine is reported as a hang of the parser.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=60
@@ -66,7 +70,7 @@ for t in $targets; do
 	before=$(ls "$crashes" | wc -l)
 	# shellcheck disable=SC2086
 	nice -n "${FUZZ_NICE:-10}" "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" \
-		-timeout=1 -rss_limit_mb=512 -print_final_stats=1 $dictarg \
+		-timeout=${FUZZ_TIMEOUT:-1} -rss_limit_mb=512 -print_final_stats=1 $dictarg \
 		-artifact_prefix="$crashes/" "$work" $seeds >"$log.out" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log.out" | tail -1)
