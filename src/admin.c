@@ -23,6 +23,7 @@
 
 #include "admin.h"
 #include "admin_sess.h"
+#include "admin_stat.h"
 #include "backend.h"
 #include "conf_stats.h"
 #include "listener.h"
@@ -63,6 +64,8 @@ struct admin_client {
 	char *line;			/* the commands still to run (strtok_r) */
 	char *save;
 	struct admin_walk *walk;	/* the "show sess" being streamed, or NULL */
+	int prompt;			/* interactive ("prompt"): "> " after each answer */
+	unsigned int ran;		/* commands of the current line run so far */
 	struct admin_client *prev, *next;
 };
 
@@ -106,6 +109,7 @@ struct admin_cmd {
 	const char *args;		/* for help */
 	enum conf_level level;		/* least level allowed */
 	int nargs;			/* arguments after the words */
+	int optargs;			/* and up to this many more */
 	const char *sub;		/* the second argument, when it picks the line */
 	void (*run)(char **argv, struct evbuffer *out);	/* argv: the arguments */
 	const char *help;
@@ -180,50 +184,20 @@ static void admin_cmd_help(char **argv, struct evbuffer *out);
 static void
 admin_cmd_show_info(char **argv, struct evbuffer *out)
 {
-	(void)argv;
-	if (admin_info != NULL)
-		admin_info(out);
-}
+	enum admin_form form;
+	struct admin_facts f;
+	struct admin_info *i;
 
-static void
-admin_cmd_show_stat(char **argv, struct evbuffer *out)
-{
-	const struct conf *c = conf_current();
-
-	(void)argv;
-	evbuffer_add_printf(out, "# pxname,svname,type,status,weight,scur,slim,stot,"
-	    "bin,bout,qcur,qmax\n");
-	for (const struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
-		if (px->cap & CONF_PX_FE)
-			evbuffer_add_printf(out, "%s,FRONTEND,0,%s,,%u,%u,%" PRIu64 ",%" PRIu64
-			    ",%" PRIu64 ",,\n", px->name,
-			    __atomic_load_n(&px->stopped, __ATOMIC_RELAXED) ? "STOP" : "OPEN",
-			    __atomic_load_n(&px->cur_sess, __ATOMIC_RELAXED),
-			    __atomic_load_n(&px->maxconn, __ATOMIC_RELAXED),
-			    __atomic_load_n(&px->total_sess, __ATOMIC_RELAXED),
-			    __atomic_load_n(&px->fe_bytes[0], __ATOMIC_RELAXED),
-			    __atomic_load_n(&px->fe_bytes[1], __ATOMIC_RELAXED));
-		if (!(px->cap & CONF_PX_BE))
-			continue;
-		for (const struct conf_server *s = px->servers; s != NULL; s = s->next) {
-			char st[24];
-
-			backend_status_text(s, st, sizeof(st));
-			evbuffer_add_printf(out, "%s,%s,2,%s,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%"
-			    PRIu64 ",,\n", px->name, s->name, st,
-			    __atomic_load_n(&s->cur_weight, __ATOMIC_RELAXED),
-			    __atomic_load_n(&s->cur_sess, __ATOMIC_RELAXED), s->maxconn,
-			    __atomic_load_n(&s->total_sess, __ATOMIC_RELAXED),
-			    __atomic_load_n(&s->bytes[0], __ATOMIC_RELAXED),
-			    __atomic_load_n(&s->bytes[1], __ATOMIC_RELAXED));
-		}
-		evbuffer_add_printf(out, "%s,BACKEND,1,%s,,,,,%" PRIu64 ",%" PRIu64 ",%u,%u\n",
-		    px->name, backend_any_up(px) ? "UP" : "DOWN",
-		    __atomic_load_n(&px->be_bytes[0], __ATOMIC_RELAXED),
-		    __atomic_load_n(&px->be_bytes[1], __ATOMIC_RELAXED),
-		    __atomic_load_n(&px->queue_len, __ATOMIC_RELAXED),
-		    __atomic_load_n(&px->queue_max, __ATOMIC_RELAXED));
+	if (admin_info == NULL || admin_form(argv, "show info", &form, out) == -1)
+		return;
+	if ((i = calloc(1, sizeof(*i))) == NULL) {
+		admin_error(out, "out of memory");
+		return;
 	}
+	admin_info(&f);
+	admin_info_fill(i, &f);
+	admin_info_write(out, form, i);
+	free(i);
 }
 
 static void
@@ -355,42 +329,55 @@ admin_cmd_set_maxconn_global(char **argv, struct evbuffer *out)
 
 /* Longest first where one command's words begin another's. */
 static const struct admin_cmd admin_cmds[] = {
-	{ "help", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_help, "this list" },
-	{ "show info", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_info,
-	  "the process: version, uptime, sessions, reloads" },
-	{ "show stat", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_stat,
-	  "frontends, backends and servers as CSV" },
-	{ "show sess", "", CONF_LEVEL_USER, 0, NULL, admin_sess_show,
+	{ "help", "", CONF_LEVEL_USER, 0, 0, NULL, admin_cmd_help, "this list" },
+	{ "prompt", "", CONF_LEVEL_USER, 0, 0, NULL, NULL,
+	  "interactive: commands line after line, each answer then '> '" },
+	{ "quit", "", CONF_LEVEL_USER, 0, 0, NULL, NULL, "end an interactive session" },
+	{ "show info", "[json|typed]", CONF_LEVEL_USER, 0, 1, NULL, admin_cmd_show_info,
+	  "the process: version, uptime, sessions, reloads (HAProxy's names)" },
+	{ "show stat", "[json|typed]", CONF_LEVEL_USER, 0, 1, NULL, admin_stat_show,
+	  "frontends, backends and servers: HAProxy's CSV columns, then splicer's" },
+	{ "show servers state", "[BACKEND]", CONF_LEVEL_USER, 0, 1, NULL,
+	  admin_stat_servers_state, "the servers' states, in HAProxy's layout" },
+	{ "show sess", "", CONF_LEVEL_USER, 0, 0, NULL, admin_sess_show,
 	  "one line per session" },
-	{ "show pools", "", CONF_LEVEL_USER, 0, NULL, admin_cmd_show_pools,
+	{ "show pools", "", CONF_LEVEL_USER, 0, 0, NULL, admin_cmd_show_pools,
 	  "the pipe pools: per thread, pipes in use, kept, made, refused" },
-	{ "disable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, NULL, admin_cmd_disable_frontend,
+	{ "disable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, 0, NULL, admin_cmd_disable_frontend,
 	  "stop accepting (clients wait in the kernel's backlog)" },
-	{ "enable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, NULL, admin_cmd_enable_frontend,
+	{ "enable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, 0, NULL, admin_cmd_enable_frontend,
 	  "accept again" },
-	{ "set maxconn frontend", "NAME N", CONF_LEVEL_ADMIN, 2, NULL,
+	{ "set maxconn frontend", "NAME N", CONF_LEVEL_ADMIN, 2, 0, NULL,
 	  admin_cmd_set_maxconn_frontend, "sessions at once for a frontend (0: no own limit)" },
-	{ "set maxconn global", "N", CONF_LEVEL_ADMIN, 1, NULL, admin_cmd_set_maxconn_global,
+	{ "set maxconn global", "N", CONF_LEVEL_ADMIN, 1, 0, NULL, admin_cmd_set_maxconn_global,
 	  "sessions at once for the process (up to what the fd limit allows)" },
-	{ "disable server", "BACKEND/SERVER", CONF_LEVEL_OPERATOR, 1, NULL,
+	{ "disable server", "BACKEND/SERVER", CONF_LEVEL_OPERATOR, 1, 0, NULL,
 	  admin_cmd_disable_server, "maintenance: no new session" },
-	{ "enable server", "BACKEND/SERVER", CONF_LEVEL_OPERATOR, 1, NULL,
+	{ "enable server", "BACKEND/SERVER", CONF_LEVEL_OPERATOR, 1, 0, NULL,
 	  admin_cmd_enable_server, "out of maintenance" },
-	{ "set server", "BACKEND/SERVER state ready|drain|maint", CONF_LEVEL_OPERATOR, 3, "state",
+	{ "set server", "BACKEND/SERVER state ready|drain|maint", CONF_LEVEL_OPERATOR, 3, 0, "state",
 	  admin_cmd_set_server, "drain: no new session, current ones go on" },
-	{ "set server", "BACKEND/SERVER weight 0..256", CONF_LEVEL_ADMIN, 3, "weight",
+	{ "set server", "BACKEND/SERVER weight 0..256", CONF_LEVEL_ADMIN, 3, 0, "weight",
 	  admin_cmd_set_server, "its share of new sessions" },
-	{ "shutdown session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_sess_shutdown,
+	{ "get weight", "BACKEND/SERVER", CONF_LEVEL_USER, 1, 0, NULL, admin_stat_get_weight,
+	  "the weight in force and the configured one" },
+	{ "set weight", "BACKEND/SERVER 0..256|0%..100%", CONF_LEVEL_ADMIN, 2, 0, NULL,
+	  admin_stat_set_weight, "its share of new sessions (N% of the configured weight)" },
+	{ "clear counters all", "", CONF_LEVEL_ADMIN, 0, 0, NULL, admin_stat_clear_all,
+	  "every counter of every proxy and server back to 0" },
+	{ "clear counters", "", CONF_LEVEL_OPERATOR, 0, 0, NULL, admin_stat_clear_max,
+	  "the maxima (smax, qmax) back to 0" },
+	{ "shutdown session", "ID", CONF_LEVEL_ADMIN, 1, 0, NULL, admin_sess_shutdown,
 	  "end it now (termination state K)" },
-	{ "shutdown sessions", "server BACKEND/SERVER", CONF_LEVEL_ADMIN, 2, NULL,
+	{ "shutdown sessions", "server BACKEND/SERVER", CONF_LEVEL_ADMIN, 2, 0, NULL,
 	  admin_sess_shutdown_server, "end every session of a server" },
-	{ "set bandwidth-limit session", "ID upload|download RATE", CONF_LEVEL_ADMIN, 3, NULL,
+	{ "set bandwidth-limit session", "ID upload|download RATE", CONF_LEVEL_ADMIN, 3, 0, NULL,
 	  admin_sess_bw, "shape a session from now on (e.g. 10mbps)" },
-	{ "set bandwidth-limit frontend", "NAME upload|download RATE", CONF_LEVEL_ADMIN, 3, NULL,
+	{ "set bandwidth-limit frontend", "NAME upload|download RATE", CONF_LEVEL_ADMIN, 3, 0, NULL,
 	  admin_sess_bw_frontend, "the rate of its bandwidth-limit lines, sessions running included" },
-	{ "pause session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_sess_pause,
+	{ "pause session", "ID", CONF_LEVEL_ADMIN, 1, 0, NULL, admin_sess_pause,
 	  "no byte moves either way (in the kernel: from the next segment)" },
-	{ "resume session", "ID", CONF_LEVEL_ADMIN, 1, NULL, admin_sess_resume,
+	{ "resume session", "ID", CONF_LEVEL_ADMIN, 1, 0, NULL, admin_sess_resume,
 	  "after pause" },
 };
 
@@ -425,7 +412,7 @@ admin_find(int argc, char **argv, int *nwords)
 			}
 			n++;
 		}
-		if (!match || argc - n != c->nargs ||
+		if (!match || argc - n < c->nargs || argc - n > c->nargs + c->optargs ||
 		    (c->sub != NULL && strcmp(argv[n + 1], c->sub) != 0))
 			continue;
 		*nwords = n;
@@ -434,13 +421,70 @@ admin_find(int argc, char **argv, int *nwords)
 	return NULL;
 }
 
+/* How many of c's words start argv; *whole when all of them do. */
+static int
+admin_prefix(const struct admin_cmd *c, int argc, char **argv, int *whole)
+{
+	char words[64], *save;
+	int n = 0;
+
+	snprintf(words, sizeof(words), "%s", c->words);
+	*whole = 1;
+	for (char *w = strtok_r(words, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+		if (n >= argc || strcmp(argv[n], w) != 0) {
+			*whole = 0;
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* No line of the table fits argv: say which word is wrong. */
+static void
+admin_unknown(int argc, char **argv, struct evbuffer *out)
+{
+	const struct admin_cmd *best = NULL;
+	int best_n = 0, best_whole = 0;
+
+	for (size_t i = 0; i < sizeof(admin_cmds) / sizeof(*admin_cmds); i++) {
+		int whole, n = admin_prefix(&admin_cmds[i], argc, argv, &whole);
+
+		if (n > best_n || (n == best_n && whole && !best_whole)) {
+			best = &admin_cmds[i];
+			best_n = n;
+			best_whole = whole;
+		}
+	}
+	if (best == NULL)
+		admin_error(out, "unknown command '%s'; 'help' lists them", argv[0]);
+	else if (!best_whole && best_n < argc)
+		admin_error(out, "unknown command: no command has '%s' after '%.*s'; 'help' lists them",
+		    argv[best_n], (int)(argv[best_n - 1] + strlen(argv[best_n - 1]) - argv[0]),
+		    argv[0]);
+	else if (!best_whole)
+		admin_error(out, "'%s' is not a whole command; 'help' lists those that begin so",
+		    argv[0]);
+	else if (argc - best_n > best->nargs + best->optargs)
+		admin_error(out, "'%s': unexpected argument '%s' (expected: %s%s%s)", best->words,
+		    argv[best_n + best->nargs + best->optargs], best->words,
+		    best->args[0] != '\0' ? " " : "", best->args);
+	else if (argc - best_n < best->nargs)
+		admin_error(out, "'%s': missing argument (expected: %s %s)", best->words,
+		    best->words, best->args);
+	else
+		admin_error(out, "'%s': unknown argument '%s'; 'help' lists them", best->words,
+		    argv[best_n + 1]);
+}
+
 /* Run one command (its words split on blanks; line is cut up) for a
  * client of `level`. Returns 1 when out holds only the head of an answer
- * whose lines are streamed afterwards ("show sess"), else 0. */
+ * whose lines are streamed afterwards ("show sess"), -1 when the command
+ * was blank, else 0. */
 static int
 admin_run(char *line, enum conf_level level, struct evbuffer *out)
 {
-	char *argv[ADMIN_ARGS_MAX], *save;
+	char *argv[ADMIN_ARGS_MAX + 1], *save;
 	const struct admin_cmd *c;
 	int argc = 0, nwords;
 
@@ -452,10 +496,10 @@ admin_run(char *line, enum conf_level level, struct evbuffer *out)
 		argv[argc++] = w;
 	}
 	if (argc == 0)
-		return 0;
+		return -1;
+	argv[argc] = NULL;
 	if ((c = admin_find(argc, argv, &nwords)) == NULL) {
-		admin_error(out, "unknown command or wrong arguments: '%s'; 'help' lists them",
-		    argv[0]);
+		admin_unknown(argc, argv, out);
 		return 0;
 	}
 	if (level < c->level) {
@@ -463,7 +507,8 @@ admin_run(char *line, enum conf_level level, struct evbuffer *out)
 		    conf_level_name(c->level), conf_level_name(level));
 		return 0;
 	}
-	c->run(argv + nwords, out);
+	if (c->run != NULL)	/* prompt and quit are the client's (admin_produce) */
+		c->run(argv + nwords, out);
 	/* show sess answered its head; the lines follow from the workers. */
 	return c->run == admin_sess_show;
 }
@@ -471,6 +516,18 @@ admin_run(char *line, enum conf_level level, struct evbuffer *out)
 /* ---- streaming "show sess" ---- */
 
 static void admin_produce(struct admin_client *cl);
+
+/* A command's answer ends with a blank line (as HAProxy's), then the
+ * prompt in interactive mode. */
+static void
+admin_cmd_end(struct admin_client *cl)
+{
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+	evbuffer_add(out, "\n", 1);
+	if (cl->prompt)
+		evbuffer_add(out, "> ", 2);
+}
 
 static void
 admin_walk_free(struct admin_walk *wk)
@@ -525,6 +582,7 @@ admin_walk_on_done(evutil_socket_t fd, short what, void *arg)
 		if (wk->w >= worker_count()) {
 			cl->walk = NULL;
 			admin_walk_free(wk);
+			admin_cmd_end(cl);
 		}
 		admin_produce(cl);
 	}
@@ -536,11 +594,14 @@ admin_walk_start(struct admin_client *cl)
 {
 	struct admin_walk *wk;
 
-	if (worker_count() == 0 || admin_done_ev == NULL)
+	if (worker_count() == 0 || admin_done_ev == NULL) {
+		admin_cmd_end(cl);
 		return;
+	}
 	if ((wk = calloc(1, sizeof(*wk))) == NULL || (wk->out = evbuffer_new()) == NULL) {
 		free(wk);
 		admin_error(bufferevent_get_output(cl->bev), "out of memory");
+		admin_cmd_end(cl);
 		return;
 	}
 	wk->job.run = admin_walk_batch;
@@ -599,8 +660,10 @@ admin_exec(char *line, enum conf_level level, struct evbuffer *out)
 
 	if (admin_too_many(line, out))
 		return;
-	for (char *cmd = strtok_r(line, ";", &save); cmd != NULL; cmd = strtok_r(NULL, ";", &save))
-		admin_run(cmd, level, out);
+	for (char *cmd = strtok_r(line, ";", &save); cmd != NULL; cmd = strtok_r(NULL, ";", &save)) {
+		if (admin_run(cmd, level, out) != -1)
+			evbuffer_add(out, "\n", 1);
+	}
 }
 
 /* ---- clients ---- */
@@ -661,6 +724,48 @@ admin_finish(struct admin_client *cl)
 		admin_on_written(cl->bev, cl);
 }
 
+/* Is cmd the one word w, blanks aside? */
+static int
+admin_is_word(const char *cmd, const char *w)
+{
+	size_t n = strlen(w);
+
+	cmd += strspn(cmd, " \t\r");
+	return strncmp(cmd, w, n) == 0 && cmd[n + strspn(cmd + n, " \t\r")] == '\0';
+}
+
+static void admin_on_read(struct bufferevent *bev, void *arg);
+static void admin_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* Every command of the line ran: close once the answer is out, or in
+ * interactive mode read the next line (one already there is taken from
+ * the event loop, not from here). */
+static void
+admin_line_done(struct admin_client *cl)
+{
+	struct bufferevent *bev = cl->bev;
+	size_t eol;
+
+	if (!cl->prompt) {
+		/* An error about the line itself ends as any answer. */
+		if (cl->ran == 0 && evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			admin_cmd_end(cl);
+		admin_finish(cl);
+		return;
+	}
+	if (cl->ran == 0)
+		admin_cmd_end(cl);	/* a blank line: the prompt again */
+	free(cl->line);
+	cl->line = NULL;
+	cl->save = NULL;
+	cl->ran = 0;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(bev, admin_on_read, NULL, admin_on_event, cl);
+	bufferevent_enable(bev, EV_READ);
+	if (evbuffer_search_eol(bufferevent_get_input(bev), NULL, &eol, EVBUFFER_EOL_LF).pos != -1)
+		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
 /*
  * Go on with the answer while the client's unsent output is below the
  * high mark: the next batch of a walk, or the next command. Above it,
@@ -681,11 +786,26 @@ admin_produce(struct admin_client *cl)
 			return;	/* admin_walk_on_done goes on */
 		}
 		if ((cmd = strtok_r(cl->save == NULL ? cl->line : NULL, ";", &cl->save)) == NULL) {
+			admin_line_done(cl);
+			return;
+		}
+		if (admin_is_word(cmd, "quit")) {
 			admin_finish(cl);
 			return;
 		}
-		if (admin_run(cmd, cl->level, out))
+		if (admin_is_word(cmd, "prompt"))
+			cl->prompt = !cl->prompt;
+		switch (admin_run(cmd, cl->level, out)) {
+		case 1:
 			admin_walk_start(cl);
+			break;
+		case 0:
+			admin_cmd_end(cl);
+			break;
+		default:
+			continue;	/* blank */
+		}
+		cl->ran++;
 	}
 }
 
@@ -708,8 +828,9 @@ admin_answer(struct admin_client *cl, const char *line)
 	if (!admin_too_many(line, out) && (cl->line = strdup(line)) == NULL)
 		admin_error(out, "out of memory");
 	cl->save = NULL;
+	cl->ran = 0;
 	if (cl->line == NULL)
-		admin_finish(cl);
+		admin_line_done(cl);
 	else
 		admin_produce(cl);
 }

@@ -20,6 +20,7 @@
 #define SPLICER_ADMIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -35,7 +36,14 @@
 int admin_bind(const struct conf *c, char *err, size_t errlen);
 
 /* What the process tells "show info" about itself (main.c). */
-typedef void (*admin_info_fn)(struct evbuffer *out);
+struct admin_facts {
+	uint64_t started_us;		/* clock_now_us() at start */
+	unsigned int reloads, reloads_failed;
+	int stopping;
+	const char *last_reload;	/* "none", "succeeded" or "failed" */
+	unsigned int maxconn_max;	/* the most sessions the fd limit allows */
+};
+typedef void (*admin_info_fn)(struct admin_facts *f);
 
 /* Accept admin clients on base; "set maxconn global" may go up to
  * maxconn_max (what the fd limit allows). */

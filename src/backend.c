@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "lb.h"
 #include "log.h"
 
@@ -33,6 +34,8 @@ backend_init(struct conf *c)
 			s->state = s->disabled ? CONF_SRV_MAINT : CONF_SRV_UP;
 			s->cur_weight = s->weight;
 			s->rr_current = 0;
+			s->last_change_us = clock_now_us();
+			s->down_since_us = s->disabled ? s->last_change_us : 0;
 		}
 	}
 }
@@ -106,7 +109,8 @@ backend_pick(struct conf_proxy *be, const struct sockaddr *cli,
 		return BACKEND_NO_SERVER;
 	if ((s = lb_for(be->balance)->pick(be, backend_cand, n, cli)) == NULL)
 		return BACKEND_FULL;
-	__atomic_add_fetch(&s->cur_sess, 1, __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&s->cur_sess, 1, __ATOMIC_RELAXED) > s->max_sess)
+		__atomic_store_n(&s->max_sess, s->cur_sess, __ATOMIC_RELAXED);
 	s->total_sess++;
 	*srv = s;
 	return BACKEND_ASSIGNED;
@@ -232,6 +236,31 @@ backend_derive(const struct conf_server *srv)
 	return CONF_SRV_UP;
 }
 
+static int
+backend_is_down(enum conf_server_state st)
+{
+	return st == CONF_SRV_DOWN || st == CONF_SRV_MAINT;
+}
+
+/* The state changed from was (under the lock): the figures of show stat
+ * (lastchg, chkdown, downtime). */
+static void
+backend_account(struct conf_server *srv, enum conf_server_state was)
+{
+	uint64_t now = clock_now_us();
+
+	__atomic_store_n(&srv->last_change_us, now, __ATOMIC_RELAXED);
+	if (backend_is_down(was) == backend_is_down(srv->state))
+		return;
+	if (backend_is_down(srv->state)) {
+		__atomic_add_fetch(&srv->chkdown, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&srv->down_since_us, now, __ATOMIC_RELAXED);
+	} else {
+		__atomic_add_fetch(&srv->downtime_us, now - srv->down_since_us, __ATOMIC_RELAXED);
+		__atomic_store_n(&srv->down_since_us, 0, __ATOMIC_RELAXED);
+	}
+}
+
 /* A holder changed (under the lock): derive the state again, let waiters
  * go on if it changed; returns the previous state. */
 static enum conf_server_state
@@ -240,8 +269,10 @@ backend_rederive(struct conf_proxy *be, struct conf_server *srv)
 	enum conf_server_state was = srv->state;
 
 	__atomic_store_n(&srv->state, backend_derive(srv), __ATOMIC_RELAXED);
-	if (was != srv->state)
+	if (was != srv->state) {
+		backend_account(srv, was);
 		backend_wake(be);
+	}
 	return was;
 }
 

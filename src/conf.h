@@ -158,6 +158,11 @@ struct conf_server {
 	uint64_t total_sess;		/* sessions ever sent to it */
 	uint64_t bytes[2];		/* bytes delivered up (to it) and down, atomic */
 	uint64_t connect_errors;	/* connect attempts that failed, atomic */
+	unsigned int max_sess;		/* most cur_sess ever (under the backend lock) */
+	uint64_t last_change_us;	/* clock_now_us() of the last state change */
+	uint64_t down_since_us;		/* when it went DOWN or MAINT; 0 while neither */
+	uint64_t downtime_us;		/* time spent DOWN or MAINT before down_since_us */
+	uint64_t chkdown;		/* transitions to DOWN or MAINT */
 };
 
 struct conf_bind {
@@ -251,6 +256,8 @@ struct conf_proxy {
 					 * down (frontend), atomic */
 	uint64_t be_bytes[2];		/* the same for its sessions' servers (backend) */
 	uint64_t fe_shaped[2];		/* of fe_bytes, those of shaped flows */
+	unsigned int max_sess;		/* most cur_sess ever (frontend), atomic */
+	uint64_t denied_conn;		/* refused by "tcp-request connection reject", atomic */
 };
 
 /* Command levels of an admin socket ("level"): each allows the ones below. */

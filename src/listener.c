@@ -261,6 +261,18 @@ listener_take_slot(unsigned int *cur, unsigned int limit)
 	return 0;
 }
 
+/* The frontend's peak of sessions at once (show stat's smax). */
+static void
+listener_note_max(struct conf_proxy *fe)
+{
+	unsigned int cur = __atomic_load_n(&fe->cur_sess, __ATOMIC_RELAXED);
+	unsigned int max = __atomic_load_n(&fe->max_sess, __ATOMIC_RELAXED);
+
+	while (cur > max && !__atomic_compare_exchange_n(&fe->max_sess, &max, cur, 1,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 /* Reserve a place under every limit that applies to l: process, frontend,
  * bind line. Returns 0 when one of them is full (nothing reserved). */
 static int
@@ -526,6 +538,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		    acl_connection_verdict(l->fe->tcp_conn_rules, (struct sockaddr *)&ss) ==
 		    ACL_ACTION_REJECT) {
 			listener_unreserve(l, l->fe);
+			__atomic_add_fetch(&l->fe->denied_conn, 1, __ATOMIC_RELAXED);
 			close(fd);
 			continue;
 		}
@@ -537,6 +550,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		dial_tune_socket(fd);
 		l->cur_sess++;
 		__atomic_add_fetch(&l->fe->total_sess, 1, __ATOMIC_RELAXED);
+		listener_note_max(l->fe);
 		listener_hand_over(l, fd, &ss, len);
 	}
 }

@@ -188,29 +188,17 @@ main_log_totals(void)
 	    st.by_engine[ENGINE_SOCKMAP], ks.promoted, ks.failed, ks.doubled, ks.bytes);
 }
 
-/* "show info" (admin.c): the process as a list of "Name: value". */
+/* "show info" (admin_stat.c): what only main knows of the process. */
 static void
-main_show_info(struct evbuffer *out)
+main_show_info(struct admin_facts *f)
 {
-	struct session_stats st;
-	struct pipe_pool_stats ps;
-	struct engine_kernel_stats ks;
-
-	session_sum_stats(&st);
-	worker_sum_pools(&ps);
-	engine_kernel_stats(&ks);
-	evbuffer_add_printf(out,
-	    "Name: splicer\nVersion: %s\nPid: %d\nUptime_sec: %" PRIu64 "\n"
-	    "Nbthread: %u\nMaxconn: %u\nCurrConns: %u\nCumConns: %" PRIu64 "\n"
-	    "Stopping: %d\nReloads: %u\nReloadsFailed: %u\nLastReload: %s\n"
-	    "Sockmap: %s\nSockmapFlows: %llu\nSockmapRefused: %llu\nSockmapBytes: %llu\n"
-	    "SockmapDoubled: %llu\nPipesCreated: %" PRIu64 "\nPipeFallbacks: %" PRIu64 "\n",
-	    PACKAGE_VERSION, (int)getpid(), (clock_now_us() - main_proc.started_us) / 1000000,
-	    worker_count(), listener_maxconn(), listener_actconn(), st.sessions, main_stopping,
-	    main_proc.reloads, main_proc.reloads_failed,
-	    main_last_reload_ok < 0 ? "none" : main_last_reload_ok ? "succeeded" : "failed",
-	    engine_sockmap_available() ? "loaded" : "unavailable", ks.promoted, ks.failed,
-	    ks.bytes, ks.doubled, ps.created, ps.fallbacks);
+	f->started_us = main_proc.started_us;
+	f->reloads = main_proc.reloads;
+	f->reloads_failed = main_proc.reloads_failed;
+	f->stopping = main_stopping;
+	f->last_reload = main_last_reload_ok < 0 ? "none" : main_last_reload_ok ? "succeeded" :
+	    "failed";
+	f->maxconn_max = main_maxconn_fds;
 }
 
 /* May a session of c use the sockmap engine (engine sockmap or auto,

@@ -5,7 +5,8 @@
  *   splicerctl [-s SOCKET] COMMAND...
  *   splicerctl top [-f STATSFILE] [-n FRAMES]
  *
- * The words are joined with blanks into one line. Exit status: 0, 1 when
+ * The words are joined with blanks into one line; the blank line that ends
+ * splicer's answer is not printed. Exit status: 0, 1 when
  * the answer reports an error ("error: ..."), 2 when splicer could not be
  * reached or the command line is wrong.
  */
@@ -98,6 +99,7 @@ main(int argc, char **argv)
 	char line[CTL_LINE_MAX + 2], buf[65536];
 	size_t len = 0;
 	int opt, fd, error = 0, m = 0;	/* m: chars of "error: " matched on this line */
+	int held = 0, last = '\n';	/* a newline not printed yet; the last one printed */
 	ssize_t n;
 
 	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
@@ -166,9 +168,21 @@ main(int argc, char **argv)
 			if (m == 7)
 				error = 1;
 		}
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+		/* The blank line that ends an answer is the protocol's, not
+		 * the command's: the last newline waits to be known. */
+		if ((held && fputc('\n', stdout) == EOF) ||
+		    fwrite(buf, 1, (size_t)n - 1, stdout) != (size_t)n - 1)
 			return 2;
+		if (held || n > 1)
+			last = n > 1 ? buf[n - 2] : '\n';
+		held = buf[n - 1] == '\n';
+		if (!held && fputc(buf[n - 1], stdout) == EOF)
+			return 2;
+		if (!held)
+			last = buf[n - 1];
 	}
+	if (held && last != '\n')
+		fputc('\n', stdout);
 	close(fd);
 	return error;
 }

@@ -45,9 +45,9 @@ static const char fuzz_conf_text[] =
 	"    server s3 [::1]:9002 backup\n";
 
 static void
-fuzz_info(struct evbuffer *out)
+fuzz_info(struct admin_facts *f)
 {
-	evbuffer_add_printf(out, "Name: splicer (fuzz)\n");
+	*f = (struct admin_facts){ .last_reload = "none", .maxconn_max = 100000 };
 }
 
 int

@@ -465,11 +465,11 @@ def test_server_states_and_weights_steer_new_sessions():
     for bad, why in (((["set", "server", "app/a", "state", "up"]), "is not one of ready"),
                      ((["set", "server", "app/a", "weight", "257"]), "weight: 257 is out of range [0..256]"),
                      ((["set", "server", "app/a", "weight", "-1"]), "weight: number '-1' must not be negative"),
-                     ((["set", "server", "app/a", "colour", "red"]), "unknown command"),
+                     ((["set", "server", "app/a", "colour", "red"]), "unknown argument 'colour'"),
                      ((["set", "server", "app/c", "weight", "1"]), "has no server 'c'"),
                      ((["disable", "server", "nope/a"]), "no backend 'nope'"),
                      ((["disable", "server", "a"]), "is not BACKEND/SERVER"),
-                     ((["enable", "server"]), "unknown command")):
+                     ((["enable", "server"]), "missing argument")):
         rc, out = ctl(s, *bad)
         check(rc == 1 and why in out and out.count("\n") == 1, "%r: %s" % (bad, out))
     sp.stop()
@@ -508,7 +508,7 @@ def test_disable_and_enable_frontend():
     c.close()
     check(next(r for r in stat_rows(s) if r["svname"] == "FRONTEND")["status"] == "OPEN", "OPEN")
     for bad, why in ((["disable", "frontend", "nope"], "no frontend 'nope'"),
-                     (["enable", "frontend"], "unknown command")):
+                     (["enable", "frontend"], "missing argument")):
         rc, out = ctl(s, *bad)
         check(rc == 1 and why in out, "%r: %s" % (bad, out))
     sp.stop()
@@ -543,7 +543,7 @@ def test_set_maxconn_frontend_and_global():
                      (["set", "maxconn", "global", "99999999"], "maxconn: 99999999 is out of range [1.."),
                      (["set", "maxconn", "frontend", "app", "-1"], "maxconn: number '-1' must not be negative"),
                      (["set", "maxconn", "frontend", "nope", "5"], "no frontend 'nope'"),
-                     (["set", "maxconn", "backend", "app", "5"], "unknown command")):
+                     (["set", "maxconn", "backend", "app", "5"], "no command has 'backend'")):
         rc, out = ctl(s, *bad)
         check(rc == 1 and why in out, "%r: %s" % (bad, out))
     sp.stop()
@@ -698,9 +698,10 @@ def test_bad_input_gets_one_error_line_and_harms_nothing():
     c = connect(front)                      # a session that must live through it all
     c.sendall(b"before")
     check(recv_all(c, 6) == b"before", "echo")
-    for data, want in ((b"bogus\n", "unknown command"),
-                       (b"show\n", "unknown command"),
-                       (b"show info extra\n", "unknown command"),
+    for data, want in ((b"bogus\n", "unknown command 'bogus'"),
+                       (b"show\n", "'show' is not a whole command"),
+                       (b"show info extra\n", "unknown argument 'extra'"),
+                       (b"show foo\n", "no command has 'foo' after 'show'"),
                        (b"a" * 5000 + b"\n", "line too long"),
                        (b"a" * 9000, "line too long"),
                        (b"show\x00info\n", "NUL byte"),
@@ -718,8 +719,9 @@ def test_bad_input_gets_one_error_line_and_harms_nothing():
         out = recv_all(s2).decode("utf-8", "replace")
         s2.close()
         check(want in out, "%r: %r" % (data[:30], out[:200]))
-        if want and "error" in out:
-            check(out.count("\n") == 1 and out.startswith("error: "), repr(out))
+        if want and "error" in out:     # one line, then the blank line ending an answer
+            check(out.count("\n") == 2 and out.startswith("error: ") and out.endswith("\n\n"),
+                  repr(out))
     # A client that connects and says nothing holds nobody up.
     idle = socket.socket(socket.AF_UNIX)
     idle.connect(s)
