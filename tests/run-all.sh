@@ -48,7 +48,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	apt-get install -y -qq --no-install-recommends \
 		build-essential autoconf automake libtool pkg-config \
 		libevent-dev libbpf-dev check clang libclang-rt-14-dev llvm bpftool \
-		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus \
+		python3 iproute2 util-linux procps socat iperf3 haproxy prometheus prometheus-haproxy-exporter \
 		systemd libsystemd-dev libcap-ng-dev python3-yaml \
 		devscripts debhelper lintian dpkg-dev mandoc adduser \
 		redis-server postgresql mariadb-server slapd openssl nftables >/dev/null || {
