@@ -1,56 +1,162 @@
 /*
- * acl: source-address ACLs and conditions.
+ * acl: declarations and conditions, and their three-valued evaluation
+ * (HAProxy's acl_exec_cond: a fetch that waits makes its term MISS).
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acl.h"
-#include "units.h"
+#include "conf.h"
 
-/* Parse "1.2.3.4", "10.0.0.0/8", "::1", "2001:db8::/32". */
-static int
-acl_parse_net(const char *s, struct acl_net *n, char *err, size_t errlen)
+static const struct {
+	const char *name;
+	enum acl_match m;
+} acl_methods[] = {
+	{ "found", ACL_M_FOUND }, { "bool", ACL_M_BOOL }, { "int", ACL_M_INT },
+	{ "ip", ACL_M_IP }, { "bin", ACL_M_BIN }, { "len", ACL_M_LEN }, { "str", ACL_M_STR },
+	{ "sub", ACL_M_SUB }, { "reg", ACL_M_REG }, { "beg", ACL_M_BEG }, { "end", ACL_M_END },
+};
+
+/* The method a fetch of this type matches with unless -m says. */
+static enum acl_match
+acl_default_method(enum sample_type t)
 {
-	char buf[INET6_ADDRSTRLEN + 8], perr[128];
-	char *slash;
-	uint64_t prefix;
-	unsigned int maxp;
+	switch (t) {
+	case SMP_T_BOOL: return ACL_M_BOOL;
+	case SMP_T_SINT: return ACL_M_INT;
+	case SMP_T_ADDR: return ACL_M_IP;
+	case SMP_T_BIN:  return ACL_M_BIN;
+	default:         return ACL_M_STR;
+	}
+}
 
-	if (strlen(s) >= sizeof(buf)) {
-		snprintf(err, errlen, "'%s' is not an address or network", s);
-		return -1;
+static int
+acl_method(const char *w, enum acl_match *m, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(acl_methods) / sizeof(acl_methods[0]); i++) {
+		if (strcmp(acl_methods[i].name, w) == 0) {
+			*m = acl_methods[i].m;
+			return 0;
+		}
 	}
-	strcpy(buf, s);
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	memset(n, 0, sizeof(*n));
-	if (inet_pton(AF_INET, buf, n->addr) == 1) {
-		n->family = AF_INET;
-		maxp = 32;
-	} else if (inet_pton(AF_INET6, buf, n->addr) == 1) {
-		n->family = AF_INET6;
-		maxp = 128;
-	} else {
-		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address or network", s);
-		return -1;
-	}
-	n->prefix = maxp;
-	if (slash != NULL) {
-		if (units_parse_uint(slash, 0, maxp, &prefix, perr, sizeof(perr)) == -1) {
-			snprintf(err, errlen, "'%s': prefix length must be 0 to %u", s, maxp);
+	snprintf(err, errlen, "unknown matching method '-m %s' (supported: found, bool, int, "
+	    "ip, bin, len, str, sub, reg, beg, end)", w);
+	return -1;
+}
+
+static int
+acl_is_op(const char *w)
+{
+	return strcmp(w, "eq") == 0 || strcmp(w, "ge") == 0 || strcmp(w, "gt") == 0 ||
+	    strcmp(w, "le") == 0 || strcmp(w, "lt") == 0;
+}
+
+/*
+ * The flags, then the patterns, of a declaration: argv[0..argc) follow
+ * the fetch word. -f files are read after the flags before them took
+ * effect; -i applies to every pattern, as HAProxy's flags must precede them.
+ */
+static int
+acl_expr_words(struct acl_expr *e, int argc, char **argv, char *err, size_t errlen)
+{
+	int i = 0;
+	const char *files[16];
+	int nfiles = 0;
+
+	e->match = acl_default_method(e->smp.f->type);
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0' && argv[i][2] == '\0'; i++) {
+		char f = argv[i][1];
+
+		if (f == '-') {
+			i++;
+			break;
+		}
+		if ((f == 'm' || f == 'f') && i + 1 == argc) {
+			snprintf(err, errlen, "ACL flag '-%c' expects a value", f);
 			return -1;
 		}
-		n->prefix = (unsigned int)prefix;
+		if (f == 'i') {
+			e->icase = 1;
+		} else if (f == 'n') {
+			/* no DNS resolution: splicer never resolves patterns */
+		} else if (f == 'm') {
+			if (acl_method(argv[++i], &e->match, err, errlen) == -1)
+				return -1;
+		} else if (f == 'f') {
+			if (nfiles == (int)(sizeof(files) / sizeof(files[0]))) {
+				snprintf(err, errlen, "more than 16 '-f' files");
+				return -1;
+			}
+			files[nfiles++] = argv[++i];
+		} else {
+			snprintf(err, errlen, "ACL flag '%s' is not supported (supported: -f FILE, "
+			    "-i, -m METHOD, -n, --)", argv[i]);
+			return -1;
+		}
 	}
-	/* Clear host bits so that matching is a plain prefix compare. */
-	for (unsigned int bit = n->prefix; bit < maxp; bit++)
-		n->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	for (int k = 0; k < nfiles; k++) {
+		if (acl_pat_load(e, files[k], err, errlen) == -1)
+			return -1;
+	}
+	for (; i < argc; i++) {
+		const char *op = NULL;
+
+		if ((e->match == ACL_M_INT || e->match == ACL_M_LEN) && acl_is_op(argv[i])) {
+			if (i + 1 == argc) {
+				snprintf(err, errlen, "operator '%s' expects a value", argv[i]);
+				return -1;
+			}
+			op = argv[i++];
+		}
+		if (acl_pat_add(e, op, argv[i], err, errlen) == -1)
+			return -1;
+	}
+	if (e->npats == 0 && e->match != ACL_M_FOUND && e->match != ACL_M_BOOL) {
+		snprintf(err, errlen, "'%s' matches with '-m %s' and needs at least one pattern",
+		    e->smp.f->name, acl_methods[e->match].name);
+		return -1;
+	}
 	return 0;
+}
+
+/* A fetch, its flags and patterns into a new expression. */
+static struct acl_expr *
+acl_expr_parse(int argc, char **argv, char *err, size_t errlen)
+{
+	struct acl_expr *e = calloc(1, sizeof(*e));
+	int unknown;
+
+	if (e == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sample_parse(argv[0], &e->smp, &unknown, err, errlen) == -1) {
+		free(e);
+		return NULL;
+	}
+	if (acl_expr_words(e, argc - 1, argv + 1, err, errlen) == -1) {
+		acl_pat_free(e);
+		sample_free(&e->smp);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void
+acl_expr_free(struct acl_expr *e)
+{
+	while (e != NULL) {
+		struct acl_expr *next = e->next;
+
+		acl_pat_free(e);
+		sample_free(&e->smp);
+		free(e);
+		e = next;
+	}
 }
 
 static struct acl *
@@ -63,57 +169,45 @@ acl_find(struct acl *list, const char *name)
 	return NULL;
 }
 
-/* Add the networks in argv[0..argc) to a (criterion "src" already read). */
-static int
-acl_add_nets(struct acl *a, int argc, char **argv, char *err, size_t errlen)
+/* The named ACL, made (empty) when it is new; NULL when out of memory. */
+static struct acl *
+acl_get(struct acl **list, const char *name)
 {
-	struct acl_net *nets;
+	struct acl *a, **tail;
 
-	if (argc == 0) {
-		snprintf(err, errlen, "'src' expects at least one address or network");
-		return -1;
+	if ((a = acl_find(*list, name)) != NULL)
+		return a;
+	if ((a = calloc(1, sizeof(*a))) == NULL || (a->name = strdup(name)) == NULL) {
+		free(a);
+		return NULL;
 	}
-	nets = realloc(a->nets, (a->nnets + (unsigned int)argc) * sizeof(*nets));
-	if (nets == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	a->nets = nets;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-m") == 0 ||
-		    strcmp(argv[i], "-i") == 0 || strcmp(argv[i], "-n") == 0) {
-			snprintf(err, errlen, "ACL flag '%s' is not supported yet", argv[i]);
-			return -1;
-		}
-		if (acl_parse_net(argv[i], &a->nets[a->nnets], err, errlen) == -1)
-			return -1;
-		a->nnets++;
-	}
-	return 0;
+	for (tail = list; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = a;
+	return a;
 }
 
-/* Check the criterion word; only "src" is known. */
-static int
-acl_criterion(const char *c, char *err, size_t errlen)
+static void
+acl_add_expr(struct acl *a, struct acl_expr *e)
 {
-	if (strcmp(c, "src") == 0)
-		return 0;
-	snprintf(err, errlen, "ACL criterion '%s' is not supported (splicer matches 'src' "
-	    "addresses only)", c);
-	return -1;
+	struct acl_expr **tail;
+
+	for (tail = &a->exprs; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = e;
 }
 
 int
 acl_parse_decl(struct acl **list, int argc, char **argv, char *err, size_t errlen)
 {
-	struct acl *a, **tail;
-	const char *p;
+	struct acl_expr *e;
+	struct acl *a;
 
 	if (argc < 3) {
-		snprintf(err, errlen, "'acl' expects NAME src ADDRESS...");
+		snprintf(err, errlen, "'acl' expects NAME FETCH [FLAGS] [PATTERN...]");
 		return -1;
 	}
-	for (p = argv[1]; *p != '\0'; p++) {
+	for (const char *p = argv[1]; *p != '\0'; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')) {
 			snprintf(err, errlen, "ACL name '%s' may only hold letters, digits, '-', "
@@ -121,45 +215,84 @@ acl_parse_decl(struct acl **list, int argc, char **argv, char *err, size_t errle
 			return -1;
 		}
 	}
-	if (acl_criterion(argv[2], err, errlen) == -1)
+	if ((a = acl_get(list, argv[1])) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	if ((a = acl_find(*list, argv[1])) == NULL) {
-		if ((a = calloc(1, sizeof(*a))) == NULL || (a->name = strdup(argv[1])) == NULL) {
-			free(a);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		for (tail = list; *tail != NULL; tail = &(*tail)->next)
-			;
-		*tail = a;
 	}
-	return acl_add_nets(a, argc - 3, argv + 3, err, errlen);
+	if ((e = acl_expr_parse(argc - 2, argv + 2, err, errlen)) == NULL) {
+		a->bad = 1;
+		return -1;
+	}
+	acl_add_expr(a, e);
+	return 0;
 }
 
-/* HAProxy's predefined ACLs that make sense for source addresses. */
+/* HAProxy's predefined ACLs that apply to TCP (configuration.txt 7.4). */
+static const struct {
+	const char *name;
+	const char *decl[5];
+} acl_predefs[] = {
+	{ "FALSE",	 { "always_false" } },
+	{ "HTTP",	 { "req.proto_http" } },
+	{ "HTTP_1.0",	 { "req.ver", "1.0" } },
+	{ "HTTP_1.1",	 { "req.ver", "1.1" } },
+	{ "LOCALHOST",	 { "src", "127.0.0.1/8", "::1" } },
+	{ "RDP_COOKIE",	 { "req.rdp_cookie_cnt", "gt", "0" } },
+	{ "REQ_CONTENT", { "req.len", "gt", "0" } },
+	{ "TRUE",	 { "always_true" } },
+	{ "WAIT_END",	 { "wait_end" } },
+};
+
 static struct acl *
 acl_predefined(struct acl **list, const char *name)
 {
-	static char *const lo[] = { "127.0.0.0/8", "::1" };
-	struct acl *a;
-	char err[64];
+	for (size_t i = 0; i < sizeof(acl_predefs) / sizeof(acl_predefs[0]); i++) {
+		char *argv[7] = { "acl", (char *)name };
+		char err[256];
+		int argc = 2;
 
-	if (strcmp(name, "TRUE") != 0 && strcmp(name, "FALSE") != 0 &&
-	    strcmp(name, "LOCALHOST") != 0)
+		if (strcmp(acl_predefs[i].name, name) != 0)
+			continue;
+		for (int k = 0; k < 5 && acl_predefs[i].decl[k] != NULL; k++)
+			argv[argc++] = (char *)acl_predefs[i].decl[k];
+		if (acl_parse_decl(list, argc, argv, err, sizeof(err)) == -1)
+			return NULL;
+		return acl_find(*list, name);
+	}
+	return NULL;
+}
+
+/* "{ FETCH ... }" from argv[i] ('{'): the anonymous ACL, *end at '}'. */
+static const struct acl *
+acl_anonymous(struct acl **list, int argc, char **argv, int i, int *end, char *err,
+    size_t errlen)
+{
+	struct acl_expr *e;
+	struct acl *a;
+	int j = i + 1;
+
+	while (j < argc && strcmp(argv[j], "}") != 0)
+		j++;
+	if (j == argc) {
+		snprintf(err, errlen, "'{' without a matching '}'");
 		return NULL;
-	if ((a = acl_find(*list, name)) != NULL)
-		return a;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	}
+	if (j == i + 1) {
+		snprintf(err, errlen, "'{ }' expects a fetch and patterns, as "
+		    "'{ src 10.0.0.0/8 }'");
 		return NULL;
-	a->name = strdup(name);
-	if (strcmp(name, "TRUE") == 0)
-		a->always = 1;
-	else if (strcmp(name, "FALSE") == 0)
-		a->always = -1;
-	else
-		acl_add_nets(a, 2, (char **)lo, err, sizeof(err));
+	}
+	if ((e = acl_expr_parse(j - i - 1, argv + i + 1, err, errlen)) == NULL)
+		return NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		acl_expr_free(e);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->exprs = e;
 	a->next = *list;
 	*list = a;
+	*end = j;
 	return a;
 }
 
@@ -169,6 +302,7 @@ acl_parse_cond(struct acl **list, int argc, char **argv, char *err, size_t errle
 	struct acl_cond *c = calloc(1, sizeof(*c));
 	int or_next = 0;
 
+	err[0] = '\0';
 	if (c == NULL || (c->terms = calloc((size_t)argc, sizeof(*c->terms))) == NULL) {
 		free(c);
 		snprintf(err, errlen, "out of memory");
@@ -194,36 +328,14 @@ acl_parse_cond(struct acl **list, int argc, char **argv, char *err, size_t errle
 			w++;
 		}
 		if (strcmp(w, "{") == 0) {
-			/* Anonymous ACL: { src ADDR... } */
-			struct acl *a;
-			int j = i + 1;
-
-			while (j < argc && strcmp(argv[j], "}") != 0)
-				j++;
-			if (j == argc) {
-				snprintf(err, errlen, "'{' without a matching '}'");
+			if ((t->acl = acl_anonymous(list, argc, argv, i, &i, err, errlen)) == NULL)
 				goto fail;
-			}
-			if (j - i < 3) {
-				snprintf(err, errlen, "'{ }' expects a criterion and values, as "
-				    "'{ src 10.0.0.0/8 }'");
-				goto fail;
-			}
-			if (acl_criterion(argv[i + 1], err, errlen) == -1)
-				goto fail;
-			if ((a = calloc(1, sizeof(*a))) == NULL) {
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			a->next = *list;
-			*list = a;
-			if (acl_add_nets(a, j - i - 2, argv + i + 2, err, errlen) == -1)
-				goto fail;
-			t->acl = a;
-			i = j;
 		} else if ((t->acl = acl_find(*list, w)) == NULL &&
 		    (t->acl = acl_predefined(list, w)) == NULL) {
 			snprintf(err, errlen, "no ACL named '%s' is declared before this line", w);
+			goto fail;
+		} else if (t->acl->bad) {
+			err[0] = '\0';	/* its declaration's error says it all */
 			goto fail;
 		}
 		c->nterms++;
@@ -239,87 +351,117 @@ fail:
 	return NULL;
 }
 
-static int
-acl_net_match(const struct acl_net *n, int family, const uint8_t *addr)
+void
+acl_set_line(struct acl *list, int line)
 {
-	unsigned int full = n->prefix / 8, rest = n->prefix % 8;
-
-	if (n->family != family)
-		return 0;
-	if (memcmp(n->addr, addr, full) != 0)
-		return 0;
-	return rest == 0 || ((addr[full] ^ n->addr[full]) & (uint8_t)(0xff00u >> rest)) == 0;
+	for (; list != NULL; list = list->next) {
+		for (struct acl_expr *e = list->exprs; e != NULL; e = e->next) {
+			if (e->line == 0)
+				e->line = line;
+		}
+	}
 }
 
-static int
-acl_match(const struct acl *a, const struct sockaddr *cli)
+int
+acl_resolve(struct acl *list, const struct conf *c, const struct conf_proxy *px, int *line,
+    char *err, size_t errlen)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const uint8_t *addr;
-	int family = cli->sa_family;
+	for (; list != NULL; list = list->next) {
+		for (struct acl_expr *e = list->exprs; e != NULL; e = e->next) {
+			char inner[256];
 
-	if (a->always)
-		return a->always > 0;
-	if (family == AF_INET) {
-		addr = (const uint8_t *)&((const struct sockaddr_in *)cli)->sin_addr;
-	} else if (family == AF_INET6) {
-		addr = (const uint8_t *)&((const struct sockaddr_in6 *)cli)->sin6_addr;
-		/* A v4 client on a dual-stack bind arrives as ::ffff:a.b.c.d:
-		 * IPv4 networks must match it. */
-		if (memcmp(addr, v4mapped, 12) == 0) {
-			addr += 12;
-			family = AF_INET;
+			if (sample_resolve(&e->smp, c, px, inner, sizeof(inner)) == 0)
+				continue;
+			*line = e->line;
+			if (list->name != NULL)
+				snprintf(err, errlen, "ACL '%s': %s", list->name, inner);
+			else
+				snprintf(err, errlen, "%s", inner);
+			return -1;
 		}
-	} else {
-		return 0;
-	}
-	for (unsigned int i = 0; i < a->nnets; i++) {
-		if (acl_net_match(&a->nets[i], family, addr))
-			return 1;
 	}
 	return 0;
 }
 
 int
-acl_cond_match(const struct acl_cond *c, const struct sockaddr *cli)
+acl_cond_uses_payload(const struct acl_cond *c, const char **fetch)
 {
-	int result = 0, group = 1;
-
-	if (c == NULL)
-		return 1;
-	/* OR of AND-groups: "a b or c" is (a and b) or c. */
-	for (unsigned int i = 0; i < c->nterms; i++) {
-		const struct acl_term *t = &c->terms[i];
-
-		if (t->or_before) {
-			result |= group;
-			group = 1;
+	for (unsigned int i = 0; c != NULL && i < c->nterms; i++) {
+		for (const struct acl_expr *e = c->terms[i].acl->exprs; e != NULL; e = e->next) {
+			if (e->smp.f->flags & SMP_F_PAYLOAD) {
+				*fetch = e->smp.f->name;
+				return 1;
+			}
 		}
-		if (group)
-			group = acl_match(t->acl, cli) != t->neg;
 	}
-	result |= group;
-	return c->unless ? !result : result;
+	return 0;
+}
+
+/* One declaration: PASS when a pattern matches; a sample that may still
+ * grow turns a FAIL into a MISS (HAProxy's SMP_F_MAY_CHANGE). */
+static int
+acl_expr_eval(const struct acl_expr *e, const struct sample_ctx *ctx)
+{
+	struct sample smp;
+
+	switch (sample_fetch(&e->smp, ctx, &smp)) {
+	case SMP_WAIT:
+		return ACL_MISS;
+	case SMP_NONE:
+		return ACL_FAIL;
+	}
+	if (acl_pat_match(e, &smp))
+		return ACL_PASS;
+	return smp.may_change && !ctx->final ? ACL_MISS : ACL_FAIL;
+}
+
+static int
+acl_eval(const struct acl *a, const struct sample_ctx *ctx)
+{
+	int res = ACL_FAIL;
+
+	for (const struct acl_expr *e = a->exprs; e != NULL && res != ACL_PASS; e = e->next)
+		res |= acl_expr_eval(e, ctx);
+	return res;
 }
 
 int
-acl_connection_verdict(const struct acl_rule *r, const struct sockaddr *cli)
+acl_cond_eval(const struct acl_cond *c, const struct sample_ctx *ctx)
 {
-	for (; r != NULL; r = r->next) {
-		if (acl_cond_match(r->cond, cli))
-			return r->action;
+	int result = ACL_FAIL, group = ACL_PASS;
+
+	if (c == NULL)
+		return ACL_PASS;
+	/* OR of AND-groups: "a b or c" is (a and b) or c. */
+	for (unsigned int i = 0; i < c->nterms; i++) {
+		const struct acl_term *t = &c->terms[i];
+		int r;
+
+		if (t->or_before) {
+			result |= group;
+			if (result == ACL_PASS)
+				break;
+			group = ACL_PASS;
+		}
+		if (group == ACL_FAIL)
+			continue;
+		r = acl_eval(t->acl, ctx);
+		if (t->neg && r != ACL_MISS)
+			r = r == ACL_PASS ? ACL_FAIL : ACL_PASS;
+		group &= r;
 	}
-	return ACL_ACTION_ACCEPT;
+	result |= group;
+	if (c->unless && result != ACL_MISS)
+		result = result == ACL_PASS ? ACL_FAIL : ACL_PASS;
+	return result;
 }
 
-struct conf_proxy *
-acl_use_backend(const struct acl_rule *r, const struct sockaddr *cli)
+int
+acl_cond_match(const struct acl_cond *c, const struct sockaddr *cli)
 {
-	for (; r != NULL; r = r->next) {
-		if (acl_cond_match(r->cond, cli))
-			return r->backend;
-	}
-	return NULL;
+	struct sample_ctx ctx = { .cli = cli, .final = 1 };
+
+	return acl_cond_eval(c, &ctx) == ACL_PASS;
 }
 
 void
@@ -329,7 +471,7 @@ acl_free_list(struct acl *list)
 		struct acl *next = list->next;
 
 		free(list->name);
-		free(list->nets);
+		acl_expr_free(list->exprs);
 		free(list);
 		list = next;
 	}
@@ -341,18 +483,5 @@ acl_free_cond(struct acl_cond *cond)
 	if (cond != NULL) {
 		free(cond->terms);
 		free(cond);
-	}
-}
-
-void
-acl_free_rules(struct acl_rule *r)
-{
-	while (r != NULL) {
-		struct acl_rule *next = r->next;
-
-		acl_free_cond(r->cond);
-		free(r->backend_name);
-		free(r);
-		r = next;
 	}
 }

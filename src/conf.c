@@ -97,6 +97,7 @@ conf_free_proxy(struct conf_proxy *px)
 	conf_free_logs(px->logs);
 	conf_health_free(px);
 	acl_free_rules(px->tcp_conn_rules);
+	acl_free_rules(px->tcp_content_rules);
 	acl_free_rules(px->use_backends);
 	conf_shape_free_rules(px->bw_rules);
 	shaper_group_free_list(px->shapers);
@@ -199,6 +200,16 @@ conf_find_proxy(const struct conf *c, const char *name, unsigned int cap)
 			return px;
 	}
 	return NULL;
+}
+
+unsigned int
+conf_bind_id(const struct conf_proxy *fe, const struct conf_bind *b)
+{
+	unsigned int id = 1;
+
+	for (const struct conf_bind *i = fe->binds; i != NULL && i != b; i = i->next)
+		id++;
+	return id;
 }
 
 const char *

@@ -232,6 +232,10 @@ struct conf_proxy {
 	struct conf_log *logs;		/* own "log" targets */
 	struct acl *acls;		/* "acl" declarations, and anonymous ones */
 	struct acl_rule *tcp_conn_rules;	/* "tcp-request connection", in order */
+	struct acl_rule *tcp_content_rules;	/* "tcp-request content" accept|reject...,
+					 * in order */
+	uint64_t inspect_delay;		/* "tcp-request inspect-delay", us; 0 = none */
+	int inspect_delay_line;		/* where it was set */
 	struct acl_rule *use_backends;	/* "use_backend", in order */
 	struct shaper_group *shapers;	/* "bandwidth-limit" lines and bwlim filters */
 	struct shaper_rule *bw_rules;	/* "tcp-request content set-bandwidth-limit" */
@@ -352,6 +356,10 @@ struct conf *conf_current(void);
 
 /* Find a proxy by name with at least the capabilities in cap. */
 struct conf_proxy *conf_find_proxy(const struct conf *c, const char *name, unsigned int cap);
+
+/* A bind line's id (so_id): its rank among its frontend's, from 1, as
+ * HAProxy numbers them when no "id" is given. */
+unsigned int conf_bind_id(const struct conf_proxy *fe, const struct conf_bind *b);
 
 /* Name of a section kind for messages: "frontend", "backend", "listen", "defaults". */
 const char *conf_proxy_kind(const struct conf_proxy *px);

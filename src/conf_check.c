@@ -307,6 +307,55 @@ conf_check_shaping(struct conf *c, struct conf_msgs *errs, struct conf_msgs *war
 	return nerr;
 }
 
+/* Rules whose conditions read the request's bytes where none are read
+ * (tcp-request connection), or with no inspect-delay to wait for them:
+ * HAProxy warns, and so does splicer. */
+static void
+conf_check_rule_payload(struct conf_proxy *px, const struct acl_rule *rules,
+    const char *what, int connection, struct conf_msgs *warns)
+{
+	const char *fetch;
+
+	for (const struct acl_rule *r = rules; r != NULL; r = r->next) {
+		if (!acl_cond_uses_payload(r->cond, &fetch))
+			continue;
+		if (connection)
+			conf_msgs_add(warns, "%s:%d: 'tcp-request connection' rule of %s '%s' "
+			    "uses '%s', which reads the request's bytes: it runs before any is "
+			    "read and never sees one (use 'tcp-request content')", px->file,
+			    r->line, conf_proxy_kind(px), px->name, fetch);
+		else if (px->inspect_delay == 0)
+			conf_msgs_add(warns, "%s:%d: %s rule of %s '%s' uses '%s' without "
+			    "'tcp-request inspect-delay': it sees only the bytes there at once",
+			    px->file, r->line, what, conf_proxy_kind(px), px->name, fetch);
+	}
+}
+
+/* The fetches' proxy and server names are known once every section is. */
+static int
+conf_check_acls(struct conf *c, struct conf_msgs *errs, struct conf_msgs *warns)
+{
+	int nerr = 0, line;
+	char err[512];
+
+	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
+		if (acl_resolve(px->acls, c, px, &line, err, sizeof(err)) == -1) {
+			conf_msgs_add(errs, "%s:%d: %s '%s': %s", px->file, line ? line : px->line,
+			    conf_proxy_kind(px), px->name, err);
+			nerr++;
+		}
+		conf_check_rule_payload(px, px->tcp_conn_rules, "", 1, warns);
+		conf_check_rule_payload(px, px->tcp_content_rules, "'tcp-request content'", 0,
+		    warns);
+		conf_check_rule_payload(px, px->use_backends, "'use_backend'", 0, warns);
+		if (px->inspect_delay != 0 && px->tcp_content_rules == NULL)
+			conf_msgs_add(warns, "%s:%d: 'tcp-request inspect-delay' of %s '%s' has "
+			    "no effect: no 'tcp-request content' rule waits for anything",
+			    px->file, px->inspect_delay_line, conf_proxy_kind(px), px->name);
+	}
+	return nerr;
+}
+
 int
 conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *warns)
 {
@@ -318,6 +367,7 @@ conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *
 	nerr += conf_check_servers(c, flags, errs);
 	nerr += conf_check_privileges(c, flags, errs);
 	nerr += conf_check_shaping(c, errs, warns);
+	nerr += conf_check_acls(c, errs, warns);
 	conf_check_timeouts(c, warns);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
 		nfe += (px->cap & CONF_PX_FE) != 0;

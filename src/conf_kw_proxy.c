@@ -314,6 +314,7 @@ kw_px_acl(struct parser *p, int argc, char **argv)
 
 	if (acl_parse_decl(&p->px->acls, argc, argv, err, sizeof(err)) == -1)
 		parse_err(p, "%s", err);
+	acl_set_line(p->px->acls, p->line);
 }
 
 /* A rule's optional "if|unless COND" from argv[i] on, into *cond (NULL
@@ -332,9 +333,12 @@ parse_cond(struct parser *p, int argc, char **argv, int i, struct acl_cond **con
 		return -1;
 	}
 	if ((*cond = acl_parse_cond(&p->px->acls, argc - i, argv + i, err, sizeof(err))) == NULL) {
-		parse_err(p, "'%s': %s", argv[0], err);
+		/* No message: it names an ACL whose own line failed and said why. */
+		if (err[0] != '\0')
+			parse_err(p, "'%s': %s", argv[0], err);
 		return -1;
 	}
+	acl_set_line(p->px->acls, p->line);
 	return 0;
 }
 
@@ -372,50 +376,94 @@ kw_px_set_bandwidth(struct parser *p, int argc, char **argv)
 	*tail = r;
 }
 
+/* "tcp-request inspect-delay TIME". */
+static void
+kw_px_inspect_delay(struct parser *p, int argc, char **argv)
+{
+	if (argc != 3) {
+		parse_err(p, "'tcp-request inspect-delay' expects a time (e.g. 5s)");
+		return;
+	}
+	if (parse_time_arg(p, "tcp-request inspect-delay", argv[2], &p->px->inspect_delay) == 0)
+		p->px->inspect_delay_line = p->line;
+}
+
+/* "tcp-request connection|content ACTION [ARGS] [if|unless COND]". */
+static void
+kw_px_tcp_rule(struct parser *p, int argc, char **argv, unsigned int where)
+{
+	const struct acl_action *act;
+	struct acl_rule *r;
+	int used = 1;
+	char err[512];
+
+	if (argc < 3 || (act = acl_action_find(argv[2], where)) == NULL) {
+		parse_err(p, "'tcp-request %s %s' is not supported (supported: accept, reject%s)",
+		    argv[1], argc < 3 ? "" : argv[2], where == ACL_RULE_CONTENT ?
+		    ", set-bandwidth-limit" : "");
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->act = act;
+	r->action = act->verdict;
+	r->line = p->line;
+	if (act->parse != NULL &&
+	    act->parse(r, argc - 2, argv + 2, &used, err, sizeof(err)) == -1) {
+		parse_err(p, "'tcp-request %s %s': %s", argv[1], argv[2], err);
+		acl_free_rules(r);
+		return;
+	}
+	if (parse_rule_cond(p, argc, argv, 2 + used, r) == -1) {
+		acl_free_rules(r);
+		return;
+	}
+	parse_append_rule(where == ACL_RULE_CONTENT ? &p->px->tcp_content_rules :
+	    &p->px->tcp_conn_rules, r);
+}
+
 void
 kw_px_tcp_request(struct parser *p, int argc, char **argv)
 {
-	struct acl_rule *r;
-	int action;
+	const char *what = argc >= 2 ? argv[1] : "";
 
-	if (argc >= 3 && strcmp(argv[1], "content") == 0 &&
+	if (argc >= 3 && strcmp(what, "content") == 0 &&
 	    strcmp(argv[2], "set-bandwidth-limit") == 0) {
 		kw_px_set_bandwidth(p, argc, argv);
 		return;
 	}
-	if (argc < 2 || strcmp(argv[1], "connection") != 0) {
-		if (argc >= 2 && strcmp(argv[1], "content") == 0)
-			parse_err(p, "'tcp-request content %s' is not supported (supported: "
-			    "set-bandwidth-limit)", argc >= 3 ? argv[2] : "");
-		else if (argc >= 2 && (strcmp(argv[1], "inspect-delay") == 0 ||
-		    strcmp(argv[1], "session") == 0))
-			parse_err(p, "'tcp-request %s' is not supported yet (supported: "
-			    "tcp-request connection accept|reject, tcp-request content "
-			    "set-bandwidth-limit)", argv[1]);
+	if (strcmp(what, "connection") != 0 && strcmp(what, "content") != 0 &&
+	    strcmp(what, "inspect-delay") != 0) {
+		if (strcmp(what, "session") == 0)
+			parse_err(p, "'tcp-request session' is not supported yet (supported: "
+			    "tcp-request connection|content, tcp-request inspect-delay)");
 		else
-			parse_err(p, "'tcp-request' expects 'connection accept|reject [if|unless "
-			    "ACL]' or 'content set-bandwidth-limit NAME'");
+			parse_err(p, "'tcp-request' expects 'connection', 'content' or "
+			    "'inspect-delay'");
 		return;
 	}
 	if (!(p->px->cap & CONF_PX_FE)) {
-		parse_err(p, "'tcp-request connection' belongs in a frontend or listen section");
+		/* HAProxy also runs content rules of a backend once it is
+		 * chosen; splicer inspects before choosing it, in the frontend. */
+		parse_err(p, "'tcp-request %s' belongs in a frontend or listen section", what);
 		return;
 	}
-	if (argc < 3 || (strcmp(argv[2], "accept") != 0 && strcmp(argv[2], "reject") != 0)) {
-		parse_err(p, "'tcp-request connection %s' is not supported (supported: accept, "
-		    "reject)", argc < 3 ? "" : argv[2]);
+	/* The session does not inspect yet: refused, not ignored. */
+	if (strcmp(what, "content") == 0) {
+		parse_err(p, "'tcp-request content %s' is not supported (supported: "
+		    "set-bandwidth-limit)", argc >= 3 ? argv[2] : "");
 		return;
 	}
-	action = strcmp(argv[2], "accept") == 0 ? ACL_ACTION_ACCEPT : ACL_ACTION_REJECT;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return;
-	r->action = action;
-	r->line = p->line;
-	if (parse_rule_cond(p, argc, argv, 3, r) == -1) {
-		free(r);
+	if (strcmp(what, "inspect-delay") == 0) {
+		parse_err(p, "'tcp-request %s' is not supported yet (supported: tcp-request "
+		    "connection accept|reject, tcp-request content set-bandwidth-limit)", what);
 		return;
 	}
-	parse_append_rule(&p->px->tcp_conn_rules, r);
+	if (strcmp(what, "inspect-delay") == 0)
+		kw_px_inspect_delay(p, argc, argv);
+	else
+		kw_px_tcp_rule(p, argc, argv, strcmp(what, "content") == 0 ? ACL_RULE_CONTENT :
+		    ACL_RULE_CONNECTION);
 }
 
 /* "http-check ...": conf_httpchk.c. */

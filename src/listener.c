@@ -60,6 +60,21 @@ struct listener {
 	struct listener *next;
 };
 
+/* tcp-request connection rules on a client just accepted: what they may
+ * fetch is known here (no byte is read yet). */
+static int
+listener_verdict(const struct listener *l, int fd, const struct sockaddr_storage *cli)
+{
+	struct sockaddr_storage dst;
+	socklen_t len = sizeof(dst);
+	struct sample_ctx ctx = { .cli = (const struct sockaddr *)cli, .final = 1, .fe = l->fe,
+	    .so_id = conf_bind_id(l->fe, l->bind) };
+
+	if (getsockname(fd, (struct sockaddr *)&dst, &len) == 0)
+		ctx.dst = (const struct sockaddr *)&dst;
+	return acl_rules_verdict(l->fe->tcp_conn_rules, &ctx);
+}
+
 /* Clients accepted per readiness callback: enough to drain a burst,
  * few enough that one busy listener does not starve the sessions. */
 #define LISTENER_ACCEPT_BURST 64
@@ -534,8 +549,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		/* tcp-request connection: decided before the connection costs
 		 * anything; like HAProxy, a rejected one is not logged. */
-		if (l->fe->tcp_conn_rules != NULL &&
-		    acl_connection_verdict(l->fe->tcp_conn_rules, (struct sockaddr *)&ss) ==
+		if (l->fe->tcp_conn_rules != NULL && listener_verdict(l, fd, &ss) ==
 		    ACL_ACTION_REJECT) {
 			listener_unreserve(l, l->fe);
 			__atomic_add_fetch(&l->fe->denied_conn, 1, __ATOMIC_RELAXED);

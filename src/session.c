@@ -180,6 +180,7 @@ session_accept(const struct listener_client *c)
 	s->l = c->l;
 	s->fe = c->fe;
 	s->accept_proxy = c->bind->accept_proxy;
+	s->so_id = conf_bind_id(c->fe, c->bind);
 	s->conf = conf_current();
 	conf_hold(s->conf);
 	s->cfd = fd;
@@ -326,7 +327,13 @@ session_start(struct session *s)
 		    s->fe->name);
 	}
 	/* use_backend rules first, then default_backend. */
-	if ((s->be = acl_use_backend(s->fe->use_backends, cli)) == NULL)
+	if (s->fe->use_backends != NULL) {
+		struct sample_ctx ctx = { .cli = cli, .dst = session_dst(s), .final = 1,
+		    .fe = s->fe, .so_id = s->so_id };
+
+		s->be = acl_use_backend_ctx(s->fe->use_backends, &ctx);
+	}
+	if (s->be == NULL)
 		s->be = s->fe->backend;
 	if (s->be == NULL) {
 		session_close(s, SESS_END_PROXY, 0, "no use_backend rule matched and frontend "

@@ -128,6 +128,7 @@ struct session {
 
 	struct listener *l;		/* where it was accepted (opaque: listener_release) */
 	int accept_proxy;		/* its bind line has accept-proxy */
+	unsigned int so_id;		/* its bind line's id (so_id) */
 	struct conf_proxy *fe;		/* its frontend */
 	struct conf_proxy *be;		/* its backend */
 	struct conf_server *srv;	/* its server (holding a slot), NULL until chosen */

@@ -141,10 +141,10 @@ START_TEST(test_bad_declarations_and_conditions_say_why)
 		{ "acl x src 10.0.0.0/33", "prefix length must be 0 to 32" },
 		{ "acl x src 10.0.0.300", "is not an IPv4 or IPv6 address" },
 		{ "acl x src ::1/129", "prefix length must be 0 to 128" },
-		{ "acl x dst 10.0.0.0/8", "criterion 'dst' is not supported" },
-		{ "acl x src", "'src' expects at least one address" },
-		{ "acl x", "expects NAME src ADDRESS" },
-		{ "acl x src -f /etc/list", "flag '-f' is not supported yet" },
+		{ "acl x dsst 10.0.0.0/8", "unknown fetch 'dsst'" },
+		{ "acl x src", "'src' matches with '-m ip' and needs at least one pattern" },
+		{ "acl x", "expects NAME FETCH" },
+		{ "acl x src -f /nonexistent/list", "cannot open pattern file '/nonexistent/list'" },
 		{ "acl b@d src 10.0.0.1", "may only hold letters" },
 	};
 	static const struct bad conds[] = {
@@ -152,7 +152,7 @@ START_TEST(test_bad_declarations_and_conditions_say_why)
 		{ "if { src 10.0.0.0/8", "'{' without a matching '}'" },
 		{ "if or a", "must stand between two ACLs" },
 		{ "if", "expects at least one ACL" },
-		{ "if { dst 1.2.3.4 }", "criterion 'dst' is not supported" },
+		{ "if { dsst 1.2.3.4 }", "unknown fetch 'dsst'" },
 	};
 
 	for (size_t i = 0; i < sizeof(decls) / sizeof(*decls); i++) {
@@ -187,7 +187,8 @@ START_TEST(test_first_matching_rule_decides)
 {
 	static const char *const lines[] = { "acl bad src 10.66.0.0/16", "acl lan src 10.0.0.0/8", NULL };
 	struct acl *l = decl(lines);
-	struct acl_rule r2 = { .action = ACL_ACTION_REJECT }, r1 = { .action = ACL_ACTION_ACCEPT };
+	struct acl_rule r2 = { .act = acl_action_find("reject", ACL_RULE_CONNECTION) };
+	struct acl_rule r1 = { .act = acl_action_find("accept", ACL_RULE_CONNECTION) };
 	char buf[64], *argv[4], err[128];
 	struct sockaddr_storage in = addr("10.66.1.1"), out = addr("8.8.8.8"), lan = addr("10.1.1.1");
 
