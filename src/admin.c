@@ -24,6 +24,7 @@
 #include "admin.h"
 #include "admin_sess.h"
 #include "admin_stat.h"
+#include "admin_table.h"
 #include "backend.h"
 #include "conf_stats.h"
 #include "listener.h"
@@ -343,6 +344,10 @@ static const struct admin_cmd admin_cmds[] = {
 	  "one line per session" },
 	{ "show pools", "", CONF_LEVEL_USER, 0, 0, NULL, admin_cmd_show_pools,
 	  "the pipe pools: per thread, pipes in use, kept, made, refused" },
+	{ "show table", "[NAME [data.TYPE eq|ne|le|ge|lt|gt N ...|key KEY]]", CONF_LEVEL_USER, 0,
+	  ADMIN_ARGS_MAX, NULL, admin_table_show, "stick tables, or the entries of one" },
+	{ "clear table", "NAME [data.TYPE eq|ne|le|ge|lt|gt N ...|key KEY]", CONF_LEVEL_OPERATOR,
+	  1, ADMIN_ARGS_MAX, NULL, admin_table_clear, "remove entries no session tracks" },
 	{ "disable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, 0, NULL, admin_cmd_disable_frontend,
 	  "stop accepting (clients wait in the kernel's backlog)" },
 	{ "enable frontend", "NAME", CONF_LEVEL_OPERATOR, 1, 0, NULL, admin_cmd_enable_frontend,

@@ -98,17 +98,24 @@ static void backend_enqueue(struct conf_proxy *be, struct backend_waiter *w);
 static void backend_unlink(struct conf_proxy *be, struct backend_waiter *w);
 
 static enum backend_outcome
-backend_pick(struct conf_proxy *be, const struct sockaddr *cli,
-    const struct conf_server *avoid, struct conf_server **srv)
+backend_pick(struct conf_proxy *be, struct conf_server *want, int force,
+    const struct sockaddr *cli, const struct conf_server *avoid, struct conf_server **srv)
 {
-	unsigned int n = backend_candidates(be, avoid);
+	unsigned int n;
 	struct conf_server *s;
 
 	*srv = NULL;
-	if (n == 0)
+	/* A server persistence named: its state is read again under the lock. */
+	if (want != NULL && want != avoid && lb_has_room(want) &&
+	    (force || want->state == CONF_SRV_UP)) {
+		s = want;
+		goto take;
+	}
+	if ((n = backend_candidates(be, avoid)) == 0)
 		return BACKEND_NO_SERVER;
 	if ((s = lb_for(be->balance)->pick(be, backend_cand, n, cli)) == NULL)
 		return BACKEND_FULL;
+take:
 	if (__atomic_add_fetch(&s->cur_sess, 1, __ATOMIC_RELAXED) > s->max_sess)
 		__atomic_store_n(&s->max_sess, s->cur_sess, __ATOMIC_RELAXED);
 	s->total_sess++;
@@ -120,10 +127,18 @@ enum backend_outcome
 backend_assign(struct conf_proxy *be, const struct sockaddr *cli,
     const struct conf_server *avoid, struct conf_server **srv, struct backend_waiter *w)
 {
+	return backend_assign_to(be, NULL, 0, cli, avoid, srv, w);
+}
+
+enum backend_outcome
+backend_assign_to(struct conf_proxy *be, struct conf_server *want, int force,
+    const struct sockaddr *cli, const struct conf_server *avoid, struct conf_server **srv,
+    struct backend_waiter *w)
+{
 	enum backend_outcome o;
 
 	pthread_mutex_lock(&backend_lock);
-	o = backend_pick(be, cli, avoid, srv);
+	o = backend_pick(be, want, force, cli, avoid, srv);
 	if (o == BACKEND_FULL && w != NULL)
 		backend_enqueue(be, w);
 	pthread_mutex_unlock(&backend_lock);
@@ -138,7 +153,7 @@ backend_wake(struct conf_proxy *be)
 		struct backend_waiter *w = be->queue_head;
 		struct conf_server *s;
 
-		if (backend_pick(be, w->cli, NULL, &s) != BACKEND_ASSIGNED)
+		if (backend_pick(be, NULL, 0, w->cli, NULL, &s) != BACKEND_ASSIGNED)
 			return;
 		backend_unlink(be, w);
 		w->srv = s;

@@ -51,6 +51,16 @@ enum backend_outcome {
 enum backend_outcome backend_assign(struct conf_proxy *be, const struct sockaddr *cli,
     const struct conf_server *avoid, struct conf_server **srv, struct backend_waiter *w);
 
+/*
+ * The same, trying first the server want (not NULL) that persistence
+ * chose: it is taken when it is up, or whatever its state with force
+ * (force-persist), and has a free slot; else the backend balances (a
+ * full one does not queue its clients: they are balanced).
+ */
+enum backend_outcome backend_assign_to(struct conf_proxy *be, struct conf_server *want,
+    int force, const struct sockaddr *cli, const struct conf_server *avoid,
+    struct conf_server **srv, struct backend_waiter *w);
+
 /* Give back a slot taken on srv; the oldest waiter of be may get it. */
 void backend_release(struct conf_proxy *be, struct conf_server *srv);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "persist.h"
 #include "conf.h"
 #include "conf_health.h"
 #include "conf_shape.h"
@@ -99,6 +100,7 @@ conf_free_proxy(struct conf_proxy *px)
 	acl_free_rules(px->tcp_conn_rules);
 	acl_free_rules(px->tcp_content_rules);
 	acl_free_rules(px->use_backends);
+	persist_free(px);
 	conf_shape_free_rules(px->bw_rules);
 	shaper_group_free_list(px->shapers);
 	acl_free_list(px->acls);

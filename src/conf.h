@@ -18,6 +18,11 @@ struct acl;
 struct acl_rule;
 struct shaper_group;
 struct shaper_rule;
+struct stick_table;
+struct persist_stick;
+struct persist_use;
+struct persist_if;
+struct persist_track;
 
 /* Data path of a proxy: how its sessions move bytes. */
 enum conf_engine {
@@ -244,6 +249,11 @@ struct conf_proxy {
 	int check_rules_inherited;	/* check_rules came from a defaults section */
 	struct check_spec *check_proto;	/* the rules of a protocol check option */
 	struct conf_httpchk *httpchk;	/* "option httpchk" and "http-check" lines, or NULL */
+	struct stick_table *table;	/* "stick-table", or NULL */
+	struct persist_stick *stick_rules;	/* "stick match|on|store-request", in order */
+	struct persist_use *use_servers;	/* "use-server", in order */
+	struct persist_if *persist_ifs;	/* "force-persist" and "ignore-persist" */
+	struct persist_track *tracks;	/* "tcp-request ... track-scN", in order */
 
 	struct conf_proxy *next;
 

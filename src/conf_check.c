@@ -10,6 +10,7 @@
 
 #include "acl.h"
 #include "conf_check.h"
+#include "conf_stick.h"
 #include "conf_health.h"
 #include "conf_httpchk.h"
 #include "conf_shape.h"
@@ -52,7 +53,9 @@ conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *wa
 	int nerr = 0;
 
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
-		if ((px->cap & CONF_PX_BE) && px->servers == NULL)
+		/* A backend that only holds a stick-table (HAProxy's idiom) needs none. */
+		if ((px->cap & CONF_PX_BE) && px->servers == NULL &&
+		    (px->table == NULL || (px->cap & CONF_PX_FE)))
 			conf_msgs_add(warns, "%s:%d: %s '%s' has no server; its sessions will "
 			    "be closed", px->file, px->line, conf_proxy_kind(px), px->name);
 		if (px->cap & CONF_PX_BE) {
@@ -368,6 +371,7 @@ conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *
 	nerr += conf_check_privileges(c, flags, errs);
 	nerr += conf_check_shaping(c, errs, warns);
 	nerr += conf_check_acls(c, errs, warns);
+	nerr += conf_stick_check(c, errs);
 	conf_check_timeouts(c, warns);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
 		nfe += (px->cap & CONF_PX_FE) != 0;

@@ -84,6 +84,11 @@ int parse_valid_name(const char *s);
 /* A "log" line's target, appended to list (errors reported). */
 void parse_log_into(struct parser *p, struct conf_log **list, int argc, char **argv);
 
+struct acl_cond;
+/* A rule's optional "if|unless COND" from argv[i] on, into *cond (NULL
+ * when there is none); 0 or -1 reported. */
+int parse_cond(struct parser *p, int argc, char **argv, int i, struct acl_cond **cond);
+
 /* Keyword handlers: argv[0] is the keyword, argc >= 1. */
 void kw_global_bandwidth(struct parser *p, int argc, char **argv);
 void kw_global_daemon(struct parser *p, int argc, char **argv);
@@ -122,7 +127,11 @@ void kw_px_server(struct parser *p, int argc, char **argv);
 void kw_px_set_bandwidth(struct parser *p, int argc, char **argv);
 void kw_px_tcp_check(struct parser *p, int argc, char **argv);
 void kw_px_tcp_request(struct parser *p, int argc, char **argv);
+void kw_px_persist(struct parser *p, int argc, char **argv);
+void kw_px_stick(struct parser *p, int argc, char **argv);
+void kw_px_stick_table(struct parser *p, int argc, char **argv);
 void kw_px_timeout(struct parser *p, int argc, char **argv);
+void kw_px_use_server(struct parser *p, int argc, char **argv);
 void kw_px_use_backend(struct parser *p, int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@
 #include "conf_health.h"
 #include "conf_httpchk.h"
 #include "conf_shape.h"
+#include "conf_stick.h"
 #include "conf_stats.h"
 #include "units.h"
 
@@ -317,9 +318,7 @@ kw_px_acl(struct parser *p, int argc, char **argv)
 	acl_set_line(p->px->acls, p->line);
 }
 
-/* A rule's optional "if|unless COND" from argv[i] on, into *cond (NULL
- * when there is none); 0 or -1 reported. */
-static int
+int
 parse_cond(struct parser *p, int argc, char **argv, int i, struct acl_cond **cond)
 {
 	char err[512];
@@ -430,6 +429,10 @@ kw_px_tcp_request(struct parser *p, int argc, char **argv)
 	if (argc >= 3 && strcmp(what, "content") == 0 &&
 	    strcmp(argv[2], "set-bandwidth-limit") == 0) {
 		kw_px_set_bandwidth(p, argc, argv);
+		return;
+	}
+	if (argc >= 3 && strcmp(what, "connection") == 0 && strncmp(argv[2], "track-sc", 8) == 0) {
+		conf_stick_track(p, argc, argv);
 		return;
 	}
 	if (strcmp(what, "connection") != 0 && strcmp(what, "content") != 0 &&

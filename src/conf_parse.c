@@ -399,7 +399,9 @@ static const struct kw proxy_kws[] = {
 	{ "description",     SEC_ANY_PROXY,               kw_px_description },
 	{ "engine",          SEC_ANY_PROXY,               kw_px_engine },
 	{ "filter",          SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_filter },
+	{ "force-persist",   SEC_BACKEND | SEC_LISTEN,    kw_px_persist },
 	{ "http-check",      SEC_BE_SIDE,                 kw_px_http_check },
+	{ "ignore-persist",  SEC_BACKEND | SEC_LISTEN,    kw_px_persist },
 	{ "log",             SEC_ANY_PROXY,               kw_px_log },
 	{ "maxconn",         SEC_FE_SIDE,                 kw_px_maxconn },
 	{ "mode",            SEC_ANY_PROXY,               kw_px_mode },
@@ -408,9 +410,12 @@ static const struct kw proxy_kws[] = {
 	{ "rate-limit",      SEC_FE_SIDE,                 kw_px_rate_limit },
 	{ "retries",         SEC_BE_SIDE,                 kw_px_retries },
 	{ "server",          SEC_BACKEND | SEC_LISTEN,    kw_px_server },
+	{ "stick",           SEC_BACKEND | SEC_LISTEN,    kw_px_stick },
+	{ "stick-table",     SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_stick_table },
 	{ "tcp-check",       SEC_BE_SIDE,                 kw_px_tcp_check },
 	{ "tcp-request",     SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_tcp_request },
 	{ "timeout",         SEC_ANY_PROXY,               kw_px_timeout },
+	{ "use-server",      SEC_BACKEND | SEC_LISTEN,    kw_px_use_server },
 	{ "use_backend",     SEC_FRONTEND | SEC_LISTEN,   kw_px_use_backend },
 };
 
@@ -425,10 +430,7 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "hash-type",             "not supported yet" },
 	{ "nbproc",                "not supported: splicer uses threads (nbthread)" },
 	{ "source",                "not supported yet" },
-	{ "stick",                 "not supported yet" },
-	{ "stick-table",           "not supported yet" },
 	{ "tcp-response",          "not supported yet" },
-	{ "use-server",            "not supported yet" },
 };
 
 /* Lines HAProxy ignores in a TCP proxy (the HTTP ones) or that only serve
@@ -654,7 +656,12 @@ parse_section(struct parser *p, int argc, char **argv)
 		for (size_t k = 0; k < nitems(unsupported_sections); k++) {
 			if (strcmp(argv[0], unsupported_sections[k]) == 0) {
 				parse_end_proxy(p);
-				parse_err(p, "section '%s' is not supported by splicer", argv[0]);
+				if (strcmp(argv[0], "peers") == 0)
+					parse_err(p, "section 'peers' is not supported by splicer: its stick "
+					    "tables live in one process, shared by its threads, and are "
+					    "synchronized with no peer");
+				else
+					parse_err(p, "section '%s' is not supported by splicer", argv[0]);
 				p->sec = SEC_IGNORED;
 				p->px = NULL;
 				return 1;

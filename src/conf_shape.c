@@ -153,6 +153,7 @@ conf_shape_filter(int argc, char **argv, int line, char *err, size_t errlen)
 {
 	uint64_t limit = 0, period = 0, min_size = 0, rate;
 	int dir, per_stream = 0, shared = 0, keyed = 0;
+	const char *table = NULL;
 	struct shaper_group *g;
 
 	if (argc < 2 || (strcmp(argv[1], "bwlim-in") != 0 && strcmp(argv[1], "bwlim-out") != 0)) {
@@ -196,9 +197,12 @@ conf_shape_filter(int argc, char **argv, int line, char *err, size_t errlen)
 			}
 			keyed = 1;
 		} else if (strcmp(o, "table") == 0) {
-			snprintf(err, errlen, "'filter %s %s': stick tables are not supported; give "
-			    "the period with 'period TIME' instead of 'table'", argv[1], argv[2]);
-			return NULL;
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "'filter %s %s': 'table' expects a section name",
+				    argv[1], argv[2]);
+				return NULL;
+			}
+			table = argv[i + 1];
 		} else {
 			snprintf(err, errlen, "'filter %s %s': unknown option '%s'", argv[1], argv[2], o);
 			return NULL;
@@ -208,9 +212,27 @@ conf_shape_filter(int argc, char **argv, int line, char *err, size_t errlen)
 		snprintf(err, errlen, "'filter %s %s': a shared limit needs 'key src'", argv[1], argv[2]);
 		return NULL;
 	}
+	if (shared && period != 0 && table != NULL) {
+		snprintf(err, errlen, "'filter %s %s': give 'period' or 'table', not both: the "
+		    "period of a table is that of its %s", argv[1], argv[2],
+		    dir == SHAPER_UP ? "bwlim_in_rate(P)" : "bwlim_out_rate(P)");
+		return NULL;
+	}
+	if (shared && limit != 0 && period == 0) {
+		/* HAProxy's form: the period is the table's (conf_check). */
+		if ((g = shaper_group_new(dir, SHAPER_PER_SOURCE, 1, 0, min_size, argv[2],
+		    line)) == NULL || (table != NULL && (g->stick_name = strdup(table)) == NULL)) {
+			shaper_group_free_list(g);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		g->stick_form = 1;
+		g->fl_limit = limit;
+		return g;
+	}
 	if (limit == 0 || period == 0) {
 		snprintf(err, errlen, "'filter %s %s' needs %s", argv[1], argv[2], shared ?
-		    "'limit SIZE period TIME key src'" : "'default-limit SIZE default-period TIME'");
+		    "'limit SIZE key src [period TIME | table NAME]'" : "'default-limit SIZE default-period TIME'");
 		return NULL;
 	}
 	if ((rate = units_rate_bps(limit, period)) == 0) {

@@ -65,6 +65,7 @@
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
+#include "persist.h"
 #include "proxy_proto.h"
 #include "session_int.h"
 #include "shaper.h"
@@ -326,6 +327,8 @@ session_start(struct session *s)
 		    sockaddr_print(cli, c, sizeof(c)), sockaddr_print(session_dst(s), d, sizeof(d)),
 		    s->fe->name);
 	}
+	if (s->fe->tracks != NULL)
+		persist_track(s->fe, cli, &s->sc, clock_now_us());
 	/* use_backend rules first, then default_backend. */
 	if (s->fe->use_backends != NULL) {
 		struct sample_ctx ctx = { .cli = cli, .dst = session_dst(s), .final = 1,
@@ -343,7 +346,7 @@ session_start(struct session *s)
 	s->waiter.cli = cli;
 	s->waiter.ready = session_on_dequeued;
 	s->dequeued.run = session_run_dequeued;
-	switch (backend_assign(s->be, cli, NULL, &s->srv, &s->waiter)) {
+	switch (persist_assign(s->be, cli, &s->srv, &s->waiter, clock_now_us())) {
 	case BACKEND_NO_SERVER:
 		session_close(s, SESS_END_SRV_ERROR, 0, "backend '%s' has no server available",
 		    s->be->name);
@@ -608,6 +611,8 @@ session_established(struct session *s)
 	engine_policy_init(&s->policy, engine, &s->conf->global,
 	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL, s->t_established);
 	session_set_state(s, SESS_ST_ESTABLISHED);
+	if (s->be->stick_rules != NULL)	/* stick store-request: the server it got */
+		persist_store(s->be, (struct sockaddr *)&s->cli, s->srv, s->t_established);
 	if (__atomic_load_n(&s->srv->observed_errors, __ATOMIC_RELAXED) != 0)
 		__atomic_store_n(&s->srv->observed_errors, 0, __ATOMIC_RELAXED);
 	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);
@@ -981,6 +986,7 @@ session_close(struct session *s, enum session_cause cause, unsigned int how,
 	event_del(&s->timer.ev);
 
 	session_log(s);
+	persist_untrack(&s->sc, s->up.bytes, s->down.bytes, clock_now_us());
 	free(s->pp.buf);
 	s->pp.buf = NULL;
 	dial_header_free(&s->pp_out);

@@ -21,6 +21,7 @@
 #include "dial.h"
 #include "engine.h"
 #include "log.h"
+#include "persist.h"
 #include "proxy_proto.h"
 #include "session.h"
 #include "shaper.h"
@@ -133,6 +134,7 @@ struct session {
 	struct conf_proxy *be;		/* its backend */
 	struct conf_server *srv;	/* its server (holding a slot), NULL until chosen */
 	struct backend_waiter waiter;	/* its place in the backend's queue */
+	struct persist_sc sc;		/* the stick-table entries it tracks */
 	struct worker_job dequeued;	/* QUEUED: a slot was given, posted to its worker */
 
 	int cfd;			/* client socket, -1 once closed */

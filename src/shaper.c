@@ -11,6 +11,7 @@
 #include "acl.h"
 #include "conf.h"
 #include "shaper.h"
+#include "stick.h"
 #include "units.h"
 
 /* A byte in bit-microseconds: the unit of made and given. */
@@ -23,6 +24,7 @@ struct shaper_src {
 	uint8_t key[17];		/* family, then the address (v4 in the first 4) */
 	unsigned int refs;		/* flows that hold it */
 	struct shaper_bucket bucket;
+	struct stick_entry *ste;	/* its entry in g->stick, held, or NULL */
 	struct shaper_src *next;
 };
 
@@ -171,6 +173,11 @@ shaper_group_clone(const struct shaper_group *g)
 	if (c != NULL) {
 		c->fl_limit = g->fl_limit;
 		c->fl_period = g->fl_period;
+		c->stick_form = g->stick_form;
+		if (g->stick_name != NULL && (c->stick_name = strdup(g->stick_name)) == NULL) {
+			shaper_group_free_list(c);
+			return NULL;
+		}
 	}
 	return c;
 }
@@ -183,6 +190,7 @@ shaper_group_free_list(struct shaper_group *g)
 
 		/* Sessions hold the configuration, so no source entry is left. */
 		free(g->table);
+		free(g->stick_name);
 		pthread_mutex_destroy(&g->lock);
 		free(g->name);
 		free(g);
@@ -254,6 +262,13 @@ shaper_src_hold(struct shaper_group *g, const struct sockaddr *cli, uint64_t now
 	memcpy(e->key, key, sizeof(key));
 	e->refs = 1;
 	shaper_bucket_init(&e->bucket, &g->lim, now);
+	if (g->stick != NULL) {
+		struct stick_key k;
+
+		/* Lock order: the group's, then the table's. */
+		if (stick_key_addr(g->stick, cli, &k) == 0)
+			e->ste = stick_ref(g->stick, &k, now);
+	}
 	e->next = g->table[h];
 	g->table[h] = e;
 	g->nsrc++;
@@ -262,7 +277,7 @@ shaper_src_hold(struct shaper_group *g, const struct sockaddr *cli, uint64_t now
 
 /* Under g->lock. */
 static void
-shaper_src_put(struct shaper_group *g, struct shaper_src *e)
+shaper_src_put(struct shaper_group *g, struct shaper_src *e, uint64_t now)
 {
 	struct shaper_src **pp;
 
@@ -275,6 +290,8 @@ shaper_src_put(struct shaper_group *g, struct shaper_src *e)
 		}
 	}
 	g->nsrc--;
+	if (e->ste != NULL)
+		stick_unref(g->stick, e->ste, now);
 	free(e);
 }
 
@@ -435,6 +452,13 @@ shaper_flow_grant(struct shaper_flow *f, uint64_t now, uint64_t *wait)
 	}
 	granted = f->pending;
 	f->pending = 0;
+	for (unsigned int i = 0; i < f->n; i++) {
+		struct shaper_use *u = &f->use[i];
+
+		if (u->src != NULL && u->src->ste != NULL)	/* held by this flow */
+			stick_add(u->g->stick, u->src->ste, u->g->dir == SHAPER_UP ?
+			    STICK_BWLIM_IN_RATE : STICK_BWLIM_OUT_RATE, granted, now);
+	}
 	return granted;
 }
 
@@ -452,7 +476,7 @@ shaper_flow_free(struct shaper_flow *f, uint64_t unused, uint64_t now)
 		if (f->pending + unused != 0)
 			shaper_bucket_refund(u->b, f->pending + unused, now);
 		if (u->src != NULL)
-			shaper_src_put(u->g, u->src);
+			shaper_src_put(u->g, u->src, now);
 		pthread_mutex_unlock(&u->g->lock);
 	}
 	free(f);

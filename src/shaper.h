@@ -75,6 +75,7 @@ struct shaper_bucket {
 };
 
 struct shaper_src;
+struct stick_table;
 
 struct shaper_group {
 	struct shaper_limit lim;
@@ -86,6 +87,11 @@ struct shaper_group {
 	struct shaper_bucket shared;	/* SHAPER_SHARED */
 	uint64_t fl_limit, fl_period;	/* bwlim filter: bytes per period (us) as written */
 	struct shaper_src **table;	/* SHAPER_PER_SOURCE: hash chains, or NULL */
+	int stick_form;			/* bwlim "key src" without "period": the period
+					 * is a stick table's bwlim_in|out_rate(P) */
+	char *stick_name;		/* "table NAME", NULL: the proxy's own */
+	struct stick_table *stick;	/* resolved by conf_check: each source's bytes
+					 * granted are counted in its entry there */
 	unsigned int nsrc;		/* sources with a live session */
 	struct shaper_group *next;	/* the proxy's list */
 };

@@ -393,7 +393,7 @@ stick_entry_locked(struct stick_table *t, const struct stick_key *k, uint64_t no
 		return e;
 	}
 	if (t->used >= t->size) {
-		if (t->lru.oldest == NULL)
+		if (t->lru.oldest == NULL || t->nopurge)
 			return NULL;	/* every entry is held */
 		stick_remove(t, t->lru.oldest);
 	}

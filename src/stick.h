@@ -98,6 +98,7 @@ struct stick_table {
 	uint64_t expire;		/* us after the last use; 0 = never */
 	unsigned int store;		/* 1 << STICK_* of the stored types */
 	uint64_t period[STICK_NDATA];	/* us, of the stored *_rate types */
+	int nopurge;			/* "nopurge": a full table refuses new keys */
 	int line;
 
 	/* run time, under lock */

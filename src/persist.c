@@ -1,0 +1,195 @@
+/*
+ * persist: use-server, force/ignore-persist, stick match/store and the
+ * tracked counters, evaluated for one session. See persist.h.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "acl.h"
+#include "persist.h"
+#include "stick.h"
+
+struct conf_server *
+persist_server_by_id(struct conf_proxy *be, unsigned int id)
+{
+	struct conf_server *s = be->servers;
+
+	for (unsigned int i = 1; s != NULL && i < id; i++)
+		s = s->next;
+	return id == 0 ? NULL : s;
+}
+
+unsigned int
+persist_server_id(const struct conf_proxy *be, const struct conf_server *srv)
+{
+	unsigned int id = 1;
+
+	for (const struct conf_server *s = be->servers; s != NULL; s = s->next, id++)
+		if (s == srv)
+			return id;
+	return 0;
+}
+
+/* Does a force-persist (force 1) or ignore-persist (0) condition hold? */
+static int
+persist_if_holds(const struct conf_proxy *be, int force, const struct sockaddr *cli)
+{
+	for (const struct persist_if *r = be->persist_ifs; r != NULL; r = r->next)
+		if (r->force == force && acl_cond_match(r->cond, cli))
+			return 1;
+	return 0;
+}
+
+static int
+persist_up(const struct conf_server *s)
+{
+	return s->state == CONF_SRV_UP;
+}
+
+struct conf_server *
+persist_choose(struct conf_proxy *be, const struct sockaddr *cli, uint64_t now, int *force)
+{
+	int forced = -1;	/* force-persist, evaluated once when needed */
+
+	*force = 0;
+	for (struct persist_use *r = be->use_servers; r != NULL; r = r->next) {
+		if (!acl_cond_match(r->cond, cli))
+			continue;
+		if (persist_up(r->srv))
+			return r->srv;
+		if (forced == -1)
+			forced = persist_if_holds(be, 1, cli);
+		if (forced) {
+			*force = 1;
+			return r->srv;
+		}
+	}
+	if (persist_if_holds(be, 0, cli))
+		return NULL;
+	for (struct persist_stick *r = be->stick_rules; r != NULL; r = r->next) {
+		struct conf_server *s;
+		struct stick_key k;
+
+		if (!(r->what & PERSIST_MATCH) || !acl_cond_match(r->cond, cli) ||
+		    stick_key_addr(r->table, cli, &k) == -1)
+			continue;
+		s = persist_server_by_id(be, stick_lookup_server(r->table, &k, now));
+		if (s == NULL)
+			continue;
+		if (persist_up(s))
+			return s;
+		if (forced == -1)
+			forced = persist_if_holds(be, 1, cli);
+		if (forced) {
+			*force = 1;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+enum backend_outcome
+persist_assign(struct conf_proxy *be, const struct sockaddr *cli, struct conf_server **srv,
+    struct backend_waiter *w, uint64_t now)
+{
+	struct conf_server *want = NULL;
+	int force = 0;
+
+	if (be->use_servers != NULL || be->stick_rules != NULL)
+		want = persist_choose(be, cli, now, &force);
+	return backend_assign_to(be, want, force, cli, NULL, srv, w);
+}
+
+void
+persist_store(struct conf_proxy *be, const struct sockaddr *cli, const struct conf_server *srv,
+    uint64_t now)
+{
+	unsigned int id = persist_server_id(be, srv), n = 0;
+
+	/* HAProxy keeps at most 8 stores per request. */
+	for (struct persist_stick *r = be->stick_rules; r != NULL && n < 8; r = r->next) {
+		struct stick_key k;
+
+		if (!(r->what & PERSIST_STORE) || !acl_cond_match(r->cond, cli) ||
+		    stick_key_addr(r->table, cli, &k) == -1)
+			continue;
+		stick_store_server(r->table, &k, id, now);
+		n++;
+	}
+}
+
+void
+persist_track(struct conf_proxy *px, const struct sockaddr *cli, struct persist_sc *sc,
+    uint64_t now)
+{
+	for (struct persist_track *r = px->tracks; r != NULL; r = r->next) {
+		struct stick_key k;
+
+		/* The first rule for a counter wins, as HAProxy's. */
+		if (sc->e[r->sc] != NULL || !acl_cond_match(r->cond, cli) ||
+		    stick_key_addr(r->table, cli, &k) == -1)
+			continue;
+		if ((sc->e[r->sc] = stick_ref(r->table, &k, now)) == NULL)
+			continue;	/* full of tracked entries */
+		sc->t[r->sc] = r->table;
+		stick_conn_start(r->table, sc->e[r->sc], now);
+	}
+}
+
+void
+persist_untrack(struct persist_sc *sc, uint64_t up, uint64_t down, uint64_t now)
+{
+	for (unsigned int i = 0; i < PERSIST_SC_MAX; i++) {
+		struct stick_table *t = sc->t[i];
+
+		if (sc->e[i] == NULL)
+			continue;
+		/* One table tracked twice counts the connection twice, as
+		 * HAProxy, but its bytes once per counter too. */
+		stick_conn_end(t, sc->e[i], now);
+		stick_add_bytes(t, sc->e[i], 0, up, now);
+		stick_add_bytes(t, sc->e[i], 1, down, now);
+		stick_unref(t, sc->e[i], now);
+		sc->e[i] = NULL;
+		sc->t[i] = NULL;
+	}
+}
+
+void
+persist_free(struct conf_proxy *px)
+{
+	while (px->stick_rules != NULL) {
+		struct persist_stick *r = px->stick_rules;
+
+		px->stick_rules = r->next;
+		acl_free_cond(r->cond);
+		free(r->table_name);
+		free(r);
+	}
+	while (px->use_servers != NULL) {
+		struct persist_use *r = px->use_servers;
+
+		px->use_servers = r->next;
+		acl_free_cond(r->cond);
+		free(r->name);
+		free(r);
+	}
+	while (px->persist_ifs != NULL) {
+		struct persist_if *r = px->persist_ifs;
+
+		px->persist_ifs = r->next;
+		acl_free_cond(r->cond);
+		free(r);
+	}
+	while (px->tracks != NULL) {
+		struct persist_track *r = px->tracks;
+
+		px->tracks = r->next;
+		acl_free_cond(r->cond);
+		free(r->table_name);
+		free(r);
+	}
+	stick_table_free_list(px->table);
+	px->table = NULL;
+}
