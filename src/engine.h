@@ -92,6 +92,9 @@ struct flow {
 		uint64_t tx0;		/* dst's bytes written before (TCP count) */
 		uint64_t in0, out0;	/* in and bytes then */
 		uint64_t read;		/* passed bytes user space read from src */
+		uint64_t skipped;	/* ... of which old ones it discarded (skip records) */
+		uint64_t skips;		/* skip records it has read past */
+		uint64_t written;	/* passed bytes written or skipped, as told to the program */
 		uint64_t last_in;	/* in at the previous run */
 		unsigned int idle;	/* runs in a row that saw nothing move */
 		int state;		/* engine_sockmap.c: SM_RUNNING... */
@@ -289,6 +292,8 @@ struct engine_kernel_stats {
 	unsigned long long failed;	/* hand-overs refused (map full, socket state) */
 	unsigned long long bytes;	/* bytes the kernel moved for flows that left the maps */
 	unsigned long long doubled;	/* flows failed: the kernel handled a segment twice */
+	unsigned long long overlaps;	/* skbs the sequence guard caught (dropped or trimmed) */
+	unsigned long long old_bytes;	/* ... their old bytes, never sent again */
 };
 void engine_kernel_stats(struct engine_kernel_stats *st);
 

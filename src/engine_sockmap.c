@@ -31,13 +31,19 @@
  * src, so its TCP window stops the sender. Once what was queued for dst
  * has reached it, splicer reads the passed bytes (never more than were
  * passed: src's plain receive queue is the program's) and writes them to
- * dst. A held flow stays so: switching back to redirecting was tried
- * (at a segment finding every passed byte read), and a test lost or
- * doubled a segment about once in twenty runs, for a reason not found.
+ * dst, SM_COPY_BUFSZ at a time; then it lets the program redirect again,
+ * which it does from the first skb that finds every passed byte written
+ * (sm_ctl.written), so that nothing redirected overtakes them. (Resuming
+ * once they were only read lost or doubled a segment in tests.)
+ *
+ * The sequence guard (sockmap.h): the kernel sometimes hands the program
+ * an skb that starts before bytes it already handled; the program drops
+ * the old bytes of a whole one, and passes a partly old one with a skip
+ * record, whose old bytes splicer reads and discards (sm_read).
  *
  * An idle flow is held too ("parked"): the next segment is passed, makes
- * src readable and wakes splicer, so an idle session costs no polling;
- * from then on it is copied through user space, as the copy engine does.
+ * src readable and wakes splicer, which copies it and lets the flow be
+ * redirected again.
  */
 #define _GNU_SOURCE	/* POLLRDHUP */
 #include "config.h"
@@ -73,8 +79,14 @@
 /* Tries at reading two socket counters with nothing moving in between. */
 #define SM_STABLE_TRIES 8
 
-/* Flow states (f->k.state). */
-enum { SM_RUNNING, SM_HELD, SM_PARKED };
+/* Flow states (f->k.state): redirecting; held while the kernel's queue
+ * for dst drains (then back to redirecting); parked while idle (woken by
+ * its next bytes, then back); paused from the admin socket (for good). */
+enum { SM_RUNNING, SM_HELD, SM_PARKED, SM_PAUSED };
+
+/* A held flow's reads (the splice engine's pipe size): its buffer is
+ * freed when the flow goes back to redirecting. */
+#define SM_COPY_BUFSZ	(256 * 1024)
 
 /* A RUNNING flow is looked at every SM_POLL_US, or SM_POLL_FAST_US while
  * it moves fast, bytes pile up or its last ones are on their way after
@@ -187,6 +199,8 @@ engine_kernel_stats(struct engine_kernel_stats *st)
 	st->failed = __atomic_load_n(&sm_st.failed, __ATOMIC_RELAXED);
 	st->bytes = __atomic_load_n(&sm_st.bytes, __ATOMIC_RELAXED);
 	st->doubled = __atomic_load_n(&sm_st.doubled, __ATOMIC_RELAXED);
+	st->overlaps = __atomic_load_n(&sm_st.overlaps, __ATOMIC_RELAXED);
+	st->old_bytes = __atomic_load_n(&sm_st.old_bytes, __ATOMIC_RELAXED);
 }
 
 /* ---- socket figures ---- */
@@ -283,16 +297,34 @@ sm_poll(struct flow *f, uint64_t us)
 	f->poll_us = us;
 }
 
-/* Tell the program to pass, not redirect, from now on. */
+/* Tell the program what user space wants (pass or redirect) and how
+ * many passed bytes it wrote: it redirects again only once every passed
+ * byte was written, so that a redirected skb goes out behind them. */
 static int
-sm_hold(struct flow *f, int state)
+sm_tell(struct flow *f, int hold)
 {
-	struct sm_ctl c = { .hold = 1 };
+	struct sm_ctl c = { .hold = hold != 0, .written = f->k.read - f->len };
 
 	if (bpf_map_update_elem(sm_ctl, &f->k.src, &c, BPF_ANY) != 0)
 		return -1;
+	f->k.written = c.written;
+	return 0;
+}
+
+static const char *const sm_state_name[] = {
+	[SM_RUNNING] = "redirected", [SM_HELD] = "held", [SM_PARKED] = "parked",
+	[SM_PAUSED] = "paused",
+};
+
+/* Pass, not redirect, from now on (state SM_HELD, SM_PARKED or
+ * SM_PAUSED), or redirect again (SM_RUNNING). */
+static int
+sm_hold(struct flow *f, int state)
+{
+	if (sm_tell(f, state != SM_RUNNING) == -1)
+		return -1;
 	log_debug("sockmap: flow of fd %d %s after %" PRIu64 " bytes (%" PRIu64 " waiting)",
-	    f->src, state == SM_HELD ? "held" : "parked", f->in, f->in - f->bytes);
+	    f->src, sm_state_name[state], f->in, f->in - f->bytes);
 	f->k.state = state;
 	return 0;
 }
@@ -300,7 +332,7 @@ sm_hold(struct flow *f, int state)
 static void
 engine_sockmap_hold(struct flow *f)
 {
-	if (f->k.src != 0 && f->k.state == SM_RUNNING && sm_hold(f, SM_HELD) == -1)
+	if (f->k.src != 0 && f->k.state != SM_PAUSED && sm_hold(f, SM_PAUSED) == -1)
 		log_err("sockmap: cannot hold the flow of fd %d: %s", f->src, strerror(errno));
 }
 
@@ -364,20 +396,26 @@ out_fail:
 	return -1;
 }
 
+/* New bytes the program took from src (old ones left out). */
+static uint64_t
+sm_counted(const struct sm_flow *v)
+{
+	return v->bytes + v->dropped + v->passed - v->skipped;
+}
+
 /*
- * Did the kernel hand the program one segment twice? It happens: about
- * once in 15 runs of test_promotion_under_load_keeps_every_byte, a flow
- * held or parked (its segments passed to its own queue) found one
- * 65,483-byte segment counted and queued twice, and delivered it twice.
- * The cause is in the kernel and not found. The program's counts are
- * then more than src's TCP ever received (counted after them, so a
- * later figure), and the stream cannot be mended: the flow fails, so
- * the session is reset rather than given bytes its sender never sent.
+ * Did the kernel hand the program bytes twice that its sequence guard
+ * let through (sockmap.h)? The guard drops or skips the old bytes of the
+ * skbs tcp_read_skb() hands again; this is the check behind it. The
+ * program's counts are then more than src's TCP ever received (counted
+ * after them, so a later figure), and the stream cannot be mended: the
+ * flow fails, so the session is reset rather than given bytes its sender
+ * never sent.
  */
 static int
 sm_doubled(const struct flow *f, const struct sm_flow *v)
 {
-	uint64_t counted = f->k.rx0 + v->bytes + v->dropped + v->passed;
+	uint64_t counted = f->k.rx0 + sm_counted(v);
 	struct tcp_info ti;
 
 	if (sm_tcp_info(f->src, &ti) == -1 || counted <= ti.tcpi_bytes_received)
@@ -411,7 +449,7 @@ sm_update(struct flow *f, struct sm_flow *v, int check)
 	v->passed = first.passed;
 	if (check && sm_doubled(f, v))
 		return -1;
-	f->in = f->k.in0 + v->bytes + v->dropped + f->k.read;
+	f->in = f->k.in0 + v->bytes + v->dropped + f->k.read - f->k.skipped;
 	if (sm_written(f->dst, &tx, 0) == 0 && tx > f->k.tx0) {
 		uint64_t out = f->k.out0 + (tx - f->k.tx0);
 
@@ -444,6 +482,13 @@ sm_leave(struct flow *f)
 		return;
 	if (sm_update(f, &v, 0) == 0) {
 		__atomic_add_fetch(&sm_st.bytes, v.bytes, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sm_st.overlaps, v.dup_skbs, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sm_st.old_bytes, v.dup + v.skipped, __ATOMIC_RELAXED);
+		if (v.dup_skbs != 0)
+			log_info("sockmap: the kernel handed fd %d's flow %" PRIu64 " skbs starting "
+			    "before bytes already handled: %" PRIu64 " old bytes dropped, %" PRIu64
+			    " skipped (tcp_read_skb, see contrib/sockmap-overlap)", f->src,
+			    (uint64_t)v.dup_skbs, (uint64_t)v.dup, (uint64_t)v.skipped);
 		log_debug("sockmap: flow of fd %d leaves the maps: %" PRIu64 " bytes redirected, "
 		    "%" PRIu64 " copied", f->src, (uint64_t)v.bytes, f->k.read);
 	}
@@ -466,7 +511,96 @@ sm_all_taken(const struct flow *f, const struct sm_flow *v)
 
 	if (sm_tcp_info(f->src, &ti) == -1)
 		return 1;	/* gone: nothing more will come */
-	return ti.tcpi_bytes_received <= f->k.rx0 + v->bytes + v->dropped + v->passed + 1;
+	return ti.tcpi_bytes_received <= f->k.rx0 + sm_counted(v) + 1;
+}
+
+/*
+ * How many passed bytes the next read may take (at most want), and
+ * whether they are old ones to discard (*skip): a skip record (sockmap.h)
+ * marks where a passed skb starts with bytes already sent. Fails with
+ * EPROTO when records were overwritten before user space read past them.
+ */
+static int
+sm_next_read(struct flow *f, const struct sm_flow *v, size_t want, size_t *n, int *skip)
+{
+	uint64_t at, end;
+
+	*n = want;
+	*skip = 0;
+	if (f->k.skips == v->nskips)
+		return 0;
+	if (v->nskips - f->k.skips > SM_SKIPS) {
+		log_err("sockmap: more than %d overlapping skbs on fd %d before they were read: "
+		    "the session is reset", SM_SKIPS, f->src);
+		__atomic_add_fetch(&sm_st.doubled, 1, __ATOMIC_RELAXED);
+		errno = EPROTO;
+		return -1;
+	}
+	at = v->skip_at[f->k.skips % SM_SKIPS];
+	end = at + v->skip_len[f->k.skips % SM_SKIPS];
+	if (f->k.read < at) {
+		if (at - f->k.read < *n)
+			*n = (size_t)(at - f->k.read);
+	} else {
+		*skip = 1;
+		if (end - f->k.read < *n)
+			*n = (size_t)(end - f->k.read);
+	}
+	return 0;
+}
+
+/* Read passed bytes into f->buf, dropping old ones. Returns as recv(). */
+static ssize_t
+sm_read(struct flow *f, const struct sm_flow *v)
+{
+	size_t want = v->passed - f->k.read, n;
+	ssize_t got;
+	int skip;
+
+	if (want > SM_COPY_BUFSZ)
+		want = SM_COPY_BUFSZ;
+	if (sm_next_read(f, v, want, &n, &skip) == -1)
+		return -1;
+	if ((got = recv(f->src, f->buf, n, MSG_DONTWAIT)) <= 0)
+		return got;
+	f->k.read += (uint64_t)got;
+	if (skip) {
+		f->k.skipped += (uint64_t)got;
+		if (f->k.read == v->skip_at[f->k.skips % SM_SKIPS] +
+		    v->skip_len[f->k.skips % SM_SKIPS])
+			f->k.skips++;
+		log_debug("sockmap: %zd old bytes skipped on fd %d", got, f->src);
+		return got;
+	}
+	f->off = 0;
+	f->len = (size_t)got;
+	return got;
+}
+
+/* Write what f->buf holds. Returns 1 for bytes written, 0 when dst is
+ * full (*want_write) or gone (FLOW_F_DST_ERR), -1 for our own failure. */
+static int
+sm_write(struct flow *f, int *want_write)
+{
+	ssize_t n = send(f->dst, f->buf + f->off, f->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n > 0) {
+		f->off += (size_t)n;
+		f->len -= (size_t)n;
+		return 1;
+	}
+	if (n == -1 && errno == EINTR)
+		return 1;
+	if (n == -1 && errno == EAGAIN) {
+		*want_write = 1;
+	} else if (n == -1 && engine_peer_gone(errno)) {
+		f->flags |= FLOW_F_DST_ERR;
+		f->err = errno;
+	} else {
+		f->err = errno;
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -477,54 +611,38 @@ sm_all_taken(const struct flow *f, const struct sm_flow *v)
  * kernel delivers passed segments to the socket's queue from its own work
  * queue, which waits while the receive buffer is full, and meanwhile src
  * polls readable for the segments behind them (watching it would spin).
+ * The program learns what was written (sm_tell) before the run returns.
  */
 static int
 sm_copy(struct flow *f, struct sm_flow *v, int *want_write, int *unready)
 {
-	size_t moved = 0;
+	uint64_t start = f->k.read;
 	ssize_t n;
+	int r;
 
-	while (moved < ENGINE_RUN_BUDGET && sm_backlog(f) == 0) {
+	while (f->k.read - start < ENGINE_RUN_BUDGET && sm_backlog(f) == 0) {
 		if (f->len > 0) {
-			n = send(f->dst, f->buf + f->off, f->len, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n > 0) {
-				f->off += (size_t)n;
-				f->len -= (size_t)n;
-				moved += (size_t)n;
-			} else if (n == -1 && errno == EAGAIN) {
-				*want_write = 1;
-				return 0;
-			} else if (n == -1 && engine_peer_gone(errno)) {
-				f->flags |= FLOW_F_DST_ERR;
-				f->err = errno;
-				return 0;
-			} else if (n == -1 && errno != EINTR) {
-				f->err = errno;
-				return -1;
+			if ((r = sm_write(f, want_write)) <= 0) {
+				if (r == -1)
+					return -1;
+				break;
 			}
 		} else if (v->passed > f->k.read && !(f->flags & FLOW_F_SRC_ERR)) {
-			size_t want = v->passed - f->k.read;
-
-			if (f->buf == NULL && (f->buf = malloc(ENGINE_COPY_BUFSZ)) == NULL) {
+			if (f->buf == NULL && (f->buf = malloc(SM_COPY_BUFSZ)) == NULL) {
 				f->err = errno;
 				return -1;
 			}
-			n = recv(f->src, f->buf, want < ENGINE_COPY_BUFSZ ? want :
-			    ENGINE_COPY_BUFSZ, MSG_DONTWAIT);
-			if (n > 0) {
-				f->off = 0;
-				f->len = (size_t)n;
-				f->k.read += (uint64_t)n;
-			} else if (n == -1 && engine_peer_gone(errno)) {
+			n = sm_read(f, v);
+			if (n == -1 && engine_peer_gone(errno)) {
 				f->flags |= FLOW_F_SRC_ERR;
 				f->err = errno;
-				return 0;
+				break;
 			} else if (n == -1 && errno == EAGAIN) {
 				*unready = 1;
 				break;
 			} else if (n == 0) {
 				break;
-			} else if (errno != EINTR) {
+			} else if (n == -1 && errno != EINTR) {
 				f->err = errno;
 				return -1;
 			}
@@ -535,6 +653,10 @@ sm_copy(struct flow *f, struct sm_flow *v, int *want_write, int *unready)
 			f->err = errno;
 			return -1;
 		}
+	}
+	if (f->k.read - f->len != f->k.written && sm_tell(f, f->k.state != SM_RUNNING) == -1) {
+		f->err = errno;
+		return -1;
 	}
 	return 0;
 }
@@ -581,6 +703,39 @@ sm_pace(const struct flow *f, uint64_t us, int still)
 	return slow < SM_POLL_STILL_US ? slow : SM_POLL_STILL_US;
 }
 
+/*
+ * Hold, park or resume. A running flow is held when more than
+ * SM_HOLD_BYTES wait in the kernel for dst, parked when idle; a held flow
+ * resumes once that queue drained and every passed byte was written, a
+ * parked one once its next bytes were (the program then redirects again
+ * from the first skb that finds every passed byte written: sockmap.h).
+ */
+static int
+sm_switch(struct flow *f, const struct sm_flow *v, uint64_t backlog, uint64_t moved, int busy)
+{
+	int drained = backlog == 0 && f->len == 0 && v->passed == f->k.read && !busy;
+
+	switch (f->k.state) {
+	case SM_RUNNING:
+		f->k.idle = moved == 0 && backlog == 0 ? f->k.idle + 1 : 0;
+		if (backlog > SM_HOLD_BYTES)
+			return sm_hold(f, SM_HELD);
+		if (f->k.idle >= SM_PARK_AFTER && !busy)
+			return sm_hold(f, SM_PARKED);
+		return 0;
+	case SM_HELD:
+	case SM_PARKED:
+		if (!drained || (f->k.state == SM_PARKED && moved == 0))
+			return 0;
+		free(f->buf);
+		f->buf = NULL;
+		f->k.idle = 0;
+		return sm_hold(f, SM_RUNNING);
+	default:
+		return 0;
+	}
+}
+
 static ssize_t
 engine_sockmap_run(struct flow *f)
 {
@@ -617,16 +772,11 @@ engine_sockmap_run(struct flow *f)
 		return (ssize_t)(f->bytes - before);
 	}
 
-	/* Hold or park. */
 	moved = f->in - f->k.last_in;
 	f->k.last_in = f->in;
-	if (f->k.state == SM_RUNNING) {
-		f->k.idle = moved == 0 && backlog == 0 ? f->k.idle + 1 : 0;
-		if ((backlog > SM_HOLD_BYTES || (f->k.idle >= SM_PARK_AFTER && !fin)) &&
-		    sm_hold(f, backlog > SM_HOLD_BYTES ? SM_HELD : SM_PARKED) == -1) {
-			f->err = errno;
-			return -1;
-		}
+	if (sm_switch(f, &v, backlog, moved, fin || want_write) == -1) {
+		f->err = errno;
+		return -1;
 	}
 
 	/* What to wait for. A RUNNING flow is looked at on its timer only:
@@ -637,7 +787,8 @@ engine_sockmap_run(struct flow *f)
 	 * and looked at on the timer while they are not readable yet. */
 	if (want_write)
 		f->flags |= FLOW_F_WANT_WRITE;
-	else if (backlog == 0 && !fin && !unready && f->k.state != SM_RUNNING)
+	else if (backlog == 0 && !fin && !unready &&
+	    (f->k.state != SM_RUNNING || v.passed > f->k.written))
 		f->flags |= FLOW_F_WANT_READ;
 	if (f->k.state == SM_RUNNING || backlog > 0 || fin || (unready && !want_write))
 		sm_poll(f, sm_pace(f, fin || backlog > SM_HOLD_BYTES / 4 ||

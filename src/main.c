@@ -183,9 +183,11 @@ main_log_totals(void)
 	engine_kernel_stats(&ks);
 	log_notice("engines: %" PRIu64 " sessions splice, %" PRIu64 " copy, %" PRIu64
 	    " sockmap; %llu flows handed to the kernel (%llu refused, %llu reset for "
-	    "a segment the kernel doubled), %llu bytes redirected by it",
+	    "a segment the kernel doubled), %llu bytes redirected by it, %llu overlapping "
+	    "skbs trimmed (%llu old bytes)",
 	    st.by_engine[ENGINE_SPLICE], st.by_engine[ENGINE_COPY],
-	    st.by_engine[ENGINE_SOCKMAP], ks.promoted, ks.failed, ks.doubled, ks.bytes);
+	    st.by_engine[ENGINE_SOCKMAP], ks.promoted, ks.failed, ks.doubled, ks.bytes,
+	    ks.overlaps, ks.old_bytes);
 }
 
 /* "show info" (admin_stat.c): what only main knows of the process. */
