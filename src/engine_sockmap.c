@@ -130,7 +130,7 @@ static void
 sm_fail(const char *step, int e)
 {
 	snprintf(sm_why, sizeof(sm_why), "%s failed: %s%s", step, strerror(e),
-	    e == EPERM || e == EACCES ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" :
+	    e == EPERM || e == EACCES ? " (needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, or root)" :
 	    e == EINVAL || e == EOPNOTSUPP ? " (does the kernel have sockmap?)" : "");
 }
 

@@ -132,7 +132,7 @@ def test_unit_capabilities_are_enough_for_every_engine():
     # withhold CAP_SYS_RESOURCE) cannot be granted here: test the others.
     bnd = int(re.search(r"^CapBnd:\s+(\S+)", open("/proc/self/status").read(), re.M).group(1), 16)
     numbers = {"CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_SYS_RESOURCE": 24,
-               "CAP_BPF": 39}
+               "CAP_PERFMON": 38, "CAP_BPF": 39}
     check(all(c in numbers for c in caps), "unexpected capabilities %s" % caps)
     spec = ",".join("+" + c[4:].lower() for c in caps if bnd >> numbers[c] & 1)
     wrap = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--no-new-privs",
