@@ -196,6 +196,15 @@ struct conf_bind {
 #define CONF_OPT_REDISPATCH	0x20	/* a retry may go to another server */
 #define CONF_OPT_ALLBACKUPS	0x40	/* balance over every backup, not the first */
 #define CONF_OPT_LOG_HEALTH	0x80	/* log every change of a check's result */
+#define CONF_OPT_CLITCPKA	0x100	/* SO_KEEPALIVE on client sockets (frontend) */
+#define CONF_OPT_SRVTCPKA	0x200	/* SO_KEEPALIVE on server sockets (backend) */
+
+/* TCP keep-alive probes ("clitcpka-idle" ...): 0 leaves the kernel's value. */
+struct conf_tcpka {
+	unsigned int idle;	/* seconds idle before the first probe (TCP_KEEPIDLE) */
+	unsigned int intvl;	/* seconds between probes (TCP_KEEPINTVL) */
+	unsigned int cnt;	/* probes unanswered before the end (TCP_KEEPCNT) */
+};
 
 /* "on-error": what observe layer4 does after error-limit errors in a row. */
 enum {
@@ -229,6 +238,7 @@ struct conf_proxy {
 	unsigned int maxconn;		/* frontend: sessions at once; 0 = the global limit */
 	unsigned int rate_limit;	/* frontend: new sessions per second; 0 = none */
 	unsigned int opts;		/* CONF_OPT_* */
+	struct conf_tcpka tcpka[2];	/* [0] client side, [1] server side */
 	int mode_http;			/* "mode http" in force (refused by conf_check) */
 	const char *mode_file;		/* where that "mode" line is */
 	int mode_line;
@@ -294,6 +304,7 @@ struct conf_admin {
 
 struct conf_global {
 	unsigned int maxconn;		/* process-wide client limit; 0 = from RLIMIT_NOFILE */
+	unsigned int ulimit_n;		/* "ulimit-n": RLIMIT_NOFILE to set at start; 0 = keep */
 	unsigned int nbthread;		/* worker threads; 0 = CPUs online */
 	int daemon;			/* fork into the background */
 	char *pidfile;

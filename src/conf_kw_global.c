@@ -246,3 +246,14 @@ kw_global_pipesize(struct parser *p, int argc, char **argv)
 	}
 	p->conf->global.pipesize = v;
 }
+
+/* "ulimit-n N": the fd limit to set at start (main_maxconn). */
+void
+kw_global_ulimit(struct parser *p, int argc, char **argv)
+{
+	uint64_t v;
+
+	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
+	    parse_uint_arg(p, argv[0], argv[1], 64, 1U << 30, &v) == 0)
+		p->conf->global.ulimit_n = (unsigned int)v;
+}

@@ -525,12 +525,15 @@ struct option_kw {
 
 static const struct option_kw option_kws[] = {
 	{ "allbackups",      CONF_OPT_ALLBACKUPS,  SEC_BE_SIDE },
+	{ "clitcpka",        CONF_OPT_CLITCPKA,    SEC_FE_SIDE },
 	{ "dontlognull",     CONF_OPT_DONTLOGNULL, SEC_FE_SIDE },
 	{ "log-health-checks", CONF_OPT_LOG_HEALTH, SEC_BE_SIDE },
 	{ "redispatch",      CONF_OPT_REDISPATCH,  SEC_BE_SIDE },
 	{ "splice-auto",     CONF_OPT_SPLICE_AUTO, SEC_ANY_PROXY },
 	{ "splice-request",  CONF_OPT_SPLICE_REQ,  SEC_ANY_PROXY },
 	{ "splice-response", CONF_OPT_SPLICE_RSP,  SEC_ANY_PROXY },
+	{ "srvtcpka",        CONF_OPT_SRVTCPKA,    SEC_BE_SIDE },
+	{ "tcpka",           CONF_OPT_CLITCPKA | CONF_OPT_SRVTCPKA, SEC_ANY_PROXY },
 	{ "tcplog",          CONF_OPT_TCPLOG,      SEC_FE_SIDE },
 };
 
@@ -546,14 +549,14 @@ static const char *const http_options[] = {
 
 /* HAProxy TCP options splicer does not implement (yet). */
 static const char *const later_options[] = {
-	"checkcache", "clitcpka", "contstats", "disable-h2-upgrade",
+	"checkcache", "contstats", "disable-h2-upgrade",
 	"dontlog-normal", "external-check", "idle-close-on-response",
 	"independent-streams",
 	"log-separate-errors", "logasap", "nolinger",
 	"persist", "prefer-last-server",
-	"socket-stats", "spop-check", "srvtcpka",
+	"socket-stats", "spop-check",
 	"tcp-smart-accept", "tcp-smart-connect",
-	"tcpka", "transparent",
+	"transparent",
 };
 
 static void
@@ -585,8 +588,9 @@ parse_option(struct parser *p, int argc, char **argv, int negate)
 		if (parse_no_more_args(p, argc, argv, 2) == -1)
 			return;
 		if (!(option_kws[i].where & p->sec)) {
-			parse_warn(p, "'option %s' ignored %s: it applies to frontends only",
-			    name, parse_where(p, where, sizeof(where)));
+			parse_warn(p, "'option %s' ignored %s: it applies to %s only",
+			    name, parse_where(p, where, sizeof(where)),
+			    (option_kws[i].where & SEC_FRONTEND) ? "frontends" : "backends");
 			return;
 		}
 		if (negate)
@@ -647,4 +651,31 @@ kw_px_no(struct parser *p, int argc, char **argv)
 		return;
 	}
 	parse_err(p, "'no' expects 'option NAME' or 'log'");
+}
+
+/* "clitcpka-idle|-intvl TIME", "clitcpka-cnt N" and their srvtcpka-
+ * twins: the keep-alive probes of option clitcpka / srvtcpka. */
+void
+kw_px_tcpka(struct parser *p, int argc, char **argv)
+{
+	struct conf_tcpka *ka = &p->px->tcpka[argv[0][0] == 's'];
+	const char *what = argv[0] + 9;		/* after "clitcpka-" */
+	uint64_t v;
+
+	if (parse_no_more_args(p, argc, argv, 2) == -1)
+		return;
+	if (strcmp(what, "cnt") == 0) {
+		if (parse_uint_arg(p, argv[0], argv[1], 1, 127, &v) == 0)
+			ka->cnt = (unsigned int)v;
+		return;
+	}
+	if (parse_time_arg(p, argv[0], argv[1], &v) == -1)
+		return;
+	/* The kernel counts in seconds, from 1 to 32767. */
+	if (v < 1000000 || v > 32767000000ULL) {
+		parse_err(p, "'%s %s': from 1s to 32767s (the kernel counts whole seconds)",
+		    argv[0], argv[1]);
+		return;
+	}
+	*(strcmp(what, "idle") == 0 ? &ka->idle : &ka->intvl) = (unsigned int)(v / 1000000);
 }

@@ -386,6 +386,7 @@ static const struct kw global_kws[] = {
 	{ "tune.sockmap.promote-bytes", SEC_GLOBAL, kw_global_promote },
 	{ "tune.sockmap.promote-max-rate", SEC_GLOBAL, kw_global_promote },
 	{ "uid",             SEC_GLOBAL, kw_global_id },
+	{ "ulimit-n",        SEC_GLOBAL, kw_global_ulimit },
 	{ "user",            SEC_GLOBAL, kw_global_string },
 };
 
@@ -394,6 +395,9 @@ static const struct kw proxy_kws[] = {
 	{ "balance",         SEC_BE_SIDE,                 kw_px_balance },
 	{ "bandwidth-limit", SEC_ANY_PROXY,               kw_px_bandwidth },
 	{ "bind",            SEC_FRONTEND | SEC_LISTEN,   kw_px_bind },
+	{ "clitcpka-cnt",    SEC_FE_SIDE,                 kw_px_tcpka },
+	{ "clitcpka-idle",   SEC_FE_SIDE,                 kw_px_tcpka },
+	{ "clitcpka-intvl",  SEC_FE_SIDE,                 kw_px_tcpka },
 	{ "default-server",  SEC_BE_SIDE,                 kw_px_default_server },
 	{ "default_backend", SEC_DEFAULTS | SEC_FRONTEND, kw_px_default_backend },
 	{ "description",     SEC_ANY_PROXY,               kw_px_description },
@@ -410,6 +414,9 @@ static const struct kw proxy_kws[] = {
 	{ "rate-limit",      SEC_FE_SIDE,                 kw_px_rate_limit },
 	{ "retries",         SEC_BE_SIDE,                 kw_px_retries },
 	{ "server",          SEC_BACKEND | SEC_LISTEN,    kw_px_server },
+	{ "srvtcpka-cnt",    SEC_BE_SIDE,                 kw_px_tcpka },
+	{ "srvtcpka-idle",   SEC_BE_SIDE,                 kw_px_tcpka },
+	{ "srvtcpka-intvl",  SEC_BE_SIDE,                 kw_px_tcpka },
 	{ "stick",           SEC_BACKEND | SEC_LISTEN,    kw_px_stick },
 	{ "stick-table",     SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_stick_table },
 	{ "tcp-check",       SEC_BE_SIDE,                 kw_px_tcp_check },
@@ -426,12 +433,37 @@ struct unsupported_kw {
 };
 
 static const struct unsupported_kw unsupported_kws[] = {
+	{ "backlog",               "not supported yet (bind ... backlog N is)" },
+	{ "bind-process",          "not supported: splicer runs one process (nbthread)" },
+	{ "cpu-map",               "not supported yet" },
+	{ "email-alert",           "not supported yet" },
+	{ "external-check",        "not supported yet" },
 	{ "fullconn",              "not supported yet" },
 	{ "hash-type",             "not supported yet" },
+	{ "httpclient.resolvers.prefer", "not supported: splicer has no HTTP client" },
+	{ "load-server-state-from-file", "not supported yet" },
+	{ "log-send-hostname",     "not supported yet" },
+	{ "log-tag",               "not supported yet" },
+	{ "lua-load",              "not supported: splicer has no Lua" },
+	{ "lua-load-per-thread",   "not supported: splicer has no Lua" },
+	{ "lua-prepend-path",      "not supported: splicer has no Lua" },
+	{ "master-worker",         "not supported: splicer runs one process (nbthread)" },
 	{ "nbproc",                "not supported: splicer uses threads (nbthread)" },
+	{ "presetenv",             "not supported yet" },
+	{ "resetenv",              "not supported yet" },
+	{ "server-state-file",     "not supported yet" },
+	{ "server-template",       "not supported yet: it needs a resolvers section" },
+	{ "setenv",                "not supported yet" },
 	{ "source",                "not supported yet" },
+	{ "strict-limits",         "not supported yet" },
 	{ "tcp-response",          "not supported yet" },
+	{ "tune.bufsize",          "not supported yet: splicer's buffers are pipes (tune.pipesize)" },
+	{ "tune.lua.bool-sample-conversion", "not supported: splicer has no Lua" },
+	{ "tune.lua.maxmem",       "not supported: splicer has no Lua" },
+	{ "tune.maxaccept",        "not supported yet" },
+	{ "unsetenv",              "not supported yet" },
 };
+
 
 /* Lines HAProxy ignores in a TCP proxy (the HTTP ones) or that only serve
  * TLS, which splicer neither terminates nor originates: each is a warning
@@ -567,6 +599,7 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 		px->maxconn = from->maxconn;
 		px->rate_limit = from->rate_limit;
 		px->opts = from->opts;
+		memcpy(px->tcpka, from->tcpka, sizeof(px->tcpka));
 		px->mode_http = from->mode_http;
 		px->mode_file = from->mode_file;
 		px->mode_line = from->mode_line;
@@ -656,10 +689,10 @@ parse_section(struct parser *p, int argc, char **argv)
 		for (size_t k = 0; k < nitems(unsupported_sections); k++) {
 			if (strcmp(argv[0], unsupported_sections[k]) == 0) {
 				parse_end_proxy(p);
-				if (strcmp(argv[0], "peers") == 0)
-					parse_err(p, "section 'peers' is not supported by splicer: its stick "
-					    "tables live in one process, shared by its threads, and are "
-					    "synchronized with no peer");
+				if (strcmp(argv[0], "resolvers") == 0)
+					parse_err(p, "section 'resolvers' is not supported yet: server "
+					    "names are resolved once, at load and at reload, not again "
+					    "while running");
 				else
 					parse_err(p, "section '%s' is not supported by splicer", argv[0]);
 				p->sec = SEC_IGNORED;

@@ -130,3 +130,18 @@ dial_header_free(struct dial_header *h)
 	h->buf = NULL;
 	h->len = 0;
 }
+
+void
+dial_keepalive(int fd, unsigned int idle, unsigned int intvl, unsigned int cnt)
+{
+	int one = 1, v;
+
+	/* Best effort, as HAProxy: a socket that refuses keeps working. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if ((v = (int)idle) != 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+	if ((v = (int)intvl) != 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+	if ((v = (int)cnt) != 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
+}

@@ -21,6 +21,10 @@ int dial_start(const struct sockaddr *sa, socklen_t len);
  * fd is closed on failure. */
 int dial_start_with(int fd, const struct sockaddr *sa, socklen_t len);
 
+/* TCP keep-alive on fd ("option clitcpka", "srvtcpka"): SO_KEEPALIVE,
+ * and each of idle, intvl (seconds) and cnt that is not 0. */
+void dial_keepalive(int fd, unsigned int idle, unsigned int intvl, unsigned int cnt);
+
 /* After the socket became writable: 0 when connected, else the errno of
  * the failed connect. */
 int dial_result(int fd);

@@ -135,7 +135,18 @@ main_maxconn(const struct conf *c)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		rl.rlim_cur = 1024;
-	if (rl.rlim_cur < rl.rlim_max) {
+	if (c->global.ulimit_n != 0) {
+		/* "ulimit-n": that limit, as HAProxy; raising the hard one needs
+		 * CAP_SYS_RESOURCE, and without it we go on with what we have. */
+		struct rlimit want = { c->global.ulimit_n,
+		    rl.rlim_max > c->global.ulimit_n ? rl.rlim_max : c->global.ulimit_n };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+		else
+			log_warning("ulimit-n %u: cannot set the fd limit: %s; it stays at %llu",
+			    c->global.ulimit_n, strerror(errno), (unsigned long long)rl.rlim_cur);
+	} else if (rl.rlim_cur < rl.rlim_max) {
 		/* Use the hard limit when we may: sessions are fds. */
 		struct rlimit up = { rl.rlim_max, rl.rlim_max };
 

@@ -186,6 +186,8 @@ session_accept(const struct listener_client *c)
 	conf_hold(s->conf);
 	s->cfd = fd;
 	s->sfd = -1;
+	if (s->fe->opts & CONF_OPT_CLITCPKA)
+		dial_keepalive(fd, s->fe->tcpka[0].idle, s->fe->tcpka[0].intvl, s->fe->tcpka[0].cnt);
 	memcpy(&s->cli, &c->addr, c->len < sizeof(s->cli) ? c->len : sizeof(s->cli));
 	gettimeofday(&s->accept_date, NULL);
 	s->t_accept = clock_now_us();
@@ -547,6 +549,8 @@ session_connect(struct session *s)
 		return;
 	}
 	s->sfd = fd;
+	if (s->be->opts & CONF_OPT_SRVTCPKA)
+		dial_keepalive(fd, s->be->tcpka[1].idle, s->be->tcpka[1].intvl, s->be->tcpka[1].cnt);
 	session_assign(s, &s->s_wr, fd, EV_WRITE, session_on_connect);
 	event_add(&s->s_wr.ev, NULL);
 	s->evs |= SESS_EV_S_WR;

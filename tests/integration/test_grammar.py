@@ -9,7 +9,8 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Splicer, check, connect, free_port, named, recv_all, run, test)
+from harness import (Server, Splicer, check, connect, free_port, named, recv_all, run, test,
+                     wait_until)
 
 HEAD = ("global\n    log stderr local0 info\n"
         "defaults\n    mode tcp\n    log global\n    option tcplog\n"
@@ -145,6 +146,66 @@ def test_ipv4_and_ipv6_prefixes():
         check(False, "IPv4 client accepted on 'ipv6@:%d v6only'" % p6)
     except OSError:
         pass
+    sp.stop()
+
+
+def established_to(port, local):
+    """Established sockets whose local (local=True) or peer port is port."""
+    def want(s):
+        try:
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                return False
+            return (s.getsockname() if local else s.getpeername())[1] == port
+        except OSError:
+            return False
+    return want
+
+
+def keepalive(s):
+    return (s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+            s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT))
+
+
+@test
+def test_tcpka_options_set_keepalive_on_each_side():
+    """option clitcpka with clitcpka-idle/-intvl/-cnt on the client
+    socket, option srvtcpka with srvtcpka-* on the server socket, read
+    back from splicer's own sockets; a listen without them has neither."""
+    import threading
+    held = threading.Event()
+
+    def hold(c):
+        held.wait(10)
+    srv = Server(hold)
+    on, off = free_port(), free_port()
+    sp = Splicer(HEAD + "listen ka\n    bind 127.0.0.1:%d\n    option clitcpka\n"
+                 "    clitcpka-idle 70s\n    clitcpka-intvl 7s\n    clitcpka-cnt 4\n"
+                 "    option srvtcpka\n    srvtcpka-idle 80s\n    srvtcpka-intvl 8s\n"
+                 "    srvtcpka-cnt 5\n    server s %s\n"
+                 "listen plain\n    bind 127.0.0.1:%d\n    server s %s\n"
+                 % (on, srv.addr, off, srv.addr))
+    c1, c2 = connect("127.0.0.1:%d" % on), connect("127.0.0.1:%d" % off)
+    wait_until(lambda: srv.accepted >= 2, 10, "both sessions connected")
+    cli = process_sockets(sp.pid, established_to(on, True))
+    cli_off = process_sockets(sp.pid, established_to(off, True))
+    ups = process_sockets(sp.pid, established_to(srv.port, False))
+    try:
+        check(len(cli) == 1 and len(cli_off) == 1 and len(ups) == 2,
+              "sockets: %d %d %d" % (len(cli), len(cli_off), len(ups)))
+        check(keepalive(cli[0]) == (1, 70, 7, 4), "client side: %r" % (keepalive(cli[0]),))
+        check(cli_off[0].getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0,
+              "keep-alive on a listen without clitcpka")
+        kas = sorted(keepalive(u) for u in ups)
+        check(kas[1] == (1, 80, 8, 5), "server side: %r" % (kas,))
+        check(kas[0][0] == 0, "keep-alive on a server socket without srvtcpka: %r" % (kas,))
+    finally:
+        for s in cli + cli_off + ups:
+            s.close()
+    held.set()
+    c1.close()
+    c2.close()
     sp.stop()
 
 
