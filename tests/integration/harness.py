@@ -148,7 +148,7 @@ class Server:
     handshake, so the window it advertises is small from the start)."""
 
     def __init__(self, handler=None, host="127.0.0.1", backlog=128, backlog_only=False,
-                 rcvbuf=None, unix=None):
+                 rcvbuf=None, unix=None, port=0):
         # unix: a unix-socket server at the address as splicer spells it,
         # "unix@PATH" or "abns@NAME" (bound zero-padded, as HAProxy does).
         self.sock = socket.socket(socket.AF_UNIX if unix else socket.AF_INET,
@@ -161,7 +161,11 @@ class Server:
             self.port, self.addr = None, unix
         else:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.sock.bind((host, 0))
+            try:
+                self.sock.bind((host, port))  # port 0: any
+            except OSError:
+                self.sock.close()
+                raise
             self.port = self.sock.getsockname()[1]
             self.addr = addr(self.port, host)
         self.sock.listen(backlog)
