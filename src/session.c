@@ -148,6 +148,21 @@ session_assign(struct session *s, struct session_ev *e, int fd, short events,
 	event_assign(&e->ev, s->base, fd, events, session_call, e);
 }
 
+/* Watch e's event, noted as bit of s->evs. libevent allocates when it
+ * first sees an fd, and that may fail: then s ends, reset both ways (it
+ * could never learn what it waits for), and -1 says so. */
+static int
+session_watch(struct session *s, struct event *ev, unsigned int bit)
+{
+	if (event_add(ev, NULL) == 0) {
+		s->evs |= bit;
+		return 0;
+	}
+	session_close(s, SESS_END_RESOURCE, SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
+	    "out of memory watching a socket");
+	return -1;
+}
+
 /* Is it relaying: both sockets connected, its flows set up? */
 int
 session_relays(const struct session *s)
@@ -206,9 +221,9 @@ session_accept(const struct listener_client *c)
 		}
 		session_set_state(s, SESS_ST_PROXY_HEADER);
 		session_assign(s, &s->c_rd, fd, EV_READ | EV_PERSIST, session_on_proxy_header);
-		event_add(&s->c_rd.ev, NULL);
-		s->evs |= SESS_EV_C_RD;
-		session_schedule(s);
+		if (session_watch(s, &s->c_rd.ev, SESS_EV_C_RD) == 0)
+			session_schedule(s);
+		session_leave(s, 0);
 		return;
 	}
 	session_start(s);
@@ -368,9 +383,7 @@ session_start(struct session *s)
 		event_del(&s->c_rd.ev);
 	session_assign(s, &s->c_rd, s->cfd, EV_READ | EV_CLOSED | EV_ET | EV_PERSIST,
 	    session_on_client_event);
-	event_add(&s->c_rd.ev, NULL);
-	s->evs |= SESS_EV_C_RD;
-	if (s->state == SESS_ST_CONNECTING)
+	if (session_watch(s, &s->c_rd.ev, SESS_EV_C_RD) == 0 && s->state == SESS_ST_CONNECTING)
 		session_connect(s);
 	else
 		session_schedule(s);
@@ -492,8 +505,7 @@ session_on_connect(struct session *s, struct session_ev *e)
 			session_established(s);
 			break;
 		case 0:
-			event_add(&s->s_wr.ev, NULL);
-			s->evs |= SESS_EV_S_WR;
+			session_watch(s, &s->s_wr.ev, SESS_EV_S_WR);
 			break;
 		default:
 			session_close(s, SESS_END_SRV_ERROR, 0, "sending the PROXY header to "
@@ -552,9 +564,8 @@ session_connect(struct session *s)
 	if (s->be->opts & CONF_OPT_SRVTCPKA)
 		dial_keepalive(fd, s->be->tcpka[1].idle, s->be->tcpka[1].intvl, s->be->tcpka[1].cnt);
 	session_assign(s, &s->s_wr, fd, EV_WRITE, session_on_connect);
-	event_add(&s->s_wr.ev, NULL);
-	s->evs |= SESS_EV_S_WR;
-	session_schedule(s);
+	if (session_watch(s, &s->s_wr.ev, SESS_EV_S_WR) == 0)
+		session_schedule(s);
 }
 
 /* ---- established: the relay ---- */
@@ -668,9 +679,10 @@ session_on_io(struct session *s, struct session_ev *e)
 static void
 session_want(struct session *s, struct event *ev, unsigned int bit, int want)
 {
+	if (s->state == SESS_ST_CLOSED)
+		return;	/* a watch that failed just now ended it */
 	if (want && !(s->evs & bit)) {
-		event_add(ev, NULL);
-		s->evs |= bit;
+		session_watch(s, ev, bit);
 	} else if (!want && (s->evs & bit)) {
 		event_del(ev);
 		s->evs &= ~bit;
@@ -830,12 +842,17 @@ session_schedule(struct session *s)
 	uint64_t now = clock_now_us(), when = session_deadline(s, now);
 	struct timeval tv;
 
-	if (when == 0 || (s->timer_at != 0 && s->timer_at <= when))
+	if (s->state == SESS_ST_CLOSED || when == 0 || (s->timer_at != 0 && s->timer_at <= when))
 		return;
 	when = when > now ? when - now : 0;
 	tv.tv_sec = (time_t)(when / 1000000);
 	tv.tv_usec = (suseconds_t)(when % 1000000);
-	evtimer_add(&s->timer.ev, &tv);
+	if (evtimer_add(&s->timer.ev, &tv) == -1) {
+		/* Its timeouts could never fire: end it rather than let it hang. */
+		session_close(s, SESS_END_RESOURCE, SESS_CLOSE_RST_CLIENT | SESS_CLOSE_RST_SERVER,
+		    "out of memory arming the session's timer");
+		return;
+	}
 	s->timer_at = now + when;
 }
 
