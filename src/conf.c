@@ -13,6 +13,7 @@
 #include "acl.h"
 #include "persist.h"
 #include "conf.h"
+#include "log_format.h"
 #include "conf_health.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
@@ -96,6 +97,8 @@ conf_free_proxy(struct conf_proxy *px)
 		free(s);
 	}
 	conf_free_logs(px->logs);
+	free(px->log_format);
+	log_fmt_free(px->logfmt);
 	conf_health_free(px);
 	acl_free_rules(px->tcp_conn_rules);
 	acl_free_rules(px->tcp_content_rules);

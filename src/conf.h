@@ -58,10 +58,15 @@ enum conf_log_type {
 
 /* How a log line is framed. */
 enum conf_log_format {
-	CONF_LOG_FMT_DEFAULT,	/* local: date + message; syslog: rfc3164 */
+	CONF_LOG_FMT_DEFAULT,	/* a file: date [level] message; a socket: local */
 	CONF_LOG_FMT_RAW,	/* the message alone */
 	CONF_LOG_FMT_RFC3164,	/* <PRI>date host tag[pid]: message */
-	CONF_LOG_FMT_SHORT,	/* <PRI>message */
+	CONF_LOG_FMT_SHORT,	/* <LEVEL>message */
+	CONF_LOG_FMT_LOCAL,	/* <PRI>date tag[pid]: message (rfc3164 without host) */
+	CONF_LOG_FMT_RFC5424,	/* <PRI>1 isodate host tag pid - - message */
+	CONF_LOG_FMT_PRIORITY,	/* <PRI>message */
+	CONF_LOG_FMT_TIMED,	/* <LEVEL>isodate message */
+	CONF_LOG_FMT_ISO,	/* isodate message */
 };
 
 struct conf_log {
@@ -214,6 +219,8 @@ enum {
 	CONF_ONERR_MARK_DOWN,		/* down at once */
 };
 
+struct log_fmt;
+
 struct conf_proxy {
 	char *name;
 	unsigned int cap;		/* CONF_PX_* */
@@ -280,6 +287,8 @@ struct conf_proxy {
 					 * down (frontend), atomic */
 	uint64_t be_bytes[2];		/* the same for its sessions' servers (backend) */
 	uint64_t fe_shaped[2];		/* of fe_bytes, those of shaped flows */
+	char *log_format;		/* "log-format" as written, or NULL: the tcplog line */
+	struct log_fmt *logfmt;		/* ... compiled (log_format.h) */
 	unsigned int max_sess;		/* most cur_sess ever (frontend), atomic */
 	uint64_t denied_conn;		/* refused by "tcp-request connection reject", atomic */
 };

@@ -118,6 +118,7 @@ void kw_px_engine(struct parser *p, int argc, char **argv);
 void kw_px_filter(struct parser *p, int argc, char **argv);
 void kw_px_http_check(struct parser *p, int argc, char **argv);
 void kw_px_log(struct parser *p, int argc, char **argv);
+void kw_px_log_format(struct parser *p, int argc, char **argv);
 void kw_px_maxconn(struct parser *p, int argc, char **argv);
 void kw_px_mode(struct parser *p, int argc, char **argv);
 void kw_px_no(struct parser *p, int argc, char **argv);

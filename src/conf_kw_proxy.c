@@ -16,6 +16,7 @@
 #include "acl.h"
 #include "conf_lex.h"
 #include "conf_kw.h"
+#include "log_format.h"
 #include "conf_parse.h"
 #include "conf_health.h"
 #include "conf_httpchk.h"
@@ -306,6 +307,37 @@ kw_px_log(struct parser *p, int argc, char **argv)
 		return;
 	}
 	parse_log_into(p, &p->px->logs, argc, argv);
+}
+
+/* "log-format FORMAT": the words are one format (as HAProxy joins them). */
+void
+kw_px_log_format(struct parser *p, int argc, char **argv)
+{
+	char fmt[4096], err[512];
+	size_t len = 0;
+	struct log_fmt *f;
+
+	if (argc < 2) {
+		parse_err(p, "'log-format' expects a format string (%%ci:%%cp [%%t] ...)");
+		return;
+	}
+	for (int i = 1; i < argc; i++)
+		len += (size_t)snprintf(fmt + len, len < sizeof(fmt) ? sizeof(fmt) - len : 0,
+		    "%s%s", i > 1 ? " " : "", argv[i]);
+	if (len >= sizeof(fmt)) {
+		parse_err(p, "'log-format': longer than %zu bytes", sizeof(fmt) - 1);
+		return;
+	}
+	if (log_fmt_compile(fmt, &f, err, sizeof(err)) == -1) {
+		parse_err(p, "%s", err);
+		return;
+	}
+	free(p->px->log_format);
+	log_fmt_free(p->px->logfmt);
+	p->px->log_format = strdup(fmt);
+	p->px->logfmt = f;
+	if (p->px->log_format == NULL)
+		parse_err(p, "out of memory");
 }
 
 void

@@ -23,6 +23,7 @@
 #include "conf_lex.h"
 #include "conf_kw.h"
 #include "conf_parse.h"
+#include "log_format.h"
 #include "conf_health.h"
 #include "conf_httpchk.h"
 #include "conf_shape.h"
@@ -284,17 +285,23 @@ conf_parse_log(int argc, char **argv, char *err, size_t errlen)
 		} else if (strcmp(argv[i], "format") == 0) {
 			const char *f = i + 1 < argc ? argv[i + 1] : "";
 
-			if (strcmp(f, "raw") == 0)
-				l->format = CONF_LOG_FMT_RAW;
-			else if (strcmp(f, "rfc3164") == 0)
-				l->format = CONF_LOG_FMT_RFC3164;
-			else if (strcmp(f, "short") == 0)
-				l->format = CONF_LOG_FMT_SHORT;
-			else {
-				snprintf(err, errlen, "log format '%s' is not supported "
-				    "(supported: raw, rfc3164, short)", f);
+			static const struct { const char *name; enum conf_log_format f; } fmts[] = {
+				{ "raw", CONF_LOG_FMT_RAW }, { "rfc3164", CONF_LOG_FMT_RFC3164 },
+				{ "short", CONF_LOG_FMT_SHORT }, { "local", CONF_LOG_FMT_LOCAL },
+				{ "rfc5424", CONF_LOG_FMT_RFC5424 },
+				{ "priority", CONF_LOG_FMT_PRIORITY },
+				{ "timed", CONF_LOG_FMT_TIMED }, { "iso", CONF_LOG_FMT_ISO },
+			};
+			size_t k = 0;
+
+			while (k < sizeof(fmts) / sizeof(*fmts) && strcmp(f, fmts[k].name) != 0)
+				k++;
+			if (k == sizeof(fmts) / sizeof(*fmts)) {
+				snprintf(err, errlen, "log format '%s' is not supported (supported: "
+				    "local, rfc3164, rfc5424, priority, short, timed, iso, raw)", f);
 				goto fail;
 			}
+			l->format = fmts[k].f;
 			i += 2;
 		} else {
 			break;
@@ -407,6 +414,7 @@ static const struct kw proxy_kws[] = {
 	{ "http-check",      SEC_BE_SIDE,                 kw_px_http_check },
 	{ "ignore-persist",  SEC_BACKEND | SEC_LISTEN,    kw_px_persist },
 	{ "log",             SEC_ANY_PROXY,               kw_px_log },
+	{ "log-format",      SEC_FE_SIDE,                 kw_px_log_format },
 	{ "maxconn",         SEC_FE_SIDE,                 kw_px_maxconn },
 	{ "mode",            SEC_ANY_PROXY,               kw_px_mode },
 	{ "no",              SEC_ANY_PROXY,               kw_px_no },
@@ -572,6 +580,7 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
     const struct conf_proxy *from)
 {
 	struct conf_proxy *px = calloc(1, sizeof(*px));
+	char err[256];
 
 	if (px == NULL)
 		return NULL;
@@ -617,6 +626,11 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 			px->default_backend = strdup(from->default_backend);
 			px->default_backend_line = from->default_backend_line;
 		}
+		if (from->log_format != NULL && (cap & CONF_PX_FE) &&
+		    ((px->log_format = strdup(from->log_format)) == NULL ||
+		    log_fmt_compile(px->log_format, &px->logfmt, err, sizeof(err)) == -1))
+			parse_err(p, "out of memory copying the log-format of defaults '%s'",
+			    from->name != NULL ? from->name : "");
 		/* Log targets of a defaults section are shared as copies. */
 		for (struct conf_log *l = from->logs, **tail = &px->logs; l != NULL; l = l->next) {
 			struct conf_log *c = malloc(sizeof(*c));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log_format.h"
 #include "sockaddr.h"
 
 /* Longest line sent, in bytes; longer ones are cut. */
@@ -153,44 +154,76 @@ log_escape(const char *src, char *dst, size_t len)
 	return dst;
 }
 
+/* HAProxy's ISO date: 2026-12-02T05:10:42.123456+01:00. */
+static void
+log_iso_date(char *buf, size_t len, const struct timeval *tv, const struct tm *tm)
+{
+	char zone[8];
+
+	strftime(zone, sizeof(zone), "%z", tm);		/* +0100 */
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ld%.3s:%.2s", tm->tm_year + 1900,
+	    tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec,
+	    (long)tv->tv_usec, zone, zone + 3);
+}
+
+/* The line of msg in l's format, as HAProxy frames it ("log ... format"). */
+static int
+log_frame(char *line, size_t len, const struct conf_log *l, int level, const char *msg)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char iso[80], host[256] = "-", stamp[48];
+	const char *nl = l->is_socket ? "" : "\n";
+	struct timeval tv;
+	struct tm tm;
+	int pri = l->facility * 8 + level, pid = (int)getpid();
+	enum conf_log_format fmt = l->format;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	log_iso_date(iso, sizeof(iso), &tv, &tm);
+	snprintf(stamp, sizeof(stamp), "%s %2d %02d:%02d:%02d", mon[tm.tm_mon], tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (fmt == CONF_LOG_FMT_RFC3164 || fmt == CONF_LOG_FMT_RFC5424)
+		(void)gethostname(host, sizeof(host) - 1);
+	if (fmt == CONF_LOG_FMT_DEFAULT)
+		fmt = l->is_socket ? CONF_LOG_FMT_LOCAL : CONF_LOG_FMT_DEFAULT;
+	switch (fmt) {
+	case CONF_LOG_FMT_RAW:
+		return snprintf(line, len, "%s\n", msg);
+	case CONF_LOG_FMT_SHORT:	/* the level alone, as HAProxy's */
+		return snprintf(line, len, "<%d>%s\n", level, msg);
+	case CONF_LOG_FMT_PRIORITY:
+		return snprintf(line, len, "<%d>%s\n", pri, msg);
+	case CONF_LOG_FMT_TIMED:
+		return snprintf(line, len, "<%d>%s %s\n", level, iso, msg);
+	case CONF_LOG_FMT_ISO:
+		return snprintf(line, len, "%s %s\n", iso, msg);
+	case CONF_LOG_FMT_LOCAL:
+		return snprintf(line, len, "<%d>%s splicer[%d]: %s%s", pri, stamp, pid, msg, nl);
+	case CONF_LOG_FMT_RFC3164:
+		return snprintf(line, len, "<%d>%s %s splicer[%d]: %s%s", pri, stamp, host, pid,
+		    msg, nl);
+	case CONF_LOG_FMT_RFC5424:
+		return snprintf(line, len, "<%d>1 %s %s splicer %d - - %s%s", pri, iso, host, pid,
+		    msg, nl);
+	default:
+		return snprintf(line, len, "%s.%03d splicer[%d]: [%s] %s\n", stamp,
+		    (int)(tv.tv_usec / 1000), pid, log_level_names[level], msg);
+	}
+}
+
 /* Frame msg for one target and write it; errors are dropped (a log
  * target that is full must not stall the relay). */
 static void
 log_emit(const struct conf_log *l, int level, const char *msg)
 {
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char line[LOG_LINE_MAX + 128];
-	struct timeval tv;
-	struct tm tm;
-	int n, pri = l->facility * 8 + level;
-	enum conf_log_format fmt = l->format;
+	char line[LOG_LINE_MAX + 512];
+	int n;
 
 	if (l->fd == -1 || level > l->level)
 		return;
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	if (fmt == CONF_LOG_FMT_DEFAULT)
-		fmt = l->is_socket ? CONF_LOG_FMT_RFC3164 : CONF_LOG_FMT_DEFAULT;
-	switch (fmt) {
-	case CONF_LOG_FMT_RAW:
-		n = snprintf(line, sizeof(line), "%s\n", msg);
-		break;
-	case CONF_LOG_FMT_SHORT:
-		n = snprintf(line, sizeof(line), "<%d>%s\n", pri, msg);
-		break;
-	case CONF_LOG_FMT_RFC3164:
-		n = snprintf(line, sizeof(line), "<%d>%s %2d %02d:%02d:%02d splicer[%d]: %s%s",
-		    pri, mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		    (int)getpid(), msg, l->is_socket ? "" : "\n");
-		break;
-	default:
-		n = snprintf(line, sizeof(line), "%s %2d %02d:%02d:%02d.%03d splicer[%d]: [%s] %s\n",
-		    mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		    (int)(tv.tv_usec / 1000), (int)getpid(), log_level_names[level], msg);
-		break;
-	}
-	if (n < 0)
+	if ((n = log_frame(line, sizeof(line), l, level, msg)) < 0)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
@@ -275,7 +308,7 @@ log_tcplog_wanted(const struct conf_proxy *fe, uint64_t bytes, int established)
 		return 0;
 	if ((fe->opts & CONF_OPT_DONTLOGNULL) && bytes == 0 && established)
 		return 0;
-	return (fe->opts & CONF_OPT_TCPLOG) != 0;
+	return (fe->opts & CONF_OPT_TCPLOG) != 0 || fe->logfmt != NULL;
 }
 
 void
@@ -286,16 +319,25 @@ log_tcplog(const struct conf_proxy *fe, const struct log_tcp *t)
 	char cli[SOCKADDR_STRLEN], reason[LOG_REASON_MAX * 4 + 1];
 	struct tm tm;
 
+	if (fe->logfmt != NULL) {
+		char line[LOG_LINE_MAX];
+
+		log_fmt_render(fe->logfmt, fe->name, t, line, sizeof(line));
+		log_traffic(fe, LOG_INFO, "%s", line);
+		return;
+	}
 	localtime_r(&t->accept_date.tv_sec, &tm);
+	/* HAProxy's fields in its order up to %sq/%bq; then splicer's:
+	 * bytes to the server (%U), the engine and the reason. */
 	log_traffic(fe, LOG_INFO,
 	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %lld/%lld/%lld %" PRIu64
-	    " %" PRIu64 " %s %u/%u/%u/%u/%u 0/%u %s \"%s\"",
+	    " %s %u/%u/%u/%u/%u 0/%u %" PRIu64 " %s \"%s\"",
 	    sockaddr_print(t->cli, cli, sizeof(cli)),
 	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, (int)(t->accept_date.tv_usec / 1000),
 	    fe->name, t->backend != NULL ? t->backend : "<NONE>",
 	    t->server != NULL ? t->server : "<NOSRV>", t->tw, t->tc, t->tt,
-	    t->bytes_down, t->bytes_up, t->term,
+	    t->bytes_down, t->term,
 	    t->actconn, t->feconn, t->beconn, t->srv_conn, t->retries, t->queue,
-	    t->engine, log_escape(t->reason, reason, sizeof(reason)));
+	    t->bytes_up, t->engine, log_escape(t->reason, reason, sizeof(reason)));
 }

@@ -70,6 +70,10 @@ struct log_tcp {
 	unsigned int queue;		/* the backend's queue then */
 	const char *engine;		/* "splice", "splice/sockmap", "-" */
 	const char *reason;		/* why it ended, in words (escaped here) */
+	/* for log-format only */
+	unsigned int id;		/* splicer's session id (%ID) */
+	int cfd, sfd;			/* the sockets, -1 when closed (%fi, %bi ...) */
+	const struct sockaddr *srv_addr; /* the server's address, or NULL (%si %sp) */
 };
 
 /* Is a tcplog line of fe wanted for a session that moved bytes (both

@@ -90,6 +90,8 @@ session_log(struct session *s)
 		.retries = s->tries > 1 ? s->tries - 1 : 0,
 		.queue = s->be != NULL ? __atomic_load_n(&s->be->queue_len, __ATOMIC_RELAXED) : 0,
 		.engine = engine, .reason = s->reason,
+		.id = s->id, .cfd = s->cfd, .sfd = s->sfd,
+		.srv_addr = s->srv != NULL ? (const struct sockaddr *)&s->srv->addr.ss : NULL,
 	};
 
 	if (!log_tcplog_wanted(s->fe, s->up.bytes + s->down.bytes, s->t_established != 0))

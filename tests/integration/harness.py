@@ -391,16 +391,17 @@ class Splicer:
         """Parsed tcplog lines."""
         out = []
         rx = re.compile(r'(\S+) \[[^\]]+\] (\S+) (\S+)/(\S+) (-?\d+)/(-?\d+)/(-?\d+) '
-                        r'(\d+) (\d+) (\S\S) (\d+)/(\d+)/(\d+)/(\d+)/(\d+) \d+/\d+ (\S+) "(.*)"')
+                        r'(\d+) (\S\S) (\d+)/(\d+)/(\d+)/(\d+)/(\d+) \d+/\d+ (\d+) (\S+) "(.*)"')
         for l in self.log().splitlines():
             m = rx.search(l)
             if m:
                 g = m.groups()
                 out.append(dict(client=g[0], frontend=g[1], backend=g[2], server=g[3],
                                 tw=int(g[4]), tc=int(g[5]), tt=int(g[6]),
-                                down=int(g[7]), up=int(g[8]), term=g[9],
-                                ac=int(g[10]), fc=int(g[11]), bc=int(g[12]), sc=int(g[13]),
-                                retries=int(g[14]), engine=g[15], reason=g[16]))
+                                down=int(g[7]), term=g[8],
+                                ac=int(g[9]), fc=int(g[10]), bc=int(g[11]), sc=int(g[12]),
+                                retries=int(g[13]), up=int(g[14]), engine=g[15],
+                                reason=g[16]))
         return out
 
     def wait_sessions(self, n, timeout=10):
