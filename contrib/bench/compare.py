@@ -20,6 +20,9 @@ that the noise of a shared machine hits them all alike):
   conn/s                      connect, one request, answer, close; 16 at a
                               time (benchtool conn against benchtool reply)
   KiB RSS per idle session    with --idle (5,000) idle sessions open, once
+  CPU % at 1G (--only ...,cpu1g, not by default)   the relay's CPU, in % of
+                              one core, moving iperf3 -b 1G (engine auto's
+                              promote-max-rate figure)
 Local upstream: TCP in, unix socket out (server unix@PATH) against TCP in,
 TCP out and against direct TCP, for splicer and splice-loop (benchtool bulk
 instead of iperf3, which has no unix sockets).
@@ -30,7 +33,7 @@ Writes DIR/results.json, DIR/results.csv, DIR/table.md and DIR/*.png
 (python3-matplotlib), and prints the table. Every run is bounded in time.
 
 usage: compare.py [--splicer PATH] [--rounds N] [--seconds S] [--idle N]
-                  [--out DIR] [--only throughput,latency,connect,idle,local,checks]
+                  [--out DIR] [--only throughput,latency,connect,idle,local,checks,cpu1g]
                   [--targets a,b,...] [--max-minutes M]
 """
 import argparse
@@ -235,10 +238,11 @@ def measured(fn, pid, peers):
     return (v, (cpu_of(pid) - c0) / gb if gb and pid else None, (a1 - a0) / gb if gb else None)
 
 
-def iperf(port, streams, seconds):
+def iperf(port, streams, seconds, rate=None):
     for attempt in range(2):
         j = json.loads(run(["iperf3", "-c", HOST, "-p", str(port), "-t", str(seconds),
-                            "-P", str(streams), "-J"], seconds))
+                            "-P", str(streams), "-J"] + (["-b", rate] if rate else []),
+                           seconds))
         if "sum_received" in j.get("end", {}):
             r = j["end"]["sum_received"]
             return r["bits_per_second"] / 1e9, r["bytes"]
@@ -354,10 +358,11 @@ def fmt(v, nd=2):
 COLS = [("gbps1", "Gbit/s 1 str", 2), ("gbps8", "Gbit/s 8 str", 2),
         ("cpu_gb", "relay CPU s/GB", 3), ("sys_gb", "all CPU s/GB", 3),
         ("p50", "RTT p50 us", 1), ("p99", "RTT p99 us", 1), ("p999", "RTT p99.9 us", 1),
-        ("cps", "conn/s", 0), ("idle_kib", "KiB/idle sess", 2)]
+        ("cps", "conn/s", 0), ("idle_kib", "KiB/idle sess", 2), ("cpu_1g", "CPU % at 1G", 1)]
 
 
 def table(names, med, cols):
+    cols = [c for c in cols if any(med[t].get(c[0]) is not None for t in names)]
     out = ["| target | " + " | ".join(c[1] for c in cols) + " |",
            "|---|" + "---|" * len(cols)]
     for t in names:
@@ -490,7 +495,8 @@ def main():
         print("# load at start: " + meta["uptime_start"])
         raw = {t: {} for t in names}
         lraw = {t: {} for t in LOCAL}
-        per = 2 * ("throughput" in only) + ("latency" in only) + ("connect" in only)
+        per = 2 * ("throughput" in only) + ("latency" in only) + ("connect" in only) + \
+            ("cpu1g" in only)
         total = a.rounds * (len(names) * per +
                             (len(LOCAL) * 4 if "local" in only else 0)) + \
             (len(names) if "idle" in only else 0) + (1 if "checks" in only else 0)
@@ -519,6 +525,12 @@ def main():
                         g = safe(lab + "iperf3 8", measured, lambda: iperf(port, 8, a.seconds),
                                  pid(t, "iperf"), [ups["iperf"]])
                         keep(raw[t], ("gbps8", "cpu_gb", "sys_gb"), g)
+                    if "cpu1g" in only and t != "direct":
+                        pr.step(lab + "iperf3 at 1 Gbit/s")
+                        c0 = cpu_of(pid(t, "iperf"))
+                        if safe(lab + "iperf3 1G", iperf, port, 1, a.seconds, "1G"):
+                            keep(raw[t], ("cpu_1g",),
+                                 [100 * (cpu_of(pid(t, "iperf")) - c0) / a.seconds])
                     if "latency" in only:
                         pr.step(lab + "ping-pong 64 B")
                         keep(raw[t], ("p50", "p90", "p99", "p999"),
