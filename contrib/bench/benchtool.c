@@ -106,40 +106,13 @@ serve_one(void *arg)
 	return NULL;
 }
 
+/*
+ * One thread, epoll: every connection accepted with the events it waits
+ * for (reply: the request, EPOLLIN; hold: its end only, EPOLLRDHUP), then
+ * handled once by on_event, which closes it.
+ */
 static void
-serve_reply(int l)
-{
-	int ep = epoll_create1(0);
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l }, evs[64];
-	char buf[1024];
-
-	fcntl(l, F_SETFL, O_NONBLOCK);
-	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
-	for (;;) {
-		int n = epoll_wait(ep, evs, 64, -1);
-
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == l) {
-				while ((fd = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-					ev.data.fd = fd;
-					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-				}
-				continue;
-			}
-			if (read(fd, buf, sizeof(buf)) < 0 && errno == EAGAIN)
-				continue;
-			if (write(fd, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n", 41) < 0)
-				(void)0;
-			close(fd);	/* also leaves the epoll set */
-		}
-	}
-}
-
-/* Keep every connection, unread, until its client closes it. */
-static void
-serve_hold(int l)
+serve_epoll(int l, uint32_t events, void (*on_event)(int fd))
 {
 	int ep = epoll_create1(0);
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l }, evs[64];
@@ -153,17 +126,36 @@ serve_hold(int l)
 			int fd = evs[i].data.fd;
 
 			if (fd != l) {
-				close(fd);	/* EOF or reset: the client went */
+				on_event(fd);
 				continue;
 			}
 			while ((fd = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-				ev.events = EPOLLRDHUP;
-				ev.data.fd = fd;
-				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-				ev.events = EPOLLIN;
+				struct epoll_event c = { .events = events, .data.fd = fd };
+
+				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &c);
 			}
 		}
 	}
+}
+
+/* reply: read the request, answer, close. */
+static void
+on_request(int fd)
+{
+	char buf[1024];
+
+	if (read(fd, buf, sizeof(buf)) < 0 && errno == EAGAIN)
+		return;
+	if (write(fd, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n", 41) < 0)
+		(void)0;
+	close(fd);	/* also leaves the epoll set */
+}
+
+/* hold: the client went (EOF or reset). */
+static void
+on_gone(int fd)
+{
+	close(fd);
 }
 
 static int
@@ -179,9 +171,9 @@ serve(const char *mode, const char *a)
 	if (bind(l, (struct sockaddr *)&addr, addrlen) < 0 || listen(l, 8192) < 0)
 		return perror(a), 1;
 	if (strcmp(mode, "reply") == 0)
-		serve_reply(l);
+		serve_epoll(l, EPOLLIN, on_request);
 	if (strcmp(mode, "hold") == 0)
-		serve_hold(l);
+		serve_epoll(l, EPOLLRDHUP, on_gone);
 	for (;;) {
 		int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		pthread_t t;
