@@ -22,7 +22,6 @@ struct stick_table;
 struct persist_stick;
 struct persist_use;
 struct persist_if;
-struct persist_track;
 
 /* Data path of a proxy: how its sessions move bytes. */
 enum conf_engine {
@@ -270,7 +269,6 @@ struct conf_proxy {
 	struct persist_stick *stick_rules;	/* "stick match|on|store-request", in order */
 	struct persist_use *use_servers;	/* "use-server", in order */
 	struct persist_if *persist_ifs;	/* "force-persist" and "ignore-persist" */
-	struct persist_track *tracks;	/* "tcp-request ... track-scN", in order */
 
 	struct conf_proxy *next;
 

@@ -21,7 +21,6 @@
 #include "conf_health.h"
 #include "conf_httpchk.h"
 #include "conf_shape.h"
-#include "conf_stick.h"
 #include "conf_stats.h"
 #include "units.h"
 
@@ -461,10 +460,6 @@ kw_px_tcp_request(struct parser *p, int argc, char **argv)
 	if (argc >= 3 && strcmp(what, "content") == 0 &&
 	    strcmp(argv[2], "set-bandwidth-limit") == 0) {
 		kw_px_set_bandwidth(p, argc, argv);
-		return;
-	}
-	if (argc >= 3 && strcmp(what, "connection") == 0 && strncmp(argv[2], "track-sc", 8) == 0) {
-		conf_stick_track(p, argc, argv);
 		return;
 	}
 	if (strcmp(what, "connection") != 0 && strcmp(what, "content") != 0 &&

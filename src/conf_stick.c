@@ -1,8 +1,8 @@
 /*
  * conf_stick: the stickiness grammar ("stick-table", "stick on|match|
- * store-request", "use-server", "force-persist", "ignore-persist", the
- * track-sc actions of tcp-request) and its check: tables and servers
- * named by rules are resolved once the whole file is read.
+ * store-request", "use-server", "force-persist", "ignore-persist") and
+ * its check: tables and servers named by rules (and by the track-sc
+ * actions, stick_smp.c) are resolved once the whole file is read.
  */
 #include "config.h"
 
@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "conf_kw.h"
 #include "conf_stick.h"
 #include "persist.h"
 #include "shaper.h"
 #include "stick.h"
+#include "stick_smp.h"
 #include "units.h"
 
 /* "type T [len N]" of a stick-table line from argv[i]; returns the next
@@ -260,40 +262,6 @@ kw_px_persist(struct parser *p, int argc, char **argv)
 	*tail = r;
 }
 
-int
-conf_stick_track(struct parser *p, int argc, char **argv)
-{
-	struct persist_track *r, **tail;
-	char kw[64];
-	int i;
-
-	/* argv: tcp-request connection|content track-scN KEY [table T] [if|unless C] */
-	if (!(p->px->cap & CONF_PX_FE)) {
-		parse_err(p, "'tcp-request %s' belongs in a frontend or listen section", argv[1]);
-		return -1;
-	}
-	if (strlen(argv[2]) != 9 || argv[2][8] < '0' || argv[2][8] > '2') {
-		parse_err(p, "'tcp-request %s %s': the sticky counters are track-sc0, "
-		    "track-sc1 and track-sc2", argv[1], argv[2]);
-		return -1;
-	}
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return -1;
-	snprintf(kw, sizeof(kw), "tcp-request %s %s", argv[1], argv[2]);
-	r->sc = (unsigned int)(argv[2][8] - '0');
-	r->line = p->line;
-	if ((i = conf_stick_pattern(p, argc, argv, 3, kw, &r->table_name)) == -1 ||
-	    parse_cond(p, argc, argv, i, &r->cond) == -1) {
-		free(r->table_name);
-		free(r);
-		return -1;
-	}
-	for (tail = &p->px->tracks; *tail != NULL; tail = &(*tail)->next)
-		;
-	*tail = r;
-	return 0;
-}
-
 /* ---- the check ---- */
 
 /* The table a rule of px names (NULL: px's own): NULL reported. */
@@ -357,6 +325,7 @@ conf_stick_bwlim(struct conf *c, struct conf_proxy *px, struct shaper_group *g,
 static int
 conf_stick_check_px(struct conf *c, struct conf_proxy *px, struct conf_msgs *errs)
 {
+	char err[512];
 	int nerr = 0;
 
 	for (struct persist_stick *r = px->stick_rules; r != NULL; r = r->next) {
@@ -366,10 +335,16 @@ conf_stick_check_px(struct conf *c, struct conf_proxy *px, struct conf_msgs *err
 		else
 			r->table->store |= 1U << STICK_SERVER_ID;	/* implied, as HAProxy */
 	}
-	for (struct persist_track *r = px->tracks; r != NULL; r = r->next)
-		if ((r->table = conf_stick_resolve(c, px, r->table_name, r->line,
-		    "track-sc", errs)) == NULL)
-			nerr++;
+	for (int content = 0; content < 2; content++) {
+		for (struct acl_rule *r = content ? px->tcp_content_rules : px->tcp_conn_rules;
+		    r != NULL; r = r->next) {
+			if (stick_smp_resolve(r, c, px, err, sizeof(err)) == -1) {
+				conf_msgs_add(errs, "%s:%d: tcp-request %s %s: %s", px->file, r->line,
+				    content ? "content" : "connection", r->act->name, err);
+				nerr++;
+			}
+		}
+	}
 	for (struct shaper_group *g = px->shapers; g != NULL; g = g->next)
 		if (g->stick_form)
 			nerr += conf_stick_bwlim(c, px, g, errs);

@@ -8,10 +8,6 @@
 
 struct parser;
 
-/* "tcp-request connection|content track-scN src [table T] [if|unless C]":
- * 0, or -1 reported. */
-int conf_stick_track(struct parser *p, int argc, char **argv);
-
 /* Resolve the tables and servers rules name; the errors' count. */
 int conf_stick_check(struct conf *c, struct conf_msgs *errs);
 

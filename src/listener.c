@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "portown.h"
 #include "log.h"
+#include "persist.h"
 #include "ratelimit.h"
 #include "worker.h"
 
@@ -63,16 +64,20 @@ struct listener {
 /* tcp-request connection rules on a client just accepted: what they may
  * fetch is known here (no byte is read yet). */
 static int
-listener_verdict(const struct listener *l, int fd, const struct sockaddr_storage *cli)
+listener_verdict(const struct listener *l, int fd, const struct sockaddr_storage *cli,
+    void *track[SMP_TRACK_MAX])
 {
 	struct sockaddr_storage dst;
 	socklen_t len = sizeof(dst);
 	struct sample_ctx ctx = { .cli = (const struct sockaddr *)cli, .final = 1, .fe = l->fe,
 	    .so_id = conf_bind_id(l->fe, l->bind) };
+	int v;
 
 	if (getsockname(fd, (struct sockaddr *)&dst, &len) == 0)
 		ctx.dst = (const struct sockaddr *)&dst;
-	return acl_rules_verdict(l->fe->tcp_conn_rules, &ctx);
+	v = acl_rules_verdict(l->fe->tcp_conn_rules, &ctx);
+	memcpy(track, ctx.track, sizeof(ctx.track));
+	return v;
 }
 
 /* Clients accepted per readiness callback: enough to drain a burst,
@@ -490,13 +495,14 @@ listener_exhausted(const char *what, int e)
 /* Give the client to the layer above; it owns fd from here on. */
 static void
 listener_hand_over(struct listener *l, int fd, const struct sockaddr_storage *ss,
-    socklen_t len)
+    socklen_t len, void *const track[SMP_TRACK_MAX])
 {
 	struct listener_client c = {
 		.l = l, .fe = l->fe, .bind = l->bind, .base = event_get_base(&l->ev),
 		.fd = fd, .addr = *ss, .len = len,
 	};
 
+	memcpy(c.track, track, sizeof(c.track));
 	on_client(&c);
 }
 
@@ -508,6 +514,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 	for (int i = 0; i < LISTENER_ACCEPT_BURST; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
+		void *track[SMP_TRACK_MAX];
 		int fd;
 
 		if (listener_rate_limited(l))
@@ -549,8 +556,11 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		/* tcp-request connection: decided before the connection costs
 		 * anything; like HAProxy, a rejected one is not logged. */
-		if (l->fe->tcp_conn_rules != NULL && listener_verdict(l, fd, &ss) ==
+		memset(track, 0, sizeof(track));
+		if (l->fe->tcp_conn_rules != NULL && listener_verdict(l, fd, &ss, track) ==
 		    ACL_ACTION_REJECT) {
+			/* A tracked connection counted; it ends here. */
+			persist_untrack(track, 0, 0, clock_now_us());
 			listener_unreserve(l, l->fe);
 			__atomic_add_fetch(&l->fe->denied_conn, 1, __ATOMIC_RELAXED);
 			close(fd);
@@ -565,7 +575,7 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 		l->cur_sess++;
 		__atomic_add_fetch(&l->fe->total_sess, 1, __ATOMIC_RELAXED);
 		listener_note_max(l->fe);
-		listener_hand_over(l, fd, &ss, len);
+		listener_hand_over(l, fd, &ss, len, track);
 	}
 }
 

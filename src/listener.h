@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "sample.h"
 
 /* One listening socket of one bind address on one worker thread;
  * private to listener.c. */
@@ -32,6 +33,8 @@ struct listener_client {
 	int fd;				/* the client socket, non-blocking */
 	struct sockaddr_storage addr;	/* the client's address */
 	socklen_t len;			/* of addr */
+	void *track[SMP_TRACK_MAX];			/* stick-table entries its tcp-request connection
+					 * rules track (sample_ctx.track): the session's now */
 };
 
 /* Called for each accepted client, on the accepting worker's thread. */

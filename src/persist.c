@@ -120,39 +120,20 @@ persist_store(struct conf_proxy *be, const struct sockaddr *cli, const struct co
 }
 
 void
-persist_track(struct conf_proxy *px, const struct sockaddr *cli, struct persist_sc *sc,
-    uint64_t now)
-{
-	for (struct persist_track *r = px->tracks; r != NULL; r = r->next) {
-		struct stick_key k;
-
-		/* The first rule for a counter wins, as HAProxy's. */
-		if (sc->e[r->sc] != NULL || !acl_cond_match(r->cond, cli) ||
-		    stick_key_addr(r->table, cli, &k) == -1)
-			continue;
-		if ((sc->e[r->sc] = stick_ref(r->table, &k, now)) == NULL)
-			continue;	/* full of tracked entries */
-		sc->t[r->sc] = r->table;
-		stick_conn_start(r->table, sc->e[r->sc], now);
-	}
-}
-
-void
-persist_untrack(struct persist_sc *sc, uint64_t up, uint64_t down, uint64_t now)
+persist_untrack(void *track[PERSIST_SC_MAX], uint64_t up, uint64_t down, uint64_t now)
 {
 	for (unsigned int i = 0; i < PERSIST_SC_MAX; i++) {
-		struct stick_table *t = sc->t[i];
+		struct stick_entry *e = track[i];
 
-		if (sc->e[i] == NULL)
+		if (e == NULL)
 			continue;
-		/* One table tracked twice counts the connection twice, as
-		 * HAProxy, but its bytes once per counter too. */
-		stick_conn_end(t, sc->e[i], now);
-		stick_add_bytes(t, sc->e[i], 0, up, now);
-		stick_add_bytes(t, sc->e[i], 1, down, now);
-		stick_unref(t, sc->e[i], now);
-		sc->e[i] = NULL;
-		sc->t[i] = NULL;
+		/* An entry tracked by two counters counts the connection twice,
+		 * as HAProxy, and its bytes twice too. */
+		stick_conn_end(e->table, e, now);
+		stick_add_bytes(e->table, e, 0, up, now);
+		stick_add_bytes(e->table, e, 1, down, now);
+		stick_unref(e->table, e, now);
+		track[i] = NULL;
 	}
 }
 
@@ -180,14 +161,6 @@ persist_free(struct conf_proxy *px)
 
 		px->persist_ifs = r->next;
 		acl_free_cond(r->cond);
-		free(r);
-	}
-	while (px->tracks != NULL) {
-		struct persist_track *r = px->tracks;
-
-		px->tracks = r->next;
-		acl_free_cond(r->cond);
-		free(r->table_name);
 		free(r);
 	}
 	stick_table_free_list(px->table);

@@ -4,8 +4,8 @@
  * a "force-persist" condition holds), then, unless an "ignore-persist"
  * condition holds, the "stick match" rules, whose table names the server
  * id a previous session of the same key stored ("stick store-request"
- * and "stick on"). And the frontend's "track-sc0..2" rules, whose entries
- * count the client's connections.
+ * and "stick on"). And the entries a session tracks (track-sc0..2,
+ * stick_smp.c), released when it ends.
  *
  * Server ids are the servers' places in their backend, from 1, as
  * HAProxy numbers them when no "id" is given.
@@ -18,6 +18,7 @@
 
 #include "backend.h"
 #include "conf.h"
+#include "sample.h"
 
 struct acl_cond;
 struct stick_entry;
@@ -54,22 +55,11 @@ struct persist_if {
 	struct persist_if *next;
 };
 
-/* "tcp-request connection|content track-scN src [table T]". */
-struct persist_track {
-	unsigned int sc;		/* 0..2 */
-	char *table_name;		/* NULL: the proxy's own */
-	struct stick_table *table;
-	struct acl_cond *cond;
-	int line;
-	struct persist_track *next;
-};
-
 /* Sticky counters a session tracks. */
-#define PERSIST_SC_MAX 3
+#define PERSIST_SC_MAX SMP_TRACK_MAX
 
 struct persist_sc {
-	struct stick_table *t[PERSIST_SC_MAX];
-	struct stick_entry *e[PERSIST_SC_MAX];
+	void *e[PERSIST_SC_MAX];	/* struct stick_entry, or NULL (sample_ctx.track) */
 };
 
 /*
@@ -82,12 +72,10 @@ struct conf_server *persist_choose(struct conf_proxy *be, const struct sockaddr 
 void persist_store(struct conf_proxy *be, const struct sockaddr *cli,
     const struct conf_server *srv, uint64_t now);
 
-/* Track rules of px for cli, into sc (entries referenced, counted). */
-void persist_track(struct conf_proxy *px, const struct sockaddr *cli, struct persist_sc *sc,
-    uint64_t now);
-/* The session ends: its tracked counters are released, its bytes
- * (up from the client, down to it) counted. */
-void persist_untrack(struct persist_sc *sc, uint64_t up, uint64_t down, uint64_t now);
+/* The session ends (or its connection was rejected: no byte): its
+ * tracked counters are released, its bytes (up from the client, down to
+ * it) counted. */
+void persist_untrack(void *track[PERSIST_SC_MAX], uint64_t up, uint64_t down, uint64_t now);
 
 /* Server of be with id (1-based place), or NULL. */
 struct conf_server *persist_server_by_id(struct conf_proxy *be, unsigned int id);

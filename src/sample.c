@@ -209,6 +209,27 @@ sample_resolve_proxy(struct sample_arg *a, char k, const struct conf *c,
 	return 0;
 }
 
+/* A 't' argument: the section whose stick-table is named, or the
+ * section itself. */
+static int
+sample_resolve_table(struct sample_arg *a, const struct conf *c,
+    const struct conf_proxy *px, char *err, size_t errlen)
+{
+	if (!a->set) {
+		if (px == NULL || px->table == NULL) {
+			snprintf(err, errlen, "this section declares no stick-table; name one");
+			return -1;
+		}
+		a->px = px;
+		return 0;
+	}
+	if ((a->px = conf_find_proxy(c, a->s, 0)) == NULL || a->px->table == NULL) {
+		snprintf(err, errlen, "no section named '%s' declares a stick-table", a->s);
+		return -1;
+	}
+	return 0;
+}
+
 /* A 'v' argument: [backend/]server. */
 static int
 sample_resolve_server(struct sample_arg *a, const struct conf *c,
@@ -251,6 +272,8 @@ sample_resolve(struct sample_expr *e, const struct conf *c, const struct conf_pr
 			r = sample_resolve_proxy(&e->args[i], k, c, px, inner, sizeof(inner));
 		else if (k == 'v')
 			r = sample_resolve_server(&e->args[i], c, px, inner, sizeof(inner));
+		else if (k == 't')
+			r = sample_resolve_table(&e->args[i], c, px, inner, sizeof(inner));
 		if (r == -1) {
 			snprintf(err, errlen, "'%s': %s", e->f->name, inner);
 			return -1;

@@ -76,7 +76,7 @@ struct sample_fetch {
 	const char *name;
 	/* Its arguments, one letter each, upper case when optional:
 	 * i integer >= 0, o offset (+N/-N relative), s string, b backend,
-	 * f frontend, v [backend/]server. */
+	 * f frontend, v [backend/]server, t a section with a stick-table. */
 	const char *args;
 	enum sample_type type;
 	unsigned int flags;		/* SMP_F_* */

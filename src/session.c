@@ -183,7 +183,11 @@ session_accept(const struct listener_client *c)
 	struct session *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		void *track[PERSIST_SC_MAX];
+
 		/* Nothing to relay with: the client sees a reset, not a hang. */
+		memcpy(track, c->track, sizeof(track));
+		persist_untrack(track, 0, 0, clock_now_us());
 		session_close_fd(fd, 1);
 		listener_release(c->l, c->fe);
 		log_err("out of memory for a new session");
@@ -203,6 +207,7 @@ session_accept(const struct listener_client *c)
 	s->sfd = -1;
 	if (s->fe->opts & CONF_OPT_CLITCPKA)
 		dial_keepalive(fd, s->fe->tcpka[0].idle, s->fe->tcpka[0].intvl, s->fe->tcpka[0].cnt);
+	memcpy(s->sc.e, c->track, sizeof(s->sc.e));	/* tcp-request connection track-sc */
 	memcpy(&s->cli, &c->addr, c->len < sizeof(s->cli) ? c->len : sizeof(s->cli));
 	gettimeofday(&s->accept_date, NULL);
 	s->t_accept = clock_now_us();
@@ -344,8 +349,6 @@ session_start(struct session *s)
 		    sockaddr_print(cli, c, sizeof(c)), sockaddr_print(session_dst(s), d, sizeof(d)),
 		    s->fe->name);
 	}
-	if (s->fe->tracks != NULL)
-		persist_track(s->fe, cli, &s->sc, clock_now_us());
 	/* use_backend rules first, then default_backend. */
 	if (s->fe->use_backends != NULL) {
 		struct sample_ctx ctx = { .cli = cli, .dst = session_dst(s), .final = 1,
@@ -1007,7 +1010,7 @@ session_close(struct session *s, enum session_cause cause, unsigned int how,
 	event_del(&s->timer.ev);
 
 	session_log(s);
-	persist_untrack(&s->sc, s->up.bytes, s->down.bytes, clock_now_us());
+	persist_untrack(s->sc.e, s->up.bytes, s->down.bytes, clock_now_us());
 	free(s->pp.buf);
 	s->pp.buf = NULL;
 	dial_header_free(&s->pp_out);

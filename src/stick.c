@@ -400,6 +400,7 @@ stick_entry_locked(struct stick_table *t, const struct stick_key *k, uint64_t no
 	if ((e = calloc(1, sizeof(*e) + t->key_len)) == NULL)
 		return NULL;
 	e->klen = k->len;
+	e->table = t;
 	memcpy(e->key, k->b, k->len);
 	for (int d = 0; d < STICK_NDATA; d++)
 		e->freq[d].tick = now;
@@ -530,6 +531,21 @@ stick_get(struct stick_table *t, struct stick_entry *e, enum stick_data d, uint6
 
 	pthread_mutex_lock(&t->lock);
 	v = stick_get_locked(t, e, d, now);
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}
+
+uint64_t
+stick_lookup_value(struct stick_table *t, const struct stick_key *k, enum stick_data d,
+    uint64_t now)
+{
+	struct stick_entry *e;
+	uint64_t v = 0;
+
+	pthread_mutex_lock(&t->lock);
+	stick_purge(t, now);
+	if ((e = stick_find(t, k)) != NULL)
+		v = stick_get_locked(t, e, d, now);
 	pthread_mutex_unlock(&t->lock);
 	return v;
 }

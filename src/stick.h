@@ -78,6 +78,7 @@ struct stick_freq {
 struct stick_entry {
 	struct stick_entry *hnext;		/* hash chain */
 	struct stick_entry *newer, *older;	/* LRU list */
+	struct stick_table *table;		/* its table */
 	uint64_t touched;			/* us, last use */
 	unsigned int refs;			/* sessions that track it */
 	uint64_t val[STICK_NDATA];		/* counters and server_id */
@@ -183,6 +184,11 @@ void stick_add(struct stick_table *t, struct stick_entry *e, enum stick_data d, 
 /* The value of d now (a rate over its period); 0 when not stored. */
 uint64_t stick_get(struct stick_table *t, struct stick_entry *e, enum stick_data d,
     uint64_t now);
+
+/* The value of d in k's entry, without touching it: 0 when it has none
+ * (as HAProxy's src_* fetches). */
+uint64_t stick_lookup_value(struct stick_table *t, const struct stick_key *k,
+    enum stick_data d, uint64_t now);
 
 /* stick match: the server_id stored for k, or 0 (no entry, none stored). */
 unsigned int stick_lookup_server(struct stick_table *t, const struct stick_key *k, uint64_t now);

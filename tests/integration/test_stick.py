@@ -37,6 +37,11 @@ def table(sock, *words):
     return lines[0], entries
 
 
+def entry(sock, name, key):
+    """The fields of key's entry in table name, {} when it has none."""
+    return table(sock, name, "key", key)[1].get(key, {})
+
+
 def dial(front, src, timeout=10):
     host, port = front.rsplit(":", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -150,6 +155,59 @@ def test_use_server_and_force_persist():
 
 
 @test
+def test_use_server_on_srv_is_up():
+    a, b, c = named("a"), named("b"), named("c")
+    body = ("listen app\n    bind FRONT\n"
+            "    use-server b if { srv_is_up(app/c) }\n"
+            "    server a %s\n    server b %s weight 0\n    server c %s weight 0\n"
+            % (a.addr, b.addr, c.addr))
+    sp, sock, front = start(body)
+    check(ask_from(front, "127.0.0.2") == "b", "c is up: b")
+    check(ctl(sock, "disable", "server", "app/c") == (0, ""), "disable c")
+    check(ask_from(front, "127.0.0.2") == "a", "c is down: balanced to a")
+    sp.stop()
+
+
+@test
+def test_sc0_and_src_fetches_read_the_table():
+    srv = Server(lambda c: (c.sendall(b"hi"), recv_all(c)))
+    body = ("frontend fe\n    bind FRONT\n"
+            "    stick-table type ip size 10 expire 1m store conn_cur,conn_cnt,conn_rate(10s),gpc0\n"
+            "    tcp-request connection track-sc0 src\n"
+            "    tcp-request connection reject if { sc0_conn_cur gt 2 }\n"
+            "    tcp-request connection reject if { src_conn_cnt gt 5 }\n"
+            "    tcp-request connection sc-inc-gpc0(0) if { src 127.0.0.3 }\n"
+            "    default_backend app\n"
+            "backend app\n    server s %s\n" % srv.addr)
+    sp, sock, front = start(body)
+    held = [dial(front, "127.0.0.2") for _ in range(2)]
+    for s in held:
+        check(s.recv(2) == b"hi", "served")
+    third = dial(front, "127.0.0.2")
+    check(recv_all(third) == b"", "a third connection at once is rejected")
+    third.close()
+    other = dial(front, "127.0.0.3")
+    check(other.recv(2) == b"hi", "another client is not")
+    other.close()
+    for s in held:
+        s.close()
+    wait_until(lambda: entry(sock, "fe", "127.0.0.2").get("conn_cur") == "0", 5,
+               "the held ones to end")
+    e = entry(sock, "fe", "127.0.0.2")
+    check(e["conn_cnt"] == "3", "the rejected one counted: %r" % e)
+    for _ in range(2):
+        s = dial(front, "127.0.0.2")
+        check(s.recv(2) == b"hi", "served again")
+        s.close()
+    s = dial(front, "127.0.0.2")
+    check(recv_all(s) == b"", "src_conn_cnt above 5 is rejected")
+    s.close()
+    gpc = table(sock, "fe", "data.gpc0", "gt", "0")[1]
+    check(list(gpc) == ["127.0.0.3"] and gpc["127.0.0.3"]["gpc0"] == "1", "gpc0: %r" % gpc)
+    sp.stop()
+
+
+@test
 def test_track_sc_counts_connections_and_bytes():
     srv = Server(lambda c: (c.sendall(recv_all(c, 5)), recv_all(c)))
     body = ("frontend fe\n    bind FRONT\n"
@@ -165,21 +223,18 @@ def test_track_sc_counts_connections_and_bytes():
     for s in held:
         s.sendall(b"hello")
         check(s.recv(5) == b"hello", "echo")
-
-    def entry(name, key):
-        return table(sock, name, "key", key)[1].get(key, {})
-    e = entry("fe", "127.0.0.2")
+    e = entry(sock, "fe", "127.0.0.2")
     check(e.get("conn_cur") == "2" and e.get("conn_cnt") == "2" and e.get("use") == "2" and
           e.get("conn_rate(10000)") == "2", "while held: %r" % e)
     for s in held:
         s.close()
-    wait_until(lambda: entry("fe", "127.0.0.2").get("conn_cur") == "0", 5, "conn_cur 0")
-    e = entry("fe", "127.0.0.2")
+    wait_until(lambda: entry(sock, "fe", "127.0.0.2").get("conn_cur") == "0", 5, "conn_cur 0")
+    e = entry(sock, "fe", "127.0.0.2")
     check(e["conn_cnt"] == "2" and e["use"] == "0" and e["bytes_in_cnt"] == "10" and
           e["bytes_out_cnt"] == "10", "after: %r" % e)
     dial(front, "127.0.0.3").close()
-    wait_until(lambda: entry("other", "127.0.0.3").get("conn_cnt") == "1", 5, "track-sc1")
-    check(entry("other", "127.0.0.2") == {}, "track-sc1's condition")
+    wait_until(lambda: entry(sock, "other", "127.0.0.3").get("conn_cnt") == "1", 5, "track-sc1")
+    check(entry(sock, "other", "127.0.0.2") == {}, "track-sc1's condition")
     _, hot = table(sock, "fe", "data.conn_cnt", "gt", "1")
     check(list(hot) == ["127.0.0.2"], "filter: %r" % hot)
     rc, out = ctl(sock, "show", "table", "fe", "data.gpc0", "gt", "1")
