@@ -707,6 +707,10 @@ parse_section(struct parser *p, int argc, char **argv)
 					parse_err(p, "section 'resolvers' is not supported yet: server "
 					    "names are resolved once, at load and at reload, not again "
 					    "while running");
+				else if (strcmp(argv[0], "peers") == 0)
+					parse_err(p, "section 'peers' is not supported by splicer: its stick "
+					    "tables live in one process, shared by its threads, and are "
+					    "synchronized with no peer");
 				else
 					parse_err(p, "section '%s' is not supported by splicer", argv[0]);
 				p->sec = SEC_IGNORED;
