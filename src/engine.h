@@ -217,6 +217,9 @@ int engine_sockmap_load(void);
 void engine_sockmap_unload(void);
 int engine_sockmap_available(void);
 const char *engine_sockmap_why(void);
+/* How redirect targets' send buffers are sized, and the kernel's queue
+ * bound per flow (splicer -V). */
+const char *engine_sockmap_build(void);
 
 /*
  * Hand a flow to the kernel: from now on its src's bytes are redirected

@@ -34,6 +34,12 @@ engine_sockmap_why(void)
 	    "bpftool or libbpf missing)";
 }
 
+const char *
+engine_sockmap_build(void)
+{
+	return "built without BPF";
+}
+
 void
 engine_kernel_stats(struct engine_kernel_stats *st)
 {

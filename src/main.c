@@ -660,14 +660,15 @@ main_parse_args(int argc, char **argv, struct main_args *a)
 		case 'E': a->engine = optarg; break;
 		case 'B': a->rate = optarg; break;
 		case 'V':
-			printf("splicer %s\nengines: splice copy%s\nservice: %s\nuser: %s\n",
+			printf("splicer %s\nengines: splice copy%s\nservice: %s\nuser: %s\n"
+			    "sockmap: %s\n",
 			    PACKAGE_VERSION,
 #ifdef ENABLE_BPF
 			    " sockmap",
 #else
 			    " (sockmap: built without BPF)",
 #endif
-			    notify_build(), priv_build());
+			    notify_build(), priv_build(), engine_sockmap_build());
 			return 0;
 		case 'h':
 			usage(stdout);
