@@ -602,7 +602,7 @@ def local_round(a, r, bt, d, pr, lraw, pids, ups):
 
 
 def report(a, meta, names, raw, med, lraw, lmed, nine):
-    lines = table(names, med, COLS)
+    lines = table(names, med, COLS) if any(med[t] for t in names) else []
     lcols = [c for c in COLS if c[0] != "idle_kib"]
     llines = table(list(lmed), lmed, lcols) if lmed else []
     d50 = med.get("direct", {}).get("p50")
