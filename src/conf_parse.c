@@ -9,8 +9,10 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "conf_cond.h"
 #include "conf_lex.h"
 #include "conf_kw.h"
 #include "conf_parse.h"
@@ -837,6 +840,7 @@ conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
 	struct parser p;
 	struct conf_lex lx;
 	struct conf_line line;
+	struct conf_cond cc = { 0 };
 	char err[512];
 	char **files;
 	int rc;
@@ -856,9 +860,24 @@ conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
 	while ((rc = conf_lex_next(&lx, &line, err, sizeof(err))) != 0) {
 		p.line = line.lineno;
 		if (rc == -1) {
-			parse_err(&p, "%s", err);
+			if (conf_cond_active(&cc))
+				parse_err(&p, "%s", err);
 			continue;
 		}
+		switch (conf_cond_line(&cc, line.argc, line.argv, line.lineno, err, sizeof(err))) {
+		case CONF_COND_ERROR:
+			parse_err(&p, "%s", err);
+			continue;
+		case CONF_COND_WARNING:
+			parse_warn(&p, "%s", err);
+			continue;
+		case CONF_COND_DONE:
+			continue;
+		case CONF_COND_NONE:
+			break;
+		}
+		if (!conf_cond_active(&cc))
+			continue;
 		if (parse_section(&p, line.argc, line.argv))
 			continue;
 		if (p.sec == SEC_IGNORED)
@@ -870,9 +889,54 @@ conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
 		}
 		parse_keyword(&p, line.argc, line.argv);
 	}
+	if (conf_cond_end(&cc, &p.line, err, sizeof(err)) == -1)
+		parse_err(&p, "%s", err);
 	parse_end_proxy(&p);
 	conf_lex_free(&lx);
 	return p.nerr;
+}
+
+/* Files of a directory that "-f DIR" reads: its *.cfg, as HAProxy. */
+static int
+conf_parse_is_cfg(const struct dirent *de)
+{
+	size_t l = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && l > 4 && strcmp(de->d_name + l - 4, ".cfg") == 0;
+}
+
+static int
+conf_parse_name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* "-f DIR": each *.cfg file of DIR in lexical (byte) order, as HAProxy. */
+static int
+conf_parse_dir(struct conf *c, const char *dir, struct conf_msgs *errs,
+    struct conf_msgs *warns)
+{
+	struct dirent **list;
+	int n, nerr = 0;
+
+	if ((n = scandir(dir, &list, conf_parse_is_cfg, conf_parse_name_cmp)) == -1) {
+		conf_msgs_add(errs, "%s: cannot read the directory: %s", dir, strerror(errno));
+		return 1;
+	}
+	if (n == 0)
+		conf_msgs_add(warns, "%s: the directory has no *.cfg file", dir);
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
+		/* A subdirectory or a socket named *.cfg is not read, as HAProxy. */
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			nerr += conf_parse_file(c, path, errs, warns);
+		free(list[i]);
+	}
+	free(list);
+	return nerr;
 }
 
 int
@@ -887,6 +951,10 @@ conf_parse_file(struct conf *c, const char *path, struct conf_msgs *errs,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		conf_msgs_add(errs, "%s: cannot open: %s", path, strerror(errno));
 		return 1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return conf_parse_dir(c, path, errs, warns);
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		conf_msgs_add(errs, "%s: not a regular file", path);

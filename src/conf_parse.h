@@ -19,7 +19,8 @@
 int conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
     struct conf_msgs *errs, struct conf_msgs *warns);
 
-/* Read path and parse it as above; a file that cannot be read is one error. */
+/* Read path and parse it as above; a file that cannot be read is one error.
+ * A directory is read as HAProxy reads "-f DIR": its *.cfg files in byte order. */
 int conf_parse_file(struct conf *c, const char *path,
     struct conf_msgs *errs, struct conf_msgs *warns);
 

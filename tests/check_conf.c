@@ -184,6 +184,81 @@ START_TEST(test_lexer_quotes_comments_crlf_bom)
 }
 END_TEST
 
+/* Environment variables as Debian's HAProxy 2.6 expands them. */
+START_TEST(test_lexer_environment_variables)
+{
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	struct conf *c;
+	struct conf_proxy *px;
+	char *all;
+
+	setenv("SPL_PORT", "8001", 1);
+	setenv("SPL_HOST", "127.0.0.2", 1);
+	setenv("SPL_P3", "8003", 1);
+	setenv("SPL_OPTS", "weight 7 backup", 1);
+	unsetenv("SPL_UNSET");
+	c = load("listen app\n  bind 127.0.0.1:$SPL_PORT\n  bind \"127.0.0.1:${SPL_UNSET-8002}\"\n"
+	    "  bind '127.0.0.1:${SPL_P3}'\n"
+	    "  server s ${SPL_HOST}:9000 \"${SPL_OPTS[*]}\" \"$SPL_UNSET\"\n"
+	    "  server t $SPL_HOST:9001 price$ $\n", &errs, &warns);
+	all = joined(&errs);
+	ck_assert_msg(errs.n == 1 && strstr(all, ":6: unknown server option 'price$'") != NULL,
+	    "%s", all);
+	px = conf_find_proxy(c, "app", 0);
+	ck_assert_uint_eq(px->binds->addr.port, 8001);
+	ck_assert_uint_eq(px->binds->next->addr.port, 8002);
+	ck_assert_uint_eq(px->binds->next->next->addr.port, 8003);
+	ck_assert_str_eq(px->servers->addr.host, "127.0.0.2");
+	ck_assert_uint_eq(px->servers->weight, 7);
+	ck_assert_int_eq(px->servers->backup, 1);
+	free(all);
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	conf_free(c);
+}
+END_TEST
+
+/* .if/.elif/.else/.endif as HAProxy 2.6: only the taken branch is read. */
+START_TEST(test_conditional_blocks)
+{
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	struct conf *c;
+	char *all;
+
+	setenv("SPL_ON", "", 1);
+	unsetenv("SPL_OFF");
+	c = load(".if defined(SPL_ON) && !defined(SPL_OFF)\nlisten a\n  bind 127.0.0.1:8001\n"
+	    "  server s 127.0.0.1:9000\n  .if 0\n  bogus line\n  .elif streq(x,x)\n"
+	    "  maxconn 5\n  .else\n  maxconn 6\n  .endif\n.elif 1\nlisten b\n.else\n"
+	    "listen c\n.endif\n.if version_atleast(2.4-dev19) && version_before(3)\n"
+	    ".warning \"new enough\"\n.endif\n", &errs, &warns);
+	ck_assert_int_eq(errs.n, 0);
+	ck_assert_ptr_nonnull(conf_find_proxy(c, "a", 0));
+	ck_assert_uint_eq(conf_find_proxy(c, "a", 0)->maxconn, 5);
+	ck_assert_ptr_null(conf_find_proxy(c, "b", 0));
+	ck_assert_ptr_null(conf_find_proxy(c, "c", 0));
+	all = joined(&warns);
+	ck_assert_msg(strncmp(all, "t.cfg:18: warning: new enough\n", 30) == 0, "%s", all);
+	free(all);
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	conf_free(c);
+
+	memset(&errs, 0, sizeof(errs));
+	memset(&warns, 0, sizeof(warns));
+	c = load(".else\n.if nonsense(\n.endif\n.if 1\n.else\n.elif 1\n.alert \"no\"\n",
+	    &errs, &warns);
+	all = joined(&errs);
+	ck_assert_msg(strstr(all, "t.cfg:1: '.else' without '.if'") != NULL &&
+	    strstr(all, "t.cfg:2: ") != NULL && strstr(all, "t.cfg:6: '.elif' after '.else'") &&
+	    strstr(all, "t.cfg:4: '.if' is not closed") != NULL, "%s", all);
+	free(all);
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_nul_byte_and_long_line_and_quote_errors)
 {
 	static const char text[] = "global\n  maxconn 1\0 0\n  pidfile \"/tmp/x\n";
@@ -449,6 +524,8 @@ conf_suite(void)
 	tcase_add_test(tc, test_named_defaults_and_from);
 	tcase_add_test(tc, test_listen_is_its_own_backend_and_binds_lists);
 	tcase_add_test(tc, test_lexer_quotes_comments_crlf_bom);
+	tcase_add_test(tc, test_lexer_environment_variables);
+	tcase_add_test(tc, test_conditional_blocks);
 	tcase_add_test(tc, test_nul_byte_and_long_line_and_quote_errors);
 	tcase_add_test(tc, test_options_and_engines);
 	tcase_add_test(tc, test_sockmap_engine_and_tunes);

@@ -149,6 +149,34 @@ def test_ipv4_and_ipv6_prefixes():
     sp.stop()
 
 
+@test
+def test_directory_environment_and_conditions():
+    """-f DIR reads its *.cfg in byte order (not README, not .hidden.cfg);
+    ${VAR} and ${VAR-default} are expanded, and only the .if branch taken
+    is read."""
+    import tempfile
+    a, b = named("A"), named("B")
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="splicer-dir-")
+    files = {
+        "10-global.cfg": HEAD,
+        "20-listen.cfg": ".if defined(SPLICER_TEST_PICK_B)\n"
+                         "listen app\n    bind \"127.0.0.1:${SPLICER_TEST_PORT}\"\n"
+                         "    server s ${SPLICER_TEST_B-127.0.0.9:1}\n"
+                         ".else\nlisten app\n    bind 127.0.0.1:1\n    server s %s\n.endif\n"
+                         % a.addr,
+        "README": "not a configuration\n",
+        ".hidden.cfg": "garbage\n",
+    }
+    for n, text in files.items():
+        with open(os.path.join(d, n), "w") as f:
+            f.write(text)
+    sp = Splicer(args=["-f", d], env={"SPLICER_TEST_PICK_B": "", "SPLICER_TEST_PORT": str(port),
+                                      "SPLICER_TEST_B": b.addr})
+    check(ask("127.0.0.1", port) == b"B", "the .if branch, its variables")
+    sp.stop()
+
+
 def established_to(port, local):
     """Established sockets whose local (local=True) or peer port is port."""
     def want(s):
