@@ -223,6 +223,54 @@ row_frontend(struct stat_row *r, const struct conf_proxy *px, unsigned int iid)
 	row_u(r, ST_SHAPED_BOUT, LOAD(px->fe_shaped[1]));
 }
 
+/* What the sessions that ended spent, and how they ended (sums over the
+ * servers for a backend): averages over every session since the start
+ * (or clear counters all), where HAProxy averages the last 1024. */
+struct stat_times {
+	uint64_t ended, q, c, t, cli_abrt, srv_abrt, retries, redisp;
+	unsigned int qmax, cmax, tmax;
+};
+
+static void
+times_add(struct stat_times *st, const struct conf_server *s)
+{
+	unsigned int m;
+
+	st->ended += LOAD(s->ended);
+	st->q += LOAD(s->qtime_ms);
+	st->c += LOAD(s->ctime_ms);
+	st->t += LOAD(s->ttime_ms);
+	st->cli_abrt += LOAD(s->cli_abrt);
+	st->srv_abrt += LOAD(s->srv_abrt);
+	st->retries += LOAD(s->retries);
+	st->redisp += LOAD(s->redispatches);
+	if ((m = LOAD(s->qtime_max)) > st->qmax)
+		st->qmax = m;
+	if ((m = LOAD(s->ctime_max)) > st->cmax)
+		st->cmax = m;
+	if ((m = LOAD(s->ttime_max)) > st->tmax)
+		st->tmax = m;
+}
+
+static void
+row_times(struct stat_row *r, const struct stat_times *st)
+{
+	uint64_t n = st->ended != 0 ? st->ended : 1;
+
+	row_u(r, ST_QTIME, st->q / n);
+	row_u(r, ST_CTIME, st->c / n);
+	row_u(r, ST_RTIME, 0);		/* no response time in TCP, as HAProxy */
+	row_u(r, ST_TTIME, st->t / n);
+	row_u(r, ST_QTIME_MAX, st->qmax);
+	row_u(r, ST_CTIME_MAX, st->cmax);
+	row_u(r, ST_RTIME_MAX, 0);
+	row_u(r, ST_TTIME_MAX, st->tmax);
+	row_u(r, ST_CLI_ABRT, st->cli_abrt);
+	row_u(r, ST_SRV_ABRT, st->srv_abrt);
+	row_u(r, ST_WRETR, st->retries);
+	row_u(r, ST_WREDIS, st->redisp);
+}
+
 static void
 row_server_checks(struct stat_row *r, const struct conf_server *s, uint64_t now)
 {
@@ -233,6 +281,7 @@ row_server_checks(struct stat_row *r, const struct conf_server *s, uint64_t now)
 	row_u(r, ST_DOWNTIME, (down + (since != 0 ? now - since : 0)) / 1000000);
 	if (!s->check)
 		return;
+	row_u(r, ST_CHKFAIL, LOAD(s->chkfail));
 	row_u(r, ST_CHECK_RISE, s->check_rise);
 	row_u(r, ST_CHECK_FALL, s->check_fall);
 	row_u(r, ST_CHECK_HEALTH, LOAD(s->check_health));
@@ -242,6 +291,8 @@ static void
 row_server(struct stat_row *r, const struct conf_proxy *px, const struct conf_server *s,
     unsigned int iid, unsigned int sid, uint64_t now)
 {
+	struct stat_times st = { 0 };
+
 	row_common(r, px, 'S', iid, sid, s->name);
 	row_u(r, ST_QCUR, 0);	/* splicer queues in the backend, never on a server */
 	row_u(r, ST_QMAX, 0);
@@ -261,6 +312,8 @@ row_server(struct stat_row *r, const struct conf_proxy *px, const struct conf_se
 	row_u(r, ST_ACT, !s->backup);
 	row_u(r, ST_BCK, s->backup != 0);
 	row_server_checks(r, s, now);
+	times_add(&st, s);
+	row_times(r, &st);
 	sockaddr_print((const struct sockaddr *)&s->addr.ss, r->text[1], sizeof(r->text[1]));
 	row_s(r, ST_ADDR, r->text[1]);
 	row_s(r, ST_ENGINE, engine_conf_name(px->engine));
@@ -270,10 +323,12 @@ static void
 row_backend(struct stat_row *r, const struct conf_proxy *px, unsigned int iid)
 {
 	uint64_t cur = 0, tot = 0, econ = 0, weight = 0, act = 0, bck = 0;
+	struct stat_times st = { 0 };
 
 	for (const struct conf_server *s = px->servers; s != NULL; s = s->next) {
 		int up = LOAD(s->state) == CONF_SRV_UP;
 
+		times_add(&st, s);
 		cur += LOAD(s->cur_sess);
 		tot += LOAD(s->total_sess);
 		econ += LOAD(s->connect_errors);
@@ -299,6 +354,7 @@ row_backend(struct stat_row *r, const struct conf_proxy *px, unsigned int iid)
 	row_u(r, ST_ACT, act);
 	row_u(r, ST_BCK, bck);
 	row_s(r, ST_ALGO, lb_for(px->balance)->name);
+	row_times(r, &st);
 	row_s(r, ST_ENGINE, engine_conf_name(px->engine));
 }
 
@@ -502,8 +558,20 @@ admin_stat_clear(int all)
 		ZERO(px->queue_max);
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
 			ZERO(s->max_sess);
+			ZERO(s->qtime_max);
+			ZERO(s->ctime_max);
+			ZERO(s->ttime_max);
 			if (!all)
 				continue;
+			ZERO(s->ended);
+			ZERO(s->qtime_ms);
+			ZERO(s->ctime_ms);
+			ZERO(s->ttime_ms);
+			ZERO(s->cli_abrt);
+			ZERO(s->srv_abrt);
+			ZERO(s->retries);
+			ZERO(s->redispatches);
+			ZERO(s->chkfail);
 			ZERO(s->total_sess);
 			ZERO(s->bytes[0]);
 			ZERO(s->bytes[1]);
@@ -514,6 +582,8 @@ admin_stat_clear(int all)
 			continue;
 		ZERO(px->total_sess);
 		ZERO(px->denied_conn);
+		for (int t = 0; t < CONF_TERM_SLOTS; t++)
+			ZERO(px->term[t]);
 		for (int d = 0; d < 2; d++) {
 			ZERO(px->fe_bytes[d]);
 			ZERO(px->be_bytes[d]);

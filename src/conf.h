@@ -172,7 +172,20 @@ struct conf_server {
 	uint64_t down_since_us;		/* when it went DOWN or MAINT; 0 while neither */
 	uint64_t downtime_us;		/* time spent DOWN or MAINT before down_since_us */
 	uint64_t chkdown;		/* transitions to DOWN or MAINT */
+	uint64_t chkfail;		/* checks failed while it was up */
+	/* sessions ended that had it, and what they spent (session_account);
+	 * all atomic */
+	uint64_t ended, qtime_ms, ctime_ms, ttime_ms;
+	unsigned int qtime_max, ctime_max, ttime_max;
+	uint64_t cli_abrt, srv_abrt;	/* ended by the client / the server during data */
+	uint64_t retries;		/* connect tries after the first */
+	uint64_t redispatches;		/* sessions that left it for another server */
 };
+
+/* A termination state's slot in conf_proxy.term: first letter x second. */
+#define CONF_TERM_FIRST		"-CSPcsKRIDLUH"
+#define CONF_TERM_SECOND	"-RQCDLTH"
+#define CONF_TERM_SLOTS		(13 * 8)
 
 struct conf_bind {
 	struct sockaddr_spec addr;	/* numeric or resolved at check time */
@@ -289,6 +302,7 @@ struct conf_proxy {
 	struct log_fmt *logfmt;		/* ... compiled (log_format.h) */
 	unsigned int max_sess;		/* most cur_sess ever (frontend), atomic */
 	uint64_t denied_conn;		/* refused by "tcp-request connection reject", atomic */
+	uint64_t term[CONF_TERM_SLOTS];	/* frontend: sessions ended, by termination state */
 };
 
 /* Command levels of an admin socket ("level"): each allows the ones below. */

@@ -171,6 +171,8 @@ health_record(struct health *h, const struct check_result *res, unsigned int dur
 	int change = health_counter_record(&h->counter, res->ok);
 
 	__atomic_store_n(&h->srv->check_health, h->counter.health, __ATOMIC_RELAXED);
+	if (!res->ok && before >= h->counter.rise)	/* HAProxy's chkfail: while up */
+		__atomic_add_fetch(&h->srv->chkfail, 1, __ATOMIC_RELAXED);
 	if (res->code != 0)
 		snprintf(code, sizeof(code), ", code: %d", res->code);
 	health_status(h, st, sizeof(st));

@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_more.h"
 #include "pipe_pool.h"
 #include "session.h"
 #include "sockaddr.h"
@@ -52,7 +53,7 @@ metrics_bind(const struct conf *c, char *err, size_t errlen)
 
 /* ---- the exposition format ---- */
 
-static void
+void
 metrics_family(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -75,7 +76,7 @@ metrics_label(struct evbuffer *b, const char *name, const char *v, int first)
 }
 
 /* name{k1="v1"[,k2="v2"[,k3="v3"]]} value */
-static void
+void
 metrics_sample(struct evbuffer *b, const char *name, const char *k1, const char *v1,
     const char *k2, const char *v2, const char *k3, const char *v3, uint64_t value)
 {
@@ -104,7 +105,7 @@ metrics_frontends(struct evbuffer *b, const struct conf *c)
 	} fam[] = {
 		{ "splicer_frontend_sessions_current", "gauge", "Sessions in progress." },
 		{ "splicer_frontend_sessions_total", "counter", "Sessions accepted." },
-		{ "splicer_frontend_max_sessions", "gauge",
+		{ "splicer_frontend_limit_sessions", "gauge",
 		  "Sessions allowed at once (0: no limit of its own)." },
 		{ "splicer_frontend_up", "gauge", "1 while the frontend accepts clients." },
 		{ "splicer_frontend_bytes_total", "counter",
@@ -296,6 +297,7 @@ metrics_on_request(struct evhttp_request *req, void *arg)
 	metrics_process(b);
 	metrics_frontends(b, conf_current());
 	metrics_servers(b, conf_current());
+	metrics_more(b, conf_current(), metrics_proc->started_us);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, HTTP_OK, "OK", b);

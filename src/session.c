@@ -412,6 +412,7 @@ session_retry(struct session *s, int timed_out)
 		if (other != s->srv) {
 			log_debug("%u: redispatch from server '%s' to '%s'", s->id, s->srv->name,
 			    other->name);
+			__atomic_add_fetch(&s->srv->redispatches, 1, __ATOMIC_RELAXED);
 			backend_release(s->be, s->srv);
 			s->srv = other;
 			wait = 0;
@@ -1009,6 +1010,7 @@ session_close(struct session *s, enum session_cause cause, unsigned int how,
 	s->evs = 0;
 	event_del(&s->timer.ev);
 
+	session_account(s);
 	session_log(s);
 	persist_untrack(s->sc.e, s->up.bytes, s->down.bytes, clock_now_us());
 	free(s->pp.buf);

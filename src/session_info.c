@@ -68,6 +68,48 @@ session_engine(const struct session *s, char *buf, size_t len)
 		snprintf(buf, len, "%s/%s", s->up.ops->name, s->down.ops->name);
 }
 
+static void
+session_note_max(unsigned int *max, unsigned int v)
+{
+	unsigned int m = __atomic_load_n(max, __ATOMIC_RELAXED);
+
+	while (v > m && !__atomic_compare_exchange_n(max, &m, v, 1, __ATOMIC_RELAXED,
+	    __ATOMIC_RELAXED))
+		;
+}
+
+/* What its end adds to its frontend's and server's figures (show stat,
+ * metrics): the termination state, times, aborts and retries. */
+void
+session_account(struct session *s)
+{
+	const char *a = strchr(CONF_TERM_FIRST, s->term[0]), *b = strchr(CONF_TERM_SECOND, s->term[1]);
+	struct conf_server *v = s->srv;
+	uint64_t now = clock_now_us();
+	long long tw = s->t_queued ? session_ms(s->t_queued, s->t_dequeued ? s->t_dequeued : now) : 0;
+	long long tc = s->t_established ? session_ms(s->t_try, s->t_established) : 0;
+	long long tt = session_ms(s->t_accept, now);
+
+	if (s->term[0] != '\0' && s->term[1] != '\0' && a != NULL && b != NULL)
+		__atomic_add_fetch(&s->fe->term[(a - CONF_TERM_FIRST) * 8 + (b - CONF_TERM_SECOND)],
+		    1, __ATOMIC_RELAXED);
+	if (v == NULL)
+		return;
+	__atomic_add_fetch(&v->ended, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&v->qtime_ms, (uint64_t)tw, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&v->ctime_ms, (uint64_t)tc, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&v->ttime_ms, (uint64_t)tt, __ATOMIC_RELAXED);
+	session_note_max(&v->qtime_max, (unsigned int)tw);
+	session_note_max(&v->ctime_max, (unsigned int)tc);
+	session_note_max(&v->ttime_max, (unsigned int)tt);
+	if (s->tries > 1)
+		__atomic_add_fetch(&v->retries, s->tries - 1, __ATOMIC_RELAXED);
+	if (s->term[1] == 'D' && s->term[0] == 'C')
+		__atomic_add_fetch(&v->cli_abrt, 1, __ATOMIC_RELAXED);
+	if (s->term[1] == 'D' && s->term[0] == 'S')
+		__atomic_add_fetch(&v->srv_abrt, 1, __ATOMIC_RELAXED);
+}
+
 /* The tcplog line (log.c formats it). */
 void
 session_log(struct session *s)

@@ -244,6 +244,7 @@ void session_count_bytes(struct session *s, int d, uint64_t n);
 
 /* The tcplog line of an ended session (log.c formats it). */
 void session_log(struct session *s);
+void session_account(struct session *s);
 
 /* What "show sess" and the orders see of s. */
 void session_info_fill(const struct session *s, uint64_t now, struct session_info *i);

@@ -4,9 +4,11 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -39,7 +41,7 @@ def value(text, name, **labels):
         if not m or m.group(1) != name:
             continue
         have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
+        if all(have.get(k) == v for k, v in labels.items()) and set(have) >= set(labels):
             return float(m.group(3))
     raise AssertionError("no sample %s%r in:\n%s" % (name, labels, text[:400]))
 
@@ -63,7 +65,8 @@ def test_promtool_accepts_the_text():
                        text=True)
     check(p.returncode == 0, p.stdout + p.stderr)
     names = set(re.findall(r"^# TYPE (\w+) (\w+)", text, re.M))
-    check(all(n.startswith("splicer_") for n, _ in names), repr(names))
+    check(all(n.startswith("splicer_") or n.startswith("process_") for n, _ in names),
+          repr(names))
     check(all(n.endswith("_total") == (t == "counter") for n, t in names), repr(names))
     print("    promtool check metrics: %d families, no complaint" % len(names))
     sp.stop()
@@ -109,6 +112,60 @@ def test_figures_follow_sessions():
     check(value(text, "splicer_sessions_current") == 1, "sessions now")
     check(value(text, "splicer_frontend_sessions_current", frontend="app") == 1, "fe now")
     c.close()
+    sp.stop()
+
+
+@test
+def test_states_checks_times_aborts_terminations_and_process():
+    srv = Server(echo_handler)
+    dead = "127.0.0.1:%d" % free_port()
+    sp, front, url = start([("s1", srv.addr), ("dead", dead + " check inter 100ms fall 1"),
+                            ("off", srv.addr + " disabled")])
+    sp.wait_log(r"server app/dead is DOWN", 10)
+    c = connect(front)                  # an ordinary session: --
+    c.sendall(b"a" * 100)
+    check(len(recv_all(c, 100)) == 100, "echo")
+    c.close()
+    sp.wait_sessions(1)
+    c = connect(front)                  # the client resets during data: CD
+    c.sendall(b"b" * 100)
+    check(len(recv_all(c, 100)) == 100, "echo")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    sp.wait_sessions(2)
+    text = scrape(url)
+
+    def st(server, state):
+        return value(text, "splicer_server_state", backend="app", server=server, state=state)
+    check(st("s1", "UP") == 1 and st("s1", "DOWN") == 0, "s1 UP")
+    check(st("dead", "DOWN") == 1 and st("dead", "UP") == 0, "dead DOWN")
+    check(st("off", "MAINT") == 1 and st("off", "DRAIN") == 0, "off MAINT")
+    check(value(text, "splicer_server_check_failures_total", backend="app", server="dead") >= 1,
+          "a check failed while up")
+    check(value(text, "splicer_server_check_down_transitions_total", backend="app",
+                server="dead") == 1, "one transition")
+    check(value(text, "splicer_server_downtime_seconds_total", backend="app", server="dead")
+          >= 0, "downtime")
+    check(value(text, "splicer_server_sessions_ended_total", backend="app", server="s1") == 2,
+          "ended")
+    check(value(text, "splicer_server_client_aborts_total", backend="app", server="s1") == 1,
+          "one client abort")
+    check(value(text, "splicer_server_server_aborts_total", backend="app", server="s1") == 0,
+          "no server abort")
+    check(value(text, "splicer_server_total_time_seconds_total", backend="app", server="s1")
+          >= 0, "times")
+    check(value(text, "splicer_frontend_terminations_total", frontend="app", state="--") == 1,
+          "one --")
+    check(value(text, "splicer_frontend_terminations_total", frontend="app", state="CD") == 1,
+          "one CD")
+    check(value(text, "splicer_frontend_max_sessions", frontend="app") == 1, "peak")
+    check(value(text, "splicer_frontend_limit_sessions", frontend="app") == 0, "limit")
+    check(value(text, "splicer_build_info", version=re.search(r'version="([^"]+)"',
+                text).group(1)) == 1, "build info")
+    check(value(text, "process_open_fds") > 5 and value(text, "process_max_fds") > 100, "fds")
+    check(value(text, "process_resident_memory_bytes") > 1e6, "rss")
+    check(abs(value(text, "process_start_time_seconds") + value(text, "splicer_uptime_seconds")
+              - time.time()) < 5, "start time")
     sp.stop()
 
 
