@@ -161,6 +161,9 @@ int acl_cond_match(const struct acl_cond *cond, const struct sockaddr *cli);
  * ACL_ACTION_ACCEPT when none does. */
 int acl_connection_verdict(const struct acl_rule *rules, const struct sockaddr *cli);
 int acl_rules_verdict(const struct acl_rule *rules, struct sample_ctx *ctx);
+/* The same, with *decided the rule that decided or waits (NULL: none). */
+int acl_rules_decide(const struct acl_rule *rules, struct sample_ctx *ctx,
+    const struct acl_rule **decided);
 
 /* Backend of the first use_backend rule that matches, or NULL. */
 struct conf_proxy *acl_use_backend(const struct acl_rule *rules, const struct sockaddr *cli);

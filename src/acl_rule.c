@@ -63,19 +63,33 @@ acl_rule_run(const struct acl_rule *r, struct sample_ctx *ctx)
 }
 
 int
-acl_rules_verdict(const struct acl_rule *r, struct sample_ctx *ctx)
+acl_rules_decide(const struct acl_rule *r, struct sample_ctx *ctx,
+    const struct acl_rule **decided)
 {
+	*decided = NULL;
 	for (; r != NULL; r = r->next) {
 		int v = acl_cond_eval(r->cond, ctx);
 
-		if (v == ACL_MISS)
+		if (v == ACL_MISS) {
+			*decided = r;
 			return ACL_ACTION_WAIT;
+		}
 		if (v == ACL_FAIL)
 			continue;
-		if ((v = acl_rule_run(r, ctx)) != ACL_ACTION_CONTINUE)
+		if ((v = acl_rule_run(r, ctx)) != ACL_ACTION_CONTINUE) {
+			*decided = r;
 			return v;
+		}
 	}
 	return ACL_ACTION_ACCEPT;
+}
+
+int
+acl_rules_verdict(const struct acl_rule *r, struct sample_ctx *ctx)
+{
+	const struct acl_rule *decided;
+
+	return acl_rules_decide(r, ctx, &decided);
 }
 
 int

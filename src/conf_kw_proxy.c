@@ -478,17 +478,6 @@ kw_px_tcp_request(struct parser *p, int argc, char **argv)
 		parse_err(p, "'tcp-request %s' belongs in a frontend or listen section", what);
 		return;
 	}
-	/* The session does not inspect yet: refused, not ignored. */
-	if (strcmp(what, "content") == 0) {
-		parse_err(p, "'tcp-request content %s' is not supported (supported: "
-		    "set-bandwidth-limit)", argc >= 3 ? argv[2] : "");
-		return;
-	}
-	if (strcmp(what, "inspect-delay") == 0) {
-		parse_err(p, "'tcp-request %s' is not supported yet (supported: tcp-request "
-		    "connection accept|reject, tcp-request content set-bandwidth-limit)", what);
-		return;
-	}
 	if (strcmp(what, "inspect-delay") == 0)
 		kw_px_inspect_delay(p, argc, argv);
 	else

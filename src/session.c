@@ -77,6 +77,7 @@
 const char *const session_state_names[SESS_ST_COUNT] = {
 	[SESS_ST_ACCEPTED]     = "accepted",
 	[SESS_ST_PROXY_HEADER] = "proxy-header",
+	[SESS_ST_INSPECTING]   = "inspecting",
 	[SESS_ST_ROUTING]      = "routing",
 	[SESS_ST_QUEUED]       = "queued",
 	[SESS_ST_CONNECTING]   = "connecting",
@@ -89,9 +90,11 @@ const char *const session_state_names[SESS_ST_COUNT] = {
 
 /* Legal transitions: session_legal[from] is a mask of 1 << to. */
 static const unsigned int session_legal[SESS_ST_COUNT] = {
-	[SESS_ST_ACCEPTED]     = 1 << SESS_ST_PROXY_HEADER | 1 << SESS_ST_ROUTING |
+	[SESS_ST_ACCEPTED]     = 1 << SESS_ST_PROXY_HEADER | 1 << SESS_ST_INSPECTING |
+	    1 << SESS_ST_ROUTING | 1 << SESS_ST_CLOSED,
+	[SESS_ST_PROXY_HEADER] = 1 << SESS_ST_INSPECTING | 1 << SESS_ST_ROUTING |
 	    1 << SESS_ST_CLOSED,
-	[SESS_ST_PROXY_HEADER] = 1 << SESS_ST_ROUTING | 1 << SESS_ST_CLOSED,
+	[SESS_ST_INSPECTING]   = 1 << SESS_ST_ROUTING | 1 << SESS_ST_CLOSED,
 	[SESS_ST_ROUTING]      = 1 << SESS_ST_QUEUED | 1 << SESS_ST_CONNECTING |
 	    1 << SESS_ST_CLOSED,
 	[SESS_ST_QUEUED]       = 1 << SESS_ST_CONNECTING | 1 << SESS_ST_CLOSED,
@@ -112,7 +115,8 @@ static const char session_cause_letter[SESS_END_COUNT] = {
 };
 
 static const char session_phase_letter[SESS_ST_COUNT] = {
-	[SESS_ST_ACCEPTED] = 'R', [SESS_ST_PROXY_HEADER] = 'R', [SESS_ST_ROUTING] = 'C',
+	[SESS_ST_ACCEPTED] = 'R', [SESS_ST_PROXY_HEADER] = 'R', [SESS_ST_INSPECTING] = 'R',
+	[SESS_ST_ROUTING] = 'C',
 	[SESS_ST_QUEUED] = 'Q', [SESS_ST_CONNECTING] = 'C', [SESS_ST_TURNAROUND] = 'C',
 	[SESS_ST_ESTABLISHED] = 'D', [SESS_ST_HALF_CLOSED] = 'D', [SESS_ST_RESETTING] = 'D',
 };
@@ -332,12 +336,79 @@ session_on_dequeued(struct backend_waiter *w)
 	worker_post(s->worker, &s->dequeued);
 }
 
+/* ---- content inspection ---- */
+
+static void session_route(struct session *s);
+
+/* The rules ran on what arrived: route, wait for more, or end. */
+static void
+session_inspect(struct session *s, int final)
+{
+	const struct acl_rule *rule;
+	char why[256];
+
+	switch (session_inspect_step(s, session_dst(s), final, &rule, why, sizeof(why))) {
+	case ACL_ACTION_WAIT:
+		return;
+	case ACL_ACTION_REJECT:
+		session_close(s, SESS_END_PROXY, 0, "rejected by the tcp-request content rule "
+		    "at line %d after %zu bytes", rule->line, s->insp.len);
+		return;
+	case ACL_ACTION_ACCEPT:
+		log_debug("%u: content accepted after %zu bytes", s->id, s->insp.len);
+		session_route(s);
+		return;
+	default:
+		session_close(s, SESS_END_CLI_ABORT, 0, "%s", why);
+		return;
+	}
+}
+
+/* Bytes came (edge-triggered: they stay in the socket, so a level
+ * watch would fire again at once): the rules run on all of them. */
+static void
+session_on_inspect(struct session *s, struct session_ev *e)
+{
+	session_inspect(s, 0);
+}
+
+/* The frontend has content rules: run them before routing, on bytes
+ * already there, then as more come until inspect-delay is over. */
+static void
+session_inspect_start(struct session *s)
+{
+	if (session_inspect_begin(s) == -1) {
+		session_close(s, SESS_END_RESOURCE, 0, "out of memory for content inspection");
+		return;
+	}
+	s->insp.t_start = clock_now_us();
+	session_set_state(s, SESS_ST_INSPECTING);
+	if (s->evs & SESS_EV_C_RD)
+		event_del(&s->c_rd.ev);
+	session_assign(s, &s->c_rd, s->cfd, EV_READ | EV_ET | EV_PERSIST, session_on_inspect);
+	event_add(&s->c_rd.ev, NULL);
+	s->evs |= SESS_EV_C_RD;
+	session_inspect(s, s->fe->inspect_delay == 0);
+	if (s->state == SESS_ST_INSPECTING)
+		session_schedule(s);
+}
+
+/* The client is known (its PROXY header read, if any). */
+static void
+session_start(struct session *s)
+{
+	if (s->fe->tcp_content_rules != NULL)
+		session_inspect_start(s);
+	else
+		session_route(s);
+}
+
 /*
- * The client is known (its PROXY header read, if any): pick the backend
+ * Pick the backend (use_backend rules see the bytes inspection peeked)
  * and a server, then connect or queue.
  */
 static void
-session_start(struct session *s)
+session_route(struct session *s)
 {
 	struct sockaddr *cli = (struct sockaddr *)&s->cli;
 
@@ -351,11 +422,12 @@ session_start(struct session *s)
 	}
 	/* use_backend rules first, then default_backend. */
 	if (s->fe->use_backends != NULL) {
-		struct sample_ctx ctx = { .cli = cli, .dst = session_dst(s), .final = 1,
-		    .fe = s->fe, .so_id = s->so_id };
+		struct sample_ctx ctx;
 
+		session_inspect_ctx(s, session_dst(s), &ctx);
 		s->be = acl_use_backend_ctx(s->fe->use_backends, &ctx);
 	}
+	session_inspect_end(s);
 	if (s->be == NULL)
 		s->be = s->fe->backend;
 	if (s->be == NULL) {
@@ -905,6 +977,9 @@ session_on_timeout(struct session *s, enum session_timeout why)
 		    "(%s), %zu bytes received", units_print_time(session_header_timeout(s), t,
 		    sizeof(t)), s->pp.len);
 		break;
+	case SESS_TO_INSPECT:
+		session_inspect(s, 1);
+		break;
 	case SESS_TO_QUEUE:
 		session_close(s, SESS_END_SRV_TIMEOUT, 0, "timeout queue (%s): every server of "
 		    "backend '%s' stayed full", units_print_time(session_queue_timeout(s), t,
@@ -1015,6 +1090,7 @@ session_close(struct session *s, enum session_cause cause, unsigned int how,
 	persist_untrack(s->sc.e, s->up.bytes, s->down.bytes, clock_now_us());
 	free(s->pp.buf);
 	s->pp.buf = NULL;
+	session_inspect_end(s);
 	dial_header_free(&s->pp_out);
 	engine_release(&s->up);
 	engine_release(&s->down);

@@ -30,6 +30,8 @@
 enum session_state {
 	SESS_ST_ACCEPTED,	/* client taken, nothing read yet */
 	SESS_ST_PROXY_HEADER,	/* accept-proxy: reading the client's PROXY header */
+	SESS_ST_INSPECTING,	/* tcp-request content rules read the first bytes
+				 * (peeked: they stay in the socket) */
 	SESS_ST_ROUTING,	/* the client is known, its PROXY header read if any:
 				 * choosing a backend and a server */
 	SESS_ST_QUEUED,		/* every server is full: waiting for a slot */
@@ -73,6 +75,7 @@ enum session_timeout {
 	SESS_TO_NONE,
 	SESS_TO_LIFETIME,	/* timeout lifetime since accept */
 	SESS_TO_HEADER,		/* accept-proxy: the header is late */
+	SESS_TO_INSPECT,	/* tcp-request inspect-delay is over */
 	SESS_TO_QUEUE,		/* timeout queue */
 	SESS_TO_CONNECT,	/* timeout connect of this try */
 	SESS_TO_TURNAROUND,	/* the next try is due */
@@ -107,6 +110,17 @@ enum session_timeout {
 /* How session_close() closes each socket. */
 #define SESS_CLOSE_RST_CLIENT	0x1	/* SO_LINGER 0: the client sees a reset */
 #define SESS_CLOSE_RST_SERVER	0x2	/* SO_LINGER 0: the server sees a reset */
+
+/* The request's first bytes as content rules see them: a copy of what
+ * waits in the client socket (MSG_PEEK), bounded as HAProxy's buffer. */
+#define SESS_INSPECT_MAX 16384
+
+struct session_inspect {
+	uint8_t *buf;			/* SESS_INSPECT_MAX bytes, NULL when not inspecting */
+	size_t len;			/* bytes peeked */
+	int shut;			/* the client shut its side (or reset) */
+	uint64_t t_start;		/* monotonic us: inspection began */
+};
 
 struct session;
 
@@ -145,6 +159,7 @@ struct session {
 					 * when none is read) */
 	size_t pp_in;			/* accept-proxy: the header's length */
 	struct dial_header pp_out;	/* send-proxy: the header going out */
+	struct session_inspect insp;	/* tcp-request content: the bytes peeked */
 
 	struct flow up;			/* client -> server */
 	struct flow down;		/* server -> client */
@@ -198,6 +213,30 @@ struct session_list {
 
 /* Every worker's sessions (session_list.c), indexed by worker id. */
 extern struct session_list session_lists[WORKER_MAX];
+
+/* ---- session_inspect.c: content inspection, for the machine ---- */
+
+/* Room for the bytes; 0, or -1 when out of memory. */
+int session_inspect_begin(struct session *s);
+
+/*
+ * Peek at what arrived and run the frontend's content rules (dst: the
+ * address the client reached): final when inspect-delay is over (or
+ * there is none). Returns ACL_ACTION_ACCEPT,
+ * ACL_ACTION_REJECT (*rule the one that rejected) or ACL_ACTION_WAIT, or
+ * -1 when the client reset (why says so).
+ */
+struct acl_rule;
+int session_inspect_step(struct session *s, const struct sockaddr *dst, int final,
+    const struct acl_rule **rule, char *why, size_t len);
+
+/* What fetches see of s (ctx's dst from dst), peeked bytes included. */
+struct sample_ctx;
+void session_inspect_ctx(const struct session *s, const struct sockaddr *dst,
+    struct sample_ctx *ctx);
+
+/* The bytes are no longer needed. */
+void session_inspect_end(struct session *s);
 
 /* ---- session.c: the machine, for the admin orders ---- */
 

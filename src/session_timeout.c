@@ -21,6 +21,7 @@
 static const enum session_timeout session_rules[SESS_ST_COUNT][SESS_RULES_MAX] = {
 	[SESS_ST_ACCEPTED]     = { SESS_TO_LIFETIME },
 	[SESS_ST_PROXY_HEADER] = { SESS_TO_LIFETIME, SESS_TO_HEADER },
+	[SESS_ST_INSPECTING]   = { SESS_TO_LIFETIME, SESS_TO_INSPECT },
 	[SESS_ST_ROUTING]      = { SESS_TO_LIFETIME },
 	[SESS_ST_QUEUED]       = { SESS_TO_LIFETIME, SESS_TO_QUEUE },
 	[SESS_ST_CONNECTING]   = { SESS_TO_LIFETIME, SESS_TO_CONNECT },
@@ -100,6 +101,8 @@ session_rule_at(const struct session *s, enum session_timeout rule, uint64_t now
 		return session_lifetime(s) ? s->t_accept + session_lifetime(s) : 0;
 	case SESS_TO_HEADER:
 		return s->t_accept + session_header_timeout(s);
+	case SESS_TO_INSPECT:
+		return s->insp.t_start + s->fe->inspect_delay;
 	case SESS_TO_QUEUE:
 		return session_queue_timeout(s) ? s->t_queued + session_queue_timeout(s) : 0;
 	case SESS_TO_CONNECT:
