@@ -76,6 +76,9 @@ session_inspect_ctx(const struct session *s, const struct sockaddr *dst,
 	ctx->final = 1;
 	ctx->fe = s->fe;
 	ctx->so_id = s->so_id;
+	/* The entries track-sc rules track (tcp-request connection's, and
+	 * content's once a run set them): sc0_* fetches read them. */
+	memcpy(ctx->track, s->sc.e, sizeof(ctx->track));
 }
 
 int
@@ -92,6 +95,9 @@ session_inspect_step(struct session *s, const struct sockaddr *dst, int final,
 	 * shut: as when the delay is over (HAProxy clears SMP_OPT_PARTIAL). */
 	ctx.final = final || s->insp.shut || s->insp.len == SESS_INSPECT_MAX;
 	v = acl_rules_decide(s->fe->tcp_content_rules, &ctx, rule);
+	/* A track-sc rule keeps its entry for the session; run again as
+	 * more bytes come, it finds its counter taken and tracks nothing more. */
+	memcpy(s->sc.e, ctx.track, sizeof(s->sc.e));
 	/* A final run cannot wait: a fetch that would finds no sample. */
 	return v == ACL_ACTION_WAIT && ctx.final ? ACL_ACTION_ACCEPT : v;
 }

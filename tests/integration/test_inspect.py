@@ -409,5 +409,39 @@ def test_sni_pattern_file_and_reject():
     sp.stop()
 
 
+@test
+def test_content_track_sc_tracks_once_however_the_bytes_come():
+    """A track-sc rule runs again with every segment while a later rule
+    waits: the session still counts once in its entry, and lets it go."""
+    sock = os.path.join(tempfile.mkdtemp(prefix="splicer-inspect-"), "admin.sock")
+    web = named("http-server")
+    port = free_port()
+    sp = Splicer(HEAD.replace("global\n", "global\n    stats socket %s level admin\n" % sock) +
+                 "frontend fe\n    bind 127.0.0.1:%d\n"
+                 "    stick-table type ip size 10 expire 1m store conn_cur,conn_cnt\n"
+                 "    tcp-request inspect-delay 5s\n"
+                 "    tcp-request content track-sc0 src\n"
+                 "    tcp-request content reject if { sc0_conn_cur gt 1 }\n"
+                 "    tcp-request content accept if HTTP\n"
+                 "    default_backend web\n"
+                 "backend web\n    server s %s\n" % (port, web.addr))
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for piece in (b"GET / HT", b"TP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
+        s.sendall(piece)
+        time.sleep(0.05)
+    check(recv_all(s) == b"http-server", "an HTTP request in 4 segments not served")
+    s.close()
+    l = sp.wait_sessions(1)[0]
+    check(l["term"] == "--" and l["backend"] == "web", "%r" % l)
+
+    def fields():
+        out = subprocess.run([os.environ.get("SPLICERCTL", "splicerctl"), "-s", sock, "show",
+                              "table", "fe"], capture_output=True, text=True, timeout=10).stdout
+        return out
+    wait_until(lambda: "conn_cur=0" in fields(), 5, "the entry to be let go")
+    check("conn_cnt=1" in fields(), "counted more than once: %r" % fields())
+    sp.stop()
+
+
 if __name__ == "__main__":
     run()
