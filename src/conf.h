@@ -346,6 +346,7 @@ struct conf_global {
 	struct shaper_group *total[2];	/* "bandwidth-limit total": up, down; or NULL */
 	uint64_t promote_bytes;		/* tune.sockmap.promote-bytes */
 	uint64_t promote_max_rate;	/* tune.sockmap.promote-max-rate, bits/s */
+	int nosplice;			/* "nosplice": no splice(2), flows copy (HAProxy's) */
 	int nosockmap;			/* "nosockmap": the kill switch, everything stays in
 					 * user space */
 	struct conf_admin *admins;	/* "stats socket" lines, in order */

@@ -98,6 +98,7 @@ void kw_global_id(struct parser *p, int argc, char **argv);
 void kw_global_log(struct parser *p, int argc, char **argv);
 void kw_global_maxconn(struct parser *p, int argc, char **argv);
 void kw_global_nbthread(struct parser *p, int argc, char **argv);
+void kw_global_no(struct parser *p, int argc, char **argv);
 void kw_global_nosockmap(struct parser *p, int argc, char **argv);
 void kw_global_pidfile(struct parser *p, int argc, char **argv);
 void kw_global_pipes(struct parser *p, int argc, char **argv);

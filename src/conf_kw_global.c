@@ -31,11 +31,16 @@ kw_global_daemon(struct parser *p, int argc, char **argv)
 		p->conf->global.daemon = 1;
 }
 
-/* "nosockmap": no flow enters the kernel (as HAProxy's "nosplice"). */
+/* "nosockmap": no flow enters the kernel; "nosplice" (HAProxy's): no
+ * splice(2), flows copy through user space (sockmap stays allowed). */
 void
 kw_global_nosockmap(struct parser *p, int argc, char **argv)
 {
-	if (parse_no_more_args(p, argc, argv, 1) == 0)
+	if (parse_no_more_args(p, argc, argv, 1) == -1)
+		return;
+	if (strcmp(argv[0], "nosplice") == 0)
+		p->conf->global.nosplice = 1;
+	else
 		p->conf->global.nosockmap = 1;
 }
 
@@ -256,4 +261,15 @@ kw_global_ulimit(struct parser *p, int argc, char **argv)
 	if (parse_no_more_args(p, argc, argv, 2) == 0 &&
 	    parse_uint_arg(p, argv[0], argv[1], 64, 1U << 30, &v) == 0)
 		p->conf->global.ulimit_n = (unsigned int)v;
+}
+
+/* "no strict-limits": a limit that cannot be set (ulimit-n) is a warning
+ * and the process goes on, which is what splicer does. */
+void
+kw_global_no(struct parser *p, int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "strict-limits") == 0)
+		return;
+	parse_err(p, "'no %s' is not supported in section 'global' (supported: "
+	    "no strict-limits)", argc > 1 ? argv[1] : "");
 }

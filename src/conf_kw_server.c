@@ -174,7 +174,11 @@ parse_other_opt(struct parser *p, const char *what, const struct other_opt *tab,
 		    "listeners, which splicer does not have", what, o);
 		return 1;
 	default:
-		if (strncmp(o, "resolve", 7) == 0 || strcmp(o, "init-addr") == 0)
+		if (strcmp(o, "init-addr") == 0)
+			parse_err(p, "%s option 'init-addr %s' is not supported yet: splicer resolves "
+			    "with libc at load (init-addr last,libc), and starting without an "
+			    "address (none, an IP) needs a resolvers section", what, argv[*i]);
+		else if (strncmp(o, "resolve", 7) == 0)
 			parse_err(p, "%s option '%s' is not supported: %s", what, o, OPT_WHY_DNS);
 		else
 			parse_err(p, "%s option '%s' is not supported yet", what, o);
@@ -291,6 +295,22 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 	free(list);
 }
 
+/* Is an init-addr list only "last" and "libc" (what splicer does)? */
+static int
+parse_init_addr_libc(const char *list)
+{
+	char buf[128], *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		return 0;
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "last") != 0 && strcmp(t, "libc") != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* Server option argv[*i] if it is one of splicer's: 1 (values consumed),
  * 0 if it is not, -1 after reporting a bad value. */
 static int
@@ -347,6 +367,10 @@ parse_server_opt(struct parser *p, int argc, char **argv, int *ip, struct conf_s
 		s->backup = o[0] == 'b';
 	} else if (strcmp(o, "disabled") == 0 || strcmp(o, "enabled") == 0) {
 		s->disabled = o[0] == 'd';
+	} else if (strcmp(o, "init-addr") == 0 && val != NULL && parse_init_addr_libc(val)) {
+		/* What splicer does: libc at load ("last" reads a server-state
+		 * file, and without one HAProxy goes on to the next method). */
+		(*ip)++;
 	} else if (strcmp(o, "no-tfo") == 0) {
 		/* splicer's connects never use TCP Fast Open: as asked. */
 	} else {

@@ -689,6 +689,9 @@ session_established(struct session *s)
 	/* Reading the client or writing the server moves up; the others down. */
 	s->c_rd.flow = s->s_wr.flow = &s->up;
 	s->s_rd.flow = s->c_wr.flow = &s->down;
+	/* "nosplice": the bytes go through user space (sockmap is apart). */
+	if (s->conf->global.nosplice && engine != CONF_ENGINE_SOCKMAP)
+		engine = CONF_ENGINE_COPY;
 	engine_flow_init(&s->up, s->cfd, s->sfd, engine, opts, 1);
 	engine_flow_init(&s->down, s->sfd, s->cfd, engine, opts, 0);
 	s->up.flags |= FLOW_F_WANT_READ;

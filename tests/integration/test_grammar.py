@@ -9,8 +9,8 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, check, connect, free_port, named, recv_all, run, test,
-                     wait_until)
+from harness import (Server, Splicer, check, connect, echo_handler, free_port, named, recv_all,
+                     run, test, wait_until)
 
 HEAD = ("global\n    log stderr local0 info\n"
         "defaults\n    mode tcp\n    log global\n    option tcplog\n"
@@ -174,6 +174,25 @@ def test_directory_environment_and_conditions():
     sp = Splicer(args=["-f", d], env={"SPLICER_TEST_PICK_B": "", "SPLICER_TEST_PORT": str(port),
                                       "SPLICER_TEST_B": b.addr})
     check(ask("127.0.0.1", port) == b"B", "the .if branch, its variables")
+    sp.stop()
+
+
+@test
+def test_nosplice_copies():
+    """HAProxy's nosplice: a session of engine splice moves through user
+    space (the log says copy), the bytes intact."""
+    srv = Server(echo_handler)
+    port = free_port()
+    sp = Splicer(HEAD.replace("global\n", "global\n    nosplice\n", 1) +
+                 "listen app\n    bind 127.0.0.1:%d\n    engine splice\n    server s %s\n"
+                 % (port, srv.addr))
+    c = connect("127.0.0.1:%d" % port)
+    c.sendall(b"x" * 100000)
+    c.shutdown(socket.SHUT_WR)
+    check(recv_all(c) == b"x" * 100000, "echo")
+    c.close()
+    l = sp.wait_sessions(1)[0]
+    check(l["engine"] == "copy", "engine %r" % l["engine"])
     sp.stop()
 
 
