@@ -294,8 +294,10 @@ row_server(struct stat_row *r, const struct conf_proxy *px, const struct conf_se
 	struct stat_times st = { 0 };
 
 	row_common(r, px, 'S', iid, sid, s->name);
-	row_u(r, ST_QCUR, 0);	/* splicer queues in the backend, never on a server */
-	row_u(r, ST_QMAX, 0);
+	row_u(r, ST_QCUR, LOAD(s->queue_len));
+	row_u(r, ST_QMAX, LOAD(s->queue_max));
+	if (s->maxqueue != 0)
+		row_u(r, ST_QLIMIT, s->maxqueue);
 	row_u(r, ST_SCUR, LOAD(s->cur_sess));
 	row_u(r, ST_SMAX, LOAD(s->max_sess));
 	if (s->maxconn != 0)
@@ -561,6 +563,7 @@ admin_stat_clear(int all)
 			ZERO(s->qtime_max);
 			ZERO(s->ctime_max);
 			ZERO(s->ttime_max);
+			ZERO(s->queue_max);
 			if (!all)
 				continue;
 			ZERO(s->ended);

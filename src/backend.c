@@ -94,9 +94,121 @@ backend_candidates(struct conf_proxy *be, const struct conf_server *avoid)
 	return n;
 }
 
-static void backend_enqueue(struct conf_proxy *be, struct backend_waiter *w);
-static void backend_unlink(struct conf_proxy *be, struct backend_waiter *w);
+/* A queue: the backend's or one server's (the same fields in both). */
+struct backend_queue {
+	struct backend_waiter **head, **tail;
+	unsigned int *len, *max;
+};
 
+static struct backend_queue
+backend_queue_of(struct conf_proxy *be, struct conf_server *srv)
+{
+	if (srv != NULL)
+		return (struct backend_queue){ &srv->queue_head, &srv->queue_tail, &srv->queue_len,
+		    &srv->queue_max };
+	return (struct backend_queue){ &be->queue_head, &be->queue_tail, &be->queue_len,
+	    &be->queue_max };
+}
+
+/* Order of arrival of every waiter, so that one moved between queues
+ * keeps its rank; under the lock. */
+static uint64_t backend_seq;
+
+/* Put w in srv's queue (NULL: be's), in the order it first arrived. */
+static void
+backend_link(struct conf_proxy *be, struct conf_server *srv, struct backend_waiter *w)
+{
+	struct backend_queue q = backend_queue_of(be, srv);
+	struct backend_waiter *after = *q.tail;
+
+	while (after != NULL && after->seq > w->seq)
+		after = after->prev;
+	w->prev = after;
+	w->next = after != NULL ? after->next : *q.head;
+	if (w->next != NULL)
+		w->next->prev = w;
+	else
+		*q.tail = w;
+	if (after != NULL)
+		after->next = w;
+	else
+		*q.head = w;
+	w->qsrv = srv;
+	w->queued = 1;
+	if (++*q.len > *q.max)
+		*q.max = *q.len;
+}
+
+static void
+backend_enqueue(struct conf_proxy *be, struct conf_server *srv, struct backend_waiter *w)
+{
+	w->srv = NULL;
+	w->seq = ++backend_seq;
+	backend_link(be, srv, w);
+}
+
+static void
+backend_unlink(struct conf_proxy *be, struct backend_waiter *w)
+{
+	struct backend_queue q = backend_queue_of(be, w->qsrv);
+
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		*q.head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		*q.tail = w->prev;
+	w->prev = w->next = NULL;
+	w->queued = 0;
+	w->qsrv = NULL;
+	(*q.len)--;
+}
+
+/* Has srv a slot free for the head of its own queue? */
+static int
+backend_slot_free(const struct conf_server *srv)
+{
+	return srv->maxconn == 0 || srv->cur_sess < srv->maxconn;
+}
+
+/* Take a slot on s for a session. */
+static void
+backend_take(struct conf_server *s)
+{
+	if (__atomic_add_fetch(&s->cur_sess, 1, __ATOMIC_RELAXED) > s->max_sess)
+		__atomic_store_n(&s->max_sess, s->cur_sess, __ATOMIC_RELAXED);
+	s->total_sess++;
+}
+
+/* Is s full, and its own queue at maxqueue? */
+static int
+backend_queue_full(const struct conf_server *s)
+{
+	return !lb_has_room(s) && s->maxqueue > 0 && s->queue_len >= s->maxqueue;
+}
+
+/* The server chosen for a session: a slot taken on it when it has one,
+ * else its queue to join (BACKEND_FULL) unless that is at maxqueue. */
+static enum backend_outcome
+backend_take_or_queue(struct conf_server *s, struct conf_server **srv)
+{
+	*srv = s;
+	if (backend_queue_full(s))
+		return BACKEND_QUEUE_FULL;
+	if (!lb_has_room(s))
+		return BACKEND_FULL;
+	backend_take(s);
+	return BACKEND_ASSIGNED;
+}
+
+/*
+ * The algorithm's choice for a client, its slot taken when the server has
+ * one. A full server it chose is BACKEND_FULL with *srv set (queue there),
+ * or BACKEND_QUEUE_FULL when that queue is at maxqueue; NULL: the
+ * backend's queue.
+ */
 static enum backend_outcome
 backend_pick(struct conf_proxy *be, struct conf_server *want, int force,
     const struct sockaddr *cli, const struct conf_server *avoid, struct conf_server **srv)
@@ -105,22 +217,18 @@ backend_pick(struct conf_proxy *be, struct conf_server *want, int force,
 	struct conf_server *s;
 
 	*srv = NULL;
-	/* A server persistence named: its state is read again under the lock. */
-	if (want != NULL && want != avoid && lb_has_room(want) &&
-	    (force || want->state == CONF_SRV_UP)) {
-		s = want;
-		goto take;
-	}
+	/* A server persistence named (its state read again under the lock):
+	 * as HAProxy's direct sessions, a full one queues its client in its
+	 * own queue; that queue at maxqueue, the client is balanced under
+	 * option redispatch, else refused. */
+	if (want != NULL && want != avoid && (force || want->state == CONF_SRV_UP) &&
+	    (!backend_queue_full(want) || !(be->opts & CONF_OPT_REDISPATCH)))
+		return backend_take_or_queue(want, srv);
 	if ((n = backend_candidates(be, avoid)) == 0)
 		return BACKEND_NO_SERVER;
 	if ((s = lb_for(be->balance)->pick(be, backend_cand, n, cli)) == NULL)
 		return BACKEND_FULL;
-take:
-	if (__atomic_add_fetch(&s->cur_sess, 1, __ATOMIC_RELAXED) > s->max_sess)
-		__atomic_store_n(&s->max_sess, s->cur_sess, __ATOMIC_RELAXED);
-	s->total_sess++;
-	*srv = s;
-	return BACKEND_ASSIGNED;
+	return backend_take_or_queue(s, srv);
 }
 
 enum backend_outcome
@@ -136,28 +244,64 @@ backend_assign_to(struct conf_proxy *be, struct conf_server *want, int force,
     struct backend_waiter *w)
 {
 	enum backend_outcome o;
+	struct conf_server *s;
 
 	pthread_mutex_lock(&backend_lock);
-	o = backend_pick(be, want, force, cli, avoid, srv);
+	o = backend_pick(be, want, force, cli, avoid, &s);
 	if (o == BACKEND_FULL && w != NULL)
-		backend_enqueue(be, w);
+		backend_enqueue(be, s, w);
+	if (o == BACKEND_QUEUE_FULL && w != NULL)
+		w->full = s;
 	pthread_mutex_unlock(&backend_lock);
+	*srv = o == BACKEND_ASSIGNED ? s : NULL;
 	return o;
 }
 
-/* Give free slots to waiters, oldest first, while there are some. */
+/* Hand w the slot taken for it on s. */
 static void
-backend_wake(struct conf_proxy *be)
+backend_give(struct conf_proxy *be, struct backend_waiter *w, struct conf_server *s)
 {
+	backend_unlink(be, w);
+	w->srv = s;
+	w->ready(w);
+}
+
+/* Free slots of srv go to its own queue, oldest first. */
+static void
+backend_serve(struct conf_proxy *be, struct conf_server *srv)
+{
+	while (srv->queue_head != NULL && backend_slot_free(srv)) {
+		backend_take(srv);
+		backend_give(be, srv->queue_head, srv);
+	}
+}
+
+/* Give free slots to waiters: each server's own queue first (srv's only,
+ * when not NULL), then the backend's, oldest first, while there are some.
+ * A backend waiter the algorithm now sends to a full server moves to that
+ * server's queue. */
+static void
+backend_wake(struct conf_proxy *be, struct conf_server *srv)
+{
+	if (srv != NULL) {
+		backend_serve(be, srv);
+	} else {
+		for (struct conf_server *s = be->servers; s != NULL; s = s->next)
+			backend_serve(be, s);
+	}
 	while (be->queue_head != NULL) {
 		struct backend_waiter *w = be->queue_head;
 		struct conf_server *s;
+		enum backend_outcome o = backend_pick(be, NULL, 0, w->cli, NULL, &s);
 
-		if (backend_pick(be, NULL, 0, w->cli, NULL, &s) != BACKEND_ASSIGNED)
+		if (o == BACKEND_ASSIGNED) {
+			backend_give(be, w, s);
+		} else if (o == BACKEND_FULL && s != NULL) {
+			backend_unlink(be, w);
+			backend_link(be, s, w);
+		} else {
 			return;
-		backend_unlink(be, w);
-		w->srv = s;
-		w->ready(w);
+		}
 	}
 }
 
@@ -166,40 +310,8 @@ backend_release(struct conf_proxy *be, struct conf_server *srv)
 {
 	pthread_mutex_lock(&backend_lock);
 	__atomic_sub_fetch(&srv->cur_sess, 1, __ATOMIC_RELAXED);
-	backend_wake(be);
+	backend_wake(be, srv);
 	pthread_mutex_unlock(&backend_lock);
-}
-
-static void
-backend_enqueue(struct conf_proxy *be, struct backend_waiter *w)
-{
-	w->next = NULL;
-	w->srv = NULL;
-	w->prev = be->queue_tail;
-	if (be->queue_tail != NULL)
-		be->queue_tail->next = w;
-	else
-		be->queue_head = w;
-	be->queue_tail = w;
-	w->queued = 1;
-	if (++be->queue_len > be->queue_max)
-		be->queue_max = be->queue_len;
-}
-
-static void
-backend_unlink(struct conf_proxy *be, struct backend_waiter *w)
-{
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		be->queue_head = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	else
-		be->queue_tail = w->prev;
-	w->prev = w->next = NULL;
-	w->queued = 0;
-	be->queue_len--;
 }
 
 struct conf_server *
@@ -214,6 +326,28 @@ backend_dequeue(struct conf_proxy *be, struct backend_waiter *w)
 	w->srv = NULL;
 	pthread_mutex_unlock(&backend_lock);
 	return given;
+}
+
+static int
+backend_stopped(enum conf_server_state st)
+{
+	return st == CONF_SRV_DOWN || st == CONF_SRV_MAINT;
+}
+
+/* srv went down or into maintenance: with option redispatch its queue
+ * moves to the backend's, as HAProxy's pendconn_redistribute(); without,
+ * it waits for srv (or for timeout queue). */
+static void
+backend_redistribute(struct conf_proxy *be, struct conf_server *srv)
+{
+	if (!(be->opts & CONF_OPT_REDISPATCH))
+		return;
+	while (srv->queue_head != NULL) {
+		struct backend_waiter *w = srv->queue_head;
+
+		backend_unlink(be, w);
+		backend_link(be, NULL, w);
+	}
 }
 
 int
@@ -284,9 +418,11 @@ backend_rederive(struct conf_proxy *be, struct conf_server *srv)
 	enum conf_server_state was = srv->state;
 
 	__atomic_store_n(&srv->state, backend_derive(srv), __ATOMIC_RELAXED);
+	if (backend_stopped(srv->state) && !backend_stopped(was))
+		backend_redistribute(be, srv);
 	if (was != srv->state) {
 		backend_account(srv, was);
-		backend_wake(be);
+		backend_wake(be, NULL);
 	}
 	return was;
 }
@@ -372,7 +508,7 @@ backend_set_maxconn(struct conf_proxy *be, struct conf_server *srv, unsigned int
 {
 	pthread_mutex_lock(&backend_lock);
 	srv->maxconn = maxconn;
-	backend_wake(be);
+	backend_wake(be, NULL);
 	pthread_mutex_unlock(&backend_lock);
 }
 
@@ -404,6 +540,6 @@ backend_set_weight(struct conf_proxy *be, struct conf_server *srv, unsigned int 
 {
 	pthread_mutex_lock(&backend_lock);
 	srv->cur_weight = weight;
-	backend_wake(be);
+	backend_wake(be, NULL);
 	pthread_mutex_unlock(&backend_lock);
 }

@@ -7,6 +7,13 @@
  * or all with "option allbackups"). When every server that may take
  * traffic is at its maxconn, the session waits in the backend's queue;
  * backend_release() hands the next free slot to the oldest waiter.
+ *
+ * As HAProxy's, a session the algorithm sends to one server that is full
+ * (balance source; leastconn with maxqueue) waits in that server's own
+ * queue instead, at most maxqueue sessions when set: beyond it, the
+ * session is refused (BACKEND_QUEUE_FULL). A slot freed on a server goes
+ * to its own queue first. When a server goes down or into maintenance and
+ * the backend has option redispatch, its queue moves to the backend's.
  */
 #ifndef SPLICER_BACKEND_H
 #define SPLICER_BACKEND_H
@@ -19,8 +26,11 @@
 struct backend_waiter {
 	struct backend_waiter *prev, *next;
 	const struct sockaddr *cli;	/* for hashing algorithms */
-	int queued;			/* in its backend's queue */
+	int queued;			/* in a queue: its server's (qsrv) or its backend's */
+	struct conf_server *qsrv;	/* the server whose queue it is in, NULL: the backend's */
+	uint64_t seq;			/* when it joined, in the order of every queue */
 	struct conf_server *srv;	/* the slot it was given when it left the queue */
+	struct conf_server *full;	/* BACKEND_QUEUE_FULL: the server, for messages */
 	/* Called, under the backend lock and on whichever thread freed the
 	 * slot, once w->srv holds a slot for this waiter (it has left the
 	 * queue). Must only hand the news to the waiter's own thread. */
@@ -34,15 +44,18 @@ void backend_init(struct conf *c);
 /* Outcome of backend_assign(). */
 enum backend_outcome {
 	BACKEND_ASSIGNED,	/* *srv holds a slot on that server */
-	BACKEND_FULL,		/* servers are up but all full: queue */
+	BACKEND_FULL,		/* servers are up but all full: queued */
 	BACKEND_NO_SERVER,	/* no server may take traffic */
+	BACKEND_QUEUE_FULL,	/* its server is full and so is its queue (maxqueue) */
 };
 
 /*
  * Choose a server for a client of be and take a slot on it. avoid (may be
  * NULL) is skipped unless it is the only one (redispatch). When every
  * server is full and w is not NULL, w joins the queue in the same step,
- * so that no slot freed meanwhile is missed.
+ * so that no slot freed meanwhile is missed: its server's (w->qsrv) when
+ * the algorithm chose a full one, else the backend's. Without w, a full
+ * server is BACKEND_FULL and nothing waits.
  *
  * Every function here may be called from any thread: one lock guards the
  * servers' counts, states, weights, balancing state and queues. It is
@@ -54,8 +67,10 @@ enum backend_outcome backend_assign(struct conf_proxy *be, const struct sockaddr
 /*
  * The same, trying first the server want (not NULL) that persistence
  * chose: it is taken when it is up, or whatever its state with force
- * (force-persist), and has a free slot; else the backend balances (a
- * full one does not queue its clients: they are balanced).
+ * (force-persist); else the backend balances. As HAProxy's direct
+ * sessions, a full want queues the client in its own queue; with that
+ * queue at maxqueue, the client is balanced under option redispatch and
+ * refused (BACKEND_QUEUE_FULL) without.
  */
 enum backend_outcome backend_assign_to(struct conf_proxy *be, struct conf_server *want,
     int force, const struct sockaddr *cli, const struct conf_server *avoid,

@@ -125,6 +125,7 @@ struct conf_server {
 	int line;			/* where it was declared */
 	unsigned int weight;		/* configured weight, 0..256 (0: no traffic) */
 	unsigned int maxconn;		/* sessions at once; 0 = no limit */
+	unsigned int maxqueue;		/* sessions waiting in its own queue; 0 = no limit */
 	int backup;			/* only used when no primary server is up */
 	int disabled;			/* starts in maintenance */
 	int check;			/* active TCP health checks */
@@ -164,6 +165,11 @@ struct conf_server {
 	unsigned int observed_errors;	/* observe layer4: connect errors in a row, atomic */
 	int rr_current;			/* smooth round-robin accumulator */
 	unsigned int cur_sess;		/* sessions connected or connecting to it */
+	struct backend_waiter *queue_head; /* sessions waiting for a slot on it (balance
+					    * source, leastconn with maxqueue), oldest first */
+	struct backend_waiter *queue_tail;
+	unsigned int queue_len;
+	unsigned int queue_max;		/* most sessions ever queued at once */
 	uint64_t total_sess;		/* sessions ever sent to it */
 	uint64_t bytes[2];		/* bytes delivered up (to it) and down, atomic */
 	uint64_t connect_errors;	/* connect attempts that failed, atomic */

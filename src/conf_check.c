@@ -47,6 +47,26 @@ conf_check_names(struct conf *c, struct conf_msgs *errs)
 	return nerr;
 }
 
+/* maxqueue bounds a server's own queue, which only balance source,
+ * leastconn and persistence (stick, use-server) fill, and only when the
+ * server has a maxconn. */
+static void
+conf_check_maxqueue(const struct conf_proxy *px, struct conf_msgs *warns)
+{
+	int fills = px->balance == CONF_LB_SOURCE || px->balance == CONF_LB_LEASTCONN ||
+	    px->stick_rules != NULL || px->use_servers != NULL;
+
+	for (const struct conf_server *s = px->servers; s != NULL; s = s->next) {
+		if (s->maxqueue == 0 || (s->maxconn != 0 && fills))
+			continue;
+		conf_msgs_add(warns, "%s:%d: server '%s/%s' has 'maxqueue' %s, so it does nothing "
+		    "(sessions wait in a server's own queue only under 'balance source', "
+		    "'leastconn' or persistence)", px->file, s->line, px->name, s->name,
+		    s->maxconn == 0 ? "without 'maxconn'" : "but its backend neither hashes, "
+		    "counts nor persists");
+	}
+}
+
 static int
 conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *warns)
 {
@@ -68,6 +88,7 @@ conf_check_backends(struct conf *c, struct conf_msgs *errs, struct conf_msgs *wa
 			}
 
 			conf_health_warn(px, warns);
+			conf_check_maxqueue(px, warns);
 		}
 		if (!(px->cap & CONF_PX_FE))
 			continue;

@@ -78,7 +78,7 @@ static const struct other_opt server_other[] = {
 	{ "force-tlsv11", 0, OPT_TLS_PARAM }, { "force-tlsv12", 0, OPT_TLS_PARAM },
 	{ "force-tlsv13", 0, OPT_TLS_PARAM }, { "id", 1, OPT_LATER },
 	{ "init-addr", 1, OPT_LATER }, { "log-proto", 1, OPT_LATER },
-	{ "max-reuse", 1, OPT_HTTP }, { "maxqueue", 1, OPT_LATER },
+	{ "max-reuse", 1, OPT_HTTP },
 	{ "minconn", 1, OPT_LATER }, { "namespace", 1, OPT_LATER },
 	{ "no-check-ssl", 0, OPT_TLS_PARAM }, { "no-send-proxy-v2-ssl", 0, OPT_TLS_PARAM },
 	{ "no-send-proxy-v2-ssl-cn", 0, OPT_TLS_PARAM }, { "no-ssl", 0, OPT_TLS_PARAM },
@@ -322,12 +322,13 @@ parse_server_opt(struct parser *p, int argc, char **argv, int *ip, struct conf_s
 	int rc;
 
 	snprintf(kw, sizeof(kw), "server %s", o);
-	if (strcmp(o, "weight") == 0 || strcmp(o, "maxconn") == 0) {
+	if (strcmp(o, "weight") == 0 || strcmp(o, "maxconn") == 0 || strcmp(o, "maxqueue") == 0) {
 		int w = o[0] == 'w';
 
 		if (parse_uint_arg(p, kw, val, 0, w ? 256 : CONF_MAXCONN_MAX, &v) == -1)
 			return -1;
-		*(w ? &s->weight : &s->maxconn) = (unsigned int)v;
+		*(w ? &s->weight : strcmp(o, "maxqueue") == 0 ? &s->maxqueue : &s->maxconn) =
+		    (unsigned int)v;
 		(*ip)++;
 	} else if (strcmp(o, "send-proxy") == 0 || strcmp(o, "send-proxy-v2") == 0) {
 		s->send_proxy = o[10] == '\0' ? 1 : 2;
@@ -390,7 +391,7 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 		"addr", "agent-addr", "agent-check", "agent-inter", "agent-port", "agent-send",
 		"backup", "check", "error-limit", "observe", "on-error", "on-marked-down",
 		"on-marked-up", "slowstart", "disabled", "downinter", "enabled", "fall", "fastinter",
-		"inter", "maxconn", "no-backup", "no-check", "no-send-proxy", "no-tfo", "port",
+		"inter", "maxconn", "maxqueue", "no-backup", "no-check", "no-send-proxy", "no-tfo", "port",
 		"rise", "send-proxy", "send-proxy-v2", "weight",
 	};
 	int bad = 0;

@@ -2,7 +2,7 @@
  * lb_hash: balance source. The client address is hashed onto the
  * servers' weights, so that a client keeps reaching the same server while
  * the set of servers that are up does not change. When that server is
- * full, the session waits for it rather than going elsewhere.
+ * full, the session waits in its queue rather than going elsewhere.
  */
 #include "config.h"
 
@@ -50,7 +50,7 @@ lb_source_pick(struct conf_proxy *be, struct conf_server **cand, unsigned int n,
 	point = lb_hash_addr(cli) % total;
 	for (unsigned int i = 0; i < n; i++) {
 		if (point < cand[i]->cur_weight)
-			return lb_has_room(cand[i]) ? cand[i] : NULL;
+			return cand[i];	/* full or not: the caller queues on it */
 		point -= cand[i]->cur_weight;
 	}
 	return NULL;

@@ -1,10 +1,21 @@
 /*
- * lb_leastconn: the server with the fewest sessions per unit of weight.
- * Ties rotate, so that equal servers share new sessions evenly.
+ * lb_leastconn: the server with the fewest sessions (served and queued on
+ * it) per unit of weight. Ties rotate, so that equal servers share new
+ * sessions evenly. As HAProxy's, a full server whose maxqueue is set takes
+ * sessions into its own queue while served + queued < maxconn + maxqueue.
  */
 #include "config.h"
 
 #include "lb.h"
+
+/* May s take one more session, now or from its own queue? */
+static int
+lb_leastconn_open(const struct conf_server *s)
+{
+	return lb_has_room(s) || (s->maxqueue > 0 &&
+	    (unsigned long long)s->cur_sess + s->queue_len <
+	    (unsigned long long)s->maxconn + s->maxqueue);
+}
 
 static struct conf_server *
 lb_leastconn_pick(struct conf_proxy *be, struct conf_server **cand, unsigned int n,
@@ -16,11 +27,12 @@ lb_leastconn_pick(struct conf_proxy *be, struct conf_server **cand, unsigned int
 	for (unsigned int k = 0; k < n; k++) {
 		struct conf_server *s = cand[(start + k) % n];
 
-		if (!lb_has_room(s))
+		if (!lb_leastconn_open(s))
 			continue;
-		/* s->cur/s->w < best->cur/best->w, without division. */
-		if (best == NULL || (unsigned long long)s->cur_sess * best->cur_weight <
-		    (unsigned long long)best->cur_sess * s->cur_weight)
+		/* load(s)/w(s) < load(best)/w(best), without division. */
+		if (best == NULL || ((unsigned long long)s->cur_sess + s->queue_len) *
+		    best->cur_weight < ((unsigned long long)best->cur_sess + best->queue_len) *
+		    s->cur_weight)
 			best = s;
 	}
 	return best;

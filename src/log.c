@@ -331,13 +331,13 @@ log_tcplog(const struct conf_proxy *fe, const struct log_tcp *t)
 	 * bytes to the server (%U), the engine and the reason. */
 	log_traffic(fe, LOG_INFO,
 	    "%s [%02d/%s/%04d:%02d:%02d:%02d.%03d] %s %s/%s %lld/%lld/%lld %" PRIu64
-	    " %s %u/%u/%u/%u/%u 0/%u %" PRIu64 " %s \"%s\"",
+	    " %s %u/%u/%u/%u/%u %u/%u %" PRIu64 " %s \"%s\"",
 	    sockaddr_print(t->cli, cli, sizeof(cli)),
 	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, (int)(t->accept_date.tv_usec / 1000),
 	    fe->name, t->backend != NULL ? t->backend : "<NONE>",
 	    t->server != NULL ? t->server : "<NOSRV>", t->tw, t->tc, t->tt,
 	    t->bytes_down, t->term,
-	    t->actconn, t->feconn, t->beconn, t->srv_conn, t->retries, t->queue,
+	    t->actconn, t->feconn, t->beconn, t->srv_conn, t->retries, t->srv_queue, t->queue,
 	    t->bytes_up, t->engine, log_escape(t->reason, reason, sizeof(reason)));
 }

@@ -67,6 +67,7 @@ struct log_tcp {
 	const char *term;		/* two letters, "--" when normal */
 	unsigned int actconn, feconn, beconn, srv_conn;	/* sessions at the end */
 	unsigned int retries;		/* connect tries after the first */
+	unsigned int srv_queue;		/* its server's own queue then */
 	unsigned int queue;		/* the backend's queue then */
 	const char *engine;		/* "splice", "splice/sockmap", "-" */
 	const char *reason;		/* why it ended, in words (escaped here) */

@@ -356,7 +356,7 @@ lf_render_var(struct lf_out *o, const struct log_fmt_node *n, const char *fe,
 	case LF_BC: lf_num(o, t->beconn, fl); break;
 	case LF_SC: lf_num(o, t->srv_conn, fl); break;
 	case LF_RC: lf_num(o, t->retries, fl); break;
-	case LF_SQ: lf_num(o, 0, fl); break;	/* splicer queues in the backend */
+	case LF_SQ: lf_num(o, t->srv_queue, fl); break;
 	case LF_BQ: lf_num(o, t->queue, fl); break;
 	case LF_FT: case LF_F: lf_str(o, fe, fl); break;
 	case LF_BNAME: lf_str(o, t->backend != NULL ? t->backend : "<NONE>", fl); break;

@@ -443,12 +443,20 @@ session_route(struct session *s)
 		session_close(s, SESS_END_SRV_ERROR, 0, "backend '%s' has no server available",
 		    s->be->name);
 		return;
+	case BACKEND_QUEUE_FULL:
+		/* HAProxy's SQ: its server is full and so is that server's queue. */
+		session_set_state(s, SESS_ST_QUEUED);
+		session_close(s, SESS_END_SRV_ERROR, 0, "server '%s' of backend '%s' is full and "
+		    "so is its queue (maxqueue %u)", s->waiter.full->name, s->be->name,
+		    s->waiter.full->maxqueue);
+		return;
 	case BACKEND_FULL:
 		/* Queued. Another thread may give it a slot at once: that news
 		 * is a job for this thread, run after this returns. */
 		s->t_queued = clock_now_us();
 		session_set_state(s, SESS_ST_QUEUED);
-		log_debug("%u: every server of '%s' is full; queued", s->id, s->be->name);
+		log_debug("%u: %s%s%s is full; queued", s->id, s->waiter.qsrv ? "server '" :
+		    "every server of '", s->waiter.qsrv ? s->waiter.qsrv->name : s->be->name, "'");
 		break;
 	case BACKEND_ASSIGNED:
 		session_set_state(s, SESS_ST_CONNECTING);
@@ -984,8 +992,8 @@ session_on_timeout(struct session *s, enum session_timeout why)
 		session_inspect(s, 1);
 		break;
 	case SESS_TO_QUEUE:
-		session_close(s, SESS_END_SRV_TIMEOUT, 0, "timeout queue (%s): every server of "
-		    "backend '%s' stayed full", units_print_time(session_queue_timeout(s), t,
+		session_close(s, SESS_END_SRV_TIMEOUT, 0, "timeout queue (%s): no slot came free "
+		    "in backend '%s'", units_print_time(session_queue_timeout(s), t,
 		    sizeof(t)), s->be->name);
 		break;
 	case SESS_TO_CONNECT:

@@ -130,6 +130,7 @@ session_log(struct session *s)
 		.feconn = __atomic_load_n(&s->fe->cur_sess, __ATOMIC_RELAXED),
 		.srv_conn = s->srv != NULL ? __atomic_load_n(&s->srv->cur_sess, __ATOMIC_RELAXED) : 0,
 		.retries = s->tries > 1 ? s->tries - 1 : 0,
+		.srv_queue = s->srv != NULL ? __atomic_load_n(&s->srv->queue_len, __ATOMIC_RELAXED) : 0,
 		.queue = s->be != NULL ? __atomic_load_n(&s->be->queue_len, __ATOMIC_RELAXED) : 0,
 		.engine = engine, .reason = s->reason,
 		.id = s->id, .cfd = s->cfd, .sfd = s->sfd,

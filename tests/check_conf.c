@@ -418,6 +418,36 @@ START_TEST(test_idle_check_settings_warn)
 }
 END_TEST
 
+/* maxqueue acts only where sessions wait in a server's own queue. */
+START_TEST(test_idle_maxqueue_warns)
+{
+	struct conf_msgs errs = { 0 }, warns = { 0 };
+	struct conf *c;
+	char *all;
+
+	c = load("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 2s\n"
+	    "  timeout server 3s\n"
+	    "listen l\n  bind 127.0.0.1:8000\n  balance roundrobin\n"
+	    "  server s1 127.0.0.1:9000 maxconn 2 maxqueue 3\n"
+	    "listen m\n  bind 127.0.0.1:8001\n  balance source\n"
+	    "  server s2 127.0.0.1:9000 maxqueue 3\n"
+	    "  server s3 127.0.0.1:9001 maxconn 2 maxqueue 3\n", &errs, &warns);
+	all = joined(&warns);
+	ck_assert_int_eq(errs.n, 0);
+	ck_assert_str_eq(all, "t.cfg:9: server 'l/s1' has 'maxqueue' but its backend neither "
+	    "hashes, counts nor persists, so it does nothing (sessions wait in a server's own "
+	    "queue only under 'balance source', 'leastconn' or persistence)\n"
+	    "t.cfg:13: server 'm/s2' has 'maxqueue' without 'maxconn', so it does nothing "
+	    "(sessions wait in a server's own queue only under 'balance source', 'leastconn' "
+	    "or persistence)");
+	ck_assert_uint_eq(c->proxies->next->servers->next->maxqueue, 3);
+	free(all);
+	conf_msgs_free(&errs);
+	conf_msgs_free(&warns);
+	conf_free(c);
+}
+END_TEST
+
 /* Read a whole file into a NUL-terminated buffer (with its length). */
 static char *
 slurp(const char *path, size_t *len)
@@ -532,6 +562,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_log_targets);
 	tcase_add_test(tc, test_missing_timeouts_warn_like_haproxy);
 	tcase_add_test(tc, test_idle_check_settings_warn);
+	tcase_add_test(tc, test_idle_maxqueue_warns);
 	tcase_add_test(tc, test_bad_corpus_gives_exact_errors);
 	tcase_add_test(tc, test_good_corpus_loads);
 	tcase_add_test(tc, test_warn_corpus_loads_with_exact_warnings);

@@ -338,6 +338,80 @@ START_TEST(test_released_slot_goes_to_the_oldest_waiter)
 }
 END_TEST
 
+/* balance source: a full server's own queue, bounded by maxqueue; a
+ * waiter that gives up leaves it, a freed slot goes to its head. */
+START_TEST(test_server_queue_and_maxqueue)
+{
+	struct conf *c = backend_conf("source", "  server a 127.0.0.1:1 maxconn 1 maxqueue 2\n");
+	struct conf_proxy *be = c->proxies;
+	struct conf_server *a = server(c, "a"), *s;
+	struct backend_waiter w[3];
+
+	nwoken = 0;
+	memset(w, 0, sizeof(w));
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
+	/* Without a waiter, nothing queues. */
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_FULL);
+	ck_assert_ptr_null(s);
+	for (int i = 0; i < 2; i++) {
+		w[i].ready = on_ready;
+		ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, &w[i]), BACKEND_FULL);
+		ck_assert_ptr_eq(w[i].qsrv, a);
+	}
+	ck_assert_uint_eq(a->queue_len, 2);
+	ck_assert_uint_eq(be->queue_len, 0);
+	w[2].ready = on_ready;
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, &w[2]), BACKEND_QUEUE_FULL);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_eq(w[2].full, a);
+	ck_assert(!w[2].queued);
+	ck_assert_ptr_null(backend_dequeue(be, &w[0]));	/* one gives up */
+	ck_assert_uint_eq(a->queue_len, 1);
+	backend_release(be, a);
+	ck_assert_int_eq(nwoken, 1);
+	ck_assert_ptr_eq(woken[0], a);
+	ck_assert(!w[1].queued);
+	ck_assert_uint_eq(a->cur_sess, 1);
+	ck_assert_uint_eq(a->queue_len, 0);
+	ck_assert_uint_eq(a->queue_max, 2);
+	ck_assert_ptr_eq(backend_dequeue(be, &w[1]), a);
+	conf_free(c);
+}
+END_TEST
+
+/* Persistence (backend_assign_to), as HAProxy's direct sessions: a full
+ * named server queues its client; its queue at maxqueue, the client is
+ * balanced with option redispatch, refused without. */
+START_TEST(test_persistent_client_queues_on_its_server)
+{
+	const char *srvs = "  server a 127.0.0.1:1 maxconn 1 maxqueue 1\n  server b 127.0.0.1:2\n";
+	struct conf *c = backend_conf("roundrobin", srvs);
+	struct conf_proxy *be = c->proxies;
+	struct conf_server *a = server(c, "a"), *s;
+	struct backend_waiter w[2];
+
+	memset(w, 0, sizeof(w));
+	w[0].ready = w[1].ready = on_ready;
+	ck_assert_int_eq(backend_assign_to(be, a, 0, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
+	ck_assert_ptr_eq(s, a);
+	ck_assert_int_eq(backend_assign_to(be, a, 0, NULL, NULL, &s, &w[0]), BACKEND_FULL);
+	ck_assert_ptr_eq(w[0].qsrv, a);
+	ck_assert_int_eq(backend_assign_to(be, a, 0, NULL, NULL, &s, &w[1]), BACKEND_QUEUE_FULL);
+	ck_assert_ptr_eq(w[1].full, a);
+	ck_assert_ptr_eq(backend_dequeue(be, &w[0]), NULL);
+	conf_free(c);
+	c = backend_conf("roundrobin\n  option redispatch", srvs);
+	be = c->proxies;
+	a = server(c, "a");
+	ck_assert_int_eq(backend_assign_to(be, a, 0, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
+	ck_assert_int_eq(backend_assign_to(be, a, 0, NULL, NULL, &s, &w[0]), BACKEND_FULL);
+	ck_assert_int_eq(backend_assign_to(be, a, 0, NULL, NULL, &s, &w[1]), BACKEND_ASSIGNED);
+	ck_assert_str_eq(s->name, "b");		/* redispatched */
+	ck_assert_ptr_eq(backend_dequeue(be, &w[0]), NULL);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_server_coming_up_wakes_the_queue)
 {
 	struct conf *c = backend_conf("roundrobin",
@@ -433,6 +507,8 @@ lb_suite(void)
 	tcase_add_test(tc, test_leastconn_balances_open_sessions_by_weight);
 	tcase_add_test(tc, test_first_fills_servers_in_order);
 	tcase_add_test(tc, test_source_is_sticky_and_spreads_by_weight);
+	tcase_add_test(tc, test_server_queue_and_maxqueue);
+	tcase_add_test(tc, test_persistent_client_queues_on_its_server);
 	tcase_add_test(tc, test_random_follows_weights);
 	tcase_add_test(tc, test_random_two_draws_prefers_the_less_loaded);
 	tcase_add_test(tc, test_backup_only_when_no_primary_is_up);

@@ -391,7 +391,7 @@ class Splicer:
         """Parsed tcplog lines."""
         out = []
         rx = re.compile(r'(\S+) \[[^\]]+\] (\S+) (\S+)/(\S+) (-?\d+)/(-?\d+)/(-?\d+) '
-                        r'(\d+) (\S\S) (\d+)/(\d+)/(\d+)/(\d+)/(\d+) \d+/\d+ (\d+) (\S+) "(.*)"')
+                        r'(\d+) (\S\S) (\d+)/(\d+)/(\d+)/(\d+)/(\d+) (\d+)/(\d+) (\d+) (\S+) "(.*)"')
         for l in self.log().splitlines():
             m = rx.search(l)
             if m:
@@ -400,8 +400,8 @@ class Splicer:
                                 tw=int(g[4]), tc=int(g[5]), tt=int(g[6]),
                                 down=int(g[7]), term=g[8],
                                 ac=int(g[9]), fc=int(g[10]), bc=int(g[11]), sc=int(g[12]),
-                                retries=int(g[13]), up=int(g[14]), engine=g[15],
-                                reason=g[16]))
+                                retries=int(g[13]), sq=int(g[14]), bq=int(g[15]),
+                                up=int(g[16]), engine=g[17], reason=g[18]))
         return out
 
     def wait_sessions(self, n, timeout=10):

@@ -1,12 +1,15 @@
 """Balancing, server options, the queue and redispatch, through the binary."""
 import os
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Server, Splicer, addr, check, connect, free_port, named, recv_all, run,
-                     test, wait_until)
+from harness import (Server, Splicer, addr, check, connect, free_port, named, on_cleanup,
+                     recv_all, run, test, wait_until)
 
 
 def conf(port, backend_lines, defaults=""):
@@ -149,5 +152,132 @@ def test_default_server_options_apply_to_following_servers():
         s.close()
     sp.stop()
 
+
+def gated(name, gate):
+    """A server that answers its name once gate is set, then reads until
+    the client closes: its sessions hold their slots until then."""
+    def handler(c):
+        gate.wait(20)
+        c.sendall(name.encode())
+        c.shutdown(socket.SHUT_WR)
+        recv_all(c)
+    return Server(handler)
+
+
+class Queued:
+    """splicer with an admin socket (for show stat's qcur of each row) in
+    front of two gated servers a and b: backend_lines % (a, b) addresses."""
+
+    def __init__(self, backend_lines):
+        self.gate = threading.Event()
+        on_cleanup(self.gate.set)
+        self.srv = {"a": gated("a", self.gate), "b": gated("b", self.gate)}
+        d = tempfile.mkdtemp(prefix="splicer-queue-")
+        self.sock = os.path.join(d, "admin.sock")
+        self.port = free_port()
+        lines = backend_lines % (self.srv["a"].addr, self.srv["b"].addr)
+        self.sp = Splicer(conf(self.port, lines).replace(
+            "global\n", "global\n    stats socket %s level admin\n" % self.sock, 1))
+        self.clients = []
+        on_cleanup(lambda: [c.close() for c in self.clients])
+
+    def one_held_one_queued(self):
+        """The first client's session held at its server, the second queued
+        on that server (balance source: the same client address). Returns
+        (that server's name, the other's)."""
+        a, b = self.srv["a"], self.srv["b"]
+        self.client()
+        wait_until(lambda: a.active + b.active == 1, 5, "the first session at its server")
+        x, y = ("a", "b") if a.active else ("b", "a")
+        self.client()
+        wait_until(lambda: self.qcur(x) == 1, 5, "the second session in %s's queue" % x)
+        return x, y
+
+    def ctl(self, *words):
+        ctl = os.environ.get("SPLICERCTL", os.path.join(os.path.dirname(os.environ.get(
+            "SPLICER", "")), "splicerctl"))
+        return subprocess.run([ctl, "-s", self.sock] + list(words), capture_output=True,
+                              text=True, timeout=10).stdout
+
+    def qcur(self, name):
+        lines = self.ctl("show", "stat").strip().splitlines()
+        head = lines[0].lstrip("# ").split(",")
+        row = [dict(zip(head, l.split(","))) for l in lines[1:]]
+        return next(int(r["qcur"] or 0) for r in row if r["svname"] == name)
+
+    def client(self):
+        c = connect(addr(self.port))
+        self.clients.append(c)
+        return c
+
+
+@test
+def test_source_queues_on_its_server_and_refuses_beyond_maxqueue():
+    """balance source keeps a client on its server: with that server full
+    (maxconn 1), the client's next session waits in that server's own
+    queue though the other server is free (show stat qcur 1), and the one
+    after, beyond maxqueue 1, is refused at once with SQ, as HAProxy."""
+    q = Queued("    balance source\n    timeout queue 10s\n"
+               "    server a %s maxconn 1 maxqueue 1\n    server b %s maxconn 1 maxqueue 1\n")
+    x, y = q.one_held_one_queued()
+    c3 = q.client()
+    c3.settimeout(5)
+    check(recv_all(c3) == b"", "the session beyond maxqueue was served")
+    l = q.sp.wait_sessions(1)[0]
+    check(l["term"] == "SQ" and "maxqueue 1" in l["reason"], repr(l))
+    check(q.srv[y].accepted == 0 and q.qcur(y) == 0, "the free server %s got a session" % y)
+    q.gate.set()
+    for c in q.clients[:2]:
+        c.settimeout(10)
+        check(recv_all(c) == x.encode(), "a queued session left its server")
+        c.close()
+    logs = q.sp.wait_sessions(3)
+    check(sorted(l["term"] for l in logs) == ["--", "--", "SQ"], repr(logs))
+    check(all(l["server"] == x for l in logs if l["term"] == "--"), repr(logs))
+    q.sp.stop()
+
+
+@test
+def test_leastconn_fills_server_queues_to_maxqueue_then_the_backend():
+    """leastconn with maxqueue 1: once both servers are at maxconn 1, the
+    next two sessions wait one in each server's queue (HAProxy's served +
+    queued < maxconn + maxqueue), the fifth in the backend's; all are
+    served once the servers answer."""
+    q = Queued("    balance leastconn\n    timeout queue 10s\n"
+               "    server a %s maxconn 1 maxqueue 1\n    server b %s maxconn 1 maxqueue 1\n")
+    a, b = q.srv["a"], q.srv["b"]
+    cs = [q.client() for _ in range(2)]
+    wait_until(lambda: a.active == 1 and b.active == 1, 5, "one session at each server")
+    cs += [q.client() for _ in range(2)]
+    wait_until(lambda: q.qcur("a") == 1 and q.qcur("b") == 1, 5, "one in each server's queue")
+    cs.append(q.client())
+    wait_until(lambda: q.qcur("BACKEND") == 1, 5, "the fifth in the backend's queue")
+    check(q.qcur("a") == 1 and q.qcur("b") == 1, "server queues moved")
+    q.gate.set()
+    for c in cs:
+        c.settimeout(10)
+        check(recv_all(c) in (b"a", b"b"), "a session was not served")
+        c.close()
+    logs = q.sp.wait_sessions(5)
+    check([l["term"] for l in logs] == ["--"] * 5, repr(logs))
+    q.sp.stop()
+
+
+@test
+def test_server_queue_moves_to_the_backend_when_its_server_goes_away():
+    """With option redispatch, a server put in maintenance hands its queue
+    to the backend's, as HAProxy's pendconn_redistribute: the session
+    queued for it is served at once by the other server."""
+    q = Queued("    balance source\n    option redispatch\n    timeout queue 10s\n"
+               "    server a %s maxconn 1\n    server b %s maxconn 1\n")
+    x, y = q.one_held_one_queued()
+    q.ctl("disable", "server", "app/%s" % x)
+    wait_until(lambda: q.srv[y].active == 1, 5, "the queued session at the other server")
+    check(q.qcur(x) == 0 and q.qcur("BACKEND") == 0, "still queued")
+    q.gate.set()
+    c2 = q.clients[1]
+    c2.settimeout(10)
+    check(recv_all(c2) == y.encode(), "the queued session was not redispatched")
+    q.sp.stop()
 
 run()
