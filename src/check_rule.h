@@ -150,8 +150,9 @@ struct check_run {
 	struct check_target target;
 	const struct check_rule *rule;	/* the rule being run */
 	unsigned int step;		/* its rank, 1-based, for the reason */
+	int active;			/* started and not ended */
 	int fd;
-	struct event ev;
+	struct event ev;		/* the socket, watched edge-triggered both ways */
 	int ev_set;
 	int connecting;			/* waiting for the connect to end */
 	const unsigned char *out;	/* bytes being sent: a send rule's, or pp */

@@ -200,6 +200,39 @@ def test_check_port_addr_and_connect_rules():
     sp.stop()
 
 
+@test
+def test_answers_in_pieces_or_before_the_request_pass():
+    """A check watches its socket edge-triggered: an answer that comes in
+    pieces, each after the check found the socket empty, and one sent
+    before the request (its readable edge comes while the check writes)
+    must both be read to the end and pass, check after check."""
+    def dribble(c):
+        c.recv(100)
+        for part in (b"+", b"PO", b"NG\r\n"):
+            c.sendall(part)
+            time.sleep(0.04)
+
+    def eager(c):
+        c.sendall(b"+PONG\r\n")
+        c.recv(100)
+    servers = {"dribble": Scripted(dribble), "eager": Scripted(eager)}
+    seen = {}
+    for name, srv in servers.items():
+        h = srv.handler
+
+        def counted(c, h=h, name=name):
+            seen[name] = seen.get(name, 0) + 1
+            h(c)
+        srv.handler = counted
+    sp, _ = splicer("    option tcp-check\n    tcp-check send PING\\r\\n\n"
+                    "    tcp-check expect string +PONG\n",
+                    [(n, s.port, "") for n, s in servers.items()])
+    wait_until(lambda: min(seen.get(n, 0) for n in servers) >= FALL + 2, bound(FALL + 2),
+               "checks of both servers")
+    check("is DOWN" not in sp.log(), sp.log()[-600:])
+    sp.stop()
+
+
 def hostile(kind):
     def h(c):
         c.recv(100)
