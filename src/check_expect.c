@@ -234,7 +234,7 @@ check_rule_describe(const struct check_rule *r, char *out, size_t cap)
 		[CHECK_M_LDAP_BIND] = "ldap bind response", [CHECK_M_LINE] = "agent line",
 		[CHECK_M_HTTP_DEFAULT] = "status 2xx/3xx", [CHECK_M_HTTP_STATUS] = "status",
 		[CHECK_M_HTTP_RSTATUS] = "rstatus", [CHECK_M_HTTP_STRING] = "string",
-		[CHECK_M_HTTP_RSTRING] = "rstring",
+		[CHECK_M_HTTP_RSTRING] = "rstring", [CHECK_M_HTTP_HDR] = "hdr",
 	};
 	char pat[80];
 
@@ -280,6 +280,7 @@ check_expect(const struct check_rule *r, const unsigned char *buf, size_t len, i
 	case CHECK_M_HTTP_RSTATUS:
 	case CHECK_M_HTTP_STRING:
 	case CHECK_M_HTTP_RSTRING:
+	case CHECK_M_HTTP_HDR:
 		return check_http_expect(r, buf, len, last, info, cap);
 	case CHECK_M_STRING:
 	case CHECK_M_BINARY:

@@ -180,6 +180,85 @@ check_http_valid_list(const char *list)
 	}
 }
 
+/* Does s[0..n) match pat by m (re when CHECK_HM_REG)? icase: a name's. */
+static int
+check_http_meth(enum check_hdr_meth m, const char *pat, const regex_t *re, const char *s,
+    size_t n, int icase)
+{
+	size_t pl = strlen(pat);
+	int (*cmp)(const char *, const char *, size_t) = icase ? strncasecmp : strncmp;
+
+	switch (m) {
+	case CHECK_HM_STR:
+		return n == pl && cmp(s, pat, n) == 0;
+	case CHECK_HM_BEG:
+		return n >= pl && cmp(s, pat, pl) == 0;
+	case CHECK_HM_END:
+		return n >= pl && cmp(s + n - pl, pat, pl) == 0;
+	case CHECK_HM_SUB:
+		for (size_t i = 0; i + pl <= n; i++) {
+			if (cmp(s + i, pat, pl) == 0)
+				return 1;
+		}
+		return 0;
+	case CHECK_HM_REG:
+		return check_regex(re, s, n);
+	}
+	return 0;
+}
+
+/* Does the value v[0..n) match r's value pattern: whole (fhdr), or one of
+ * its comma-separated elements, spaces around them trimmed (hdr)? */
+static int
+check_http_value(const struct check_rule *r, const char *v, size_t n)
+{
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (r->full)
+		return check_http_meth(r->hval_m, r->hval, &r->hval_re, v, n, 0);
+	for (size_t i = 0; i <= n;) {
+		size_t e = i, k;
+
+		while (e < n && v[e] != ',')
+			e++;
+		for (k = e; k > i && (v[k - 1] == ' ' || v[k - 1] == '\t'); k--)
+			;
+		while (i < k && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (check_http_meth(r->hval_m, r->hval, &r->hval_re, v + i, k - i, 0))
+			return 1;
+		i = e + 1;
+	}
+	return 0;
+}
+
+/* expect hdr|fhdr: is there a header whose name (and value) match, among
+ * the header lines of buf[0..body_off)? */
+static int
+check_http_hdr(const struct check_rule *r, const unsigned char *buf,
+    const struct check_http_resp *resp)
+{
+	const char *p = memmem(buf, resp->body_off, "\r\n", 2), *end =
+	    (const char *)buf + resp->body_off - 2;
+
+	for (p += 2; p < end;) {
+		const char *eol = memmem(p, (size_t)(end + 2 - p), "\r\n", 2), *colon;
+
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon != NULL && check_http_meth(r->hname_m, (const char *)r->data, &r->re, p,
+		    (size_t)(colon - p), 1)) {
+			const char *v = colon + 1;
+
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			if (r->hval == NULL || check_http_value(r, v, (size_t)(eol - v)))
+				return 1;
+		}
+		p = eol + 2;
+	}
+	return 0;
+}
+
 enum check_verdict
 check_http_expect(const struct check_rule *r, const unsigned char *buf, size_t len, int last,
     char *info, size_t cap)
@@ -207,6 +286,14 @@ check_http_expect(const struct check_rule *r, const unsigned char *buf, size_t l
 			return CHECK_PASS;
 		snprintf(info, cap, "HTTP status check returned code <%s>", code);
 		return CHECK_FAIL_STATUS;
+	case CHECK_M_HTTP_HDR:
+		match = check_http_hdr(r, buf, &resp);
+		if (match != r->negate)
+			return CHECK_PASS;
+		snprintf(info, cap, "HTTP header (name '%.40s'%s%.40s%s) %s", (const char *)r->data,
+		    r->hval ? ", value '" : "", r->hval ? r->hval : "", r->hval ? "'" : "",
+		    match ? "found, unwanted" : "not found");
+		return CHECK_FAIL;
 	default:
 		break;
 	}

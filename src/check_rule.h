@@ -49,6 +49,16 @@ enum check_match {
 	CHECK_M_HTTP_RSTATUS,	/* the regex matches the 3-digit status */
 	CHECK_M_HTTP_STRING,	/* the text occurs in the body */
 	CHECK_M_HTTP_RSTRING,	/* the regex matches the body */
+	CHECK_M_HTTP_HDR,	/* a header's name (and a value) match: hdr, fhdr */
+};
+
+/* How "http-check expect hdr" matches a header's name or value ("-m"). */
+enum check_hdr_meth {
+	CHECK_HM_STR,		/* the whole of it (the default) */
+	CHECK_HM_BEG,		/* its start */
+	CHECK_HM_END,		/* its end */
+	CHECK_HM_SUB,		/* somewhere in it */
+	CHECK_HM_REG,		/* the regex matches it */
 };
 
 struct check_rule {
@@ -66,8 +76,17 @@ struct check_rule {
 	enum check_match match;
 	int negate;			/* "!": the check fails when it matches */
 	long min_recv;			/* "min-recv N": bytes needed before judging; -1 unset */
-	regex_t re;			/* compiled for rstring and rbinary */
+	regex_t re;			/* compiled for rstring and rbinary (hdr: the name's) */
 	int has_re;
+	int re_icase;			/* the regex ignores case (a header name's) */
+	/* expect hdr|fhdr: data is the name's pattern; hval the value's, or
+	 * NULL to match the name only; fhdr (full) takes the value whole,
+	 * hdr each of its comma-separated elements */
+	enum check_hdr_meth hname_m, hval_m;
+	char *hval;
+	regex_t hval_re;
+	int has_hval_re;
+	int full;
 	int on404;			/* "disable-on-404": a 404 passes, server NOLB */
 	/* an http-check send before the request is built: NULL = option httpchk's */
 	char *meth, *uri, *ver, *hdrs, *body;

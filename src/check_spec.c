@@ -41,6 +41,9 @@ check_rule_free(struct check_rule *r)
 {
 	if (r->has_re)
 		regfree(&r->re);
+	if (r->has_hval_re)
+		regfree(&r->hval_re);
+	free(r->hval);
 	free(r->addr);
 	free(r->data);
 	free(r->comment);
@@ -80,19 +83,44 @@ check_rule_set_data(struct check_rule *r, const void *data, size_t len)
 	return 0;
 }
 
-int
-check_rule_set_regex(struct check_rule *r, char *err, size_t errlen)
+/* Compile text into re; 0, or -1 with err. */
+static int
+check_regcomp(regex_t *re, const char *text, int icase, char *err, size_t errlen)
 {
-	int rc = regcomp(&r->re, (const char *)r->data, REG_EXTENDED | REG_NOSUB);
+	int rc = regcomp(re, text, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
 
 	if (rc != 0) {
 		char msg[128];
 
-		regerror(rc, &r->re, msg, sizeof(msg));
-		snprintf(err, errlen, "bad regex '%s': %s", (const char *)r->data, msg);
+		regerror(rc, re, msg, sizeof(msg));
+		snprintf(err, errlen, "bad regex '%s': %s", text, msg);
 		return -1;
 	}
+	return 0;
+}
+
+int
+check_rule_set_regex(struct check_rule *r, char *err, size_t errlen)
+{
+	if (check_regcomp(&r->re, (const char *)r->data, r->re_icase, err, errlen) == -1)
+		return -1;
 	r->has_re = 1;
+	return 0;
+}
+
+int
+check_rule_set_hval(struct check_rule *r, const char *v, char *err, size_t errlen)
+{
+	free(r->hval);
+	if ((r->hval = strdup(v)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (r->hval_m != CHECK_HM_REG)
+		return 0;
+	if (check_regcomp(&r->hval_re, v, 0, err, errlen) == -1)
+		return -1;
+	r->has_hval_re = 1;
 	return 0;
 }
 
@@ -139,9 +167,12 @@ check_rule_clone(struct check_spec *c, const struct check_rule *r)
 	d->next = NULL;
 	d->data = NULL;
 	d->has_re = 0;
+	d->hval = NULL;
+	d->has_hval_re = 0;
 	if (check_rule_copy_strings(d, r) == -1 ||
 	    (r->data != NULL && check_rule_set_data(d, r->data, r->len) == -1) ||
-	    (r->has_re && check_rule_set_regex(d, err, sizeof(err)) == -1)) {
+	    (r->has_re && check_rule_set_regex(d, err, sizeof(err)) == -1) ||
+	    (r->hval != NULL && check_rule_set_hval(d, r->hval, err, sizeof(err)) == -1)) {
 		check_rule_free(d);
 		return NULL;
 	}

@@ -31,4 +31,8 @@ struct check_rule *check_rule_clone(struct check_spec *c, const struct check_rul
 int check_rule_set_data(struct check_rule *r, const void *data, size_t len);
 int check_rule_set_regex(struct check_rule *r, char *err, size_t errlen);
 
+/* The value pattern of an expect hdr rule (a copy), its regex compiled
+ * when its method is CHECK_HM_REG. Returns 0, or -1 (err set). */
+int check_rule_set_hval(struct check_rule *r, const char *v, char *err, size_t errlen);
+
 #endif

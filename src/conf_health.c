@@ -28,6 +28,44 @@ conf_health_num(const char *s, long lo, long hi, long *v)
 	return errno != 0 || *end != '\0' || *v < lo || *v > hi ? -1 : 0;
 }
 
+char *
+conf_health_lf(const char *kw, const char *fmt, char *err, size_t errlen)
+{
+	size_t n = strlen(fmt), o = 0;
+	char *out = malloc(n + 1);
+
+	if (out == NULL) {
+		snprintf(err, errlen, "'%s': out of memory", kw);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+
+		if (fmt[i] != '%') {
+			out[o++] = fmt[i];
+			continue;
+		}
+		if (fmt[i + 1] == '%') {
+			out[o++] = '%';
+			i++;
+			continue;
+		}
+		/* The variable's extent, for the message: %[...], %{...}name, %name. */
+		if (fmt[i + 1] == '[')
+			len = strcspn(fmt + i, "]") + (fmt[i + strcspn(fmt + i, "]")] == ']');
+		else
+			len = 1 + strspn(fmt + i + 1, "{}+-,abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		snprintf(err, errlen, "'%s': '%.*s' is not supported: splicer evaluates no "
+		    "log-format variables or sample fetches in health checks (write the value "
+		    "as text; '%%%%' is a '%%')", kw, (int)(len > 60 ? 60 : len), fmt + i);
+		free(out);
+		return NULL;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static struct check_spec *
 conf_health_new_spec(const char *name)
 {
@@ -253,6 +291,9 @@ conf_health_expect_head(struct check_rule *r, int argc, char **argv,
 		    i < argc ? argv[i] : "", i < argc ? "')" : "");
 		return -1;
 	}
+	r->match = matches[m].match;
+	if (matches[m].own)
+		return i;
 	if (i + 1 >= argc || argv[i + 1][0] == '\0') {
 		snprintf(err, errlen, "'%s expect %s' expects a pattern", argv[0], argv[i]);
 		return -1;
@@ -262,47 +303,67 @@ conf_health_expect_head(struct check_rule *r, int argc, char **argv,
 		    argv[i + 1], argv[i + 2]);
 		return -1;
 	}
-	r->match = matches[m].match;
 	return i;
 }
 
 static const struct conf_health_match conf_health_matches[] = {
-	{ "string", CHECK_M_STRING, 0 }, { "rstring", CHECK_M_RSTRING, 0 },
-	{ "binary", CHECK_M_BINARY, 0 }, { "rbinary", CHECK_M_RBINARY, 0 },
+	{ "string", CHECK_M_STRING, 0, 0, 0 }, { "rstring", CHECK_M_RSTRING, 0, 0, 0 },
+	{ "binary", CHECK_M_BINARY, 0, 0, 0 }, { "rbinary", CHECK_M_RBINARY, 0, 0, 0 },
+	{ "string-lf", CHECK_M_STRING, 0, 1, 0 }, { "binary-lf", CHECK_M_BINARY, 0, 1, 0 },
 };
+
+char *
+conf_health_pattern(char **argv, int i, char *err, size_t errlen)
+{
+	char kw[64];
+	size_t n = strlen(argv[i]);
+
+	if (n < 3 || strcmp(argv[i] + n - 3, "-lf") != 0) {
+		char *p = strdup(argv[i + 1]);
+
+		if (p == NULL)
+			snprintf(err, errlen, "'%s expect': out of memory", argv[0]);
+		return p;
+	}
+	snprintf(kw, sizeof(kw), "%s expect %s", argv[0], argv[i]);
+	return conf_health_lf(kw, argv[i + 1], err, errlen);
+}
 
 /* "tcp-check expect [min-recv N] [comment C] [!] MATCH PATTERN". */
 static int
 conf_health_expect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
 {
 	int i = conf_health_expect_head(r, argc, argv, conf_health_matches,
-	    sizeof(conf_health_matches) / sizeof(*conf_health_matches), err, errlen);
+	    sizeof(conf_health_matches) / sizeof(*conf_health_matches), err, errlen), rc = -1;
+	char *pat;
 
-	if (i < 0)
+	if (i < 0 || (pat = conf_health_pattern(argv, i, err, errlen)) == NULL)
 		return -1;
 	if (r->match == CHECK_M_BINARY) {
 		unsigned char buf[1024];
-		long n = check_unhex(argv[i + 1], buf, sizeof(buf));
+		long n = check_unhex(pat, buf, sizeof(buf));
 
-		if (n < 0) {
-			snprintf(err, errlen, "'tcp-check expect binary %s': expected an even number "
-			    "of hex digits (at most 2048)", argv[i + 1]);
-			return -1;
-		}
-		return check_rule_set_data(r, buf, (size_t)n);
+		if (n < 0)
+			snprintf(err, errlen, "'tcp-check expect %s %s': expected an even number "
+			    "of hex digits (at most 2048)", argv[i], pat);
+		else
+			rc = check_rule_set_data(r, buf, (size_t)n);
+	} else if (check_rule_set_data(r, pat, strlen(pat)) == 0) {
+		rc = r->match == CHECK_M_RSTRING || r->match == CHECK_M_RBINARY ?
+		    check_rule_set_regex(r, err, errlen) : 0;
 	}
-	if (check_rule_set_data(r, argv[i + 1], strlen(argv[i + 1])) == -1)
-		return -1;
-	if (r->match == CHECK_M_RSTRING || r->match == CHECK_M_RBINARY)
-		return check_rule_set_regex(r, err, errlen);
-	return 0;
+	free(pat);
+	return rc;
 }
 
-/* "tcp-check send STR" / "send-binary HEX" [comment C]. */
+/* "tcp-check send STR" / "send-binary HEX" / "send-lf FMT" /
+ * "send-binary-lf HEXFMT" [comment C]. */
 static int
 conf_health_send(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
 {
-	int binary = strcmp(argv[1], "send-binary") == 0;
+	int binary = strncmp(argv[1], "send-binary", 11) == 0, rc = -1;
+	size_t vl = strlen(argv[1]);
+	char kw[64], *data;
 
 	if (argc < 3 || argv[2][0] == '\0' || (argc != 3 && (argc != 5 ||
 	    strcmp(argv[3], "comment") != 0))) {
@@ -314,18 +375,25 @@ conf_health_send(struct check_rule *r, int argc, char **argv, char *err, size_t 
 		free(r->comment);	/* a "tcp-check comment" line before this one */
 		r->comment = strdup(argv[4]);
 	}
+	snprintf(kw, sizeof(kw), "tcp-check %s", argv[1]);
+	data = strcmp(argv[1] + vl - 3, "-lf") == 0 ? conf_health_lf(kw, argv[2], err, errlen) :
+	    strdup(argv[2]);
+	if (data == NULL)
+		return -1;
 	if (binary) {
 		unsigned char buf[4096];
-		long n = check_unhex(argv[2], buf, sizeof(buf));
+		long n = check_unhex(data, buf, sizeof(buf));
 
-		if (n < 0) {
-			snprintf(err, errlen, "'tcp-check send-binary %s': expected an even number of "
-			    "hex digits (at most 8192)", argv[2]);
-			return -1;
-		}
-		return check_rule_set_data(r, buf, (size_t)n);
+		if (n < 0)
+			snprintf(err, errlen, "'%s %s': expected an even number of hex digits (at "
+			    "most 8192)", kw, data);
+		else
+			rc = check_rule_set_data(r, buf, (size_t)n);
+	} else {
+		rc = check_rule_set_data(r, data, strlen(data));
 	}
-	return check_rule_set_data(r, argv[2], strlen(argv[2]));
+	free(data);
+	return rc;
 }
 
 int
@@ -339,17 +407,18 @@ conf_health_tcp_check(struct conf_proxy *px, int argc, char **argv, int line, ch
 
 	if (strcmp(verb, "connect") == 0)
 		kind = CHECK_RULE_CONNECT;
-	else if (strcmp(verb, "send") == 0 || strcmp(verb, "send-binary") == 0)
+	else if (strcmp(verb, "send") == 0 || strcmp(verb, "send-binary") == 0 ||
+	    strcmp(verb, "send-lf") == 0 || strcmp(verb, "send-binary-lf") == 0)
 		kind = CHECK_RULE_SEND;
 	else if (strcmp(verb, "expect") == 0)
 		kind = CHECK_RULE_EXPECT;
 	else if (strcmp(verb, "comment") == 0)
 		kind = (enum check_rule_kind)-1;
 	else {
-		snprintf(err, errlen, "'tcp-check %s' is %s", verb, strcmp(verb, "send-lf") == 0 ||
-		    strcmp(verb, "send-binary-lf") == 0 || strcmp(verb, "set-var") == 0 ||
-		    strcmp(verb, "unset-var") == 0 ? "not supported yet" :
-		    "unknown: expected connect, send, send-binary, expect or comment");
+		snprintf(err, errlen, "'tcp-check %s' is %s", verb, strcmp(verb, "set-var") == 0 ||
+		    strcmp(verb, "unset-var") == 0 ? "not supported: splicer has no variables "
+		    "in health checks" : "unknown: expected connect, send, send-binary, send-lf, "
+		    "send-binary-lf, expect or comment");
 		return -1;
 	}
 	/* A proxy's own rules replace those of its defaults section. */

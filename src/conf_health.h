@@ -24,19 +24,37 @@ enum {
 /* "option NAME ..." when NAME is a check option: 1 when it was one (err set
  * if it was bad: then -1), 0 when it is not a check option. */
 /* A match word of an expect rule; later: parsed only to be refused as
- * not supported yet. */
+ * not supported yet; lf: its pattern is a log-format string; own: the
+ * words after it are the caller's to read (hdr's name and value). */
 struct conf_health_match {
 	const char *name;
 	enum check_match match;
 	int later;
+	int lf;
+	int own;
 };
+
+/*
+ * A log-format string of a check (send-lf, send-binary-lf, string-lf,
+ * binary-lf, uri-lf, body-lf, an http-check hdr value), as its text: "%%"
+ * is a '%'. HAProxy would evaluate variables and sample fetches there
+ * (%[var(check.x)], %[srv_name], %ci...); splicer has none to evaluate in a
+ * check, so one is refused, named, rather than sent as text. Returns the
+ * text (malloc'd), or NULL with err (kw names the line's keyword).
+ */
+char *conf_health_lf(const char *kw, const char *fmt, char *err, size_t errlen);
 
 /* The words of "tcp-check expect" or "http-check expect" (argv[0]) up to
  * the pattern: [min-recv N] [comment C] [!] then a word of matches, which
  * sets r->match. Returns the index of that word in argv (its pattern
- * follows, the last word), or -1 with err. */
+ * follows, the last word, unless the match reads its own), or -1 with err. */
 int conf_health_expect_head(struct check_rule *r, int argc, char **argv,
     const struct conf_health_match *matches, size_t n, char *err, size_t errlen);
+
+/* The pattern of an expect whose match word is argv[i] (after
+ * conf_health_expect_head): its text, or for a "-lf" word the log-format
+ * string's (conf_health_lf); malloc'd, or NULL with err. */
+char *conf_health_pattern(char **argv, int i, char *err, size_t errlen);
 
 int conf_health_option(struct conf_proxy *px, int argc, char **argv, int negate,
     char *err, size_t errlen);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check_spec.h"
 #include "conf_health.h"
@@ -64,43 +65,67 @@ conf_httpchk_option(struct conf_proxy *px, int argc, char **argv, char *err, siz
 	return 0;
 }
 
-/* "http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]... [body S]". */
+/* "http-check send hdr NAME FMT": the header appended to r->hdrs (a
+ * log-format value, as HAProxy's). */
+static int
+conf_httpchk_hdr(struct check_rule *r, const char *name, const char *fmt, char *err,
+    size_t errlen)
+{
+	size_t hlen = r->hdrs != NULL ? strlen(r->hdrs) : 0, n;
+	char *v = conf_health_lf("http-check send hdr", fmt, err, errlen), *h;
+
+	if (v == NULL)
+		return -1;
+	n = strlen(name) + strlen(v) + 4;
+	if ((h = realloc(r->hdrs, hlen + n + 1)) == NULL) {
+		free(v);
+		return -1;
+	}
+	snprintf(h + hlen, n + 1, "%s: %s\r\n", name, v);
+	r->hdrs = h;
+	free(v);
+	return 0;
+}
+
+/* "http-check send [meth M] [uri U|uri-lf F] [ver V] [hdr NAME F]...
+ * [body S|body-lf F] [comment C]". */
 static int
 conf_httpchk_send(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
 {
-	size_t hlen = 0;
+	/* Each word and where its value goes; lf: a log-format value. */
+	const struct { const char *k; char **dst; int lf; } words[] = {
+		{ "meth", &r->meth, 0 }, { "uri", &r->uri, 0 }, { "uri-lf", &r->uri, 1 },
+		{ "ver", &r->ver, 0 }, { "body", &r->body, 0 }, { "body-lf", &r->body, 1 },
+		{ "comment", &r->comment, 0 },
+	};
 
 	for (int i = 2; i < argc; i += 2) {
 		const char *k = argv[i];
+		size_t w;
 
+		for (w = 0; w < sizeof(words) / sizeof(*words) && strcmp(k, words[w].k) != 0; w++)
+			;
 		if (i + 1 >= argc || (strcmp(k, "hdr") == 0 && i + 2 >= argc)) {
 			snprintf(err, errlen, "'http-check send %s' expects a value", k);
 			return -1;
 		}
-		if (strcmp(k, "meth") == 0) {
-			conf_httpchk_set(&r->meth, argv[i + 1]);
-		} else if (strcmp(k, "uri") == 0) {
-			conf_httpchk_set(&r->uri, argv[i + 1]);
-		} else if (strcmp(k, "ver") == 0) {
-			conf_httpchk_set(&r->ver, argv[i + 1]);
-		} else if (strcmp(k, "body") == 0) {
-			conf_httpchk_set(&r->body, argv[i + 1]);
-		} else if (strcmp(k, "comment") == 0) {
-			conf_httpchk_set(&r->comment, argv[i + 1]);
-		} else if (strcmp(k, "hdr") == 0) {
-			size_t n = strlen(argv[i + 1]) + strlen(argv[i + 2]) + 4;
-			char *h = realloc(r->hdrs, hlen + n + 1);
-
-			if (h == NULL)
+		if (strcmp(k, "hdr") == 0) {
+			if (conf_httpchk_hdr(r, argv[i + 1], argv[i + 2], err, errlen) == -1)
 				return -1;
-			snprintf(h + hlen, n + 1, "%s: %s\r\n", argv[i + 1], argv[i + 2]);
-			r->hdrs = h;
-			hlen += n;
 			i++;
+		} else if (w < sizeof(words) / sizeof(*words) && words[w].lf) {
+			char kw[32], *v;
+
+			snprintf(kw, sizeof(kw), "http-check send %s", k);
+			if ((v = conf_health_lf(kw, argv[i + 1], err, errlen)) == NULL)
+				return -1;
+			free(*words[w].dst);
+			*words[w].dst = v;
+		} else if (w < sizeof(words) / sizeof(*words)) {
+			conf_httpchk_set(words[w].dst, argv[i + 1]);
 		} else {
-			snprintf(err, errlen, "'http-check send %s' is %s", k, strcmp(k, "uri-lf") == 0 ||
-			    strcmp(k, "body-lf") == 0 ? "not supported yet" :
-			    "unknown: expected meth, uri, ver, hdr, body or comment");
+			snprintf(err, errlen, "'http-check send %s' is unknown: expected meth, uri, "
+			    "uri-lf, ver, hdr, body, body-lf or comment", k);
 			return -1;
 		}
 	}
@@ -108,30 +133,124 @@ conf_httpchk_send(struct check_rule *r, int argc, char **argv, char *err, size_t
 }
 
 static const struct conf_health_match conf_httpchk_matches[] = {
-	{ "status", CHECK_M_HTTP_STATUS, 0 }, { "rstatus", CHECK_M_HTTP_RSTATUS, 0 },
-	{ "string", CHECK_M_HTTP_STRING, 0 }, { "rstring", CHECK_M_HTTP_RSTRING, 0 },
-	{ "hdr", CHECK_M_HTTP_STRING, 1 }, { "fhdr", CHECK_M_HTTP_STRING, 1 },
+	{ "status", CHECK_M_HTTP_STATUS, 0, 0, 0 }, { "rstatus", CHECK_M_HTTP_RSTATUS, 0, 0, 0 },
+	{ "string", CHECK_M_HTTP_STRING, 0, 0, 0 }, { "rstring", CHECK_M_HTTP_RSTRING, 0, 0, 0 },
+	{ "string-lf", CHECK_M_HTTP_STRING, 0, 1, 0 },
+	{ "hdr", CHECK_M_HTTP_HDR, 0, 0, 1 }, { "fhdr", CHECK_M_HTTP_HDR, 0, 0, 1 },
 };
+
+/* "-m str|beg|end|sub|reg" at argv[*i] if there, into *m. */
+static int
+conf_httpchk_meth(int argc, char **argv, int *i, enum check_hdr_meth *m, char *err,
+    size_t errlen)
+{
+	static const char *const names[] = {
+		[CHECK_HM_STR] = "str", [CHECK_HM_BEG] = "beg", [CHECK_HM_END] = "end",
+		[CHECK_HM_SUB] = "sub", [CHECK_HM_REG] = "reg",
+	};
+
+	*m = CHECK_HM_STR;
+	if (*i >= argc || strcmp(argv[*i], "-m") != 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(names) / sizeof(*names); k++) {
+		if (*i + 1 < argc && strcmp(argv[*i + 1], names[k]) == 0) {
+			*m = (enum check_hdr_meth)k;
+			*i += 2;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "'http-check expect hdr ... -m' expects str, beg, end, sub or reg");
+	return -1;
+}
+
+/* One part of "hdr|fhdr name[-lf] [-m M] NAME [value[-lf] [-m M] VALUE]" at
+ * argv[*i] (what: "name" or "value"): its pattern, malloc'd, and its method
+ * in *m; NULL with err. */
+static char *
+conf_httpchk_hdr_part(int argc, char **argv, int *i, const char *what, enum check_hdr_meth *m,
+    char *err, size_t errlen)
+{
+	size_t wl = strlen(what);
+	int lf;
+	char *v;
+
+	if (*i >= argc || strncmp(argv[*i], what, wl) != 0 || (argv[*i][wl] != '\0' &&
+	    strcmp(argv[*i] + wl, "-lf") != 0)) {
+		snprintf(err, errlen, "'http-check expect hdr|fhdr' expects name [-m METH] NAME "
+		    "[value [-m METH] VALUE]%s%s%s", *i < argc ? " (got '" : "", *i < argc ?
+		    argv[*i] : "", *i < argc ? "')" : "");
+		return NULL;
+	}
+	lf = argv[(*i)++][wl] != '\0';
+	if (conf_httpchk_meth(argc, argv, i, m, err, errlen) == -1)
+		return NULL;
+	if (*i >= argc || argv[*i][0] == '\0') {
+		snprintf(err, errlen, "'http-check expect hdr %s' expects a pattern", what);
+		return NULL;
+	}
+	if (lf && *m == CHECK_HM_REG) {
+		snprintf(err, errlen, "'http-check expect hdr %s-lf' cannot match by '-m reg' (as "
+		    "HAProxy)", what);
+		return NULL;
+	}
+	v = lf ? conf_health_lf("http-check expect hdr", argv[*i], err, errlen) : strdup(argv[*i]);
+	(*i)++;
+	return v;
+}
+
+/* The words of "hdr|fhdr" from argv[i] (the match word) on. */
+static int
+conf_httpchk_expect_hdr(struct check_rule *r, int argc, char **argv, int i, char *err,
+    size_t errlen)
+{
+	char *name, *value = NULL;
+	int rc;
+
+	r->full = strcmp(argv[i++], "fhdr") == 0;
+	if ((name = conf_httpchk_hdr_part(argc, argv, &i, "name", &r->hname_m, err, errlen)) == NULL)
+		return -1;
+	if (i < argc && (value = conf_httpchk_hdr_part(argc, argv, &i, "value", &r->hval_m, err,
+	    errlen)) == NULL) {
+		free(name);
+		return -1;
+	}
+	rc = i < argc ? -1 : 0;
+	if (rc == -1)
+		snprintf(err, errlen, "'http-check expect hdr': unexpected '%s'", argv[i]);
+	r->re_icase = 1;	/* header names are matched without case */
+	if (rc == 0 && (check_rule_set_data(r, name, strlen(name)) == -1 ||
+	    (r->hname_m == CHECK_HM_REG && check_rule_set_regex(r, err, errlen) == -1) ||
+	    (value != NULL && check_rule_set_hval(r, value, err, errlen) == -1)))
+		rc = -1;
+	free(name);
+	free(value);
+	return rc;
+}
 
 /* "http-check expect [min-recv N] [comment C] [!] status|rstatus|string|rstring P". */
 static int
 conf_httpchk_expect(struct check_rule *r, int argc, char **argv, char *err, size_t errlen)
 {
 	int i = conf_health_expect_head(r, argc, argv, conf_httpchk_matches,
-	    sizeof(conf_httpchk_matches) / sizeof(*conf_httpchk_matches), err, errlen);
+	    sizeof(conf_httpchk_matches) / sizeof(*conf_httpchk_matches), err, errlen), rc;
+	char *pat;
 
 	if (i < 0)
 		return -1;
+	if (r->match == CHECK_M_HTTP_HDR)
+		return conf_httpchk_expect_hdr(r, argc, argv, i, err, errlen);
 	if (r->match == CHECK_M_HTTP_STATUS && !check_http_valid_list(argv[i + 1])) {
 		snprintf(err, errlen, "'http-check expect status %s': expected codes or ranges "
 		    "such as 200,300-399", argv[i + 1]);
 		return -1;
 	}
-	if (check_rule_set_data(r, argv[i + 1], strlen(argv[i + 1])) == -1)
+	if ((pat = conf_health_pattern(argv, i, err, errlen)) == NULL)
 		return -1;
-	if (r->match == CHECK_M_HTTP_RSTATUS || r->match == CHECK_M_HTTP_RSTRING)
-		return check_rule_set_regex(r, err, errlen);
-	return 0;
+	rc = check_rule_set_data(r, pat, strlen(pat));
+	free(pat);
+	if (rc == 0 && (r->match == CHECK_M_HTTP_RSTATUS || r->match == CHECK_M_HTTP_RSTRING))
+		rc = check_rule_set_regex(r, err, errlen);
+	return rc;
 }
 
 int
@@ -188,6 +307,22 @@ conf_httpchk_unended(const char *hdrs)
 	return n > 0 && (n < 2 || strcmp(hdrs + n - 2, "\r\n") != 0);
 }
 
+/* Has the header block hdrs ("Name: v\r\n"...) a header called name? */
+static int
+conf_httpchk_has_hdr(const char *hdrs, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = hdrs;
+
+	while (p != NULL && *p != '\0') {
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+			return 1;
+		if ((p = strstr(p, "\r\n")) != NULL)
+			p += 2;
+	}
+	return 0;
+}
+
 /* The request of a send rule: its own parts, else option httpchk's, else
  * HAProxy's "OPTIONS / HTTP/1.0". The connection closes after the answer. */
 static int
@@ -210,7 +345,10 @@ conf_httpchk_request(const struct conf_httpchk *h, struct check_rule *r)
 		fputs("\r\n", f);	/* "HTTP/1.1\r\nHost:\ www": the last header's end */
 	if (blen > 0)
 		fprintf(f, "Content-Length: %zu\r\n", blen);
-	fprintf(f, "Connection: close\r\n\r\n%s", r->body ? r->body : "");
+	/* HAProxy's "Connection: close", unless a hdr wrote a Connection. */
+	if (!conf_httpchk_has_hdr(r->hdrs, "Connection"))
+		fputs("Connection: close\r\n", f);
+	fprintf(f, "\r\n%s", r->body ? r->body : "");
 	fclose(f);
 	rc = check_rule_set_data(r, req, len);
 	free(req);

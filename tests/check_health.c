@@ -400,6 +400,63 @@ START_TEST(test_http_answers)
 }
 END_TEST
 
+/* An expect hdr|fhdr rule: name by nm, value (or NULL) by vm. */
+static struct check_rule *
+hdr_rule(int full, const char *name, enum check_hdr_meth nm, const char *value,
+    enum check_hdr_meth vm)
+{
+	struct check_rule *r = rule(CHECK_M_HTTP_HDR, 0, -1, NULL);
+	char err[256];
+
+	r->full = full;
+	r->hname_m = nm;
+	r->hval_m = vm;
+	r->re_icase = 1;
+	ck_assert_int_eq(check_rule_set_data(r, name, strlen(name)), 0);
+	if (nm == CHECK_HM_REG)
+		ck_assert_int_eq(check_rule_set_regex(r, err, sizeof(err)), 0);
+	if (value != NULL)
+		ck_assert_int_eq(check_rule_set_hval(r, value, err, sizeof(err)), 0);
+	return r;
+}
+
+/* HAProxy's expect hdr: names without case, by -m; hdr values element by
+ * element of a comma list, fhdr the whole value; "!" negates. */
+START_TEST(test_http_header_expect)
+{
+	static const char a[] = "HTTP/1.1 200 OK\r\nX-Role: replica\r\n"
+	    "set-cookie: a=1,  sessid=42 \r\nContent-Length: 0\r\n\r\n";
+	static const char none[] = "HTTP/1.1 200 OK\r\n\r\n";
+	struct check_rule *r = hdr_rule(0, "Set-Cookie", CHECK_HM_STR, "sessid=", CHECK_HM_BEG);
+	char info[160];
+
+	ck_assert_int_eq(judge(r, a, 30, 0, info), CHECK_MORE);	/* headers not all in */
+	ck_assert_int_eq(judge(r, a, strlen(a), 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, none, strlen(none), 0, info), CHECK_FAIL);
+	ck_assert_str_eq(info, "HTTP header (name 'Set-Cookie', value 'sessid=') not found");
+	r->full = 1;	/* fhdr: "a=1,  sessid=42" does not start so */
+	ck_assert_int_eq(judge(r, a, strlen(a), 0, info), CHECK_FAIL);
+	rule_free(r);
+	r = hdr_rule(1, "set-cookie", CHECK_HM_STR, "a=1,  sessid=42", CHECK_HM_STR);
+	ck_assert_int_eq(judge(r, a, strlen(a), 0, info), CHECK_PASS);
+	rule_free(r);
+	r = hdr_rule(0, "^x-r", CHECK_HM_REG, "^rep.*a$", CHECK_HM_REG);
+	ck_assert_int_eq(judge(r, a, strlen(a), 0, info), CHECK_PASS);
+	r->negate = 1;	/* ! hdr: a replica fails */
+	ck_assert_int_eq(judge(r, a, strlen(a), 0, info), CHECK_FAIL);
+	ck_assert_int_eq(judge(r, none, strlen(none), 0, info), CHECK_PASS);
+	rule_free(r);
+	r = hdr_rule(0, "role", CHECK_HM_END, NULL, CHECK_HM_STR);	/* the name alone */
+	ck_assert_int_eq(judge(r, a, strlen(a), 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, "HTTP/1.1 200 OK\r\nrole\r\n\r\n", 25, 0, info), CHECK_FAIL);
+	rule_free(r);
+	r = hdr_rule(0, "x-role", CHECK_HM_SUB, "ica", CHECK_HM_SUB);
+	ck_assert_int_eq(judge(r, a, strlen(a), 0, info), CHECK_PASS);
+	ck_assert_int_eq(judge(r, a, strlen(a) - 2, 1, info), CHECK_FAIL);	/* truncated */
+	rule_free(r);
+}
+END_TEST
+
 /* The agent's line alone in a buffer of exactly its length. */
 static int
 agent_exact(const char *line, struct check_agent_reply *r, char *bad)
@@ -544,6 +601,7 @@ health_suite(void)
 	tcase_add_test(tc, test_ldap_bind_response);
 	tcase_add_test(tc, test_protocol_rules_send_what_haproxy_sends);
 	tcase_add_test(tc, test_http_answers);
+	tcase_add_test(tc, test_http_header_expect);
 	tcase_add_test(tc, test_agent_answers);
 	suite_add_tcase(s, tc);
 	return s;

@@ -568,6 +568,69 @@ def test_http_check_send_and_body_expect():
 
 
 @test
+def test_log_format_forms_send_their_text():
+    """The -lf forms take HAProxy's log-format text, '%%' a '%': tcp-check
+    send-lf, send-binary-lf and expect string-lf; http-check send uri-lf,
+    body-lf and hdr values, expect string-lf. A hdr Connection replaces
+    HAProxy's own "Connection: close". The checks pass on these answers
+    and fail when they change."""
+    said = []
+
+    def reply(line):
+        said.append(line)
+        return {b"PING 100%": b"+PONG 100%\r\n", b"PING": b"+PONG\r\n"}.get(line, b"-ERR\r\n")
+    redis = Scripted(line_reply(reply))
+    sp, _ = splicer("    option tcp-check\n"
+                    "    tcp-check send-lf PING\\ 100%%\\r\\n\n"
+                    "    tcp-check expect string-lf +PONG\\ 100%%\n"
+                    "    tcp-check send-binary-lf 50494e470d0a\n"
+                    "    tcp-check expect string +PONG\n", [("r", redis.port, "")])
+    wait_until(lambda: len(said) >= 2 * (FALL + 2), bound(FALL + 2), "checks of the -lf sends")
+    check(said[:2] == [b"PING 100%", b"PING"], repr(said[:2]))
+    api = Patroni()
+    api.body = b"o%k"
+    sp2, _ = splicer("    option httpchk\n"
+                     "    http-check send meth GET uri-lf /healthz ver HTTP/1.1 hdr X-Load 100%% "
+                     "hdr Connection keep-alive body-lf p%%ng\n"
+                     "    http-check expect string-lf o%%k\n", [("h", api.port, "")])
+    wait_until(lambda: api.requests, bound(), "an HTTP check")
+    r = api.requests[0]
+    check(r.startswith(b"GET /healthz HTTP/1.1\r\nX-Load: 100%\r\nConnection: keep-alive\r\n")
+          and b"Connection: close" not in r and r.endswith(b"\r\n\r\np%ng"), repr(r))
+    api.body = b"ok"
+    down(sp2, "h", "Layer7 invalid response")
+    check("is DOWN" not in sp.log(), sp.log()[-500:])
+    sp.stop()
+    sp2.stop()
+
+
+@test
+def test_http_check_expect_hdr_follows_a_header():
+    """http-check expect hdr name X-Role value primary: the server is up
+    while its answer says so, down (with the header in the reason) when it
+    says replica, and a hostile header block (no colon, huge) only fails
+    the check."""
+    role = {"v": b"X-Role: primary\r\n"}
+
+    def h(c):
+        c.recv(4096)
+        c.sendall(b"HTTP/1.1 200 OK\r\n" + role["v"] + b"Content-Length: 0\r\n\r\n")
+    srv = Scripted(h)
+    sp, _ = splicer("    option httpchk GET /\n"
+                    "    http-check expect hdr name -m str x-role value primary\n",
+                    [("a", srv.port, "")])
+    role["v"] = b"X-Role: replica\r\n"
+    l = down(sp, "a", "Layer7 invalid response")[0]
+    check("HTTP header (name 'x-role', value 'primary') not found" in l, l)
+    role["v"] = b"X-Role: primary\r\n"
+    up(sp, "a")
+    role["v"] = b"no colon here\r\n" + b"X" * 20000 + b"\r\n"
+    l = sp.wait_log(r"Server app/a is DOWN, reason: Layer7 invalid response", bound(), 2)[1]
+    check("HTTP headers longer than 16384 bytes" in l, l)
+    sp.stop()
+
+
+@test
 def test_http_check_disable_on_404_stops_new_sessions():
     api = Patroni()
     data = Scripted(lambda c: c.sendall(b"a\n"))
