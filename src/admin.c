@@ -67,6 +67,7 @@ struct admin_client {
 	struct admin_walk *walk;	/* the "show sess" being streamed, or NULL */
 	int prompt;			/* interactive ("prompt"): "> " after each answer */
 	unsigned int ran;		/* commands of the current line run so far */
+	int eof;			/* the client sent its FIN: what it sent is all */
 	struct admin_client *prev, *next;
 };
 
@@ -766,8 +767,14 @@ admin_line_done(struct admin_client *cl)
 	cl->ran = 0;
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(bev, admin_on_read, NULL, admin_on_event, cl);
-	bufferevent_enable(bev, EV_READ);
-	if (evbuffer_search_eol(bufferevent_get_input(bev), NULL, &eol, EVBUFFER_EOL_LF).pos != -1)
+	if (cl->eof && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+		admin_finish(cl);	/* the client said all it had to say */
+		return;
+	}
+	if (!cl->eof)
+		bufferevent_enable(bev, EV_READ);
+	if (cl->eof ||
+	    evbuffer_search_eol(bufferevent_get_input(bev), NULL, &eol, EVBUFFER_EOL_LF).pos != -1)
 		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
@@ -845,9 +852,15 @@ admin_on_read(struct bufferevent *bev, void *arg)
 {
 	struct admin_client *cl = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t n;
+	size_t n = evbuffer_get_length(in);
 	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 
+	if (line == NULL && cl->eof && (n = evbuffer_get_length(in)) > 0 && n <= ADMIN_LINE_MAX &&
+	    (line = malloc(n + 1)) != NULL) {
+		/* A last line without its newline. */
+		evbuffer_remove(in, line, n);
+		line[n] = '\0';
+	}
 	if (line != NULL) {
 		if (n > ADMIN_LINE_MAX) {
 			admin_error(bufferevent_get_output(bev), "line too long (at most %d bytes)",
@@ -862,6 +875,7 @@ admin_on_read(struct bufferevent *bev, void *arg)
 	} else if (evbuffer_get_length(in) > ADMIN_LINE_MAX) {
 		admin_error(bufferevent_get_output(bev), "line too long (at most %d bytes)",
 		    ADMIN_LINE_MAX);
+		evbuffer_drain(in, evbuffer_get_length(in));	/* no line to find in it */
 		admin_answer(cl, (char[]){ "" });
 	}
 }
@@ -870,17 +884,15 @@ static void
 admin_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct admin_client *cl = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t n = evbuffer_get_length(in);
 
-	if ((what & BEV_EVENT_EOF) && n > 0 && n <= ADMIN_LINE_MAX) {
-		/* A last line without its newline. */
-		char line[ADMIN_LINE_MAX + 1];
-
-		evbuffer_remove(in, line, n);
-		line[n] = '\0';
-		if (memchr(line, '\0', n) == NULL) {
-			admin_answer(cl, line);
+	if (what & BEV_EVENT_EOF) {
+		cl->eof = 1;
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+			admin_on_read(bev, cl);		/* the lines it sent before */
+			return;
+		}
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+			admin_finish(cl);		/* answers still going out */
 			return;
 		}
 	}

@@ -186,6 +186,16 @@ def test_prompt_mode_runs_commands_until_quit():
     s.sendall(b"quit\n")
     check(recv_all(s) == b"", "quit closes")
     s.close()
+    # socat's way: every line at once, then the FIN; each answered in turn.
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sock)
+    s.sendall(b"prompt\nget weight app/s1\nshow info\nget weight app/s2")
+    s.shutdown(socket.SHUT_WR)
+    out = recv_all(s).decode()
+    s.close()
+    check(out.startswith("\n> 1 (initial 1)\n\n> Name: splicer\n") and
+          out.endswith("\n\n> 25 (initial 50)\n\n> "), repr(out))
     check(ask(sock, "set weight app/s2 300").startswith("error: weight"), "range")
     check(ask(sock, "set weight app/s2 101%").startswith("error: weight"), "range %")
     check(ask(sock, "set weight app/s2 7") == "\n", "no answer but the blank line")
