@@ -549,6 +549,40 @@ def test_idle_timeouts_count_the_kernels_bytes():
 
 
 @test
+def test_fin_before_insertion_leaves_the_session_on_splice():
+    """A client that sends and closes at once: its FIN is often in before
+    the flow is handed over, and the kernel refuses a socket in that state
+    (sock_map_sk_state_allowed): such a session stays on splice, and
+    every session's echo is whole either way."""
+    need_sockmap()
+    srv, sp, a = start(timeouts={"client": "5s", "server": "5s"})
+    rnd = random.Random(5)
+    bad = []
+
+    def one(k):
+        data = rnd.randbytes(rnd.randint(1, 128 << 10))
+        s = connect(a, timeout=20)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = recv_all(s)
+        s.close()
+        if got != data:
+            bad.append((k, len(data), len(got)))
+
+    for i in range(0, 100, 20):
+        ts = [threading.Thread(target=one, args=(k,)) for k in range(i, i + 20)]
+        [t.start() for t in ts]
+        [t.join(30) for t in ts]
+    check(not bad, "sessions with a wrong echo: %r" % bad)
+    logs = sp.wait_sessions(100, timeout=30)
+    check(all(l["term"] == "--" for l in logs), repr([l for l in logs if l["term"] != "--"]))
+    spliced = [l for l in logs if "splice" in l["engine"].split("/")]
+    print("    100 sessions: %d stayed on splice (FIN first), %d went to the kernel" %
+          (len(spliced), len(logs) - len(spliced)))
+    sp.stop()
+
+
+@test
 def test_thousand_short_sessions_leave_the_maps_empty():
     """Every session's sockets leave the maps: after 1,000 short
     sessions (echoes, resets, closes without reading) the process's BPF
