@@ -7,12 +7,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "units.h"
@@ -217,11 +220,20 @@ int
 acl_pat_load(struct acl_expr *e, const char *path, char *err, size_t errlen)
 {
 	char line[ACL_PAT_LINE_MAX + 2], inner[256];
-	FILE *f = fopen(path, "r");
-	int n = 0, rc = 0;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), n = 0, rc = 0;
+	struct stat st;
+	FILE *f;
 
-	if (f == NULL) {
+	if (fd == -1) {
 		snprintf(err, errlen, "cannot open pattern file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	/* A device or a FIFO could hang the parse or never end (/dev/zero):
+	 * only a file has an end. */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "pattern file '%s' is not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {

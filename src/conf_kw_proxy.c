@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include "acl.h"
+#include "sample.h"
 #include "conf_lex.h"
 #include "conf_kw.h"
 #include "log_format.h"
@@ -339,13 +340,28 @@ kw_px_log_format(struct parser *p, int argc, char **argv)
 		parse_err(p, "out of memory");
 }
 
+/* An ACL's error: an unknown fetch is reported with the nearest known
+ * one, as unknown keywords are. */
+static void
+kw_px_acl_err(struct parser *p, const char *prefix, const char *err)
+{
+	const char *names[128];
+	char word[128];
+
+	if (sscanf(err, "unknown fetch '%127[^']'", word) == 1)
+		parse_unknown(p, "fetch", word, names, sample_names(names, nitems(names)),
+		    sizeof(*names));
+	else if (err[0] != '\0')
+		parse_err(p, "%s%s", prefix, err);
+}
+
 void
 kw_px_acl(struct parser *p, int argc, char **argv)
 {
 	char err[512];
 
 	if (acl_parse_decl(&p->px->acls, argc, argv, err, sizeof(err)) == -1)
-		parse_err(p, "%s", err);
+		kw_px_acl_err(p, "", err);
 	acl_set_line(p->px->acls, p->line);
 }
 
@@ -363,9 +379,12 @@ parse_cond(struct parser *p, int argc, char **argv, int i, struct acl_cond **con
 		return -1;
 	}
 	if ((*cond = acl_parse_cond(&p->px->acls, argc - i, argv + i, err, sizeof(err))) == NULL) {
-		/* No message: it names an ACL whose own line failed and said why. */
-		if (err[0] != '\0')
-			parse_err(p, "'%s': %s", argv[0], err);
+		/* No message when it names an ACL whose own line failed and
+		 * said why. */
+		char prefix[64];
+
+		snprintf(prefix, sizeof(prefix), "'%s': ", argv[0]);
+		kw_px_acl_err(p, prefix, err);
 		return -1;
 	}
 	acl_set_line(p->px->acls, p->line);

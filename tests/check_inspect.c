@@ -268,6 +268,7 @@ START_TEST(test_pattern_files_and_bad_declarations)
 		{ "acl x req.ssl_sni -m reg a(", "bad regular expression 'a('" },
 		{ "acl x src 10.0.0.300", "is not an IPv4 or IPv6 address" },
 		{ "acl x req.ssl_sni -f /nonexistent/list", "cannot open pattern file" },
+		{ "acl x req.ssl_sni -f /dev/zero", "'/dev/zero' is not a regular file" },
 		{ "acl x src", "needs at least one pattern" },
 		{ "acl x", "expects NAME FETCH" },
 	};
