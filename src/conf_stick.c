@@ -14,6 +14,7 @@
 #include "conf_kw.h"
 #include "conf_stick.h"
 #include "persist.h"
+#include "sample.h"
 #include "shaper.h"
 #include "stick.h"
 #include "stick_smp.h"
@@ -147,19 +148,30 @@ kw_px_stick_table(struct parser *p, int argc, char **argv)
 	p->px->table = t;
 }
 
-/* "src [table T]" from argv[i]: the table name (NULL: the section's), the
- * index after it, or -1 reported. */
+/* "KEY [table T]" from argv[i]: the key's fetch into key, the table name
+ * (NULL: the section's), the index after them, or -1 reported. */
 static int
 conf_stick_pattern(struct parser *p, int argc, char **argv, int i, const char *what,
-    char **table)
+    struct sample_expr *key, char **table)
 {
+	char err[512];
+	int unknown;
+
 	*table = NULL;
 	if (i >= argc) {
-		parse_err(p, "'%s' expects a pattern (src)", what);
+		parse_err(p, "'%s' expects a pattern (a fetch such as src)", what);
 		return -1;
 	}
-	if (strcmp(argv[i], "src") != 0) {
-		parse_err(p, "'%s %s': only the pattern 'src' is supported", what, argv[i]);
+	if (sample_parse(argv[i], key, &unknown, err, sizeof(err)) == -1) {
+		parse_err(p, "'%s': %s", what, err);
+		return -1;
+	}
+	if (key->f->flags & SMP_F_PAYLOAD) {
+		/* Persistence is decided before any byte is inspected. */
+		parse_err(p, "'%s %s': a pattern of the request's bytes is not supported; "
+		    "persistence is decided at connection time (src, dst, dst_port ...)", what,
+		    argv[i]);
+		sample_free(key);
 		return -1;
 	}
 	i++;
@@ -168,8 +180,10 @@ conf_stick_pattern(struct parser *p, int argc, char **argv, int i, const char *w
 			parse_err(p, "'%s': 'table' expects a section name", what);
 			return -1;
 		}
-		if ((*table = strdup(argv[i + 1])) == NULL)
+		if ((*table = strdup(argv[i + 1])) == NULL) {
+			sample_free(key);
 			return -1;
+		}
 		i += 2;
 	}
 	return i;
@@ -204,8 +218,12 @@ kw_px_stick(struct parser *p, int argc, char **argv)
 	snprintf(kw, sizeof(kw), "stick %s", argv[1]);
 	r->what = what;
 	r->line = p->line;
-	if ((i = conf_stick_pattern(p, argc, argv, 2, kw, &r->table_name)) == -1 ||
-	    parse_cond(p, argc, argv, i, &r->cond) == -1) {
+	if ((i = conf_stick_pattern(p, argc, argv, 2, kw, &r->key, &r->table_name)) == -1) {
+		free(r);
+		return;
+	}
+	if (parse_cond(p, argc, argv, i, &r->cond) == -1) {
+		sample_free(&r->key);
 		free(r->table_name);
 		free(r);
 		return;
@@ -329,11 +347,22 @@ conf_stick_check_px(struct conf *c, struct conf_proxy *px, struct conf_msgs *err
 	int nerr = 0;
 
 	for (struct persist_stick *r = px->stick_rules; r != NULL; r = r->next) {
-		if ((r->table = conf_stick_resolve(c, px, r->table_name, r->line, "stick",
-		    errs)) == NULL)
+		struct conf_proxy *owner = r->table_name == NULL ? px :
+		    conf_find_proxy(c, r->table_name, 0);
+
+		if ((r->table = owner != NULL ? owner->table : NULL) == NULL && r->table_name == NULL)
+			snprintf(err, sizeof(err), "%s '%s' declares no stick-table; add one or name "
+			    "one with 'table NAME'", conf_proxy_kind(px), px->name);
+		else if (r->table == NULL)
+			snprintf(err, sizeof(err), "no section named '%s' declares a stick-table",
+			    r->table_name);
+		if (r->table == NULL || sample_resolve(&r->key, c, px, err, sizeof(err)) == -1 ||
+		    stick_smp_fits(&r->key, r->table, err, sizeof(err)) == -1) {
+			conf_msgs_add(errs, "%s:%d: stick: %s", px->file, r->line, err);
 			nerr++;
-		else
-			r->table->store |= 1U << STICK_SERVER_ID;	/* implied, as HAProxy */
+			continue;
+		}
+		r->table->store |= 1U << STICK_SERVER_ID;	/* implied, as HAProxy */
 	}
 	for (int content = 0; content < 2; content++) {
 		for (struct acl_rule *r = content ? px->tcp_content_rules : px->tcp_conn_rules;

@@ -9,6 +9,7 @@
 #include "acl.h"
 #include "persist.h"
 #include "stick.h"
+#include "stick_smp.h"
 
 struct conf_server *
 persist_server_by_id(struct conf_proxy *be, unsigned int id)
@@ -33,12 +34,22 @@ persist_server_id(const struct conf_proxy *be, const struct conf_server *srv)
 
 /* Does a force-persist (force 1) or ignore-persist (0) condition hold? */
 static int
-persist_if_holds(const struct conf_proxy *be, int force, const struct sockaddr *cli)
+persist_if_holds(const struct conf_proxy *be, int force, const struct sample_ctx *ctx)
 {
 	for (const struct persist_if *r = be->persist_ifs; r != NULL; r = r->next)
-		if (r->force == force && acl_cond_match(r->cond, cli))
+		if (r->force == force && acl_cond_eval(r->cond, ctx) == ACL_PASS)
 			return 1;
 	return 0;
+}
+
+/* A stick rule applies to ctx: its condition holds and its key is there. */
+static int
+persist_key(const struct persist_stick *r, const struct sample_ctx *ctx, struct stick_key *k)
+{
+	struct sample smp;
+
+	return acl_cond_eval(r->cond, ctx) == ACL_PASS &&
+	    sample_fetch(&r->key, ctx, &smp) == SMP_FOUND && stick_smp_key(r->table, &smp, k) == 0;
 }
 
 static int
@@ -48,31 +59,30 @@ persist_up(const struct conf_server *s)
 }
 
 struct conf_server *
-persist_choose(struct conf_proxy *be, const struct sockaddr *cli, uint64_t now, int *force)
+persist_choose(struct conf_proxy *be, const struct sample_ctx *ctx, uint64_t now, int *force)
 {
 	int forced = -1;	/* force-persist, evaluated once when needed */
 
 	*force = 0;
 	for (struct persist_use *r = be->use_servers; r != NULL; r = r->next) {
-		if (!acl_cond_match(r->cond, cli))
+		if (acl_cond_eval(r->cond, ctx) != ACL_PASS)
 			continue;
 		if (persist_up(r->srv))
 			return r->srv;
 		if (forced == -1)
-			forced = persist_if_holds(be, 1, cli);
+			forced = persist_if_holds(be, 1, ctx);
 		if (forced) {
 			*force = 1;
 			return r->srv;
 		}
 	}
-	if (persist_if_holds(be, 0, cli))
+	if (persist_if_holds(be, 0, ctx))
 		return NULL;
 	for (struct persist_stick *r = be->stick_rules; r != NULL; r = r->next) {
 		struct conf_server *s;
 		struct stick_key k;
 
-		if (!(r->what & PERSIST_MATCH) || !acl_cond_match(r->cond, cli) ||
-		    stick_key_addr(r->table, cli, &k) == -1)
+		if (!(r->what & PERSIST_MATCH) || !persist_key(r, ctx, &k))
 			continue;
 		s = persist_server_by_id(be, stick_lookup_server(r->table, &k, now));
 		if (s == NULL)
@@ -80,7 +90,7 @@ persist_choose(struct conf_proxy *be, const struct sockaddr *cli, uint64_t now, 
 		if (persist_up(s))
 			return s;
 		if (forced == -1)
-			forced = persist_if_holds(be, 1, cli);
+			forced = persist_if_holds(be, 1, ctx);
 		if (forced) {
 			*force = 1;
 			return s;
@@ -90,20 +100,20 @@ persist_choose(struct conf_proxy *be, const struct sockaddr *cli, uint64_t now, 
 }
 
 enum backend_outcome
-persist_assign(struct conf_proxy *be, const struct sockaddr *cli, struct conf_server **srv,
+persist_assign(struct conf_proxy *be, const struct sample_ctx *ctx, struct conf_server **srv,
     struct backend_waiter *w, uint64_t now)
 {
 	struct conf_server *want = NULL;
 	int force = 0;
 
 	if (be->use_servers != NULL || be->stick_rules != NULL)
-		want = persist_choose(be, cli, now, &force);
-	return backend_assign_to(be, want, force, cli, NULL, srv, w);
+		want = persist_choose(be, ctx, now, &force);
+	return backend_assign_to(be, want, force, ctx->cli, NULL, srv, w);
 }
 
 void
-persist_store(struct conf_proxy *be, const struct sockaddr *cli, const struct conf_server *srv,
-    uint64_t now)
+persist_store(struct conf_proxy *be, const struct sample_ctx *ctx,
+    const struct conf_server *srv, uint64_t now)
 {
 	unsigned int id = persist_server_id(be, srv), n = 0;
 
@@ -111,8 +121,7 @@ persist_store(struct conf_proxy *be, const struct sockaddr *cli, const struct co
 	for (struct persist_stick *r = be->stick_rules; r != NULL && n < 8; r = r->next) {
 		struct stick_key k;
 
-		if (!(r->what & PERSIST_STORE) || !acl_cond_match(r->cond, cli) ||
-		    stick_key_addr(r->table, cli, &k) == -1)
+		if (!(r->what & PERSIST_STORE) || !persist_key(r, ctx, &k))
 			continue;
 		stick_store_server(r->table, &k, id, now);
 		n++;
@@ -145,6 +154,7 @@ persist_free(struct conf_proxy *px)
 
 		px->stick_rules = r->next;
 		acl_free_cond(r->cond);
+		sample_free(&r->key);
 		free(r->table_name);
 		free(r);
 	}

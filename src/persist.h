@@ -28,9 +28,10 @@ struct stick_table;
 #define PERSIST_MATCH	0x1
 #define PERSIST_STORE	0x2
 
-/* "stick match|on|store-request src [table T] [if|unless COND]". */
+/* "stick match|on|store-request KEY [table T] [if|unless COND]". */
 struct persist_stick {
 	unsigned int what;		/* PERSIST_* */
+	struct sample_expr key;		/* a fetch: src, dst, dst_port ... */
 	char *table_name;		/* as written, NULL: the backend's own */
 	struct stick_table *table;	/* resolved by conf_check */
 	struct acl_cond *cond;
@@ -63,13 +64,13 @@ struct persist_sc {
 };
 
 /*
- * The server be's rules bind the client cli to, or NULL (balance).
+ * The server be's rules bind the client of ctx to, or NULL (balance).
  * *force: the server may be taken though it is not up (force-persist).
  */
-struct conf_server *persist_choose(struct conf_proxy *be, const struct sockaddr *cli,
+struct conf_server *persist_choose(struct conf_proxy *be, const struct sample_ctx *ctx,
     uint64_t now, int *force);
-/* The session of cli now runs on srv: the store rules record it. */
-void persist_store(struct conf_proxy *be, const struct sockaddr *cli,
+/* The session ctx tells of now runs on srv: the store rules record it. */
+void persist_store(struct conf_proxy *be, const struct sample_ctx *ctx,
     const struct conf_server *srv, uint64_t now);
 
 /* The session ends (or its connection was rejected: no byte): its
@@ -83,7 +84,7 @@ struct conf_server *persist_server_by_id(struct conf_proxy *be, unsigned int id)
 unsigned int persist_server_id(const struct conf_proxy *be, const struct conf_server *srv);
 
 /* backend_assign() for a new session of cli: persistence first. */
-enum backend_outcome persist_assign(struct conf_proxy *be, const struct sockaddr *cli,
+enum backend_outcome persist_assign(struct conf_proxy *be, const struct sample_ctx *ctx,
     struct conf_server **srv, struct backend_waiter *w, uint64_t now);
 
 void persist_free(struct conf_proxy *px);

@@ -411,6 +411,7 @@ static void
 session_route(struct session *s)
 {
 	struct sockaddr *cli = (struct sockaddr *)&s->cli;
+	struct sample_ctx ctx;
 
 	session_set_state(s, SESS_ST_ROUTING);
 	if (!(s->fe->opts & CONF_OPT_TCPLOG) && log_traffic_wanted(s->fe)) {
@@ -421,13 +422,12 @@ session_route(struct session *s)
 		    s->fe->name);
 	}
 	/* use_backend rules first, then default_backend. */
-	if (s->fe->use_backends != NULL) {
-		struct sample_ctx ctx;
-
-		session_inspect_ctx(s, session_dst(s), &ctx);
+	session_inspect_ctx(s, session_dst(s), &ctx);
+	if (s->fe->use_backends != NULL)
 		s->be = acl_use_backend_ctx(s->fe->use_backends, &ctx);
-	}
 	session_inspect_end(s);
+	ctx.data = NULL;	/* persistence reads no byte (conf_stick.c) */
+	ctx.len = 0;
 	if (s->be == NULL)
 		s->be = s->fe->backend;
 	if (s->be == NULL) {
@@ -438,7 +438,8 @@ session_route(struct session *s)
 	s->waiter.cli = cli;
 	s->waiter.ready = session_on_dequeued;
 	s->dequeued.run = session_run_dequeued;
-	switch (persist_assign(s->be, cli, &s->srv, &s->waiter, clock_now_us())) {
+	ctx.be = s->be;
+	switch (persist_assign(s->be, &ctx, &s->srv, &s->waiter, clock_now_us())) {
 	case BACKEND_NO_SERVER:
 		session_close(s, SESS_END_SRV_ERROR, 0, "backend '%s' has no server available",
 		    s->be->name);
@@ -713,8 +714,13 @@ session_established(struct session *s)
 	engine_policy_init(&s->policy, engine, &s->conf->global,
 	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL, s->t_established);
 	session_set_state(s, SESS_ST_ESTABLISHED);
-	if (s->be->stick_rules != NULL)	/* stick store-request: the server it got */
-		persist_store(s->be, (struct sockaddr *)&s->cli, s->srv, s->t_established);
+	if (s->be->stick_rules != NULL) {	/* stick store-request: the server it got */
+		struct sample_ctx ctx;
+
+		session_inspect_ctx(s, session_dst(s), &ctx);
+		ctx.be = s->be;
+		persist_store(s->be, &ctx, s->srv, s->t_established);
+	}
 	if (__atomic_load_n(&s->srv->observed_errors, __ATOMIC_RELAXED) != 0)
 		__atomic_store_n(&s->srv->observed_errors, 0, __ATOMIC_RELAXED);
 	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);

@@ -30,8 +30,7 @@ struct stick_track {
 	struct stick_table *table;	/* resolved by conf_stick_check */
 };
 
-/* The key of a sample for t: 0, or -1 when it has none in t's type. */
-static int
+int
 stick_smp_key(const struct stick_table *t, const struct sample *smp, struct stick_key *k)
 {
 	char buf[64], err[128];
@@ -180,13 +179,21 @@ stick_smp_resolve(struct acl_rule *r, const struct conf *c, struct conf_proxy *p
 	}
 	if (sample_resolve(&a->key, c, px, err, errlen) == -1)
 		return -1;
-	if ((a->key.f->type == SMP_T_ADDR && a->table->type == STICK_INTEGER) ||
-	    ((a->key.f->type == SMP_T_STR || a->key.f->type == SMP_T_BIN) &&
-	    a->table->type != STICK_STRING) ||
-	    (a->key.f->type == SMP_T_SINT && a->table->type != STICK_INTEGER &&
-	    a->table->type != STICK_STRING)) {
+	return stick_smp_fits(&a->key, a->table, err, errlen);
+}
+
+int
+stick_smp_fits(const struct sample_expr *e, const struct stick_table *t, char *err,
+    size_t errlen)
+{
+	enum sample_type st = e->f->type;
+
+	if ((st == SMP_T_ADDR && t->type == STICK_INTEGER) ||
+	    ((st == SMP_T_STR || st == SMP_T_BIN) && t->type != STICK_STRING) ||
+	    ((st == SMP_T_SINT || st == SMP_T_BOOL) && t->type != STICK_INTEGER &&
+	    t->type != STICK_STRING)) {
 		snprintf(err, errlen, "the key '%s' does not fit table '%s' of type %s",
-		    a->key.f->name, a->table->name, stick_type_name(a->table->type));
+		    e->f->name, t->name, stick_type_name(t->type));
 		return -1;
 	}
 	return 0;

@@ -11,6 +11,16 @@
 #include "conf.h"
 
 struct acl_rule;
+struct sample;
+struct sample_expr;
+struct stick_key;
+struct stick_table;
+
+/* The key of a sample for t: 0, or -1 when it has none in t's type. */
+int stick_smp_key(const struct stick_table *t, const struct sample *smp, struct stick_key *k);
+/* Can e's samples key t? 0, or -1 with err. */
+int stick_smp_fits(const struct sample_expr *e, const struct stick_table *t, char *err,
+    size_t errlen);
 
 /* A track-sc rule of px: resolve its table and key (other rules: nothing).
  * 0, or -1 with err. */

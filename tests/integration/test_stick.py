@@ -106,6 +106,25 @@ def test_stick_on_src_keeps_client_then_moves_it_when_its_server_is_down():
 
 
 @test
+def test_stick_on_another_fetch_keys_an_integer_table():
+    srv = {n: named(n) for n in ("a", "b")}
+    p2 = free_port()
+    body = ("listen app\n    bind FRONT\n    bind 127.0.0.1:%d\n    balance roundrobin\n"
+            "    stick-table type integer size 10\n    stick on dst_port\n"
+            "    server a %s\n    server b %s\n" % (p2, srv["a"].addr, srv["b"].addr))
+    sp, sock, front = start(body)
+    second = addr(p2)
+    first = {f: ask_from(f, "127.0.0.2") for f in (front, second)}
+    check(sorted(first.values()) == ["a", "b"], "balanced once: %r" % first)
+    for f, name in first.items():
+        for src in ("127.0.0.3", "127.0.0.4"):
+            check(ask_from(f, src) == name, "port %s sticks to %s" % (f, name))
+    _, entries = table(sock, "app")
+    check(sorted(entries) == sorted([front.rsplit(":", 1)[1], str(p2)]), "keys: %r" % entries)
+    sp.stop()
+
+
+@test
 def test_table_size_evicts_least_recently_used_and_entries_expire():
     a = named("a")
     body = ("frontend fe\n    bind FRONT\n    default_backend app\n"
@@ -280,7 +299,9 @@ def test_peers_and_unsupported_forms_are_refused_clearly():
             ("listen l\n    bind 127.0.0.1:1\n    stick on src\n    server s 127.0.0.1:2\n",
              "declares no stick-table"),
             ("listen l\n    bind 127.0.0.1:1\n    stick-table type integer size 1\n"
-             "    stick on src\n    server s 127.0.0.1:2\n", "is of type integer")):
+             "    stick on src\n    server s 127.0.0.1:2\n", "does not fit table 'l' of type integer"),
+            ("listen l\n    bind 127.0.0.1:1\n    stick-table type string size 1\n"
+             "    stick on req.ssl_sni\n    server s 127.0.0.1:2\n", "decided at connection time")):
         d = "/tmp/splicer-stick-%d" % os.getpid()
         os.makedirs(d, exist_ok=True)
         path = os.path.join(d, "bad.cfg")
