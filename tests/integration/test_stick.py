@@ -263,6 +263,47 @@ def test_track_sc_counts_connections_and_bytes():
     sp.stop()
 
 
+def client_hello(sni):
+    """The bytes of a TLS ClientHello naming sni."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+@test
+def test_content_track_sc_keys_on_the_sni():
+    a = named("a")
+    body = ("frontend fe\n    bind FRONT\n    tcp-request inspect-delay 5s\n"
+            "    stick-table type string len 64 size 10 store conn_cnt,conn_cur\n"
+            "    tcp-request content track-sc0 req.ssl_sni if { req.ssl_hello_type 1 }\n"
+            "    tcp-request content reject if { sc0_conn_cnt gt 2 }\n"
+            "    tcp-request content accept if { req.ssl_hello_type 1 }\n"
+            "    default_backend app\n"
+            "backend app\n    server a %s\n" % a.addr)
+    sp, sock, front = start(body)
+    for i in range(3):
+        s = dial(front, "127.0.0.2")
+        s.sendall(client_hello("one.example"))
+        try:
+            got = recv_all(s)
+        except ConnectionResetError:    # rejected with its bytes unread: a reset
+            got = b""
+        s.close()
+        check(got == (b"a" if i < 2 else b""), "try %d: %r" % (i, got))
+    wait_until(lambda: entry(sock, "fe", "one.example").get("conn_cur") == "0", 5,
+               "the sessions to end")
+    check(entry(sock, "fe", "one.example")["conn_cnt"] == "3", "counted by SNI")
+    sp.stop()
+
+
 @test
 def test_bwlim_filter_takes_its_period_from_a_table_and_counts_there():
     payload = os.urandom(96 * 1024)
