@@ -174,6 +174,7 @@ struct check_run {
 	struct event ev;		/* the socket, watched edge-triggered both ways */
 	int ev_set;
 	int connecting;			/* waiting for the connect to end */
+	int readable;			/* a readable edge came since the last EAGAIN */
 	const unsigned char *out;	/* bytes being sent: a send rule's, or pp */
 	int out_rule;			/* out is the current send rule's */
 	size_t outlen, sent;

@@ -8,7 +8,8 @@
  * At thousands of checks a second the system calls per check are the
  * cost: each socket is watched once, edge-triggered both ways, from its
  * connect to its close (two epoll_ctl, not one pair per wait); reads and
- * writes go on until the socket says EAGAIN, then the next edge resumes;
+ * writes go on until the socket says EAGAIN, then the next edge resumes
+ * (a read is tried only once a readable edge came since the last EAGAIN);
  * a writable edge alone proves the connect ended well without asking
  * SO_ERROR; and a bare connect check has no answer buffer.
  */
@@ -153,6 +154,7 @@ check_run_connect(struct check_run *run, const struct check_rule *r)
 		return;
 	}
 	run->connecting = 1;
+	run->readable = 0;
 	check_run_watch(run);
 }
 
@@ -197,8 +199,10 @@ check_run_read(struct check_run *run)
 		run->eof = 1;
 		return 1;
 	}
-	if (errno == EAGAIN)
+	if (errno == EAGAIN) {
+		run->readable = 0;	/* until the next readable edge */
 		return 0;
+	}
 	check_run_finish(run, 0, "Layer4 connection problem", "%s at step %u", strerror(errno),
 	    run->step);
 	return -1;
@@ -215,7 +219,7 @@ check_run_expect(struct check_run *run)
 
 	while ((v = check_expect(r, run->buf, run->len, run->eof || run->len == CHECK_BUF, info,
 	    sizeof(info))) == CHECK_MORE) {
-		if (run->eof || run->len == CHECK_BUF || check_run_read(run) != 1)
+		if (run->eof || run->len == CHECK_BUF || !run->readable || check_run_read(run) != 1)
 			return;	/* wait for the next readable edge (or it ended) */
 	}
 	run->code = check_http_status(run->buf, run->len);
@@ -307,14 +311,17 @@ check_run_connected(struct check_run *run, short what)
 }
 
 /* An edge: what the check waits for may be there. Edges of the other
- * direction are ignored; an expect reads before it waits, so that bytes
- * whose edge came during a write are not missed. */
+ * direction are ignored, but a readable one is remembered, so that an
+ * expect reads bytes whose edge came during a write (and does not try a
+ * read that would only say EAGAIN). */
 static void
 check_run_on_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct check_run *run = arg;
 
 	(void)fd;
+	if (what & EV_READ)
+		run->readable = 1;
 	if (run->connecting) {
 		if (what & EV_WRITE)
 			check_run_connected(run, what);

@@ -17,10 +17,14 @@ Kinds:
   http       option httpchk GET /health, expect status 200
 
 With --haproxy, HAProxy (one thread) checks the same servers with the
-same configuration, after splicer, for comparison on the same machine.
+same configuration, after splicer, for comparison on the same machine;
+--baseline measures another splicer build too. With --together they run
+at once, each checking its own servers, so that a machine busy with other
+work weighs on every figure alike.
 
 usage: checks.py [--splicer PATH] [--servers N] [--inter MS] [--seconds S]
                  [--kinds connect,tcp-check,http] [--haproxy PATH]
+                 [--baseline PATH] [--together]
 """
 import argparse
 import multiprocessing
@@ -113,7 +117,8 @@ def config(kind, ports, n, inter, log=True):
             % ("    log stderr local0 notice\n" if log else "", front, rules, inter, servers))
 
 
-def run(args, kind, proxy):
+def start(args, kind, proxy):
+    """proxy checking its own servers (listeners of its own): a handle."""
     ports = free_ports(LISTENERS)
     counter, ready = multiprocessing.Value("l", 0), multiprocessing.Event()
     srv = multiprocessing.Process(target=serve, args=(ports, ANSWERS[kind], counter, ready),
@@ -123,35 +128,60 @@ def run(args, kind, proxy):
     d = tempfile.mkdtemp(prefix="splicer-checks-bench-")
     cfg = os.path.join(d, "checks.cfg")
     with open(cfg, "w") as f:
-        f.write(config(kind, ports, args.servers, args.inter, proxy == args.splicer))
+        f.write(config(kind, ports, args.servers, args.inter, "haproxy" not in
+                       os.path.basename(proxy)))
     log = open(os.path.join(d, "stderr"), "wb")
-    sp = subprocess.Popen([proxy, "-f", cfg] + (["-db"] if proxy != args.splicer else []),
-                          stdout=log, stderr=log)
-    try:
-        time.sleep(args.inter / 1000.0 * 1.5)           # the first spread of checks
-        hz = os.sysconf("SC_CLK_TCK")
-        t0, c0, n0 = time.time(), cpu_ticks(sp.pid), counter.value
-        time.sleep(args.seconds)
-        t1, c1, n1 = time.time(), cpu_ticks(sp.pid), counter.value
-        with open(os.path.join(d, "stderr"), "rb") as f:
-            downs = f.read().count(b" is DOWN")
-    finally:
-        sp.terminate()
-        sp.wait()
-        srv.terminate()
-        srv.join()
-        log.close()
-        shutil.rmtree(d, ignore_errors=True)
+    sp = subprocess.Popen([proxy, "-f", cfg] + (["-db"] if "haproxy" in os.path.basename(proxy)
+                                               else []), stdout=log, stderr=log)
+    return dict(kind=kind, proxy=proxy, srv=srv, counter=counter, dir=d, log=log, sp=sp)
+
+
+def sample(h):
+    h["t"], h["cpu"], h["n"] = time.time(), cpu_ticks(h["sp"].pid), h["counter"].value
+
+
+def finish(args, h):
+    """Stop h and print what it cost between its two samples."""
+    t0, c0, n0 = h["t0"], h["cpu0"], h["n0"]
+    t1, c1, n1 = h["t"], h["cpu"], h["n"]
+    with open(os.path.join(h["dir"], "stderr"), "rb") as f:
+        downs = f.read().count(b" is DOWN")
+    h["sp"].terminate()
+    h["sp"].wait()
+    h["srv"].terminate()
+    h["srv"].join()
+    h["log"].close()
+    shutil.rmtree(h["dir"], ignore_errors=True)
+    hz = os.sysconf("SC_CLK_TCK")
     user, system = (c1[0] - c0[0]) / hz, (c1[1] - c0[1]) / hz
     cpu = (user + system) / (t1 - t0) * 100
     expect = args.servers / (args.inter / 1000.0)
+    kind = h["kind"]
     rate = (n1 - n0) / (t1 - t0) if kind != "connect" else expect
-    print("%-8s %-10s %5d servers every %d ms: %5.2f%% of a core (user %.2f%%, system %.2f%%: "
+    print("%-14s %-10s %5d servers every %d ms: %5.2f%% of a core (user %.2f%%, system %.2f%%: "
           "the kernel's loopback TCP handshakes are counted to the connecting process), "
           "%6.0f checks/s%s (expected %.0f), %.1f us of CPU per check, %d servers marked down"
-          % (os.path.basename(proxy), kind, args.servers, args.inter, cpu, user / (t1 - t0) * 100,
-             system / (t1 - t0) * 100, rate, " (not seen)" if kind == "connect" else "",
-             expect, (user + system) / max(rate * (t1 - t0), 1) * 1e6, downs), flush=True)
+          % (os.path.basename(h["proxy"]), kind, args.servers, args.inter, cpu,
+             user / (t1 - t0) * 100, system / (t1 - t0) * 100, rate,
+             " (not seen)" if kind == "connect" else "", expect,
+             (user + system) / max(rate * (t1 - t0), 1) * 1e6, downs), flush=True)
+
+
+def run(args, kind, proxies):
+    """Measure proxies over the same window (--together), else one after
+    the other."""
+    groups = [proxies] if args.together else [[p] for p in proxies]
+    for group in groups:
+        hs = [start(args, kind, p) for p in group]
+        time.sleep(args.inter / 1000.0 * 1.5)           # the first spread of checks
+        for h in hs:
+            sample(h)
+            h["t0"], h["cpu0"], h["n0"] = h["t"], h["cpu"], h["n"]
+        time.sleep(args.seconds)
+        for h in hs:
+            sample(h)
+        for h in hs:
+            finish(args, h)
 
 
 def main():
@@ -164,13 +194,16 @@ def main():
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--kinds", default="connect,tcp-check,http")
     ap.add_argument("--haproxy", help="also measure this HAProxy binary")
+    ap.add_argument("--baseline", help="also measure this other splicer (an older build)")
+    ap.add_argument("--together", action="store_true",
+                    help="measure every binary in the same window, each with its own servers "
+                         "(a busy machine then weighs on all alike)")
     args = ap.parse_args()
     if not os.path.exists(args.splicer):
         sys.exit("no splicer at %s (--splicer PATH)" % args.splicer)
+    proxies = [p for p in (args.baseline, args.splicer, args.haproxy) if p]
     for kind in args.kinds.split(","):
-        run(args, kind, args.splicer)
-        if args.haproxy:
-            run(args, kind, args.haproxy)
+        run(args, kind, proxies)
 
 
 if __name__ == "__main__":
