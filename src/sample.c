@@ -210,11 +210,13 @@ sample_resolve_proxy(struct sample_arg *a, char k, const struct conf *c,
 }
 
 /* A 't' argument: the section whose stick-table is named, or the
- * section itself. */
+ * section itself; a 'k' one, when absent, is none (the fetch knows). */
 static int
-sample_resolve_table(struct sample_arg *a, const struct conf *c,
+sample_resolve_table(struct sample_arg *a, char k, const struct conf *c,
     const struct conf_proxy *px, char *err, size_t errlen)
 {
+	if (!a->set && k == 'k')
+		return 0;
 	if (!a->set) {
 		if (px == NULL || px->table == NULL) {
 			snprintf(err, errlen, "this section declares no stick-table; name one");
@@ -272,8 +274,8 @@ sample_resolve(struct sample_expr *e, const struct conf *c, const struct conf_pr
 			r = sample_resolve_proxy(&e->args[i], k, c, px, inner, sizeof(inner));
 		else if (k == 'v')
 			r = sample_resolve_server(&e->args[i], c, px, inner, sizeof(inner));
-		else if (k == 't')
-			r = sample_resolve_table(&e->args[i], c, px, inner, sizeof(inner));
+		else if (k == 't' || k == 'k')
+			r = sample_resolve_table(&e->args[i], k, c, px, inner, sizeof(inner));
 		if (r == -1) {
 			snprintf(err, errlen, "'%s': %s", e->f->name, inner);
 			return -1;

@@ -76,7 +76,8 @@ struct sample_fetch {
 	const char *name;
 	/* Its arguments, one letter each, upper case when optional:
 	 * i integer >= 0, o offset (+N/-N relative), s string, b backend,
-	 * f frontend, v [backend/]server, t a section with a stick-table. */
+	 * f frontend, v [backend/]server, t a section with a stick-table
+	 * (absent: the section's own), k the same (absent: none). */
 	const char *args;
 	enum sample_type type;
 	unsigned int flags;		/* SMP_F_* */

@@ -201,18 +201,33 @@ stick_smp_fits(const struct sample_expr *e, const struct stick_table *t, char *e
 
 /* ---- fetches ---- */
 
-/* d of the entry counter sc tracks; none when it tracks none or its
+/* d of the entry counter sc tracks, or with a table (tab not NULL) of
+ * that entry's key there (0 when absent); none when it tracks none or the
  * table does not store d. */
 static int
-stick_smp_sc(const struct sample_ctx *ctx, unsigned int sc, enum stick_data d,
-    struct sample *out)
+stick_smp_sc(const struct sample_ctx *ctx, unsigned int sc, const struct sample_arg *tab,
+    enum stick_data d, struct sample *out)
 {
 	struct stick_entry *e = sc < SMP_TRACK_MAX ? ctx->track[sc] : NULL;
+	struct stick_table *t = tab != NULL && tab->px != NULL ? tab->px->table : NULL;
+	struct stick_key k;
 
-	if (e == NULL || !stick_stores(e->table, d))
+	if (e == NULL)
 		return SMP_NONE;
+	if (t == NULL || t == e->table) {
+		if (!stick_stores(e->table, d))
+			return SMP_NONE;
+		out->type = SMP_T_SINT;
+		out->sint = (int64_t)stick_get(e->table, e, d, clock_now_us());
+		return SMP_FOUND;
+	}
+	if (!stick_stores(t, d) || t->type != e->table->type || e->klen > t->key_len)
+		return SMP_NONE;
+	k.len = e->klen;
+	memset(k.b, 0, t->key_len);
+	memcpy(k.b, e->key, e->klen);
 	out->type = SMP_T_SINT;
-	out->sint = (int64_t)stick_get(e->table, e, d, clock_now_us());
+	out->sint = (int64_t)stick_lookup_value(t, &k, d, clock_now_us());
 	return SMP_FOUND;
 }
 
@@ -236,15 +251,14 @@ stick_smp_src(const struct sample_arg *args, const struct sample_ctx *ctx, enum 
 	stick_smp_sc##n##_##data(const struct sample_arg *args,				\
 	    const struct sample_ctx *ctx, struct sample *out)				\
 	{										\
-		(void)args;								\
-		return stick_smp_sc(ctx, n, d, out);					\
+		return stick_smp_sc(ctx, n, &args[0], d, out);				\
 	}
 #define STICK_SC_ANY(data, d)								\
 	static int									\
 	stick_smp_sc_##data(const struct sample_arg *args,				\
 	    const struct sample_ctx *ctx, struct sample *out)				\
 	{										\
-		return stick_smp_sc(ctx, (unsigned int)args[0].i, d, out);		\
+		return stick_smp_sc(ctx, (unsigned int)args[0].i, &args[1], d, out);	\
 	}										\
 	static int									\
 	stick_smp_src_##data(const struct sample_arg *args,				\
@@ -266,13 +280,12 @@ STICK_DATA(gpc0_rate, STICK_GPC0_RATE)
 STICK_DATA(bytes_in_rate, STICK_BYTES_IN_RATE)
 STICK_DATA(bytes_out_rate, STICK_BYTES_OUT_RATE)
 
-/* HAProxy's fetches take the table as an optional last argument; the
- * sc ones here read the tracked entry's own table only. */
+/* HAProxy's fetches take the table as an optional last argument. */
 #define STICK_FETCHES(data)								\
-	{ "sc0_" #data, "", SMP_T_SINT, 0, stick_smp_sc0_##data },			\
-	{ "sc1_" #data, "", SMP_T_SINT, 0, stick_smp_sc1_##data },			\
-	{ "sc2_" #data, "", SMP_T_SINT, 0, stick_smp_sc2_##data },			\
-	{ "sc_" #data, "i", SMP_T_SINT, 0, stick_smp_sc_##data },			\
+	{ "sc0_" #data, "K", SMP_T_SINT, 0, stick_smp_sc0_##data },			\
+	{ "sc1_" #data, "K", SMP_T_SINT, 0, stick_smp_sc1_##data },			\
+	{ "sc2_" #data, "K", SMP_T_SINT, 0, stick_smp_sc2_##data },			\
+	{ "sc_" #data, "iK", SMP_T_SINT, 0, stick_smp_sc_##data },			\
 	{ "src_" #data, "T", SMP_T_SINT, 0, stick_smp_src_##data }
 
 static const struct sample_fetch stick_fetches[] = {

@@ -196,8 +196,12 @@ def test_sc0_and_src_fetches_read_the_table():
             "    tcp-request connection reject if { sc0_conn_cur gt 2 }\n"
             "    tcp-request connection reject if { src_conn_cnt gt 5 }\n"
             "    tcp-request connection sc-inc-gpc0(0) if { src 127.0.0.3 }\n"
+            "    tcp-request connection track-sc1 src table counts if { src 127.0.0.9 }\n"
+            # counts has no entry for 127.0.0.3: 0 there, though 1 in fe
+            "    tcp-request connection reject if { src 127.0.0.3 } { sc0_conn_cnt(counts) gt 0 }\n"
             "    default_backend app\n"
-            "backend app\n    server s %s\n" % srv.addr)
+            "backend app\n    server s %s\n"
+            "backend counts\n    stick-table type ip size 10 store conn_cnt\n" % srv.addr)
     sp, sock, front = start(body)
     held = [dial(front, "127.0.0.2") for _ in range(2)]
     for s in held:
@@ -206,7 +210,7 @@ def test_sc0_and_src_fetches_read_the_table():
     check(recv_all(third) == b"", "a third connection at once is rejected")
     third.close()
     other = dial(front, "127.0.0.3")
-    check(other.recv(2) == b"hi", "another client is not")
+    check(other.recv(2) == b"hi", "another client is not (sc0_conn_cnt(counts) reads counts)")
     other.close()
     for s in held:
         s.close()
