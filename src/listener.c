@@ -154,6 +154,9 @@ listener_bind_one(struct conf_bind *b, int first, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	/* TCP_NODELAY and SO_OOBINLINE pass from a listening socket to every
+	 * socket accept() returns: set once here, not twice per client. */
+	dial_tune_socket(fd);
 	if (bind(fd, (struct sockaddr *)&b->addr.ss, b->addr.len) == -1) {
 		snprintf(err, errlen, "cannot bind %s: %s", addr, strerror(errno));
 		close(fd);
@@ -571,7 +574,6 @@ listener_on_accept(evutil_socket_t lfd, short what, void *arg)
 			ratelimit_take(l->rate, clock_now_us());
 			pthread_mutex_unlock(&rate_lock);
 		}
-		dial_tune_socket(fd);
 		l->cur_sess++;
 		__atomic_add_fetch(&l->fe->total_sess, 1, __ATOMIC_RELAXED);
 		listener_note_max(l->fe);

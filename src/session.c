@@ -576,13 +576,18 @@ session_send_proxy(struct session *s)
 	return r;
 }
 
+/*
+ * The try's socket is writable, failed, or has bytes. The watch is for
+ * both: libevent reports an error (EPOLLERR, EPOLLHUP) as both, so a
+ * socket only writable has connected and needs no getsockopt(SO_ERROR).
+ */
 static void
 session_on_connect(struct session *s, struct session_ev *e)
 {
-	int err;
+	int err = (e->what & EV_READ) ? dial_result(s->sfd) : 0;
 
 	s->evs &= ~SESS_EV_S_WR;	/* one-shot event */
-	if ((err = dial_result(s->sfd)) != 0) {
+	if (err != 0) {
 		session_connect_failed(s, err);
 	} else if (s->srv->send_proxy && !s->srv_pp_sent) {
 		switch (session_send_proxy(s)) {
@@ -590,6 +595,9 @@ session_on_connect(struct session *s, struct session_ev *e)
 			session_established(s);
 			break;
 		case 0:
+			/* Only writable now: bytes from the server must not
+			 * wake us while the header waits for room. */
+			session_assign(s, &s->s_wr, s->sfd, EV_WRITE, session_on_connect);
 			session_watch(s, &s->s_wr.ev, SESS_EV_S_WR);
 			break;
 		default:
@@ -648,7 +656,7 @@ session_connect(struct session *s)
 	s->sfd = fd;
 	if (s->be->opts & CONF_OPT_SRVTCPKA)
 		dial_keepalive(fd, s->be->tcpka[1].idle, s->be->tcpka[1].intvl, s->be->tcpka[1].cnt);
-	session_assign(s, &s->s_wr, fd, EV_WRITE, session_on_connect);
+	session_assign(s, &s->s_wr, fd, EV_READ | EV_WRITE, session_on_connect);
 	if (session_watch(s, &s->s_wr.ev, SESS_EV_S_WR) == 0)
 		session_schedule(s);
 }
@@ -1148,6 +1156,7 @@ session_call(evutil_socket_t fd, short what, void *arg)
 	struct session_ev *e = arg;
 	struct session *s = e->s;
 
+	e->what = what;
 	e->fn(s, e);
 	session_settle(s);
 }

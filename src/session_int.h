@@ -130,6 +130,7 @@ struct session_ev {
 	struct session *s;
 	void (*fn)(struct session *s, struct session_ev *e);
 	struct flow *flow;		/* the relay's I/O events: the flow it drives */
+	short what;			/* EV_* of the call in progress (session_call) */
 };
 
 struct session {
