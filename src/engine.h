@@ -31,6 +31,14 @@ struct pipe_pair;
 				 * read, so the flow may enter the kernel (sockmap) */
 #define FLOW_F_WAIT_DST   0x200	/* sockmap: bytes wait for dst, which the engine looks
 				 * after itself (for idle timeouts: as WANT_WRITE) */
+/* The session's, like FLOW_F_SHUT: */
+#define FLOW_F_USER       0x400	/* stays in user space (no promotion): a read that
+				 * returns less than asked ends the fill of this run,
+				 * which needs not go on to EAGAIN to learn that src is
+				 * empty (FLOW_F_CLEAN); level-triggered polling
+				 * reports whatever is left */
+#define FLOW_F_SRC_HUP    0x800	/* src's FIN is in (EPOLLRDHUP): fill on to EOF, so
+				 * the FIN is forwarded in this run, not a wake-up late */
 
 struct flow;
 
@@ -274,6 +282,13 @@ struct engine_policy {
 	uint64_t promote_rate;		/* ... if the session is not faster (bits/s) */
 	struct engine_rate rate;	/* how fast it was lately */
 };
+
+/* Does the policy never hand the flows to the kernel? */
+static inline int
+engine_policy_never(const struct engine_policy *p)
+{
+	return p->promote_at == UINT64_MAX;
+}
 
 /* The policy of a session just established with engine (its proxies'
  * choice) under global settings g; shaped != 0 when a bandwidth limit

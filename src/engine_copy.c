@@ -32,7 +32,7 @@ engine_copy_run(struct flow *f)
 {
 	size_t moved = 0;
 	ssize_t n;
-	int w;
+	int w, drained = 0;	/* a recv came back short (FLOW_F_USER): no second */
 
 	f->flags &= ~(FLOW_F_WANT_READ | FLOW_F_WANT_WRITE | FLOW_F_WANT_TOKENS);
 	while (moved < ENGINE_RUN_BUDGET) {
@@ -42,16 +42,21 @@ engine_copy_run(struct flow *f)
 			f->off = 0;
 		/* Fill the tail of the buffer. */
 		if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR)) &&
-		    f->off + f->len < ENGINE_COPY_BUFSZ && f->allow > 0) {
+		    f->off + f->len < ENGINE_COPY_BUFSZ && f->allow > 0 && !drained) {
 			size_t room = ENGINE_COPY_BUFSZ - f->off - f->len;
+			size_t want = room < f->allow ? room : (size_t)f->allow;
 
 			if (f->buf == NULL && (f->buf = malloc(ENGINE_COPY_BUFSZ)) == NULL) {
 				f->err = errno;
 				return -1;
 			}
-			n = recv(f->src, f->buf + f->off + f->len,
-			    room < f->allow ? room : (size_t)f->allow, 0);
+			n = recv(f->src, f->buf + f->off + f->len, want, 0);
 			if (n > 0) {
+				/* Short: src was emptied (or stopped at an urgent
+				 * byte, which the next wake-up reads). */
+				if ((size_t)n < want && (f->flags & (FLOW_F_USER |
+				    FLOW_F_SRC_HUP)) == FLOW_F_USER)
+					drained = 1;
 				f->flags &= ~FLOW_F_CLEAN;
 				f->len += (size_t)n;
 				f->in += (uint64_t)n;

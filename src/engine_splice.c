@@ -135,12 +135,14 @@ engine_splice_fill_error(struct flow *f, uint64_t in0, int *maybe_full)
  * Fill: src -> pipe, at most the room left in the pipe and what shaping
  * allows. Returns 1 on progress, 0 when the fill stops for this run
  * (*maybe_full set when the pipe may be out of room), -1 on a failure
- * (errno ENOSR: no pipe, the copy engine takes the flow over).
+ * (errno ENOSR: no pipe, the copy engine takes the flow over). *drained
+ * is set when a FLOW_F_USER flow read less than it asked: no second fill
+ * in this run.
  */
 static int
-engine_splice_fill(struct flow *f, uint64_t in0, int *maybe_full)
+engine_splice_fill(struct flow *f, uint64_t in0, int *maybe_full, int *drained)
 {
-	size_t room;
+	size_t room, want;
 	ssize_t n;
 
 	if (f->pipe == NULL && (f->pipe = pipe_pool_get()) == NULL) {
@@ -155,10 +157,11 @@ engine_splice_fill(struct flow *f, uint64_t in0, int *maybe_full)
 		return 0;
 	}
 	room = f->pipe->size - f->pipe->data;
-	n = splice(f->src, NULL, f->pipe->wr, NULL,
-	    room < f->allow ? room : (size_t)f->allow,
-	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	want = room < f->allow ? room : (size_t)f->allow;
+	n = splice(f->src, NULL, f->pipe->wr, NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
+		if ((size_t)n < want && (f->flags & (FLOW_F_USER | FLOW_F_SRC_HUP)) == FLOW_F_USER)
+			*drained = 1;
 		f->flags &= ~FLOW_F_CLEAN;
 		f->pipe->data += (size_t)n;
 		f->in += (uint64_t)n;
@@ -175,6 +178,7 @@ engine_splice_run(struct flow *f)
 {
 	size_t moved = 0;
 	int maybe_full = 0;	/* last fill got EAGAIN while the pipe held bytes */
+	int drained = 0;	/* a fill came back short (FLOW_F_USER) */
 	uint64_t in0 = f->in;
 	ssize_t n;
 	int w;
@@ -184,8 +188,8 @@ engine_splice_run(struct flow *f)
 		int progress = 0;
 
 		if (!(f->flags & (FLOW_F_SRC_EOF | FLOW_F_SRC_ERR | FLOW_F_DST_ERR)) &&
-		    !maybe_full && f->allow > 0) {
-			progress = engine_splice_fill(f, in0, &maybe_full);
+		    !maybe_full && !drained && f->allow > 0) {
+			progress = engine_splice_fill(f, in0, &maybe_full, &drained);
 			if (progress < 0)
 				return -1;
 		}

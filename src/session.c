@@ -699,9 +699,10 @@ session_established(struct session *s)
 	if (s->evs & SESS_EV_S_WR)
 		event_del(&s->s_wr.ev);
 	s->evs = 0;
-	session_assign(s, &s->c_rd, s->cfd, EV_READ | EV_PERSIST, session_on_io);
+	/* EV_CLOSED (EPOLLRDHUP) tells a read that the FIN is in already. */
+	session_assign(s, &s->c_rd, s->cfd, EV_READ | EV_CLOSED | EV_PERSIST, session_on_io);
 	session_assign(s, &s->c_wr, s->cfd, EV_WRITE | EV_PERSIST, session_on_io);
-	session_assign(s, &s->s_rd, s->sfd, EV_READ | EV_PERSIST, session_on_io);
+	session_assign(s, &s->s_rd, s->sfd, EV_READ | EV_CLOSED | EV_PERSIST, session_on_io);
 	session_assign(s, &s->s_wr, s->sfd, EV_WRITE | EV_PERSIST, session_on_io);
 	/* Reading the client or writing the server moves up; the others down. */
 	s->c_rd.flow = s->s_wr.flow = &s->up;
@@ -721,6 +722,10 @@ session_established(struct session *s)
 	 * user space cannot delay a kernel redirect. */
 	engine_policy_init(&s->policy, engine, &s->conf->global,
 	    s->shape[SHAPER_UP] != NULL || s->shape[SHAPER_DOWN] != NULL, s->t_established);
+	if (engine_policy_never(&s->policy)) {
+		s->up.flags |= FLOW_F_USER;
+		s->down.flags |= FLOW_F_USER;
+	}
 	session_set_state(s, SESS_ST_ESTABLISHED);
 	if (s->be->stick_rules != NULL) {	/* stick store-request: the server it got */
 		struct sample_ctx ctx;
@@ -773,6 +778,8 @@ session_run(struct session *s, struct flow *f)
 static void
 session_on_io(struct session *s, struct session_ev *e)
 {
+	if (e->what & EV_CLOSED)
+		e->flow->flags |= FLOW_F_SRC_HUP;	/* only the read events watch it */
 	session_run(s, e->flow);
 	session_progress(s);
 }

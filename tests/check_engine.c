@@ -82,10 +82,12 @@ pattern(uint64_t i)
  * Relay `total` bytes written by the test in `chunk`-sized pieces from
  * client to sink through an engine, with the sink reading `rd` bytes per
  * turn; then SHUT_WR on the client. Returns bytes received intact before
- * EOF (or before a 5 s stall).
+ * EOF (or before a 5 s stall). flags are added to the flow's (FLOW_F_USER:
+ * as the session runs a flow that never goes to the kernel).
  */
 static uint64_t
-relay(enum conf_engine engine, uint64_t total, size_t chunk, size_t rd, int sndbuf)
+relay_with(enum conf_engine engine, unsigned int flags, uint64_t total, size_t chunk,
+    size_t rd, int sndbuf)
 {
 	int a[2], b[2], one = 1;
 	struct flow f;
@@ -101,7 +103,7 @@ relay(enum conf_engine engine, uint64_t total, size_t chunk, size_t rd, int sndb
 	if (sndbuf)
 		setsockopt(b[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	engine_flow_init(&f, a[1], b[0], engine, 0, 1);
-	f.flags |= FLOW_F_WANT_READ;
+	f.flags |= FLOW_F_WANT_READ | flags;
 	if (engine == CONF_ENGINE_SOCKMAP)
 		ck_assert_int_eq(engine_promote(&f), 0);
 
@@ -172,6 +174,12 @@ relay(enum conf_engine engine, uint64_t total, size_t chunk, size_t rd, int sndb
 	return eof ? got : (uint64_t)-1 ^ got;
 }
 
+static uint64_t
+relay(enum conf_engine engine, uint64_t total, size_t chunk, size_t rd, int sndbuf)
+{
+	return relay_with(engine, 0, total, chunk, rd, sndbuf);
+}
+
 START_TEST(test_splice_relays_every_byte_then_eof)
 {
 	ck_assert_uint_eq(relay(CONF_ENGINE_SPLICE, 8 << 20, 65536, 65536, 0), 8 << 20);
@@ -197,6 +205,20 @@ END_TEST
 START_TEST(test_copy_tail_never_stuck_with_small_writes)
 {
 	ck_assert_uint_eq(relay(CONF_ENGINE_COPY, 1 << 20, 100, 777, 4096), 1 << 20);
+}
+END_TEST
+
+/* A flow that stays in user space stops filling after a short read and
+ * counts on level-triggered readiness for the rest: no tail is stuck,
+ * and the FIN still comes after the last byte. */
+START_TEST(test_user_flow_short_reads_lose_no_tail)
+{
+	ck_assert_uint_eq(relay_with(CONF_ENGINE_SPLICE, FLOW_F_USER, 1 << 20, 100, 777, 4096),
+	    1 << 20);
+	ck_assert_uint_eq(relay_with(CONF_ENGINE_COPY, FLOW_F_USER, 512 << 10, 100, 777, 4096),
+	    512 << 10);
+	ck_assert_uint_eq(relay_with(CONF_ENGINE_SPLICE, FLOW_F_USER, 2 << 20, 65536, 65536, 0),
+	    2 << 20);
 }
 END_TEST
 
@@ -651,6 +673,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_copy_relays_every_byte_then_eof);
 	tcase_add_test(tc, test_splice_tail_never_stuck_when_pipe_slots_fill);
 	tcase_add_test(tc, test_copy_tail_never_stuck_with_small_writes);
+	tcase_add_test(tc, test_user_flow_short_reads_lose_no_tail);
 	tcase_add_test(tc, test_splice_zero_bytes_then_eof);
 	tcase_add_test(tc, test_splice_eof_with_bytes_pending_keeps_wanting_write);
 	tcase_add_test(tc, test_reset_source_reported_as_src_err);
