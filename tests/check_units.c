@@ -173,7 +173,8 @@ static const struct addr_case addr_cases[] = {
 	{ "127.0.0.1:0", 0, 0, NULL, "invalid port '0'" },
 	{ "127.0.0.1:65536", 0, 0, NULL, "invalid port '65536'" },
 	{ "127.0.0.1:http", 0, 0, NULL, "invalid port 'http'" },
-	{ "::1:80", 0, 0, NULL, "in brackets" },
+	/* As HAProxy: without brackets, the last colon starts the port. */
+	{ "::1:80", 0, 1, "[::1]:80", NULL },
 	{ "[::1:80", 0, 0, NULL, "without ']'" },
 	{ "[::1]80", 0, 0, NULL, "needs ':PORT'" },
 	{ "127.0.0.1:", 0, 0, NULL, "empty port" },
