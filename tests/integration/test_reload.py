@@ -62,15 +62,16 @@ def test_no_client_refused_or_reset_during_reloads():
             time.sleep(0.01)
     t = threading.Thread(target=storm)
     t.start()
+    # Reloads paced by connects made, not by time: on any machine, each of
+    # the five reloads has at least 20 connects around it.
     for i in range(1, 6):
-        time.sleep(0.3)
+        wait_until(lambda: count[0] >= 20 * i or errors, 60, "%d connects" % (20 * i))
         rewrite(sp, conf(port, "    server %s %s\n" % (("b", b.addr) if i % 2 else ("a", a.addr))))
         reload(sp, i)
-    time.sleep(0.3)
+    wait_until(lambda: count[0] >= 120 or errors, 60, "120 connects")
     stop.append(1)
     t.join(10)
     check(not errors, "%d failed connects of %d: %r" % (len(errors), count[0], errors[:3]))
-    check(count[0] >= 100, "only %d connects" % count[0])
     check(len(sp.log().split("reload #")) - 1 == 5, "reload lines")
     print("    %d connects across 5 reloads, 0 refused or reset" % count[0])
     sp.stop()
@@ -192,9 +193,12 @@ def test_removed_bind_closes_and_added_bind_opens_without_fd_leak():
     for i in range(2, 12):
         rewrite(sp, conf(p2 if i % 2 else p1, "    server a %s\n" % a.addr))
         reload(sp, i)
-    k = sp.fd_kinds()
-    check(k["socket"] == base["socket"] and k["other"] == base["other"],
-          "fds after 11 reloads %r, before %r" % (k, base))
+    # The sessions of ask() may still be closing: wait for the count, then
+    # it must be exactly the start's (empty pipes may stay pooled).
+    def same():
+        k = sp.fd_kinds()
+        return k["socket"] == base["socket"] and k["other"] == base["other"]
+    wait_until(same, 10, "fds after 11 reloads back at %r (now %r)" % (base, sp.fd_kinds()))
     sp.stop()
 
 
