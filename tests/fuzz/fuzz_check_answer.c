@@ -1,7 +1,7 @@
 /*
  * fuzz_check_answer: a server's answer to a health check, judged by every
  * matcher: each CHECK_M_* kind (plain and negated, with and without
- * min-recv, on404 for HTTP), the expect rules of every protocol check
+ * min-recv, on404 for HTTP; expect hdr|fhdr by every method), the expect rules of every protocol check
  * (redis, smtp, pgsql, mysql, ldap, ssl-hello), the HTTP status reader
  * and the agent's line parser. The answer sits in a buffer of exactly its
  * size, so that a read one byte past it is seen by ASan. Properties: a
@@ -57,6 +57,35 @@ fuzz_add(enum check_match m, const char *pat, int regex, int negate, long min_re
 	}
 }
 
+/* expect hdr|fhdr by every method, with a value and without. */
+static void
+fuzz_add_hdrs(void)
+{
+	static const char *const names[] = { "content-length", "con", "length", "tent", "^x-.*e$" };
+	static const char *const values[] = { "7", "ok", "a", "b,", "^[0-9]+$" };
+	char err[256];
+
+	for (int m = CHECK_HM_STR; m <= CHECK_HM_REG; m++) {
+		for (int full = 0; full <= 1; full++) {
+			for (int v = 0; v <= 1; v++) {
+				struct check_rule *r = check_spec_add(fuzz_rules, CHECK_RULE_EXPECT);
+
+				FUZZ_ASSERT(r != NULL);
+				r->match = CHECK_M_HTTP_HDR;
+				r->full = full;
+				r->negate = v;
+				r->hname_m = r->hval_m = (enum check_hdr_meth)m;
+				r->re_icase = 1;
+				FUZZ_ASSERT(check_rule_set_data(r, names[m], strlen(names[m])) == 0);
+				if (m == CHECK_HM_REG)
+					FUZZ_ASSERT(check_rule_set_regex(r, err, sizeof(err)) == 0);
+				if (v)
+					FUZZ_ASSERT(check_rule_set_hval(r, values[m], err, sizeof(err)) == 0);
+			}
+		}
+	}
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -74,6 +103,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 				    neg, min_recvs[i]);
 		}
 	}
+	fuzz_add_hdrs();
 	FUZZ_ASSERT(check_spec_proto(fuzz_protos, CHECK_PROTO_REDIS, NULL, 0) == 0);
 	FUZZ_ASSERT(check_spec_proto(fuzz_protos, CHECK_PROTO_SMTP, "helo", 0) == 0);
 	FUZZ_ASSERT(check_spec_proto(fuzz_protos, CHECK_PROTO_PGSQL, "haproxy", 0) == 0);
