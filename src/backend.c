@@ -340,14 +340,32 @@ backend_stopped(enum conf_server_state st)
 static void
 backend_redistribute(struct conf_proxy *be, struct conf_server *srv)
 {
-	if (!(be->opts & CONF_OPT_REDISPATCH))
-		return;
-	while (srv->queue_head != NULL) {
-		struct backend_waiter *w = srv->queue_head;
+	struct backend_waiter *a = be->queue_head, *b = srv->queue_head, *head = NULL, *prev = NULL;
+	struct backend_waiter **tail = &head;
 
-		backend_unlink(be, w);
-		backend_link(be, NULL, w);
+	if (!(be->opts & CONF_OPT_REDISPATCH) || b == NULL)
+		return;
+	/* Both queues are in order of arrival: merged, in one pass however
+	 * long they are (this runs under the lock). */
+	while (a != NULL || b != NULL) {
+		struct backend_waiter **from = b == NULL || (a != NULL && a->seq < b->seq) ? &a : &b;
+		struct backend_waiter *w = *from;
+
+		*from = w->next;
+		w->prev = prev;
+		w->qsrv = NULL;
+		*tail = w;
+		tail = &w->next;
+		prev = w;
 	}
+	*tail = NULL;
+	be->queue_head = head;
+	be->queue_tail = prev;
+	be->queue_len += srv->queue_len;
+	if (be->queue_len > be->queue_max)
+		be->queue_max = be->queue_len;
+	srv->queue_head = srv->queue_tail = NULL;
+	srv->queue_len = 0;
 }
 
 int

@@ -412,6 +412,39 @@ START_TEST(test_persistent_client_queues_on_its_server)
 }
 END_TEST
 
+/* A server that goes away under option redispatch hands its queue to the
+ * backend's, merged in order of arrival. */
+START_TEST(test_server_queue_merges_into_the_backend_queue)
+{
+	struct conf *c = backend_conf("source\n  option redispatch",
+	    "  server a 127.0.0.1:1 maxconn 1\n");
+	struct conf_proxy *be = c->proxies;
+	struct conf_server *a = server(c, "a"), *s;
+	struct backend_waiter w[3];
+
+	memset(w, 0, sizeof(w));
+	ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, NULL), BACKEND_ASSIGNED);
+	for (int i = 0; i < 3; i++) {
+		w[i].ready = on_ready;
+		ck_assert_int_eq(backend_assign(be, NULL, NULL, &s, &w[i]), BACKEND_FULL);
+	}
+	ck_assert_uint_eq(a->queue_len, 3);
+	ck_assert_ptr_null(backend_dequeue(be, &w[1]));
+	backend_set_admin(be, a, CONF_ADM_MAINT);
+	ck_assert_uint_eq(a->queue_len, 0);
+	ck_assert_uint_eq(be->queue_len, 2);
+	ck_assert_ptr_eq(be->queue_head, &w[0]);
+	ck_assert_ptr_eq(be->queue_tail, &w[2]);
+	ck_assert_ptr_eq(w[0].next, &w[2]);
+	ck_assert_ptr_eq(w[2].prev, &w[0]);
+	ck_assert_ptr_null(w[0].qsrv);
+	ck_assert_ptr_null(backend_dequeue(be, &w[0]));
+	ck_assert_ptr_null(backend_dequeue(be, &w[2]));
+	ck_assert_uint_eq(be->queue_len, 0);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_server_coming_up_wakes_the_queue)
 {
 	struct conf *c = backend_conf("roundrobin",
@@ -509,6 +542,7 @@ lb_suite(void)
 	tcase_add_test(tc, test_source_is_sticky_and_spreads_by_weight);
 	tcase_add_test(tc, test_server_queue_and_maxqueue);
 	tcase_add_test(tc, test_persistent_client_queues_on_its_server);
+	tcase_add_test(tc, test_server_queue_merges_into_the_backend_queue);
 	tcase_add_test(tc, test_random_follows_weights);
 	tcase_add_test(tc, test_random_two_draws_prefers_the_less_loaded);
 	tcase_add_test(tc, test_backup_only_when_no_primary_is_up);
