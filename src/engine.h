@@ -103,6 +103,7 @@ struct flow {
 		uint64_t skipped;	/* ... of which old ones it discarded (skip records) */
 		uint64_t skips;		/* skip records it has read past */
 		uint64_t written;	/* passed bytes written or skipped, as told to the program */
+		uint64_t unacked;	/* dst's send queue at the last look (SIOCOUTQ) */
 		uint64_t last_in;	/* in at the previous run */
 		unsigned int idle;	/* runs in a row that saw nothing move */
 		int state;		/* engine_sockmap.c: SM_RUNNING... */

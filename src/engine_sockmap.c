@@ -116,6 +116,13 @@ enum { SM_RUNNING, SM_HELD, SM_PARKED, SM_PAUSED };
  * network): SO_SNDBUF then gives at most twice net.core.wmem_max.
  */
 #define SM_SNDBUF	(32 * 1024 * 1024)
+/* What a flow may have in dst's send queue and the kernel's redirect
+ * queue together before it is held: the large send buffer is headroom
+ * for the kernel's worker while dst's receiver keeps up, not a queue for
+ * one that does not. While held, dst's send buffer is SM_HELD_SNDBUF, so
+ * that user space's copy waits for dst like any socket's writer. */
+#define SM_QUEUE_BYTES	(16 * 1024 * 1024)
+#define SM_HELD_SNDBUF	(2 * 1024 * 1024)
 
 static struct sockmap *sm_skel;
 static int sm_socks = -1, sm_peers = -1, sm_flows = -1, sm_ctl = -1;
@@ -258,7 +265,7 @@ sm_readable_open(int fd)
  * between, and a socket no longer established fails with ESHUTDOWN;
  * else the count may fall short, never over. */
 static int
-sm_written(int fd, uint64_t *tx, int exact)
+sm_written(int fd, uint64_t *tx, int exact, uint64_t *unacked)
 {
 	struct tcp_info a, b;
 	int outq;
@@ -274,6 +281,8 @@ sm_written(int fd, uint64_t *tx, int exact)
 		    a.tcpi_bytes_acked != b.tcpi_bytes_acked))
 			continue;
 		*tx = a.tcpi_bytes_acked + (uint64_t)outq;
+		if (unacked != NULL)
+			*unacked = (uint64_t)outq;
 		return 0;
 	}
 	errno = EAGAIN;
@@ -306,8 +315,9 @@ engine_sockmap_build(void)
 	return "redirect targets get 2 x 32 MiB send buffers by SO_SNDBUFFORCE while splicer "
 	    "holds CAP_NET_ADMIN (root, or the unit's ambient capabilities), else SO_SNDBUF up "
 	    "to 2 x net.core.wmem_max (no capability is kept for it after 'user'); per flow the "
-	    "kernel queues at most that send buffer, plus 2 MB and what arrives in one look "
-	    "(1 ms) in its redirect queue, then the flow is held (TCP's window stops the sender)";
+	    "kernel queues at most 16 MiB for dst (its send queue and the redirect queue) plus "
+	    "what arrives in one look (1 ms), then the flow is held (TCP's window stops the "
+	    "sender) and dst's send buffer is 2 x 2 MiB until it drains";
 }
 
 /* Size dst's send buffer for redirecting (SM_SNDBUF); the first time,
@@ -368,8 +378,14 @@ static const char *const sm_state_name[] = {
 static int
 sm_hold(struct flow *f, int state)
 {
+	int small = SM_HELD_SNDBUF;
+
 	if (sm_tell(f, state != SM_RUNNING) == -1)
 		return -1;
+	if (state == SM_RUNNING && f->k.state == SM_HELD)
+		sm_size_sndbuf(f->dst);
+	else if (state == SM_HELD)
+		(void)setsockopt(f->dst, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	log_debug("sockmap: flow of fd %d %s after %" PRIu64 " bytes (%" PRIu64 " waiting)",
 	    f->src, sm_state_name[state], f->in, f->in - f->bytes);
 	f->k.state = state;
@@ -392,7 +408,7 @@ engine_sockmap_enter(struct flow *f)
 	int e;
 
 	if (sm_cookie(f->src, &src) == -1 || sm_cookie(f->dst, &dst) == -1 ||
-	    sm_readable_open(f->src) == -1 || sm_written(f->dst, &tx, 1) == -1)
+	    sm_readable_open(f->src) == -1 || sm_written(f->dst, &tx, 1, NULL) == -1)
 		goto out_fail;
 	v.peer = dst;
 	if (bpf_map_update_elem(sm_flows, &src, &v, BPF_NOEXIST) != 0)
@@ -498,7 +514,7 @@ sm_update(struct flow *f, struct sm_flow *v, int check)
 	if (check && sm_doubled(f, v))
 		return -1;
 	f->in = f->k.in0 + v->bytes + v->dropped + f->k.read - f->k.skipped;
-	if (sm_written(f->dst, &tx, 0) == 0 && tx > f->k.tx0) {
+	if (sm_written(f->dst, &tx, 0, &f->k.unacked) == 0 && tx > f->k.tx0) {
 		uint64_t out = f->k.out0 + (tx - f->k.tx0);
 
 		/* A count read while an ACK came in may fall short: never
@@ -766,14 +782,15 @@ sm_switch(struct flow *f, const struct sm_flow *v, uint64_t backlog, uint64_t mo
 	switch (f->k.state) {
 	case SM_RUNNING:
 		f->k.idle = moved == 0 && backlog == 0 ? f->k.idle + 1 : 0;
-		if (backlog > SM_HOLD_BYTES)
+		if (backlog > SM_HOLD_BYTES || backlog + f->k.unacked > SM_QUEUE_BYTES)
 			return sm_hold(f, SM_HELD);
 		if (f->k.idle >= SM_PARK_AFTER && !busy)
 			return sm_hold(f, SM_PARKED);
 		return 0;
 	case SM_HELD:
 	case SM_PARKED:
-		if (!drained || (f->k.state == SM_PARKED && moved == 0))
+		if (!drained || (f->k.state == SM_PARKED && moved == 0) ||
+		    f->k.unacked > SM_QUEUE_BYTES / 2)
 			return 0;
 		free(f->buf);
 		f->buf = NULL;
