@@ -109,13 +109,14 @@ enum { SM_RUNNING, SM_HELD, SM_PARKED, SM_PAUSED };
  * it). The kernel's worker that sends redirected bytes waits a jiffy
  * whenever dst's send buffer is full, so a redirect moves about one
  * buffer per jiffy: 0.3x splice with default buffers, 0.8-0.9x with 64 MiB
- * (shared/notes). Memory is only used while dst's receiver is slower.
+ * (shared/notes). Memory is only used while dst's receiver is slower;
+ * larger ones let a sender push too much between two looks (SM_QUEUE_BYTES).
  * SO_SNDBUFFORCE needs CAP_NET_ADMIN at that moment: splicer has it as
  * root or with the unit's ambient capabilities, and keeps none for it
  * after "user" (CAP_NET_ADMIN would also let it reconfigure the host's
  * network): SO_SNDBUF then gives at most twice net.core.wmem_max.
  */
-#define SM_SNDBUF	(32 * 1024 * 1024)
+#define SM_SNDBUF	(8 * 1024 * 1024)
 /* What a flow may have in dst's send queue and the kernel's redirect
  * queue together before it is held: the large send buffer is headroom
  * for the kernel's worker while dst's receiver keeps up, not a queue for
@@ -312,7 +313,7 @@ sm_kick(int fd)
 const char *
 engine_sockmap_build(void)
 {
-	return "redirect targets get 2 x 32 MiB send buffers by SO_SNDBUFFORCE while splicer "
+	return "redirect targets get 2 x 8 MiB send buffers by SO_SNDBUFFORCE while splicer "
 	    "holds CAP_NET_ADMIN (root, or the unit's ambient capabilities), else SO_SNDBUF up "
 	    "to 2 x net.core.wmem_max (no capability is kept for it after 'user'); per flow the "
 	    "kernel queues at most 16 MiB for dst (its send queue and the redirect queue) plus "
