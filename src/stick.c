@@ -266,6 +266,48 @@ stick_key_parse(const struct stick_table *t, const char *s, struct stick_key *k,
 	return -1;
 }
 
+/* The escaped form of one key byte c into o (room for 4): HAProxy's
+ * dump_text(), so that a client's bytes can neither end an admin answer
+ * nor forge a field. */
+static size_t
+stick_byte_escape(uint8_t c, char *o)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	switch (c) {
+	case '\t': memcpy(o, "\\t", 2); return 2;
+	case '\n': memcpy(o, "\\n", 2); return 2;
+	case '\r': memcpy(o, "\\r", 2); return 2;
+	case 0x1b: memcpy(o, "\\e", 2); return 2;
+	case ' ': case '=': case '\\':
+		o[0] = '\\';
+		o[1] = (char)c;
+		return 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		o[0] = (char)c;
+		return 1;
+	}
+	o[0] = '\\';
+	o[1] = 'x';
+	o[2] = hex[c >> 4];
+	o[3] = hex[c & 0xf];
+	return 4;
+}
+
+/* A string key up to its first NUL, as HAProxy shows it. */
+static void
+stick_key_escape(const uint8_t *k, size_t klen, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return;
+	for (size_t i = 0; i < klen && k[i] != '\0' && o + 4 < len; i++)
+		o += stick_byte_escape(k[i], buf + o);
+	buf[o] = '\0';
+}
+
 void
 stick_key_format(const struct stick_table *t, const struct stick_entry *e, char *buf,
     size_t len)
@@ -284,7 +326,7 @@ stick_key_format(const struct stick_table *t, const struct stick_entry *e, char 
 		snprintf(buf, len, "%" PRIu32, u);
 		break;
 	case STICK_STRING:
-		snprintf(buf, len, "%.*s", (int)e->klen, (const char *)e->key);
+		stick_key_escape(e->key, e->klen, buf, len);
 		break;
 	}
 }
@@ -680,7 +722,7 @@ static void
 stick_format(struct stick_table *t, struct stick_entry *e, uint64_t now, char *buf,
     size_t len)
 {
-	char key[STICK_KEY_MAX + 1];
+	char key[STICK_KEY_ESC_MAX];
 	uint64_t exp = t->expire == 0 ? 0 : e->refs > 0 ? t->expire :
 	    t->expire - (now - e->touched);
 	size_t n;
@@ -705,7 +747,7 @@ void
 stick_dump(struct stick_table *t, const struct stick_filter *f, uint64_t now,
     void (*out)(const char *line, void *arg), void *arg)
 {
-	char line[STICK_KEY_MAX + 1024];
+	char line[STICK_KEY_ESC_MAX + 1024];
 
 	pthread_mutex_lock(&t->lock);
 	stick_purge(t, now);

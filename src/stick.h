@@ -57,6 +57,8 @@ enum stick_data {
 /* Longest string key ("len"), and the default (HAProxy's 32). */
 #define STICK_KEY_MAX 1024
 #define STICK_STRING_LEN_DEFAULT 32
+/* Room for a key as "show table" prints it (4 bytes a byte, as \xHH). */
+#define STICK_KEY_ESC_MAX (4 * STICK_KEY_MAX + 1)
 /* Largest "size": entries are allocated as they come, so this only bounds
  * what a typo can ask of memory. */
 #define STICK_SIZE_MAX (64U * 1024 * 1024)
@@ -159,7 +161,8 @@ int stick_key_addr(const struct stick_table *t, const struct sockaddr *sa, struc
 /* A key as the admin writes it ("127.0.0.1", "42", "abc"): 0 or -1 with err. */
 int stick_key_parse(const struct stick_table *t, const char *s, struct stick_key *k,
     char *err, size_t errlen);
-/* Print an entry's key into buf. */
+/* Print an entry's key into buf; a string key escaped as HAProxy does
+ * (\n, \xHH, "\ ", "\="), so buf needs STICK_KEY_ESC_MAX for it. */
 void stick_key_format(const struct stick_table *t, const struct stick_entry *e, char *buf,
     size_t len);
 

@@ -124,6 +124,25 @@ START_TEST(test_keys)
 }
 END_TEST
 
+/* A client's string key (SNI, payload) must not end the admin answer
+ * nor forge a field: escaped as HAProxy's dump_text(). */
+START_TEST(test_string_key_escaped)
+{
+	struct stick_table *t = table(STICK_STRING, 10, 0, "conn_cnt");
+	struct stick_key k = key(t, "e v\n\n0x1: key=fake\\\t\r\x1b\x7f\xc3");
+	struct stick_entry *e = stick_ref(t, &k, T0);
+	struct lines l = { .n = 0 };
+
+	stick_unref(t, e, T0);
+	stick_dump(t, NULL, T0, collect, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_ptr_nonnull(strstr(l.buf,
+	    ": key=e\\ v\\n\\n0x1:\\ key\\=fake\\\\\\t\\r\\e\\x7f\\xc3 use=0 exp=0 conn_cnt=0\n"));
+	ck_assert_ptr_eq(strchr(l.buf, '\n'), l.buf + strlen(l.buf) - 1);
+	stick_table_free_list(t);
+}
+END_TEST
+
 START_TEST(test_lru_eviction_at_size)
 {
 	struct stick_table *t = table(STICK_INTEGER, 3, 0, "server_id");
@@ -299,6 +318,7 @@ stick_suite(void)
 
 	tcase_add_test(tc, test_store_parse);
 	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_string_key_escaped);
 	tcase_add_test(tc, test_lru_eviction_at_size);
 	tcase_add_test(tc, test_held_entries_stay);
 	tcase_add_test(tc, test_expiry);
