@@ -307,7 +307,11 @@ row_server(struct stat_row *r, const struct conf_proxy *px, const struct conf_se
 	row_u(r, ST_BIN, LOAD(s->bytes[0]));
 	row_u(r, ST_BOUT, LOAD(s->bytes[1]));
 	row_u(r, ST_ECON, LOAD(s->connect_errors));
-	backend_status_text(s, r->text[0], sizeof(r->text[0]));
+	/* As HAProxy: a server nothing checks is "no check" while up. */
+	if (!s->check && !s->agent_check && LOAD(s->state) == CONF_SRV_UP)
+		snprintf(r->text[0], sizeof(r->text[0]), "no check");
+	else
+		backend_status_text(s, r->text[0], sizeof(r->text[0]));
 	row_s(r, ST_STATUS, r->text[0]);
 	row_u(r, ST_WEIGHT, LOAD(s->cur_weight));
 	row_u(r, ST_UWEIGHT, LOAD(s->cur_weight));
@@ -350,7 +354,8 @@ row_backend(struct stat_row *r, const struct conf_proxy *px, unsigned int iid)
 	row_u(r, ST_BIN, LOAD(px->be_bytes[0]));
 	row_u(r, ST_BOUT, LOAD(px->be_bytes[1]));
 	row_u(r, ST_ECON, econ);
-	row_s(r, ST_STATUS, backend_any_up(px) ? "UP" : "DOWN");
+	/* A backend without servers (one that holds a stick table) is UP. */
+	row_s(r, ST_STATUS, px->servers == NULL || backend_any_up(px) ? "UP" : "DOWN");
 	row_u(r, ST_WEIGHT, weight);
 	row_u(r, ST_UWEIGHT, weight);
 	row_u(r, ST_ACT, act);

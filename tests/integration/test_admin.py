@@ -144,8 +144,9 @@ def test_help_show_info_and_show_stat():
     rows = {(r["pxname"], r["svname"]): r for r in stat_rows(s)}
     check(rows[("app", "FRONTEND")]["stot"] == "4", repr(rows))
     check(rows[("app", "a")]["stot"] == "2" and rows[("app", "b")]["stot"] == "2", repr(rows))
-    check(rows[("app", "a")]["status"] == "UP" and rows[("app", "BACKEND")]["status"] == "UP",
-          repr(rows))
+    # Unchecked servers read "no check" while up, as in HAProxy.
+    check(rows[("app", "a")]["status"] == "no check" and
+          rows[("app", "BACKEND")]["status"] == "UP", repr(rows))
     # bout: the servers' names went down to the clients.
     check(rows[("app", "FRONTEND")]["bout"] == "4" and rows[("app", "a")]["bout"] == "2",
           repr(rows))
@@ -262,14 +263,19 @@ def test_show_sess_rates_follow_a_transfer():
     srv = Server(lambda c: recv_all(c))
     sp, socks, front = start([("s1", srv.addr)])
     c = connect(front)
-    t0 = time.time()
-    while time.time() - t0 < 2.5:
+    t0, sent = time.monotonic(), 0
+    while time.monotonic() - t0 < 2.5:
         c.sendall(b"r" * 20000)
+        sent += 20000
         time.sleep(0.01)
     r = sess_rows(socks["admin"])[0]
+    # Judged against the rate the client reached (its sleeps run long on a
+    # busy machine), not against the 16 Mbit/s it aimed at.
+    want = sent * 8 / (time.monotonic() - t0)
     c.close()
     bps = int(r["bps_up"])
-    check(8e6 < bps < 24e6 and r["bps_down"] == "0", repr(r))
+    check(0.5 * want < bps < 1.5 * want and r["bps_down"] == "0",
+          "sent at %.1f Mbit/s: %r" % (want / 1e6, r))
     sp.stop()
 
 
