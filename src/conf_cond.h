@@ -11,8 +11,10 @@
 /* Nesting depth allowed, as HAProxy's. */
 #define CONF_COND_MAX_DEPTH 128
 
-/* The version conditions compare with: splicer reads HAProxy 2.6's grammar. */
-#define CONF_COND_VERSION "2.6"
+/* The version version_atleast() and version_before() compare with: splicer
+ * reads HAProxy 2.6's grammar and answers as Debian's HAProxy 2.6.12, whose
+ * conditions compare the full version (2.6.5 is older, 2.6.13 newer). */
+#define CONF_COND_VERSION "2.6.12"
 
 struct conf_cond {
 	int depth;

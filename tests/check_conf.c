@@ -231,7 +231,9 @@ START_TEST(test_conditional_blocks)
 	    "  server s 127.0.0.1:9000\n  .if 0\n  bogus line\n  .elif streq(x,x)\n"
 	    "  maxconn 5\n  .else\n  maxconn 6\n  .endif\n.elif 1\nlisten b\n.else\n"
 	    "listen c\n.endif\n.if version_atleast(2.4-dev19) && version_before(3)\n"
-	    ".warning \"new enough\"\n.endif\n", &errs, &warns);
+	    ".warning \"new enough\"\n.endif\n"
+	    ".if !version_atleast(2.6.5) || version_before(2.6.3) || !version_before(2.6.13)\n"
+	    "listen c\n.endif\n", &errs, &warns);
 	ck_assert_int_eq(errs.n, 0);
 	ck_assert_ptr_nonnull(conf_find_proxy(c, "a", 0));
 	ck_assert_uint_eq(conf_find_proxy(c, "a", 0)->maxconn, 5);
