@@ -2,7 +2,7 @@
  * conf_lex: words, quotes, '#' comments and line numbers.
  *
  * Rules, as HAProxy's: words are separated by spaces or tabs; "..." keeps
- * spaces and understands \" \\ \t \n \r; '...' keeps everything literally;
+ * spaces and understands \" \\ \t \n \r \$; '...' keeps everything literally;
  * a backslash outside quotes escapes the next byte; '#' outside quotes
  * starts a comment. CRLF line ends are accepted, a UTF-8 byte order mark
  * at the start of the text is skipped, and a NUL byte is an error.
@@ -43,12 +43,13 @@ conf_lex_free(struct conf_lex *lx)
 /*
  * The escape at line[*i] == '\\' (outside single quotes), as HAProxy reads
  * it: \r \n \t and \xHH are control bytes, \ followed by a space, '\\',
- * '#', or a quote is that character, and any other escape is kept as
- * written (a regex's "\." stays one). Returns the bytes written to out, or
- * -1 with err set.
+ * '#', or a quote is that character, so is '$' inside double quotes (a
+ * literal dollar there), and any other escape is kept as written (a regex's
+ * "\." stays one). Returns the bytes written to out, or -1 with err set.
  */
 static int
-conf_lex_escape(const char *line, size_t n, size_t *i, char *out, char *err, size_t errlen)
+conf_lex_escape(const char *line, size_t n, size_t *i, int dquoted, char *out, char *err,
+    size_t errlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	char e = line[*i + 1];
@@ -69,7 +70,8 @@ conf_lex_escape(const char *line, size_t n, size_t *i, char *out, char *err, siz
 		}
 		*i += 3;
 		return 1;
-	} else if (e == ' ' || e == '\\' || e == '#' || e == '"' || e == '\'') {
+	} else if (e == ' ' || e == '\\' || e == '#' || e == '"' || e == '\'' ||
+	    (dquoted && e == '$')) {
 		*out = e;
 	} else {
 		out[0] = '\\';
@@ -264,7 +266,7 @@ conf_lex_split(struct conf_lex *lx, const char *line, size_t n,
 			if (ch == quote) {
 				quote = 0;
 			} else if (quote == '"' && ch == '\\' && i + 1 < n) {
-				int e = conf_lex_escape(line, n, &i, lx->store + w.o, err, errlen);
+				int e = conf_lex_escape(line, n, &i, 1, lx->store + w.o, err, errlen);
 
 				if (e < 0)
 					return -1;
@@ -286,7 +288,7 @@ conf_lex_split(struct conf_lex *lx, const char *line, size_t n,
 			quote = ch;
 			w.quoted = 1;
 		} else if (ch == '\\' && i + 1 < n) {
-			int e = conf_lex_escape(line, n, &i, lx->store + w.o, err, errlen);
+			int e = conf_lex_escape(line, n, &i, 0, lx->store + w.o, err, errlen);
 
 			if (e < 0)
 				return -1;

@@ -169,13 +169,13 @@ START_TEST(test_lexer_quotes_comments_crlf_bom)
 	struct conf_msgs errs = { 0 }, warns = { 0 };
 	struct conf *c = load(
 	    "\xef\xbb\xbfglobal # comment\r\n"
-	    "  pidfile \"/tmp/a b.pid\"  # trailing\r\n"
+	    "  pidfile \"/tmp/a\\$HOME b.pid\"  # trailing\r\n"
 	    "  log '/tmp/x#y.log' local0\r\n"
 	    "listen \"app\"\r\n  bind 127.0.0.1:8000\r\n  server s 127.0.0.1:9000\r\n"
 	    "  description a\\ very \"long\" one\n", &errs, &warns);
 
 	ck_assert_int_eq(errs.n, 0);
-	ck_assert_str_eq(c->global.pidfile, "/tmp/a b.pid");
+	ck_assert_str_eq(c->global.pidfile, "/tmp/a$HOME b.pid");
 	ck_assert_str_eq(c->global.logs->path, "/tmp/x#y.log");
 	ck_assert_ptr_nonnull(conf_find_proxy(c, "app", 0));
 	conf_msgs_free(&errs);
