@@ -401,13 +401,22 @@ stick_remove(struct stick_table *t, struct stick_entry *e)
 	free(e);
 }
 
+/* Time from then to now, 0 when then is not earlier: callers read their
+ * clock before taking the lock, so another thread may have stamped an
+ * entry later than this one's now. */
+static uint64_t
+stick_elapsed(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
 /* Purge expired entries from the cold end of the list of unheld ones:
  * touch order is expiry order, so the first live one ends the walk. */
 static void
 stick_purge(struct stick_table *t, uint64_t now)
 {
 	while (t->expire != 0 && t->lru.oldest != NULL &&
-	    now - t->lru.oldest->touched >= t->expire)
+	    stick_elapsed(now, t->lru.oldest->touched) >= t->expire)
 		stick_remove(t, t->lru.oldest);
 }
 
@@ -459,9 +468,9 @@ stick_entry_locked(struct stick_table *t, const struct stick_key *k, uint64_t no
 static void
 stick_freq_roll(struct stick_freq *f, uint64_t period, uint64_t now)
 {
-	uint64_t el = now - f->tick;
+	uint64_t el = stick_elapsed(now, f->tick);
 
-	if (now < f->tick || el < period)
+	if (el < period)
 		return;
 	f->prev = el < 2 * period ? f->curr : 0;
 	f->curr = 0;
@@ -493,7 +502,7 @@ stick_get_locked(struct stick_table *t, struct stick_entry *e, enum stick_data d
 	if (!stick_data_is_rate(d))
 		return e->val[d];
 	stick_freq_roll(f, p, now);
-	el = now > f->tick ? now - f->tick : 0;
+	el = stick_elapsed(now, f->tick);
 	/* The previous period counts for the part of it still in the window. */
 	return f->curr + (f->prev * (p - el) + p - 1) / p;
 }
@@ -723,8 +732,9 @@ stick_format(struct stick_table *t, struct stick_entry *e, uint64_t now, char *b
     size_t len)
 {
 	char key[STICK_KEY_ESC_MAX];
+	uint64_t el = stick_elapsed(now, e->touched);
 	uint64_t exp = t->expire == 0 ? 0 : e->refs > 0 ? t->expire :
-	    t->expire - (now - e->touched);
+	    el < t->expire ? t->expire - el : 0;
 	size_t n;
 
 	stick_key_format(t, e, key, sizeof(key));

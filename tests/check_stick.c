@@ -205,6 +205,28 @@ START_TEST(test_expiry)
 }
 END_TEST
 
+/* A thread that read its clock before another stamped the entry passes a
+ * now older than touched: the entry is fresh, not expired long ago. */
+START_TEST(test_now_older_than_touched)
+{
+	struct stick_table *t = table(STICK_IP, 100, 30 * SEC, "conn_rate(10s)");
+	struct stick_key a = key(t, "10.0.0.1");
+	struct stick_entry *e = stick_ref(t, &a, T0 + 10 * SEC);
+	struct lines l = { .n = 0 };
+
+	stick_conn_start(t, e, T0 + 10 * SEC);
+	stick_unref(t, e, T0 + 10 * SEC);
+	ck_assert_uint_eq(stick_used(t, T0), 1);
+	ck_assert_uint_eq(stick_get(t, e, STICK_CONN_RATE, T0), 1);
+	stick_dump(t, NULL, T0, collect, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_ptr_nonnull(strstr(l.buf, " use=0 exp=30000 conn_rate(10000)=1\n"));
+	ck_assert_uint_eq(stick_used(t, T0 + 39 * SEC), 1);
+	ck_assert_uint_eq(stick_used(t, T0 + 40 * SEC), 0);
+	stick_table_free_list(t);
+}
+END_TEST
+
 START_TEST(test_counters_and_rates)
 {
 	struct stick_table *t = table(STICK_IP, 10, 0,
@@ -322,6 +344,7 @@ stick_suite(void)
 	tcase_add_test(tc, test_lru_eviction_at_size);
 	tcase_add_test(tc, test_held_entries_stay);
 	tcase_add_test(tc, test_expiry);
+	tcase_add_test(tc, test_now_older_than_touched);
 	tcase_add_test(tc, test_counters_and_rates);
 	tcase_add_test(tc, test_filters_and_dump);
 	tcase_add_test(tc, test_threads);
