@@ -13,6 +13,9 @@
  * space-separated part of the value), outside quotes and inside either
  * kind; an unset NAME is empty, and a quoted word left empty by it is
  * dropped. NAME is letters, digits and '_', not starting with a digit.
+ * Inside double quotes a '$' that starts no NAME ("$", "${}", "$1") or a
+ * brace left open ("${NAME", "${NAME:-x}") is an error, as HAProxy's;
+ * elsewhere such a '$' is literal.
  */
 #include "config.h"
 
@@ -85,11 +88,13 @@ conf_lex_escape(const char *line, size_t n, size_t *i, int dquoted, char *out, c
 
 /* A variable reference at line[i] == '$': its value (NULL when unset
  * and without a default), and how many bytes of line it takes; 0 when
- * line[i] does not start one (the '$' is then literal). */
+ * line[i] does not start one (the '$' is then literal outside double
+ * quotes, and an error inside them, as HAProxy's: why says which). */
 struct lex_var {
 	const char *val;
 	size_t len;		/* bytes of val */
 	int splat;		/* ${NAME[*]} */
+	const char *why;	/* when 0 is returned */
 };
 
 static size_t
@@ -101,8 +106,10 @@ conf_lex_var(const char *line, size_t n, size_t i, struct lex_var *v)
 
 	j += braced;
 	name = j;
+	v->why = "forbidden first char in environment variable name";
 	if (j >= n || !(isalpha((unsigned char)line[j]) || line[j] == '_'))
 		return 0;
+	v->why = "unmatched brace in environment variable name";
 	while (j < n && (isalnum((unsigned char)line[j]) || line[j] == '_'))
 		j++;
 	namelen = j - name;
@@ -255,7 +262,12 @@ conf_lex_split(struct conf_lex *lx, const char *line, size_t n,
 			snprintf(err, errlen, "NUL byte in the line (offset %zu)", i);
 			return -1;
 		}
-		if (ch == '$' && (k = conf_lex_var(line, n, i, &v)) > 0) {
+		if (ch == '$' && (k = conf_lex_var(line, n, i, &v)) == 0 && quote == '"') {
+			snprintf(err, errlen, "%s in '%.*s' (offset %zu)", v.why,
+			    (int)strcspn(line + i, "\" \t"), line + i, i);
+			return -1;
+		}
+		if (ch == '$' && k > 0) {
 			if (lex_word_start(&w) == -1 || lex_put_var(&w, &v, quote == '"') == -1)
 				return -1;
 			w.quoted |= quote != 0;

@@ -218,6 +218,39 @@ START_TEST(test_lexer_environment_variables)
 }
 END_TEST
 
+/* Malformed references inside double quotes are errors, as Debian's
+ * HAProxy 2.6.12 says ("unmatched brace", "forbidden first char"); outside
+ * quotes a lone '$' stays literal. */
+START_TEST(test_lexer_malformed_variables)
+{
+	static const char *const bad[][2] = {
+		{ "\"${SPL_PORT\"", "unmatched brace in environment variable name in '${SPL_PORT'" },
+		{ "\"$\"", "forbidden first char in environment variable name in '$'" },
+		{ "\"${}\"", "forbidden first char in environment variable name in '${}'" },
+		{ "\"${X:-y}\"", "unmatched brace in environment variable name in '${X:-y}'" },
+		{ "\"a$ b\"", "forbidden first char in environment variable name in '$'" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct conf_msgs errs = { 0 }, warns = { 0 };
+		char text[256];
+		struct conf *c;
+		char *all;
+
+		snprintf(text, sizeof(text), "listen app\n  bind 127.0.0.1:8000\n"
+		    "  server s 127.0.0.1:9000\n  description %s\n", bad[i][0]);
+		c = load(text, &errs, &warns);
+		all = joined(&errs);
+		ck_assert_msg(strstr(all, "t.cfg:4: ") != NULL && strstr(all, bad[i][1]) != NULL,
+		    "%s: %s", bad[i][0], all);
+		free(all);
+		conf_msgs_free(&errs);
+		conf_msgs_free(&warns);
+		conf_free(c);
+	}
+}
+END_TEST
+
 /* .if/.elif/.else/.endif as HAProxy 2.6: only the taken branch is read. */
 START_TEST(test_conditional_blocks)
 {
@@ -557,6 +590,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_listen_is_its_own_backend_and_binds_lists);
 	tcase_add_test(tc, test_lexer_quotes_comments_crlf_bom);
 	tcase_add_test(tc, test_lexer_environment_variables);
+	tcase_add_test(tc, test_lexer_malformed_variables);
 	tcase_add_test(tc, test_conditional_blocks);
 	tcase_add_test(tc, test_nul_byte_and_long_line_and_quote_errors);
 	tcase_add_test(tc, test_options_and_engines);
