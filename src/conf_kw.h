@@ -47,6 +47,7 @@ struct parser {
 	int sec;		/* SEC_* of the current section, 0 before any */
 	struct conf_proxy *px;	/* current proxy or defaults section */
 	int nerr;		/* errors added by this parse */
+	unsigned int nbinds;	/* bind addresses of this file, ranges counted by port */
 };
 
 /* Messages at the current file:line; an error is counted, and parsing

@@ -186,19 +186,33 @@ parse_other_opt(struct parser *p, const char *what, const struct other_opt *tab,
 	}
 }
 
-/* Add one bind address (port already a single number) with opts. */
-static void
-parse_bind_one(struct parser *p, const char *a, const struct conf_bind *opts)
+/* A file's bind addresses, a port range counting a bind per port: each is
+ * a listening socket per worker thread. Kubernetes' NodePort range
+ * (30000-32767) fits; a range of every port does not. */
+#define CONF_MAX_BINDS	4096
+
+/* Add one bind address (port already a single number) with opts at
+ * *tail, which then points past it. -1 when it is refused. */
+static int
+parse_bind_one(struct parser *p, const char *a, const struct conf_bind *opts,
+    struct conf_bind ***tail)
 {
-	struct conf_bind *b, **tail;
+	struct conf_bind *b;
 	char err[512];
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		return;
+	if (p->nbinds >= CONF_MAX_BINDS) {
+		parse_err(p, "bind: too many addresses in one file (at most %d, a port range "
+		    "counting one per port)", CONF_MAX_BINDS);
+		return -1;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		parse_err(p, "bind: out of memory");
+		return -1;
+	}
 	if (sockaddr_parse(a, SOCKADDR_F_ANY, &b->addr, err, sizeof(err)) == -1) {
 		parse_err(p, "bind: %s", err);
 		free(b);
-		return;
+		return -1;
 	}
 	b->backlog = opts->backlog;
 	b->v6only = opts->v6only;
@@ -207,26 +221,28 @@ parse_bind_one(struct parser *p, const char *a, const struct conf_bind *opts)
 	b->maxconn = opts->maxconn;
 	b->name = opts->name != NULL ? strdup(opts->name) : NULL;
 	b->line = p->line;
-	for (tail = &p->px->binds; *tail != NULL; tail = &(*tail)->next)
-		;
-	*tail = b;
+	**tail = b;
+	*tail = &b->next;
+	p->nbinds++;
+	return 0;
 }
 
 /* One address of a bind line: "ADDR:A-B" is a bind per port of A..B. */
 static void
-parse_bind_addr(struct parser *p, const char *a, const struct conf_bind *opts)
+parse_bind_addr(struct parser *p, const char *a, const struct conf_bind *opts,
+    struct conf_bind ***tail)
 {
 	const char *colon = strrchr(a, ':'), *dash;
 	unsigned long lo, hi;
 	char *end, buf[300];
 
 	if (colon == NULL || (dash = strchr(colon, '-')) == NULL) {
-		parse_bind_one(p, a, opts);
+		parse_bind_one(p, a, opts, tail);
 		return;
 	}
 	lo = strtoul(colon + 1, &end, 10);
 	if (end != dash || dash == colon + 1) {
-		parse_bind_one(p, a, opts);	/* reports the malformed port */
+		parse_bind_one(p, a, opts, tail);	/* reports the malformed port */
 		return;
 	}
 	hi = strtoul(dash + 1, &end, 10);
@@ -235,9 +251,17 @@ parse_bind_addr(struct parser *p, const char *a, const struct conf_bind *opts)
 		    "1 <= A <= B <= 65535)", a);
 		return;
 	}
+	if (hi - lo + 1 > CONF_MAX_BINDS - p->nbinds) {
+		parse_err(p, "bind: address '%s' is a range of %lu ports: too many for one file "
+		    "(at most %d bind addresses, a range counting one per port)", a, hi - lo + 1,
+		    CONF_MAX_BINDS);
+		return;
+	}
+	/* One error for the range, not one per port. */
 	for (unsigned long port = lo; port <= hi; port++) {
 		snprintf(buf, sizeof(buf), "%.*s:%lu", (int)(colon - a), a, port);
-		parse_bind_one(p, buf, opts);
+		if (parse_bind_one(p, buf, opts, tail) == -1)
+			break;
 	}
 }
 
@@ -247,7 +271,7 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 	static const char *const known[] = {
 		"accept-proxy", "backlog", "maxconn", "name", "tfo", "v4v6", "v6only",
 	};
-	struct conf_bind opts;
+	struct conf_bind opts, **tail;
 	uint64_t v;
 	char *list, *save = NULL, *tok;
 
@@ -288,10 +312,14 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 	}
 	/* The addresses are read even after a bad option, for their errors
 	 * too: the file is refused anyway. */
-	if ((list = strdup(argv[1])) == NULL)
+	if ((list = strdup(argv[1])) == NULL) {
+		parse_err(p, "bind: out of memory");
 		return;
+	}
+	for (tail = &p->px->binds; *tail != NULL; tail = &(*tail)->next)
+		;
 	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
-		parse_bind_addr(p, tok, &opts);
+		parse_bind_addr(p, tok, &opts, &tail);
 	free(list);
 }
 
