@@ -37,13 +37,32 @@ session_inspect_end(struct session *s)
 	s->insp.len = 0;
 }
 
+/* -1 with why set when the client's socket holds an error: a reset after
+ * bytes leaves them readable, so recv() alone does not tell it from a FIN. */
+static int
+session_inspect_error(struct session *s, short revents, char *why, size_t len)
+{
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (getsockopt(s->cfd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
+		err = errno;
+	if (err == 0 && (revents & POLLERR) == 0)
+		return 0;
+	snprintf(why, len, "client aborted during content inspection (%s)",
+	    strerror(err != 0 ? err : ECONNRESET));
+	return -1;
+}
+
 /* Peek at the socket: 0, or -1 when the client reset (why set). A FIN
- * with bytes before it leaves the bytes readable: poll tells the FIN. */
+ * with bytes before it leaves the bytes readable: poll tells the FIN,
+ * and a reset (POLLERR, SO_ERROR) from it. */
 static int
 session_inspect_peek(struct session *s, char *why, size_t len)
 {
 	struct pollfd p = { .fd = s->cfd, .events = POLLIN | POLLRDHUP };
 	ssize_t n = recv(s->cfd, s->insp.buf, SESS_INSPECT_MAX, MSG_PEEK | MSG_DONTWAIT);
+	int hup;
 
 	if (n == -1) {
 		switch (errno) {
@@ -59,7 +78,10 @@ session_inspect_peek(struct session *s, char *why, size_t len)
 	}
 	if ((size_t)n > s->insp.len)
 		s->insp.len = (size_t)n;
-	if (n == 0 || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))))
+	hup = poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	if ((n == 0 || hup) && session_inspect_error(s, p.revents, why, len) == -1)
+		return -1;
+	if (n == 0 || hup)
 		s->insp.shut = 1;
 	return 0;
 }

@@ -11,6 +11,7 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -383,6 +384,32 @@ def test_silent_client_rejected_by_wait_end():
     l = sp.wait_sessions(1)[0]
     check(l["term"] == "PR" and "after 0 bytes" in l["reason"], "%r" % l)
     check(sum(x.accepted for x in servers) == 0, "a server saw the silent client")
+    sp.stop()
+
+
+@test
+def test_client_reset_during_inspection_is_an_abort_not_a_fin():
+    """A reset after a few bytes leaves them readable: it must not pass
+    for a FIN, which makes the rules final and dials a server."""
+    tls = named("tls-server")
+    port = free_port()
+    sp = Splicer(HEAD + "frontend fe\n    bind 127.0.0.1:%d\n"
+                 "    tcp-request inspect-delay 2s\n"
+                 "    tcp-request content accept if { req.ssl_hello_type 1 }\n"
+                 "    default_backend be\nbackend be\n    server s %s\n" % (port, tls.addr))
+    hello = hello_bytes("rst.example")[0]
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    cport = s.getsockname()[1]
+    s.sendall(hello[:10])
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    l = session_of(sp, cport, timeout=5)
+    check(l["term"] == "CR" and l["server"] == "<NOSRV>" and l["tw"] == -1 and
+          l["tc"] == -1, "%r" % l)
+    check("client aborted during content inspection" in l["reason"], "%r" % l)
+    check(tls.accepted == 0, "a server was dialled for a client that reset")
+    # The same bytes then a FIN are judged on what came: accepted, served.
+    check(raw(port, hello[:10]) == b"tls-server", "a FIN after a cut hello was not served")
     sp.stop()
 
 
