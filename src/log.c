@@ -335,7 +335,7 @@ log_tcplog(const struct conf_proxy *fe, const struct log_tcp *t)
 	    sockaddr_print(t->cli, cli, sizeof(cli)),
 	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, (int)(t->accept_date.tv_usec / 1000),
-	    fe->name, t->backend != NULL ? t->backend : "<NONE>",
+	    fe->name, t->backend != NULL ? t->backend : fe->name,
 	    t->server != NULL ? t->server : "<NOSRV>", t->tw, t->tc, t->tt,
 	    t->bytes_down, t->term,
 	    t->actconn, t->feconn, t->beconn, t->srv_conn, t->retries, t->srv_queue, t->queue,

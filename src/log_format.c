@@ -359,7 +359,7 @@ lf_render_var(struct lf_out *o, const struct log_fmt_node *n, const char *fe,
 	case LF_SQ: lf_num(o, t->srv_queue, fl); break;
 	case LF_BQ: lf_num(o, t->queue, fl); break;
 	case LF_FT: case LF_F: lf_str(o, fe, fl); break;
-	case LF_BNAME: lf_str(o, t->backend != NULL ? t->backend : "<NONE>", fl); break;
+	case LF_BNAME: lf_str(o, t->backend != NULL ? t->backend : fe, fl); break;
 	case LF_SNAME: lf_str(o, t->server != NULL ? t->server : "<NOSRV>", fl); break;
 	case LF_ID: lf_num(o, t->id, fl); break;
 	case LF_PID: lf_num(o, (long long)getpid(), fl); break;

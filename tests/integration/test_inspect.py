@@ -315,6 +315,8 @@ def test_reject_rules_and_random_bytes_never_reach_a_server():
     check(rejected, "no session was rejected: %r" % ls[:3])
     for l in rejected:
         check("rejected by the tcp-request content rule at line" in l["reason"], "%r" % l)
+        # No backend chosen: HAProxy logs the frontend's name, f/<NOSRV>.
+        check(l["backend"] == "mux" and l["server"] == "<NOSRV>", "%r" % l)
     check(sum(s.accepted for s in servers) == len(ls) - len(rejected),
           "servers saw %d sessions, %d were not rejected" %
           (sum(s.accepted for s in servers), len(ls) - len(rejected)))

@@ -226,6 +226,35 @@ def test_log_format_gives_haproxys_line_exactly_and_a_json_line():
 
 
 @test
+def test_no_backend_chosen_logs_the_frontend_name():
+    # HAProxy's stream starts with the frontend as its backend: a content
+    # reject logs "f f/<NOSRV>", in tcplog and in %b alike.
+    log = Syslog()
+    p, q = free_port(), free_port()
+    sp = Splicer("global\n    log stderr local0 info\n    log 127.0.0.1:%d local0 info\n"
+                 "defaults\n    mode tcp\n    log global\n    timeout connect 1s\n"
+                 "    timeout client 10s\n    timeout server 10s\n"
+                 "frontend lf\n    bind 127.0.0.1:%d\n    log-format \"lf %%ft %%b/%%s %%ts\"\n"
+                 "    tcp-request content reject\n    default_backend app\n"
+                 "frontend tl\n    bind 127.0.0.1:%d\n    option tcplog\n"
+                 "    tcp-request content reject\n    default_backend app\n"
+                 "backend app\n    server s1 127.0.0.1:1\n" % (log.port, p, q))
+    for port in (p, q):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.settimeout(10)
+        try:
+            s.recv(1)
+        except OSError:
+            pass
+        s.close()
+    wait_until(lambda: any("lf lf lf/<NOSRV> PR" in l for l in log.lines) and
+               any(" tl tl/<NOSRV> " in l for l in log.lines), 10,
+               "frontend names in %r" % log.lines)
+    check(sp.stop() == 0, "exit code")
+    log.close()
+
+
+@test
 def test_log_format_errors_name_the_variable():
     for fmt, want in (("%ci %zz", "'%zz'"), ("%{+W}ci", "'+W'"), ("%[nope]", "'%[nope]'"),
                       ("%{+Q ci", "'{' without '}'")):
