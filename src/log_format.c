@@ -22,7 +22,7 @@
 
 enum lf_var {
 	LF_CI, LF_CP, LF_FI, LF_FP, LF_BI, LF_BP, LF_SI, LF_SP,
-	LF_T_LOCAL, LF_TR, LF_T_GMT, LF_TS, LF_MS,
+	LF_T_LOCAL, LF_TR, LF_T_GMT, LF_T_LOCALZ, LF_TS, LF_MS,
 	LF_TW, LF_TC, LF_TT, LF_TA, LF_B, LF_U, LF_STATE,
 	LF_AC, LF_FC, LF_BC, LF_SC, LF_RC, LF_SQ, LF_BQ,
 	LF_FT, LF_F, LF_BNAME, LF_SNAME, LF_ID, LF_PID, LF_HOST,
@@ -33,13 +33,13 @@ static const struct {
 	const char *name;
 	enum lf_var var;
 } lf_names[] = {
-	/* longest first where one name begins another */
+	/* names are read whole ([A-Za-z0-9_]*, as HAProxy) and matched exactly */
 	{ "ci", LF_CI }, { "cp", LF_CP }, { "fi", LF_FI }, { "fp", LF_FP }, { "bi", LF_BI },
 	{ "bp", LF_BP }, { "si", LF_SI }, { "sp", LF_SP }, { "tr", LF_TR }, { "ts", LF_STATE },
 	{ "Ts", LF_TS }, { "ms", LF_MS }, { "Tw", LF_TW }, { "Tc", LF_TC }, { "Tt", LF_TT },
 	{ "Ta", LF_TA }, { "ac", LF_AC }, { "fc", LF_FC }, { "bc", LF_BC }, { "sc", LF_SC },
 	{ "rc", LF_RC }, { "sq", LF_SQ }, { "bq", LF_BQ }, { "ft", LF_FT }, { "ID", LF_ID },
-	{ "pid", LF_PID }, { "t", LF_T_LOCAL }, { "T", LF_T_GMT }, { "B", LF_B }, { "U", LF_U },
+	{ "pid", LF_PID }, { "t", LF_T_LOCAL }, { "T", LF_T_GMT }, { "Tl", LF_T_LOCALZ }, { "B", LF_B }, { "U", LF_U },
 	{ "f", LF_F }, { "b", LF_BNAME }, { "s", LF_SNAME }, { "H", LF_HOST },
 };
 
@@ -138,17 +138,21 @@ lf_var_at(const char **s, enum lf_var *var, char *err, size_t errlen)
 		    end != NULL ? (int)(end - p + 1) : (int)strlen(p), p);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(lf_names) / sizeof(*lf_names); i++) {
-		size_t n = strlen(lf_names[i].name);
+	size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 
-		if (strncmp(p, lf_names[i].name, n) == 0) {
+	for (size_t i = 0; i < sizeof(lf_names) / sizeof(*lf_names); i++) {
+		if (strlen(lf_names[i].name) == n && strncmp(p, lf_names[i].name, n) == 0) {
 			*var = lf_names[i].var;
 			*s = p + n;
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "log-format: unknown or non-TCP variable '%%%.*s'",
-	    (int)strcspn(p, " %\"[]{}/:,"), p);
+	if (n == 0)
+		snprintf(err, errlen, "log-format: '%%' without a variable name (write %%%% for "
+		    "a percent sign)");
+	else
+		snprintf(err, errlen, "log-format: unknown, HTTP-only or unsupported variable "
+		    "'%%%.*s'", (int)n, p);
 	return -1;
 }
 
@@ -278,7 +282,8 @@ lf_addr(struct lf_out *o, const struct sockaddr *sa, int port, unsigned int flag
 	lf_str(o, host, flags);
 }
 
-/* %t (local, with ms) or %T (GMT, with the zone) of the accept date. */
+/* %t (local, with ms), %T (GMT, with the zone) or %Tl (local, with the
+ * zone: gmt == 2) of the accept date. */
 static void
 lf_date(struct lf_out *o, const struct timeval *tv, int gmt, unsigned int flags)
 {
@@ -287,17 +292,22 @@ lf_date(struct lf_out *o, const struct timeval *tv, int gmt, unsigned int flags)
 	char b[64];
 	struct tm tm;
 
-	if (gmt)
+	if (gmt == 1)
 		gmtime_r(&tv->tv_sec, &tm);
 	else
 		localtime_r(&tv->tv_sec, &tm);
-	if (gmt)
-		snprintf(b, sizeof(b), "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
-		    mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	else
+	if (gmt) {
+		char zone[8] = "+0000";
+
+		if (gmt == 2)
+			strftime(zone, sizeof(zone), "%z", &tm);
+		snprintf(b, sizeof(b), "%02d/%s/%04d:%02d:%02d:%02d %s", tm.tm_mday,
+		    mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, zone);
+	} else {
 		snprintf(b, sizeof(b), "%02d/%s/%04d:%02d:%02d:%02d.%03d", tm.tm_mday,
 		    mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		    (int)(tv->tv_usec / 1000));
+	}
 	lf_str(o, b, flags);
 }
 
@@ -343,6 +353,7 @@ lf_render_var(struct lf_out *o, const struct log_fmt_node *n, const char *fe,
 		break;
 	case LF_T_LOCAL: case LF_TR: lf_date(o, &t->accept_date, 0, fl); break;
 	case LF_T_GMT: lf_date(o, &t->accept_date, 1, fl); break;
+	case LF_T_LOCALZ: lf_date(o, &t->accept_date, 2, fl); break;
 	case LF_TS: lf_num(o, (long long)t->accept_date.tv_sec, fl); break;
 	case LF_MS: lf_num(o, (long long)(t->accept_date.tv_usec / 1000), fl); break;
 	case LF_TW: lf_num(o, t->tw, fl); break;

@@ -4,7 +4,7 @@
  *
  * Variables: %ci %cp client, %fi %fp frontend (the address it accepted
  * on), %bi %bp splicer's side toward the server, %si %sp server; %t %tr
- * accept date (local, ms), %T (GMT), %Ts (epoch s), %ms; %Tw %Tc %Tt
+ * accept date (local, ms), %T (GMT), %Tl (local, zone), %Ts (epoch s), %ms; %Tw %Tc %Tt
  * (%Ta = %Tt) ms queued, connecting, in all; %B bytes to the client, %U
  * to the server; %ts termination state; %ac %fc %bc %sc %rc connections
  * and retries; %sq %bq queues; %ft %f frontend, %b backend, %s server;

@@ -202,7 +202,8 @@ def test_log_format_gives_haproxys_line_exactly_and_a_json_line():
                  "    log-format '{\"client\":%%{+Q}ci,\"port\":%%cp,\"front\":\"%%fi:%%fp\","
                  "\"server\":\"%%si:%%sp\",\"up\":%%U,\"down\":%%B,\"state\":%%{+Q}ts,"
                  "\"fe\":%%{+Q}f,\"be\":%%{+Q}b,\"srv\":%%{+Q}s,\"retries\":%%rc,\"id\":%%ID,"
-                 "\"engine\":%%{+Q}[engine],\"reason\":%%{+Q}[reason],\"pct\":\"100%%%%\"}'\n"
+                 "\"tl\":\"%%Tl\",\"engine\":%%{+Q}[engine],\"reason\":%%{+Q}[reason],"
+                 "\"pct\":\"100%%%%\"}'\n"
                  "backend app\n    server s1 %s\n" % (log.port, p, HAPROXY_TCPLOG, q, srv.addr))
     ports = traffic("127.0.0.1:%d" % p, 2)
     jports = traffic("127.0.0.1:%d" % q, 1)
@@ -221,6 +222,7 @@ def test_log_format_gives_haproxys_line_exactly_and_a_json_line():
     check(j["be"] == "app" and j["srv"] == "s1" and j["retries"] == 0 and j["id"] >= 1, j)
     check(j["engine"] in ("splice", "sockmap", "splice/sockmap") and j["reason"], j)
     check(j["pct"] == "100%", j)
+    check(re.match(r"\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$", j["tl"]), j)
     check(sp.stop() == 0, "exit code")
     log.close()
 
@@ -257,7 +259,9 @@ def test_no_backend_chosen_logs_the_frontend_name():
 @test
 def test_log_format_errors_name_the_variable():
     for fmt, want in (("%ci %zz", "'%zz'"), ("%{+W}ci", "'+W'"), ("%[nope]", "'%[nope]'"),
-                      ("%{+Q ci", "'{' without '}'")):
+                      ("%{+Q ci", "'{' without '}'"), ("%Th", "'%Th'"), ("%Tu", "'%Tu'"),
+                      ("%Td", "'%Td'"), ("%tsc", "'%tsc'"), ("%trg", "'%trg'"),
+                      ("%trl", "'%trl'"), ("%cix", "'%cix'")):
         sp = Splicer("defaults\n    mode tcp\nfrontend f\n    bind 127.0.0.1:%d\n"
                      "    log-format \"%s\"\n    default_backend b\n"
                      "backend b\n    server s 127.0.0.1:1\n" % (free_port(), fmt),
