@@ -17,6 +17,7 @@
 #include "conf_health.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
+#include "conf_statspage.h"
 
 void
 conf_msgs_add(struct conf_msgs *m, const char *fmt, ...)
@@ -108,6 +109,7 @@ conf_free_proxy(struct conf_proxy *px)
 	shaper_group_free_list(px->shapers);
 	acl_free_list(px->acls);
 	free(px->default_backend);
+	conf_statspage_free(px->page);
 	free(px->name);
 	free(px);
 }
@@ -121,6 +123,12 @@ conf_free(struct conf *c)
 		struct conf_proxy *px = c->proxies;
 
 		c->proxies = px->next;
+		conf_free_proxy(px);
+	}
+	while (c->stats_pages != NULL) {
+		struct conf_proxy *px = c->stats_pages;
+
+		c->stats_pages = px->next;
 		conf_free_proxy(px);
 	}
 	while (c->defaults != NULL) {

@@ -239,6 +239,20 @@ enum {
 
 struct log_fmt;
 
+/* The "stats" and "monitor-uri" lines of a proxy: a "mode http" proxy that
+ * has nothing else is the HTML stats page (statspage.c). */
+#define CONF_STATS_AUTH_MAX 16
+struct conf_statspage {
+	int enabled;			/* "stats enable" or any stats line but admin */
+	char *uri;			/* "stats uri", or NULL: /haproxy?stats */
+	char *realm;			/* "stats realm", or NULL */
+	char *auth[CONF_STATS_AUTH_MAX];	/* "stats auth USER:PASS" */
+	int nauth;
+	unsigned int refresh_s;		/* "stats refresh"; 0: none */
+	int hide_version;		/* "stats hide-version" */
+	char *monitor_uri;		/* "monitor-uri", or NULL */
+};
+
 struct conf_proxy {
 	char *name;
 	unsigned int cap;		/* CONF_PX_* */
@@ -288,6 +302,8 @@ struct conf_proxy {
 	struct persist_stick *stick_rules;	/* "stick match|on|store-request", in order */
 	struct persist_use *use_servers;	/* "use-server", in order */
 	struct persist_if *persist_ifs;	/* "force-persist" and "ignore-persist" */
+	struct conf_statspage *page;	/* its "stats" and "monitor-uri" lines, or NULL */
+	int http_lines;			/* HTTP-only lines other than those */
 
 	struct conf_proxy *next;
 
@@ -348,7 +364,7 @@ struct conf_global {
 	long long uid;			/* uid to run as after binding; -1 = keep */
 	long long gid;			/* gid to run as after binding; -1 = keep */
 	char *chroot;			/* directory to chroot into, or NULL */
-	int user_line, group_line;	/* for messages */
+	int user_line, group_line, chroot_line;	/* for messages */
 	struct shaper_group *total[2];	/* "bandwidth-limit total": up, down; or NULL */
 	uint64_t promote_bytes;		/* tune.sockmap.promote-bytes */
 	uint64_t promote_max_rate;	/* tune.sockmap.promote-max-rate, bits/s */
@@ -371,6 +387,7 @@ struct conf {
 	struct conf_global global;
 	struct conf_proxy *proxies;	/* frontends, backends and listens, in file order */
 	struct conf_proxy *defaults;	/* every defaults section, newest first */
+	struct conf_proxy *stats_pages;	/* the stats page proxies, out of proxies */
 	char **files;			/* names of the files read, for error messages */
 	int nfiles;
 };

@@ -256,7 +256,8 @@ conf_check_privileges(struct conf *c, int flags, struct conf_msgs *errs)
 		}
 	}
 	if (g->chroot != NULL && (stat(g->chroot, &st) == -1 || !S_ISDIR(st.st_mode))) {
-		conf_msgs_add(errs, "%s: chroot '%s' is not a directory", file, g->chroot);
+		conf_msgs_add(errs, "%s:%d: chroot '%s' is not a directory", file, g->chroot_line,
+		    g->chroot);
 		nerr++;
 	}
 	if (g->metrics != NULL && sockaddr_is_unresolved(g->metrics) &&
@@ -396,7 +397,7 @@ conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *
 	conf_check_timeouts(c, warns);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next)
 		nfe += (px->cap & CONF_PX_FE) != 0;
-	if (nfe == 0 && c->nfiles > 0) {
+	if (nfe == 0 && c->stats_pages == NULL && c->nfiles > 0) {
 		conf_msgs_add(errs, "%s: no frontend or listen section: nothing to do",
 		    c->files[0]);
 		nerr++;

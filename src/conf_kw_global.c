@@ -179,6 +179,8 @@ kw_global_string(struct parser *p, int argc, char **argv)
 		p->conf->global.user_line = p->line;
 	else if (strcmp(argv[0], "group") == 0)
 		p->conf->global.group_line = p->line;
+	else
+		p->conf->global.chroot_line = p->line;
 }
 
 /* "spread-checks N": conf_health.c. */

@@ -23,6 +23,7 @@
 #include "conf_httpchk.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
+#include "conf_statspage.h"
 #include "units.h"
 
 /* ---- proxy sections ---- */
@@ -46,6 +47,26 @@ kw_px_mode(struct parser *p, int argc, char **argv)
 	p->px->mode_http = strcmp(argv[1], "http") == 0;
 	p->px->mode_file = p->file;
 	p->px->mode_line = p->line;
+}
+
+/* "stats ..." and "monitor-uri PATH": in a proxy in mode http, the stats
+ * page (if the proxy turns out to hold nothing else, parse_end_proxy);
+ * elsewhere inert, as in HAProxy's TCP proxies. */
+void
+kw_px_stats(struct parser *p, int argc, char **argv)
+{
+	char err[256], warn[256];
+
+	if (!p->px->mode_http || (p->px->cap & CONF_PX_DEF)) {
+		parse_warn(p, "'%s' has no effect %s: it is HTTP-only, and HAProxy ignores it in "
+		    "a TCP proxy (splicer serves it in a listen or frontend in mode http)", argv[0],
+		    parse_where(p, err, sizeof(err)));
+		return;
+	}
+	if (conf_statspage_parse(p->px, argc, argv, err, sizeof(err), warn, sizeof(warn)) == -1)
+		parse_err(p, "%s", err);
+	else if (warn[0] != '\0')
+		parse_warn(p, "%s", warn);
 }
 
 void

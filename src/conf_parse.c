@@ -31,6 +31,7 @@
 #include "conf_httpchk.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
+#include "conf_statspage.h"
 #include "units.h"
 
 void
@@ -422,6 +423,7 @@ static const struct kw proxy_kws[] = {
 	{ "log-format",      SEC_FE_SIDE,                 kw_px_log_format },
 	{ "maxconn",         SEC_FE_SIDE,                 kw_px_maxconn },
 	{ "mode",            SEC_ANY_PROXY,               kw_px_mode },
+	{ "monitor-uri",     SEC_ANY_PROXY,               kw_px_stats },
 	{ "no",              SEC_ANY_PROXY,               kw_px_no },
 	{ "option",          SEC_ANY_PROXY,               kw_px_option },
 	{ "rate-limit",      SEC_FE_SIDE,                 kw_px_rate_limit },
@@ -430,6 +432,7 @@ static const struct kw proxy_kws[] = {
 	{ "srvtcpka-cnt",    SEC_BE_SIDE,                 kw_px_tcpka },
 	{ "srvtcpka-idle",   SEC_BE_SIDE,                 kw_px_tcpka },
 	{ "srvtcpka-intvl",  SEC_BE_SIDE,                 kw_px_tcpka },
+	{ "stats",           SEC_ANY_PROXY,               kw_px_stats },
 	{ "stick",           SEC_BACKEND | SEC_LISTEN,    kw_px_stick },
 	{ "stick-table",     SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN, kw_px_stick_table },
 	{ "tcp-check",       SEC_BE_SIDE,                 kw_px_tcp_check },
@@ -507,7 +510,6 @@ static const struct inert_kw inert_kws[] = {
 	{ "http-reuse",                    SEC_ANY_PROXY, INERT_HTTP },
 	{ "http-send-name-header",         SEC_ANY_PROXY, INERT_HTTP },
 	{ "monitor",                       SEC_ANY_PROXY, INERT_HTTP },
-	{ "monitor-uri",                   SEC_ANY_PROXY, INERT_HTTP },
 	{ "redirect",                      SEC_ANY_PROXY, INERT_HTTP },
 	{ "ssl-default-bind-ciphers",      SEC_GLOBAL,    INERT_TLS },
 	{ "ssl-default-bind-ciphersuites", SEC_GLOBAL,    INERT_TLS },
@@ -523,7 +525,6 @@ static const struct inert_kw inert_kws[] = {
 	{ "ssl-engine",                    SEC_GLOBAL,    INERT_TLS },
 	{ "ssl-mode-async",                SEC_GLOBAL,    INERT_TLS },
 	{ "ssl-server-verify",             SEC_GLOBAL,    INERT_TLS },
-	{ "stats",                         SEC_ANY_PROXY, INERT_HTTP },
 	{ "tune.h2.",                      SEC_GLOBAL,    INERT_HTTP },
 	{ "tune.http.",                    SEC_GLOBAL,    INERT_HTTP },
 	{ "tune.maxrewrite",               SEC_GLOBAL,    INERT_HTTP },
@@ -672,6 +673,18 @@ parse_end_proxy(struct parser *p)
 
 	if (px == NULL || (px->cap & CONF_PX_DEF) || !px->mode_http)
 		return;
+	if (conf_statspage_only(px)) {
+		struct conf_proxy **at = &p->conf->proxies, **tail = &p->conf->stats_pages;
+
+		while (*at != px)
+			at = &(*at)->next;
+		*at = px->next;
+		while (*tail != NULL)
+			tail = &(*tail)->next;
+		*tail = px;
+		px->next = NULL;
+		return;
+	}
 	p->line = px->line;
 	if (px->mode_file == p->file && px->mode_line > px->line)
 		p->line = px->mode_line;
@@ -816,6 +829,8 @@ parse_keyword(struct parser *p, int argc, char **argv)
 	if ((ik = parse_find_inert(argv[0], p->sec)) != NULL) {
 		parse_warn(p, "'%s' has no effect %s: %s", argv[0],
 		    parse_where(p, where, sizeof(where)), ik->why);
+		if (p->px != NULL)
+			p->px->http_lines = 1;
 		return;
 	}
 	/* A global keyword in a proxy, or the reverse. */

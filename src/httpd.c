@@ -10,7 +10,8 @@
 #include "httpd.h"
 
 struct evhttp *
-httpd_start(struct event_base *base, int fd, void (*cb)(struct evhttp_request *, void *))
+httpd_start(struct event_base *base, int fd, void (*cb)(struct evhttp_request *, void *),
+    void *arg)
 {
 	struct evhttp *http = evhttp_new(base);
 
@@ -22,7 +23,7 @@ httpd_start(struct event_base *base, int fd, void (*cb)(struct evhttp_request *,
 	evhttp_set_timeout(http, 10);
 	evhttp_set_max_headers_size(http, 8192);
 	evhttp_set_max_body_size(http, 1024);
-	evhttp_set_gencb(http, cb, NULL);
+	evhttp_set_gencb(http, cb, arg);
 	if (evhttp_accept_socket(http, fd) == -1) {
 		evhttp_free(http);
 		close(fd);

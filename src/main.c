@@ -38,6 +38,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "statspage.h"
 #include "notify.h"
 #include "pidfile.h"
 #include "pipe_pool.h"
@@ -429,6 +430,9 @@ main_reload(void)
 	if (!main_same_stats(&old->global, &n->global))
 		log_warning("reload: the 'stats' lines changed; the admin sockets, metrics "
 		    "address and stats file stay as they were started until splicer restarts");
+	if (statspage_changed(n))
+		log_warning("reload: the stats page proxies changed; the pages stay as they "
+		    "were started until splicer restarts");
 	maxconn = main_maxconn(n);
 	if (log_open(n->global.logs, err, sizeof(err)) == -1)
 		goto failed_msg;
@@ -693,6 +697,7 @@ main_stop_services(void)
 	probe_stop();
 	admin_stop();
 	metrics_stop();
+	statspage_stop();
 	stats_file_stop();
 }
 
@@ -749,6 +754,7 @@ main_open(struct conf *c, const struct main_args *a, unsigned int maxconn)
 	}
 	main_sockmap(c, "");
 	if (admin_bind(c, err, sizeof(err)) == -1 || metrics_bind(c, err, sizeof(err)) == -1 ||
+	    statspage_bind(c, err, sizeof(err)) == -1 ||
 	    probe_bind(c, err, sizeof(err)) == -1 || stats_file_open(c, err, sizeof(err)) == -1 ||
 	    /* Give up root once the sockets and logs are open. */
 	    notify_check_chroot(c->global.chroot, err, sizeof(err)) == -1 ||
@@ -795,6 +801,7 @@ main_start(struct conf *c, unsigned int maxconn, struct event *sigs[4])
 	main_proc.started_us = clock_now_us();
 	if (admin_start(main_base, main_show_info, main_maxconn_fds) == -1 ||
 	    metrics_start(main_base, &main_proc) == -1 || probe_start(main_base) == -1 ||
+	    statspage_start(main_base) == -1 ||
 	    stats_file_start(main_base) == -1) {
 		log_alert("cannot watch the admin sockets or the metrics address");
 		return -1;

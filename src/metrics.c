@@ -310,7 +310,7 @@ metrics_start(struct event_base *base, const struct metrics_process *proc)
 	if (metrics_fd == -1)
 		return 0;
 	metrics_proc = proc;
-	metrics_http = httpd_start(base, metrics_fd, metrics_on_request);
+	metrics_http = httpd_start(base, metrics_fd, metrics_on_request, NULL);
 	metrics_fd = -1;	/* evhttp's now, or closed */
 	if (metrics_http == NULL)
 		return -1;

@@ -133,7 +133,7 @@ probe_start(struct event_base *base)
 {
 	if (probe_fd == -1)
 		return 0;
-	probe_http = httpd_start(base, probe_fd, probe_on_request);
+	probe_http = httpd_start(base, probe_fd, probe_on_request, NULL);
 	probe_fd = -1;	/* evhttp's now, or closed */
 	if (probe_http == NULL)
 		return -1;
