@@ -314,7 +314,7 @@ START_TEST(test_content_rules_wait_accept_reject)
 	int argc;
 
 	ck_assert_ptr_nonnull(r1.act);
-	ck_assert_ptr_null(acl_action_find("track-sc0", ACL_RULE_CONTENT));
+	ck_assert_ptr_null(acl_action_find("no-such-action", ACL_RULE_CONTENT));
 	snprintf(buf, sizeof(buf), "if { req.ssl_hello_type 1 }");
 	argc = words(buf, argv, 8);
 	ck_assert_ptr_nonnull(r1.cond = acl_parse_cond(&l, argc, argv, err, sizeof(err)));
