@@ -263,8 +263,13 @@ conf_lex_split(struct conf_lex *lx, const char *line, size_t n,
 			return -1;
 		}
 		if (ch == '$' && (k = conf_lex_var(line, n, i, &v)) == 0 && quote == '"') {
-			snprintf(err, errlen, "%s in '%.*s' (offset %zu)", v.why,
-			    (int)strcspn(line + i, "\" \t"), line + i, i);
+			size_t e = i;
+
+			/* The line is not a C string: the reference ends at n too. */
+			while (e < n && line[e] != '"' && line[e] != ' ' && line[e] != '\t')
+				e++;
+			snprintf(err, errlen, "%s in '%.*s' (offset %zu)", v.why, (int)(e - i),
+			    line + i, i);
 			return -1;
 		}
 		if (ch == '$' && k > 0) {
