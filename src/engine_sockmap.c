@@ -594,8 +594,11 @@ sm_next_read(struct flow *f, const struct sm_flow *v, size_t want, size_t *n, in
 	*skip = 0;
 	if (f->k.skips == v->nskips)
 		return 0;
-	if (v->nskips - f->k.skips > SM_SKIPS) {
-		log_err("sockmap: more than %d overlapping skbs on fd %d before they were read: "
+	/* SM_SKIPS outstanding is already too many: the program writes record
+	 * n into slot n % SM_SKIPS before it counts it, so the slot this read
+	 * needs may be the one being overwritten by the next record. */
+	if (v->nskips - f->k.skips >= SM_SKIPS) {
+		log_err("sockmap: %d or more overlapping skbs on fd %d before they were read: "
 		    "the session is reset", SM_SKIPS, f->src);
 		__atomic_add_fetch(&sm_st.doubled, 1, __ATOMIC_RELAXED);
 		errno = EPROTO;
