@@ -10,7 +10,9 @@
  *
  *   FAULT_<CALL>=ERRNO[:every=N][:count=K][:after=A]
  *	CALL is SPLICE, ACCEPT4, PIPE2, SOCKET, CONNECT, SEND, RECV or
- *	MALLOC (malloc, calloc and realloc answer NULL: use ENOMEM).
+ *	MALLOC (malloc, calloc and realloc answer NULL: use ENOMEM; only
+ *	in the variant built with -DFAULTSHIM_MALLOC, which a sanitized
+ *	build cannot load, its allocator owning every block).
  *	Calls are counted from the moment the rule was read; a call fails
  *	when it is past the first A, its number is a multiple of N (1 if
  *	not given), and fewer than K (unlimited if not given) have failed.
@@ -501,6 +503,7 @@ fopen(const char *path, const char *mode)
 	return real(path, mode);
 }
 
+#ifdef FAULTSHIM_MALLOC
 /* malloc(), calloc() and realloc() answering NULL (FAULT_MALLOC), through
  * glibc's own allocator otherwise. free() is glibc's: nothing to wrap.
  * The shim's own allocations (in_shim) never fail. */
@@ -525,3 +528,4 @@ realloc(void *p, size_t size)
 {
 	return fault_hit(F_MALLOC) ? NULL : __libc_realloc(p, size);
 }
+#endif /* FAULTSHIM_MALLOC */

@@ -564,28 +564,39 @@ def run():
     sys.exit(1 if failed else 0)
 
 
-def shim_path():
-    """The fault shim make check builds; built here when run by hand."""
+_malloc_shim = []
+
+
+def shim_path(malloc=False):
+    """The fault shim make check builds; built here when run by hand.
+    malloc: the variant that also wraps malloc, calloc and realloc (built
+    here, for the tests that want it: under ASan, whose allocator must
+    own every block, it cannot be used)."""
     p = os.environ.get("SPLICER_FAULTSHIM") or os.path.join(
         os.path.dirname(os.path.abspath(SPLICER)), "..", "tests", "faultshim.so")
-    if os.path.exists(p):
+    if not malloc and os.path.exists(p):
         return p
+    if malloc and _malloc_shim:
+        return _malloc_shim[0]
     out = os.path.join(tempfile.mkdtemp(prefix="faultshim-"), "faultshim.so")
-    r = subprocess.run(["cc", "-std=gnu11", "-O2", "-shared", "-fPIC", "-o", out,
-                        os.path.join(SRCDIR, "tests", "faultshim.c"), "-ldl", "-lpthread"],
+    r = subprocess.run(["cc", "-std=gnu11", "-O2", "-shared", "-fPIC", "-o", out] +
+                       (["-DFAULTSHIM_MALLOC"] if malloc else []) +
+                       [os.path.join(SRCDIR, "tests", "faultshim.c"), "-ldl", "-lpthread"],
                        capture_output=True, text=True)
     check(r.returncode == 0, "building the fault shim: " + r.stderr)
+    if malloc:
+        _malloc_shim.append(out)
     return out
 
 
 class Faults:
     """splicer under the shim; set() switches the rules while it runs."""
 
-    def __init__(self):
+    def __init__(self, malloc=False):
         d = tempfile.mkdtemp(prefix="splicer-faults-")
         self.file = os.path.join(d, "rules")
         self.logpath = os.path.join(d, "injected")
-        env = dict(LD_PRELOAD=shim_path(), FAULT_FILE=self.file, FAULT_LOG=self.logpath)
+        env = dict(LD_PRELOAD=shim_path(malloc), FAULT_FILE=self.file, FAULT_LOG=self.logpath)
         if SANITIZED:
             # ASan wants its runtime first; the shim only wraps calls.
             env["ASAN_OPTIONS"] = os.environ.get(

@@ -220,13 +220,14 @@ def test_upstream_killed_mid_transfer(engine):
 # ---- system calls failing ----
 
 def fault_run(engine, rules, n=6, size=MIB, extra="", global_extra="", check_all=True,
-              unlogged=None):
+              unlogged=None, malloc=False):
     """splicer under the shim with `rules` switched on while n sessions
     run, then off; then n more sessions. Returns (splicer, faults,
     sessions during the fault, sessions after). unlogged: a message of
     splicer's log that stands for a connection refused before it became
-    a session (so it has no session line)."""
-    fl = Faults()
+    a session (so it has no session line). malloc: the shim that wraps the
+    allocator too."""
+    fl = Faults(malloc)
     srv = PeerServer(pace=0.002)
     port = free_port()
     spl = Splicer(base_conf(addr(port), srv.addr, engine, extra=extra, global_extra=global_extra),
@@ -347,7 +348,7 @@ def test_malloc_failing_closes_sessions_not_the_process(engine):
         raise Skip("ASan's allocator comes before any LD_PRELOAD malloc")
     spl, fl, srv, during, after = fault_run(
         engine, ["FAULT_MALLOC=ENOMEM:every=2"], n=12, size=256 * 1024, check_all=False,
-        unlogged="out of memory for a new session")
+        unlogged="out of memory for a new session", malloc=True)
     hit = [l for l in fl.injected() if l.startswith("MALLOC")]
     check(hit, "no allocation failed")
     check(spl.proc.poll() is None, "splicer died under malloc failures")
