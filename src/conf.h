@@ -15,6 +15,7 @@ struct backend_waiter;
 struct check_spec;
 struct conf_httpchk;
 struct acl;
+struct acl_cond;
 struct acl_rule;
 struct shaper_group;
 struct shaper_rule;
@@ -251,6 +252,9 @@ struct conf_statspage {
 	unsigned int refresh_s;		/* "stats refresh"; 0: none */
 	int hide_version;		/* "stats hide-version" */
 	char *monitor_uri;		/* "monitor-uri", or NULL */
+	struct acl_cond **fail;		/* "monitor fail if|unless COND": the monitor-uri
+					 * answers 503 while any holds */
+	int nfail;
 };
 
 struct conf_proxy {

@@ -356,19 +356,31 @@ conf_check_rule_payload(struct conf_proxy *px, const struct acl_rule *rules,
 	}
 }
 
+/* The fetches' proxy and server names of px's ACLs; 1 if one is not known. */
+static int
+conf_check_acl_names(struct conf *c, struct conf_proxy *px, struct conf_msgs *errs)
+{
+	int line;
+	char err[512];
+
+	if (acl_resolve(px->acls, c, px, &line, err, sizeof(err)) == 0)
+		return 0;
+	conf_msgs_add(errs, "%s:%d: %s '%s': %s", px->file, line ? line : px->line,
+	    conf_proxy_kind(px), px->name, err);
+	return 1;
+}
+
 /* The fetches' proxy and server names are known once every section is. */
 static int
 conf_check_acls(struct conf *c, struct conf_msgs *errs, struct conf_msgs *warns)
 {
-	int nerr = 0, line;
-	char err[512];
+	int nerr = 0;
 
+	/* The stats pages' only rules are their "monitor fail" conditions. */
+	for (struct conf_proxy *px = c->stats_pages; px != NULL; px = px->next)
+		nerr += conf_check_acl_names(c, px, errs);
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
-		if (acl_resolve(px->acls, c, px, &line, err, sizeof(err)) == -1) {
-			conf_msgs_add(errs, "%s:%d: %s '%s': %s", px->file, line ? line : px->line,
-			    conf_proxy_kind(px), px->name, err);
-			nerr++;
-		}
+		nerr += conf_check_acl_names(c, px, errs);
 		conf_check_rule_payload(px, px->tcp_conn_rules, "", 1, warns);
 		conf_check_rule_payload(px, px->tcp_content_rules, "'tcp-request content'", 0,
 		    warns);

@@ -124,6 +124,7 @@ void kw_px_log_format(struct parser *p, int argc, char **argv);
 void kw_px_maxconn(struct parser *p, int argc, char **argv);
 void kw_px_mode(struct parser *p, int argc, char **argv);
 void kw_px_stats(struct parser *p, int argc, char **argv);
+void kw_px_monitor(struct parser *p, int argc, char **argv);
 void kw_px_no(struct parser *p, int argc, char **argv);
 void kw_px_option(struct parser *p, int argc, char **argv);
 void kw_px_rate_limit(struct parser *p, int argc, char **argv);

@@ -69,6 +69,39 @@ kw_px_stats(struct parser *p, int argc, char **argv)
 		parse_warn(p, "%s", warn);
 }
 
+/* "monitor fail if|unless COND": while a condition holds, the monitor-uri of
+ * a stats page answers 503 (HAProxy's semantics). Inert, with a warning,
+ * where HAProxy has no monitor-uri to serve: a backend, a TCP proxy. */
+void
+kw_px_monitor(struct parser *p, int argc, char **argv)
+{
+	struct acl_cond *cond;
+	char err[256];
+
+	if (argc < 2 || strcmp(argv[1], "fail") != 0) {
+		parse_err(p, "'monitor' only supports 'fail'");
+		return;
+	}
+	if (argc < 4 || (strcmp(argv[2], "if") != 0 && strcmp(argv[2], "unless") != 0)) {
+		parse_err(p, "'monitor fail' requires either 'if' or 'unless' followed by a "
+		    "condition");
+		return;
+	}
+	if (parse_cond(p, argc, argv, 2, &cond) == -1)
+		return;
+	if (!(p->px->cap & CONF_PX_FE) || !p->px->mode_http) {
+		parse_warn(p, "'monitor fail' has no effect %s: %s", parse_where(p, err,
+		    sizeof(err)), (p->px->cap & CONF_PX_FE) ? "it is HTTP-only, and HAProxy "
+		    "ignores it in a TCP proxy" : "HAProxy ignores it without a frontend side");
+		acl_free_cond(cond);
+		return;
+	}
+	if (conf_statspage_monitor(p->px, cond, err, sizeof(err)) == -1) {
+		acl_free_cond(cond);
+		parse_err(p, "%s", err);
+	}
+}
+
 void
 kw_px_default_backend(struct parser *p, int argc, char **argv)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "conf_statspage.h"
 #include "units.h"
 
@@ -22,6 +23,9 @@ conf_statspage_free(struct conf_statspage *pg)
 	for (int i = 0; i < pg->nauth; i++)
 		free(pg->auth[i]);
 	free(pg->monitor_uri);
+	for (int i = 0; i < pg->nfail; i++)
+		acl_free_cond(pg->fail[i]);
+	free(pg->fail);
 	free(pg);
 }
 
@@ -139,6 +143,25 @@ conf_statspage_parse(struct conf_proxy *px, int argc, char **argv, char *err,
 		return statspage_set(&px->page->monitor_uri, argv[1], err, errlen);
 	}
 	return statspage_stats(px->page, argc, argv, err, errlen, warn, warnlen);
+}
+
+int
+conf_statspage_monitor(struct conf_proxy *px, struct acl_cond *cond, char *err,
+    size_t errlen)
+{
+	struct acl_cond **f;
+
+	if (px->page == NULL && (px->page = calloc(1, sizeof(*px->page))) == NULL)
+		goto oom;
+	f = realloc(px->page->fail, (size_t)(px->page->nfail + 1) * sizeof(*f));
+	if (f == NULL)
+		goto oom;
+	px->page->fail = f;
+	f[px->page->nfail++] = cond;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 int

@@ -12,13 +12,16 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "acl.h"
 #include "admin_stat.h"
 #include "conf_statspage.h"
 #include "httpd.h"
 #include "log.h"
+#include "sample.h"
 #include "sockaddr.h"
 #include "statspage.h"
 
@@ -234,6 +237,46 @@ sp_reply(struct evhttp_request *req, int code, const char *reason, const char *t
 	evhttp_send_reply(req, code, reason, b);
 }
 
+/*
+ * Does a "monitor fail" condition of pg hold for req? The conditions are
+ * those of the configuration now running (a reload changes them, and the
+ * backends they name), evaluated with the client's and the page's
+ * addresses.
+ */
+static int
+sp_monitor_fails(const struct sp_page *pg, struct evhttp_request *req)
+{
+	struct evhttp_connection *cn = evhttp_request_get_connection(req);
+	const struct conf_proxy *px = conf_current()->stats_pages;
+	struct sample_ctx ctx = { .final = 1 };
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	evutil_socket_t fd;
+
+	while (px != NULL && strcmp(px->name, pg->name) != 0)
+		px = px->next;
+	if (px == NULL || px->page == NULL || px->page->nfail == 0)
+		return 0;
+	ctx.fe = px;
+	ctx.cli = cn != NULL ? evhttp_connection_get_addr(cn) : NULL;
+	fd = cn != NULL ? bufferevent_getfd(evhttp_connection_get_bufferevent(cn)) : -1;
+	if (fd != -1 && getsockname(fd, (struct sockaddr *)&local, &len) == 0)
+		ctx.dst = (const struct sockaddr *)&local;
+	for (int i = 0; i < px->page->nfail; i++) {
+		if (acl_cond_eval(px->page->fail[i], &ctx) == ACL_PASS)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+sp_unavailable(struct evhttp_request *req, struct evbuffer *b)
+{
+	evbuffer_add_printf(b, "<html><body><h1>503 Service Unavailable</h1>\nNo server is "
+	    "available to handle this request.\n</body></html>\n");
+	sp_reply(req, 503, "Service Unavailable", "text/html", b);
+}
+
 static void
 sp_on_request(struct evhttp_request *req, void *arg)
 {
@@ -248,13 +291,14 @@ sp_on_request(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
 		return;
 	}
-	if (pg->cfg.monitor_uri != NULL && strcmp(uri, pg->cfg.monitor_uri) == 0) {
+	if (pg->cfg.monitor_uri != NULL && strcmp(uri, pg->cfg.monitor_uri) == 0 &&
+	    sp_monitor_fails(pg, req)) {
+		sp_unavailable(req, b);
+	} else if (pg->cfg.monitor_uri != NULL && strcmp(uri, pg->cfg.monitor_uri) == 0) {
 		evbuffer_add_printf(b, "<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n");
 		sp_reply(req, HTTP_OK, "OK", "text/html", b);
 	} else if (!pg->cfg.enabled || strncmp(uri, pg->cfg.uri, plen) != 0) {
-		evbuffer_add_printf(b, "<html><body><h1>503 Service Unavailable</h1>\nNo server is "
-		    "available to handle this request.\n</body></html>\n");
-		sp_reply(req, 503, "Service Unavailable", "text/html", b);
+		sp_unavailable(req, b);
 	} else if (!sp_authorized(req, pg)) {
 		snprintf(realm, sizeof(realm), "Basic realm=\"%s\"", pg->cfg.realm);
 		evhttp_add_header(hdr, "WWW-Authenticate", realm);

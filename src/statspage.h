@@ -5,7 +5,9 @@
  *   GET PREFIX        an HTML table per proxy of show stat's main figures,
  *                     with <meta http-equiv="refresh"> under "stats refresh"
  *   GET PREFIX;csv    show stat's CSV, as the admin socket writes it
- *   GET MONITOR-URI   200, for liveness probes (no authentication)
+ *   GET MONITOR-URI   200, for liveness probes (no authentication); 503
+ *                     while a "monitor fail" condition of the running
+ *                     configuration holds
  * "stats auth" asks for HTTP basic authentication (401 with the realm).
  * The addresses and settings are those of the start: a reload keeps them.
  */

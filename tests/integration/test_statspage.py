@@ -3,6 +3,7 @@ monitor-uri lines is served (HTML, ;csv, basic auth, refresh), any other
 mode http proxy is refused."""
 import base64
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,43 @@ def test_defaults_uri_no_auth_no_refresh():
     sp.stop()
 
 
+def raw_get(url_path, port, source):
+    """The status code of GET url_path on 127.0.0.1:port from address source."""
+    c = socket.socket()
+    c.settimeout(10)
+    c.bind((source, 0))
+    c.connect(("127.0.0.1", port))
+    c.sendall(b"GET %s HTTP/1.0\r\n\r\n" % url_path.encode())
+    head = recv_all(c).split(b"\r\n", 1)[0].decode()
+    c.close()
+    return int(head.split()[1])
+
+
+@test
+def test_monitor_fail_answers_503_while_its_condition_holds():
+    """HAProxy's monitor fail: the monitor-uri answers 503 while any
+    condition holds (here: no server of app up, or a client not from
+    127.0.0.1), 200 otherwise; the page itself stays as it was."""
+    port = free_port()
+    sp, _, base, _ = start("    monitor-uri /healthz\n    stats enable\n"
+                           "    acl app_dead nbsrv(app) lt 1\n"
+                           "    monitor fail if app_dead\n"
+                           "    monitor fail unless { src 127.0.0.1 }\n",
+                           [("s1", "127.0.0.1:%d" % port)])
+    wait_until(lambda: get(base + "/healthz")[0] == 503, 10, "503 with s1 down")
+    code, _, body = get(base + "/healthz")
+    check("<h1>503 Service Unavailable</h1>" in body, body)
+    check(get(base + "/haproxy?stats")[0] == 200, "the page itself is not the monitor")
+    srv = Server(echo_handler, port=port)
+    wait_until(lambda: get(base + "/healthz")[0] == 200, 10, "200 once s1 is up")
+    check("Service ready." in get(base + "/healthz")[2], "the 200 body")
+    check(raw_get("/healthz", int(base.rsplit(":", 1)[1]), "127.0.0.2") == 503,
+          "a client from 127.0.0.2 fails 'unless { src 127.0.0.1 }'")
+    srv.close()
+    wait_until(lambda: get(base + "/healthz")[0] == 503, 10, "503 again with s1 down")
+    sp.stop()
+
+
 def check_file(conf):
     with tempfile.NamedTemporaryFile("w", suffix=".cfg") as f:
         f.write(conf)
@@ -163,6 +201,22 @@ def test_other_mode_http_proxies_stay_refused():
     rc, out = check_file(head + "listen stats\n    bind 127.0.0.1:%d\n    mode http\n"
                          "    stats uri nope\n" % free_port())
     check(rc != 0 and "must start with '/'" in out, out)
+    # monitor: the errors and warnings of HAProxy 2.6 (haproxy -c agrees).
+    page = head + "listen stats\n    bind 127.0.0.1:%d\n    mode http\n    monitor-uri /m\n" % \
+        free_port()
+    for line, want in (("monitor fail", "requires either 'if' or 'unless'"),
+                       ("monitor fail when TRUE", "requires either 'if' or 'unless'"),
+                       ("monitor pass if TRUE", "only supports 'fail'"),
+                       ("monitor fail if { nbsrv(nope) lt 1 }", "nope")):
+        rc, out = check_file(page + "    %s\n" % line)
+        check(rc != 0 and want in out, "%s: %s" % (line, out))
+    rc, out = check_file(head.replace("defaults\n", "defaults\n    monitor fail if TRUE\n") +
+                         "listen stats\n    bind 127.0.0.1:%d\n    mode http\n"
+                         "    stats enable\n" % free_port())
+    check(rc != 0 and "'monitor' is not allowed in defaults" in out, out)
+    rc, out = check_file(head + "listen app\n    bind 127.0.0.1:%d\n    mode tcp\n"
+                         "    monitor fail if TRUE\n    server s 127.0.0.1:1\n" % free_port())
+    check(rc == 0 and "'monitor fail' has no effect in listen 'app'" in out, out)
 
 
 if __name__ == "__main__":
