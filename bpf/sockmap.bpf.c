@@ -22,7 +22,13 @@ struct sk_buff {
 
 struct tcp_sock {
 	__u32 copied_seq;
+	__u32 snd_una;
+	__u32 write_seq;
 } __attribute__((preserve_access_index));
+
+/* What a flow may hold in the kernel for its target's peer (sockmap.h);
+ * splicer sets it before loading. */
+const volatile __u64 sm_queue_limit = 16 << 20;
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
@@ -104,6 +110,46 @@ sm_guard(struct __sk_buff *skb, struct sm_flow *f, __u32 len)
 	return old;
 }
 
+/*
+ * The target's snd_una, and on the flow's first skb (before any byte of
+ * it went out) its write_seq as the flow's start. -1 if the target
+ * cannot be read (the redirect then fails and counts it).
+ */
+static __always_inline int
+sm_target_una(struct sm_flow *f, __u32 *una)
+{
+	struct bpf_sock *t = bpf_map_lookup_elem(&sm_peers, &f->peer);
+	struct tcp_sock *tp;
+	__u32 wseq;
+
+	if (t == NULL)
+		return -1;
+	if ((tp = bpf_skc_to_tcp_sock(t)) == NULL) {
+		bpf_sk_release(t);
+		return -1;
+	}
+	*una = tp->snd_una;
+	wseq = tp->write_seq;
+	bpf_sk_release(t);
+	if (!f->una_known) {
+		f->una0 = wseq;
+		f->una_known = 1;
+	}
+	return 0;
+}
+
+/* Would len more bytes take what the flow handed its target and the
+ * target's peer has not acknowledged past sm_queue_limit? Only exact
+ * once every passed byte was written (the caller's condition). */
+static __always_inline int
+sm_over_bound(const struct sm_flow *f, __u32 una, __u32 len)
+{
+	__u32 handed = (__u32)(f->bytes + f->passed - f->skipped);
+	__s32 queued = (__s32)(handed - (una - f->una0));
+
+	return queued > 0 && (__u64)queued + len > sm_queue_limit;
+}
+
 /* Pass an skb that starts with old old bytes, recording them for
  * splicer to skip. */
 static __always_inline int
@@ -129,8 +175,9 @@ int sm_verdict(struct __sk_buff *skb)
 	__u64 cookie = bpf_get_socket_cookie(skb);
 	struct sm_flow *f = bpf_map_lookup_elem(&sm_flows, &cookie);
 	struct sm_ctl *c = bpf_map_lookup_elem(&sm_ctl, &cookie);
-	__u32 len = skb->len;
+	__u32 len = skb->len, una = 0;
 	__s64 old;
+	int known;
 
 	/* Not a socket splicer put there: leave it to its owner. */
 	if (f == NULL)
@@ -141,6 +188,7 @@ int sm_verdict(struct __sk_buff *skb)
 	 * peer's transmissions. */
 	if (len == 0)
 		return SK_DROP;
+	known = sm_target_una(f, &una) == 0;
 	if ((old = sm_guard(skb, f, len)) < 0) {
 		/* Unchecked: splicer copies them, and its count check
 		 * (sm_doubled) still catches a doubled skb. */
@@ -155,6 +203,11 @@ int sm_verdict(struct __sk_buff *skb)
 	if (old > 0)
 		return sm_pass_skip(f, (__u32)old, len);
 	if (c == NULL || c->hold || c->written != f->passed) {
+		__sync_fetch_and_add(&f->passed, len);
+		return SK_PASS;
+	}
+	if (known && sm_over_bound(f, una, len)) {
+		f->bound_skbs++;
 		__sync_fetch_and_add(&f->passed, len);
 		return SK_PASS;
 	}

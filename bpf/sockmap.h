@@ -22,6 +22,18 @@
  * offset in the passed bytes, and how many old bytes it starts with),
  * which splicer discards before copying the rest.
  *
+ * The queue bound. The kernel queues redirected skbs for the target
+ * without limit and charges them to no socket, so before it redirects,
+ * the program reads the target's snd_una and counts what this flow
+ * handed it since its first skb (redirected, or passed and written by
+ * splicer) that its peer has not acknowledged: the redirect queue and
+ * the target's send queue together. When that and the skb would pass
+ * sm_queue_limit, it passes the skb instead (counted in bound_skbs):
+ * passed bytes are charged to the source socket, so TCP's window stops
+ * its sender, and splicer writes them once the target drained (the rule
+ * below). So per flow the kernel holds at most sm_queue_limit plus one
+ * skb for the target.
+ *
  * Passing and resuming. The program passes (to the socket's own queue,
  * charged to it, so TCP's window stops the sender) instead of
  * redirecting while splicer holds the flow (sm_ctl.hold) and until every
@@ -51,8 +63,11 @@ struct sm_flow {
 				 * that sees it sees them) */
 	__u64 skip_at[SM_SKIPS];	/* record n % SM_SKIPS: offset in the passed bytes */
 	__u32 skip_len[SM_SKIPS];	/* ... and its old bytes there */
+	__u64 bound_skbs;	/* skbs passed because the target's queue was full */
 	__u32 next_seq;		/* TCP sequence number of the next new byte */
 	__u32 seq_known;	/* next_seq is set (from copied_seq, on the first skb) */
+	__u32 una0;		/* the target's write_seq at the flow's first skb */
+	__u32 una_known;	/* una0 is set */
 };
 
 struct sm_ctl {

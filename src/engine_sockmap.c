@@ -23,25 +23,27 @@
  *    (recv) only for bytes the program passed to it, never more.
  *
  * Backpressure. The kernel queues redirected segments for dst without
- * limit and without charging them to either socket:
- * a fast sender and a slow receiver would fill memory. Taking src out of
- * sm_socks would stop that, but the kernel drops a segment it is
- * handling at that instant. So the flow is HELD instead: sm_ctl tells the
- * program to pass what arrives to src's own queue, which is charged to
- * src, so its TCP window stops the sender. Once what was queued for dst
- * has reached it, splicer reads the passed bytes (never more than were
- * passed: src's plain receive queue is the program's) and writes them to
- * dst, SM_COPY_BUFSZ at a time; then it lets the program redirect again,
- * which it does from the first skb that finds every passed byte written
- * (sm_ctl.written), so that nothing redirected overtakes them. (Resuming
- * once they were only read lost or doubled a segment in tests.)
+ * limit and without charging them to either socket: a fast sender and a
+ * slow receiver would fill memory. Taking src out of sm_socks would stop
+ * that, but the kernel drops a segment it is handling at that instant.
+ * So the program bounds it (the queue bound, sockmap.h): once what the
+ * flow handed dst and dst's peer has not acknowledged would pass
+ * SM_QUEUE_BYTES, it passes what arrives to src's own queue, which is
+ * charged to src, so its TCP window stops the sender. Once what was
+ * queued for dst has reached it, splicer reads the passed bytes (never
+ * more than were passed: src's plain receive queue is the program's) and
+ * writes them to dst, SM_COPY_BUFSZ at a time; the program redirects
+ * again from the first skb that finds every passed byte written
+ * (sm_ctl.written) and dst's queue below the bound, so that nothing
+ * redirected overtakes them. (Resuming once they were only read lost or
+ * doubled a segment in tests.)
  *
  * The sequence guard (sockmap.h): the kernel sometimes hands the program
  * an skb that starts before bytes it already handled; the program drops
  * the old bytes of a whole one, and passes a partly old one with a skip
  * record, whose old bytes splicer reads and discards (sm_read).
  *
- * An idle flow is held too ("parked"): the next segment is passed, makes
+ * An idle flow is parked: the next segment is passed, makes
  * src readable and wakes splicer, which copies it and lets the flow be
  * redirected again.
  */
@@ -79,19 +81,18 @@
 /* Tries at reading two socket counters with nothing moving in between. */
 #define SM_STABLE_TRIES 8
 
-/* Flow states (f->k.state): redirecting; held while the kernel's queue
- * for dst drains (then back to redirecting); parked while idle (woken by
- * its next bytes, then back); paused from the admin socket (for good). */
-enum { SM_RUNNING, SM_HELD, SM_PARKED, SM_PAUSED };
+/* Flow states (f->k.state): redirecting (the program passes instead
+ * when dst's queue is full); parked while idle (woken by its next bytes,
+ * then back); paused from the admin socket (for good). */
+enum { SM_RUNNING, SM_PARKED, SM_PAUSED };
 
-/* A held flow's reads (the splice engine's pipe size): its buffer is
+/* A flow's reads of passed bytes (the splice engine's pipe size): its buffer is
  * freed when the flow goes back to redirecting. */
 #define SM_COPY_BUFSZ	(256 * 1024)
 
 /* A RUNNING flow is looked at every SM_POLL_US, or SM_POLL_FAST_US while
  * it moves fast, bytes pile up or its last ones are on their way after
- * a FIN: what can pile up before it is held is what its sender sends in
- * that time (at most a few MB at 10 Gbit/s). */
+ * a FIN. */
 #define SM_POLL_US	5000
 #define SM_POLL_FAST_US	1000
 /* A flow that moved nothing either way since its last look (bytes wait
@@ -100,8 +101,8 @@ enum { SM_RUNNING, SM_HELD, SM_PARKED, SM_PAUSED };
  * looked at less and less often, up to this: such a flow costs no CPU
  * however long it waits; anything that moves brings the pace back. */
 #define SM_POLL_STILL_US 100000
-/* Bytes waiting in the kernel for dst that hold the flow. */
-#define SM_HOLD_BYTES	(2 * 1024 * 1024)
+/* Bytes waiting in the kernel for dst that make the pace fast. */
+#define SM_BUSY_BYTES	(512 * 1024)
 /* Looks in a row that saw nothing move before a flow is parked. */
 #define SM_PARK_AFTER	3
 /*
@@ -109,21 +110,20 @@ enum { SM_RUNNING, SM_HELD, SM_PARKED, SM_PAUSED };
  * it). The kernel's worker that sends redirected bytes waits a jiffy
  * whenever dst's send buffer is full, so a redirect moves about one
  * buffer per jiffy: 0.3x splice with default buffers, 0.8-0.9x with 64 MiB
- * (shared/notes). Memory is only used while dst's receiver is slower;
- * larger ones let a sender push too much between two looks (SM_QUEUE_BYTES).
+ * (shared/notes). Memory is only used while dst's receiver is slower, and
+ * SM_QUEUE_BYTES bounds it.
  * SO_SNDBUFFORCE needs CAP_NET_ADMIN at that moment: splicer has it as
  * root or with the unit's ambient capabilities, and keeps none for it
  * after "user" (CAP_NET_ADMIN would also let it reconfigure the host's
  * network): SO_SNDBUF then gives at most twice net.core.wmem_max.
  */
 #define SM_SNDBUF	(8 * 1024 * 1024)
-/* What a flow may have in dst's send queue and the kernel's redirect
- * queue together before it is held: the large send buffer is headroom
- * for the kernel's worker while dst's receiver keeps up, not a queue for
- * one that does not. While held, dst's send buffer is SM_HELD_SNDBUF, so
- * that user space's copy waits for dst like any socket's writer. */
+/* What a flow may have handed dst that dst's peer has not acknowledged
+ * (the kernel's redirect queue and dst's send queue together) before the
+ * program passes instead of redirecting (sockmap.h's queue bound): the
+ * large send buffer is headroom for the kernel's worker while dst's
+ * receiver keeps up, not a queue for one that does not. */
 #define SM_QUEUE_BYTES	(16 * 1024 * 1024)
-#define SM_HELD_SNDBUF	(2 * 1024 * 1024)
 
 static struct sockmap *sm_skel;
 static int sm_socks = -1, sm_peers = -1, sm_flows = -1, sm_ctl = -1;
@@ -167,6 +167,7 @@ engine_sockmap_load(void)
 		sm_fail("opening the BPF object", errno);
 		return -1;
 	}
+	skel->rodata->sm_queue_limit = SM_QUEUE_BYTES;
 	if ((err = sockmap__load(skel)) != 0) {
 		sm_fail("loading the BPF program", -err);
 		goto out_destroy;
@@ -316,9 +317,9 @@ engine_sockmap_build(void)
 	return "redirect targets get 2 x 8 MiB send buffers by SO_SNDBUFFORCE while splicer "
 	    "holds CAP_NET_ADMIN (root, or the unit's ambient capabilities), else SO_SNDBUF up "
 	    "to 2 x net.core.wmem_max (no capability is kept for it after 'user'); per flow the "
-	    "kernel queues at most 16 MiB for dst (its send queue and the redirect queue) plus "
-	    "what arrives in one look (1 ms), then the flow is held (TCP's window stops the "
-	    "sender) and dst's send buffer is 2 x 2 MiB until it drains";
+	    "kernel holds at most 16 MiB plus one skb that dst's peer has not acknowledged (the "
+	    "redirect queue and dst's send queue), then the program passes to the source's own "
+	    "queue (TCP's window stops the sender): 2 x (16 MiB + one skb) per session";
 }
 
 /* Size dst's send buffer for redirecting (SM_SNDBUF); the first time,
@@ -370,23 +371,17 @@ sm_tell(struct flow *f, int hold)
 }
 
 static const char *const sm_state_name[] = {
-	[SM_RUNNING] = "redirected", [SM_HELD] = "held", [SM_PARKED] = "parked",
+	[SM_RUNNING] = "redirected", [SM_PARKED] = "parked",
 	[SM_PAUSED] = "paused",
 };
 
-/* Pass, not redirect, from now on (state SM_HELD, SM_PARKED or
- * SM_PAUSED), or redirect again (SM_RUNNING). */
+/* Pass, not redirect, from now on (state SM_PARKED or SM_PAUSED), or
+ * redirect again (SM_RUNNING). */
 static int
 sm_hold(struct flow *f, int state)
 {
-	int small = SM_HELD_SNDBUF;
-
 	if (sm_tell(f, state != SM_RUNNING) == -1)
 		return -1;
-	if (state == SM_RUNNING && f->k.state == SM_HELD)
-		sm_size_sndbuf(f->dst);
-	else if (state == SM_HELD)
-		(void)setsockopt(f->dst, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	log_debug("sockmap: flow of fd %d %s after %" PRIu64 " bytes (%" PRIu64 " waiting)",
 	    f->src, sm_state_name[state], f->in, f->in - f->bytes);
 	f->k.state = state;
@@ -772,11 +767,11 @@ sm_pace(const struct flow *f, uint64_t us, int still)
 }
 
 /*
- * Hold, park or resume. A running flow is held when more than
- * SM_HOLD_BYTES wait in the kernel for dst, parked when idle; a held flow
- * resumes once that queue drained and every passed byte was written, a
- * parked one once its next bytes were (the program then redirects again
- * from the first skb that finds every passed byte written: sockmap.h).
+ * Park or resume. A running flow is parked when idle, and gives back its
+ * buffer once the bytes the program passed (dst's queue was full) were
+ * written; a parked one resumes once its next bytes were (the program
+ * then redirects again from the first skb that finds every passed byte
+ * written: sockmap.h).
  */
 static int
 sm_switch(struct flow *f, const struct sm_flow *v, uint64_t backlog, uint64_t moved, int busy)
@@ -786,15 +781,15 @@ sm_switch(struct flow *f, const struct sm_flow *v, uint64_t backlog, uint64_t mo
 	switch (f->k.state) {
 	case SM_RUNNING:
 		f->k.idle = moved == 0 && backlog == 0 ? f->k.idle + 1 : 0;
-		if (backlog > SM_HOLD_BYTES || backlog + f->k.unacked > SM_QUEUE_BYTES)
-			return sm_hold(f, SM_HELD);
+		if (drained && f->buf != NULL) {
+			free(f->buf);
+			f->buf = NULL;
+		}
 		if (f->k.idle >= SM_PARK_AFTER && !busy)
 			return sm_hold(f, SM_PARKED);
 		return 0;
-	case SM_HELD:
 	case SM_PARKED:
-		if (!drained || (f->k.state == SM_PARKED && moved == 0) ||
-		    f->k.unacked > SM_QUEUE_BYTES / 2)
+		if (!drained || moved == 0)
 			return 0;
 		free(f->buf);
 		f->buf = NULL;
@@ -860,8 +855,8 @@ engine_sockmap_run(struct flow *f)
 	    (f->k.state != SM_RUNNING || v.passed > f->k.written))
 		f->flags |= FLOW_F_WANT_READ;
 	if (f->k.state == SM_RUNNING || backlog > 0 || fin || (unready && !want_write))
-		sm_poll(f, sm_pace(f, fin || backlog > SM_HOLD_BYTES / 4 ||
-		    moved > SM_HOLD_BYTES / 4 ? SM_POLL_FAST_US : SM_POLL_US,
+		sm_poll(f, sm_pace(f, fin || backlog > SM_BUSY_BYTES ||
+		    moved > SM_BUSY_BYTES ? SM_POLL_FAST_US : SM_POLL_US,
 		    moved == 0 && f->bytes == before && (f->in > f->bytes || unready)));
 	return (ssize_t)(f->bytes - before);
 }

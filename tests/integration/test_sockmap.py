@@ -92,9 +92,12 @@ def bpf_map_dump(map_id):
 
 
 def bpf_map_entries(pid):
-    """Entries in each BPF map the process holds, by map name."""
+    """Entries in each BPF map the process holds, by map name (the
+    program's constants, sockmap.rodata, left out)."""
     counts = {}
     for name, i in bpf_maps(pid).items():
+        if name.endswith(".rodata"):
+            continue
         d = bpf_map_dump(i)
         counts[name] = len(d) if d is not None else -1
     return counts
@@ -231,8 +234,9 @@ def test_a_segment_counted_twice_resets_the_session():
 
 
 # struct sm_flow (bpf/sockmap.h): 8 counters, SM_SKIPS offsets and lengths,
-# then next_seq.
-SM_FLOW_NEXT_SEQ = 8 * 8 + 4 * 8 + 4 * 4
+# bound_skbs, then next_seq.
+SM_FLOW_BOUND_SKBS = 8 * 8 + 4 * 8 + 4 * 4
+SM_FLOW_NEXT_SEQ = SM_FLOW_BOUND_SKBS + 8
 
 
 def advance_next_seq(pid, n):
@@ -365,10 +369,9 @@ def test_many_sessions_in_a_row_keep_every_byte():
 def test_slow_receiver_holds_the_sender_back():
     """The server reads 256 KB every 100 ms while the client pushes as
     fast as it can. The kernel queues redirected bytes without limit, so
-    splicer must hold the flow: what the client gets accepted stays
-    bounded by socket buffers (the redirect target's sized one included,
-    plus the 2 MB hold mark), and every byte
-    arrives once the server reads fast."""
+    the program must stop redirecting: what the client gets accepted stays
+    bounded by socket buffers and the program's 16 MiB queue bound, and
+    every byte arrives once the server reads fast."""
     need_sockmap()
     state = {"fast": False, "got": [], "done": threading.Event()}
 
@@ -405,9 +408,9 @@ def test_slow_receiver_holds_the_sender_back():
     check(state["done"].wait(60), "the server did not get the end")
     data, got = b"".join(sent), b"".join(state["got"])
     check(sha(got) == sha(data), "%d bytes sent, %d received" % (len(data), len(got)))
-    # Without the hold, the client could push GBs in 3 s into the kernel.
+    # Without the bound, the client could push GBs in 3 s into the kernel.
     # With it: socket buffers, the send buffer splicer gives a redirect
-    # target (2 x SM_SNDBUF, engine_sockmap.c) and the 2 MB hold mark.
+    # target (2 x SM_SNDBUF, engine_sockmap.c) and the queue bound.
     bound = 2 * rmem + 2 * wmem + 2 * (8 << 20) + (16 << 20)
     check(accepted < bound, "client pushed %d bytes into a slow server (bound %d)"
           % (accepted, bound))
@@ -419,6 +422,76 @@ def test_slow_receiver_holds_the_sender_back():
     check(int(mem.group(1)) <= int(mem.group(2)) * 2, "receive memory %s over its buffer %s"
           % (mem.group(1), mem.group(2)))
     print("    splicer's client socket held (ss -tm): r%s rb%s" % mem.groups())
+    l = sp.wait_sessions(1)[0]
+    check(l["term"] == "--", repr(l))
+    check_engine(l, "sockmap")
+    sp.stop()
+
+
+@test
+def test_stalled_reader_gets_no_more_than_the_programs_bound():
+    """The server does not read at all for 2 s while the client pushes as
+    fast as it can, then reads everything. The program passes instead of
+    redirecting once the flow's unacknowledged bytes toward the server
+    would pass 16 MiB (SM_QUEUE_BYTES, the queue bound in sockmap.h): what
+    the client got accepted is that bound plus the socket buffers fixed
+    here and splicer's client socket's (from ss), splicer's memory does not
+    grow with it, and every byte arrives after the server resumes."""
+    need_sockmap()
+    go, got, done = threading.Event(), [], threading.Event()
+    rcvbuf = 128 << 10
+
+    def stalled(c):
+        go.wait(30)
+        got.append(recv_all(c))
+        done.set()
+
+    srv = Server(stalled, rcvbuf=rcvbuf)
+    p = free_port()
+    sp = Splicer(base_conf("127.0.0.1:%d" % p, srv.addr, "sockmap", "", "",
+                           {"server": "30s", "client": "30s"}))
+    a = addr(p)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 128 << 10)
+    s.connect((a.split(":")[0], int(a.split(":")[1])))
+    s.setblocking(False)
+    chunk = random.Random(5).randbytes(1 << 20)
+    sent, rss0 = [], sp.rss_kib()
+    rb = 0
+    t0 = time.time()
+    while time.time() - t0 < 2:
+        try:
+            sent.append(chunk[:s.send(chunk)])
+        except BlockingIOError:
+            time.sleep(0.005)
+            ss = subprocess.run(["ss", "-tmnH", "( sport = :%d )" % p], capture_output=True,
+                                text=True).stdout
+            m = re.search(r"skmem:\(r\d+,rb(\d+)", ss)
+            rb = max(rb, int(m.group(1)) if m else 0)
+    accepted, rss1 = sum(len(x) for x in sent), sp.rss_kib()
+    entries = bpf_map_dump(bpf_maps(sp.pid)["sm_flows"]) or []
+    bound_skbs = sum(struct.unpack_from("<Q", v, SM_FLOW_BOUND_SKBS)[0] for _, v in entries)
+    go.set()
+    s.setblocking(True)
+    s.sendall(b"end")
+    sent.append(b"end")
+    s.shutdown(socket.SHUT_WR)
+    check(done.wait(60), "the server did not get the end")
+    data = b"".join(sent)
+    check(got and sha(got[0]) == sha(data), "%d bytes sent, %d received"
+          % (len(data), len(got[0]) if got else 0))
+    check(bound_skbs > 0, "the program never passed for the bound: %r" % entries)
+    # The client's send buffer and the server's receive buffer (doubled by
+    # the kernel), splicer's client socket's receive buffer (the passed
+    # bytes), the bound, one skb past it (64 KiB on loopback) with room for
+    # skb overhead, and splicer's 256 KiB copy buffer.
+    bound = 2 * (128 << 10) + 2 * rcvbuf + rb + (16 << 20) + (1 << 20) + (256 << 10)
+    check(accepted <= bound, "the client pushed %d bytes into a server that reads "
+          "nothing (bound %d)" % (accepted, bound))
+    check(rss1 - rss0 < 4096, "splicer's RSS grew from %d to %d KiB" % (rss0, rss1))
+    print("    %.1f MB accepted by a server that read nothing for 2 s (bound %.1f MB), "
+          "%d skbs passed for the bound, RSS %d -> %d KiB"
+          % (accepted / 1e6, bound / 1e6, bound_skbs, rss0, rss1))
     l = sp.wait_sessions(1)[0]
     check(l["term"] == "--", repr(l))
     check_engine(l, "sockmap")
