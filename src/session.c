@@ -36,10 +36,13 @@
  * The file reads in the order a session lives: accept, PROXY header,
  * routing and queue, connect and turn-around, the relay, timers, the
  * end. Its types are in session_int.h; what is not the machine lives
- * beside it: the deadline arithmetic (session_timeout.c), the counters,
- * meter and log line (session_info.c), the per-worker lists
- * (session_list.c) and the admin orders (session_admin.c, the one file
- * of the module that calls into this one).
+ * beside it, below it: where a session goes and on what terms (backend,
+ * server, queue, stickiness, engine, limits: session_route.c), what
+ * content rules make of its first bytes (session_inspect.c), the
+ * deadline arithmetic (session_timeout.c), the counters, meter and log
+ * line (session_info.c) and the per-worker lists (session_list.c). The
+ * admin orders (session_admin.c) are the one file of the module above
+ * it. tests/check_layers.py checks that calls go that way only.
  */
 #include "config.h"
 
@@ -73,20 +76,6 @@
 #include "worker.h"
 
 /* ---- tables ---- */
-
-const char *const session_state_names[SESS_ST_COUNT] = {
-	[SESS_ST_ACCEPTED]     = "accepted",
-	[SESS_ST_PROXY_HEADER] = "proxy-header",
-	[SESS_ST_INSPECTING]   = "inspecting",
-	[SESS_ST_ROUTING]      = "routing",
-	[SESS_ST_QUEUED]       = "queued",
-	[SESS_ST_CONNECTING]   = "connecting",
-	[SESS_ST_TURNAROUND]   = "turnaround",
-	[SESS_ST_ESTABLISHED]  = "established",
-	[SESS_ST_HALF_CLOSED]  = "half-closed",
-	[SESS_ST_RESETTING]    = "resetting",
-	[SESS_ST_CLOSED]       = "closed",
-};
 
 /* Legal transitions: session_legal[from] is a mask of 1 << to. */
 static const unsigned int session_legal[SESS_ST_COUNT] = {
@@ -130,6 +119,7 @@ static void session_established(struct session *s);
 static void session_promote(struct session *s);
 static void session_schedule(struct session *s);
 static void session_on_timer(struct session *s, struct session_ev *e);
+static void session_run_dequeued(struct worker_job *j);
 static void session_close_fd(int fd, int reset);
 static void session_call(evutil_socket_t fd, short what, void *arg);
 
@@ -167,39 +157,22 @@ session_watch(struct session *s, struct event *ev, unsigned int bit)
 	return -1;
 }
 
-/* Is it relaying: both sockets connected, its flows set up? */
-int
-session_relays(const struct session *s)
-{
-	return s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED ||
-	    s->state == SESS_ST_RESETTING;
-}
-
 /* ---- accept ---- */
 
 static void session_on_proxy_header(struct session *s, struct session_ev *e);
 
-void
-session_accept(const struct listener_client *c)
+/* A session for the client c hands over, in ACCEPTED; NULL when out of
+ * memory. */
+static struct session *
+session_new(const struct listener_client *c)
 {
-	struct event_base *base = c->base;
-	int fd = c->fd;
 	struct session *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		void *track[PERSIST_SC_MAX];
-
-		/* Nothing to relay with: the client sees a reset, not a hang. */
-		memcpy(track, c->track, sizeof(track));
-		persist_untrack(track, 0, 0, clock_now_us());
-		session_close_fd(fd, 1);
-		listener_release(c->l, c->fe);
-		log_err("out of memory for a new session");
-		return;
-	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
 	s->id = __atomic_add_fetch(&session_next_id, 1, __ATOMIC_RELAXED);
 	s->state = SESS_ST_ACCEPTED;
-	s->base = base;
+	s->base = c->base;
 	s->worker = worker_self();
 	s->l = c->l;
 	s->fe = c->fe;
@@ -207,10 +180,11 @@ session_accept(const struct listener_client *c)
 	s->so_id = conf_bind_id(c->fe, c->bind);
 	s->conf = conf_current();
 	conf_hold(s->conf);
-	s->cfd = fd;
+	s->cfd = c->fd;
 	s->sfd = -1;
 	if (s->fe->opts & CONF_OPT_CLITCPKA)
-		dial_keepalive(fd, s->fe->tcpka[0].idle, s->fe->tcpka[0].intvl, s->fe->tcpka[0].cnt);
+		dial_keepalive(c->fd, s->fe->tcpka[0].idle, s->fe->tcpka[0].intvl,
+		    s->fe->tcpka[0].cnt);
 	memcpy(s->sc.e, c->track, sizeof(s->sc.e));	/* tcp-request connection track-sc */
 	memcpy(&s->cli, &c->addr, c->len < sizeof(s->cli) ? c->len : sizeof(s->cli));
 	gettimeofday(&s->accept_date, NULL);
@@ -218,24 +192,39 @@ session_accept(const struct listener_client *c)
 	s->up.ops = s->down.ops = &engine_splice_ops;	/* nothing to release yet */
 	engine_policy_stop(&s->policy);
 	session_assign(s, &s->timer, -1, 0, session_on_timer);
-	session_list_add(s, &session_lists[worker_id(s->worker)]);
-	log_debug("%u: accepted on thread %u", s->id, worker_id(s->worker));
+	s->dequeued.run = session_run_dequeued;
+	return s;
+}
 
-	if (s->accept_proxy) {
-		/* Level-triggered is safe here: every byte seen is consumed. */
-		if ((s->pp.buf = malloc(PP_MAX)) == NULL) {
-			session_close(s, SESS_END_RESOURCE, 0, "out of memory for the PROXY header");
-			session_leave(s, 0);
-			return;
-		}
-		session_set_state(s, SESS_ST_PROXY_HEADER);
-		session_assign(s, &s->c_rd, fd, EV_READ | EV_PERSIST, session_on_proxy_header);
-		if (session_watch(s, &s->c_rd.ev, SESS_EV_C_RD) == 0)
-			session_schedule(s);
-		session_leave(s, 0);
+void
+session_accept(const struct listener_client *c)
+{
+	struct session *s;
+
+	if ((s = session_new(c)) == NULL) {
+		void *track[PERSIST_SC_MAX];
+
+		/* Nothing to relay with: the client sees a reset, not a hang. */
+		memcpy(track, c->track, sizeof(track));
+		persist_untrack(track, 0, 0, clock_now_us());
+		session_close_fd(c->fd, 1);
+		listener_release(c->l, c->fe);
+		log_err("out of memory for a new session");
 		return;
 	}
-	session_start(s);
+	session_list_add(s, &session_lists[worker_id(s->worker)]);
+	log_debug("%u: accepted on thread %u", s->id, worker_id(s->worker));
+	if (!s->accept_proxy) {
+		session_start(s);
+	} else if ((s->pp.buf = malloc(PP_MAX)) == NULL) {
+		session_close(s, SESS_END_RESOURCE, 0, "out of memory for the PROXY header");
+	} else {
+		/* Level-triggered is safe here: every byte seen is consumed. */
+		session_set_state(s, SESS_ST_PROXY_HEADER);
+		session_assign(s, &s->c_rd, c->fd, EV_READ | EV_PERSIST, session_on_proxy_header);
+		if (session_watch(s, &s->c_rd.ev, SESS_EV_C_RD) == 0)
+			session_schedule(s);
+	}
 	session_leave(s, 0);
 }
 
@@ -275,18 +264,6 @@ session_on_proxy_header(struct session *s, struct session_ev *e)
 
 /* ---- routing and the queue ---- */
 
-/* The address the client connected to, for send-proxy. */
-static const struct sockaddr *
-session_dst(struct session *s)
-{
-	socklen_t len = sizeof(s->dst);
-
-	if (!(s->flags & SESS_F_DST_KNOWN) &&
-	    getsockname(s->cfd, (struct sockaddr *)&s->dst, &len) == 0)
-		s->flags |= SESS_F_DST_KNOWN;
-	return (struct sockaddr *)&s->dst;
-}
-
 /*
  * Something happened on the client while we dial: data, a FIN or a
  * reset. Only a reset ends the session now; data and a FIN (a complete
@@ -323,19 +300,6 @@ session_run_dequeued(struct worker_job *j)
 	session_leave(s, 0);
 }
 
-/*
- * A slot was taken for this queued session, on whatever thread freed it
- * and under the backend lock: tell the session's worker, which connects
- * (never from inside backend_release(), never from another thread).
- */
-static void
-session_on_dequeued(struct backend_waiter *w)
-{
-	struct session *s = (struct session *)((char *)w - offsetof(struct session, waiter));
-
-	worker_post(s->worker, &s->dequeued);
-}
-
 /* ---- content inspection ---- */
 
 static void session_route(struct session *s);
@@ -347,7 +311,7 @@ session_inspect(struct session *s, int final)
 	const struct acl_rule *rule;
 	char why[256];
 
-	switch (session_inspect_step(s, session_dst(s), final, &rule, why, sizeof(why))) {
+	switch (session_inspect_step(s, session_route_dst(s), final, &rule, why, sizeof(why))) {
 	case ACL_ACTION_WAIT:
 		return;
 	case ACL_ACTION_REJECT:
@@ -403,63 +367,30 @@ session_start(struct session *s)
 		session_route(s);
 }
 
-/*
- * Pick the backend (use_backend rules see the bytes inspection peeked)
- * and a server, then connect or queue.
- */
+/* Choose a backend and a server, then connect or queue (session_route.c
+ * decides, the machine acts on it). */
 static void
 session_route(struct session *s)
 {
-	struct sockaddr *cli = (struct sockaddr *)&s->cli;
-	struct sample_ctx ctx;
+	enum session_cause cause;
+	char why[LOG_REASON_MAX];
 
 	session_set_state(s, SESS_ST_ROUTING);
-	if (!(s->fe->opts & CONF_OPT_TCPLOG) && log_traffic_wanted(s->fe)) {
-		char c[SOCKADDR_STRLEN], d[SOCKADDR_STRLEN];
-
-		log_traffic(s->fe, LOG_INFO, "Connect from %s to %s (%s/TCP)",
-		    sockaddr_print(cli, c, sizeof(c)), sockaddr_print(session_dst(s), d, sizeof(d)),
-		    s->fe->name);
-	}
-	/* use_backend rules first, then default_backend. */
-	session_inspect_ctx(s, session_dst(s), &ctx);
-	if (s->fe->use_backends != NULL)
-		s->be = acl_use_backend_ctx(s->fe->use_backends, &ctx);
-	session_inspect_end(s);
-	ctx.data = NULL;	/* persistence reads no byte (conf_stick.c) */
-	ctx.len = 0;
-	if (s->be == NULL)
-		s->be = s->fe->backend;
-	if (s->be == NULL) {
-		session_close(s, SESS_END_PROXY, 0, "no use_backend rule matched and frontend "
-		    "'%s' has no default_backend", s->fe->name);
+	switch (session_route_pick(s, &cause, why, sizeof(why))) {
+	case SESS_ROUTE_FAILED:
+		session_close(s, cause, 0, "%s", why);
 		return;
-	}
-	s->waiter.cli = cli;
-	s->waiter.ready = session_on_dequeued;
-	s->dequeued.run = session_run_dequeued;
-	ctx.be = s->be;
-	switch (persist_assign(s->be, &ctx, &s->srv, &s->waiter, clock_now_us())) {
-	case BACKEND_NO_SERVER:
-		session_close(s, SESS_END_SRV_ERROR, 0, "backend '%s' has no server available",
-		    s->be->name);
+	case SESS_ROUTE_QUEUE_FULL:
+		session_set_state(s, SESS_ST_QUEUED);	/* HAProxy's SQ */
+		session_close(s, cause, 0, "%s", why);
 		return;
-	case BACKEND_QUEUE_FULL:
-		/* HAProxy's SQ: its server is full and so is that server's queue. */
-		session_set_state(s, SESS_ST_QUEUED);
-		session_close(s, SESS_END_SRV_ERROR, 0, "server '%s' of backend '%s' is full and "
-		    "so is its queue (maxqueue %u)", s->waiter.full->name, s->be->name,
-		    s->waiter.full->maxqueue);
-		return;
-	case BACKEND_FULL:
-		/* Queued. Another thread may give it a slot at once: that news
-		 * is a job for this thread, run after this returns. */
+	case SESS_ROUTE_QUEUED:
+		/* Another thread may give it a slot at once: that news is a
+		 * job for this thread, run after this returns. */
 		s->t_queued = clock_now_us();
 		session_set_state(s, SESS_ST_QUEUED);
-		log_debug("%u: %s%s%s is full; queued", s->id, s->waiter.qsrv ? "server '" :
-		    "every server of '", s->waiter.qsrv ? s->waiter.qsrv->name : s->be->name, "'");
 		break;
-	case BACKEND_ASSIGNED:
+	case SESS_ROUTE_ASSIGNED:
 		session_set_state(s, SESS_ST_CONNECTING);
 		break;
 	}
@@ -484,23 +415,9 @@ static void
 session_retry(struct session *s, int timed_out)
 {
 	uint64_t wait = dial_turnaround(timed_out, s->be->to.connect);
-	struct conf_server *other;
 
-	if (dial_redispatch_now(s->tries, s->be->retries, s->be->redispatch_every,
-	    (s->be->opts & CONF_OPT_REDISPATCH) != 0) &&
-	    backend_assign(s->be, (struct sockaddr *)&s->cli, s->srv, &other, NULL) ==
-	    BACKEND_ASSIGNED) {
-		if (other != s->srv) {
-			log_debug("%u: redispatch from server '%s' to '%s'", s->id, s->srv->name,
-			    other->name);
-			__atomic_add_fetch(&s->srv->redispatches, 1, __ATOMIC_RELAXED);
-			backend_release(s->be, s->srv);
-			s->srv = other;
-			wait = 0;
-		} else {
-			backend_release(s->be, other);	/* the only one: keep our slot */
-		}
-	}
+	if (session_route_redispatch(s))
+		wait = 0;
 	if (wait == 0) {
 		session_connect(s);
 		return;
@@ -531,8 +448,7 @@ session_connect_failed(struct session *s, int err)
 	char addr[SOCKADDR_STRLEN];
 
 	session_drop_try(s);
-	__atomic_add_fetch(&s->srv->connect_errors, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->srv->observed_errors, 1, __ATOMIC_RELAXED);	/* observe layer4 */
+	session_route_try_failed(s);
 	sockaddr_print((struct sockaddr *)&s->srv->addr.ss, addr, sizeof(addr));
 	if (s->tries > s->be->retries) {
 		session_close(s, (err == EMFILE || err == ENFILE || err == ENOBUFS ||
@@ -569,7 +485,7 @@ session_send_proxy(struct session *s)
 	int r;
 
 	if (s->pp_out.buf == NULL && dial_header_build(&s->pp_out, s->srv->send_proxy,
-	    (struct sockaddr *)&s->cli, session_dst(s)) == -1)
+	    (struct sockaddr *)&s->cli, session_route_dst(s)) == -1)
 		return -1;
 	if ((r = dial_send_header(s->sfd, &s->pp_out)) == 1)
 		s->srv_pp_sent = 1;
@@ -610,25 +526,6 @@ session_on_connect(struct session *s, struct session_ev *e)
 	}
 }
 
-/* Where s->srv is, in to: a server without a port, or with "+N" or "-N",
- * takes the client's destination port (plus N), as in HAProxy. Returns
- * the address's length, 0 when that port is out of range. */
-static socklen_t
-session_server_addr(struct session *s, struct sockaddr_storage *to)
-{
-	const struct sockaddr_spec *a = &s->srv->addr;
-	int port;
-
-	memcpy(to, &a->ss, a->len);
-	if (!a->port_rel)
-		return a->len;
-	port = (int)sockaddr_port(session_dst(s)) + a->port_off;
-	if (port < 1 || port > 65535)
-		return 0;
-	sockaddr_set_port(to, (uint16_t)port);
-	return a->len;
-}
-
 /* One connect try to s->srv. */
 static void
 session_connect(struct session *s)
@@ -641,7 +538,7 @@ session_connect(struct session *s)
 	s->t_try = clock_now_us();
 	s->srv_pp_sent = 0;
 	dial_header_free(&s->pp_out);	/* a header half sent to a failed server */
-	if ((tolen = session_server_addr(s, &to)) == 0) {
+	if ((tolen = session_route_addr(s, &to)) == 0) {
 		session_connect_failed(s, EADDRNOTAVAIL);
 		return;
 	}
@@ -665,31 +562,10 @@ session_connect(struct session *s)
 
 static void session_on_io(struct session *s, struct session_ev *e);
 
-/* The bandwidth limits that apply to the session : a shaped flow
- * starts with nothing to read until its buckets grant it bytes. */
-static void
-session_shape(struct session *s)
-{
-	struct flow *flows[2] = { &s->up, &s->down };
-	uint64_t now = clock_now_us();
-	int oom;
-
-	for (int d = SHAPER_UP; d <= SHAPER_DOWN; d++) {
-		s->shape[d] = shaper_flow_for(d, s->conf, s->fe, s->be, (struct sockaddr *)&s->cli,
-		    now, &oom);
-		if (s->shape[d] != NULL)
-			flows[d]->allow = 0;
-		else if (oom)
-			log_warning("%u: out of memory: the session's %s is not shaped", s->id,
-			    d == SHAPER_UP ? "upload" : "download");
-	}
-}
-
 static void
 session_established(struct session *s)
 {
-	enum conf_engine engine = s->be->engine != CONF_ENGINE_UNSET ? s->be->engine :
-	    s->fe->engine;
+	enum conf_engine engine = session_route_engine(s);
 	unsigned int opts = s->be->opts | s->fe->opts;
 
 	s->t_established = s->last_c = s->last_s = clock_now_us();
@@ -707,9 +583,6 @@ session_established(struct session *s)
 	/* Reading the client or writing the server moves up; the others down. */
 	s->c_rd.flow = s->s_wr.flow = &s->up;
 	s->s_rd.flow = s->c_wr.flow = &s->down;
-	/* "nosplice": the bytes go through user space (sockmap is apart). */
-	if (s->conf->global.nosplice && engine != CONF_ENGINE_SOCKMAP)
-		engine = CONF_ENGINE_COPY;
 	engine_flow_init(&s->up, s->cfd, s->sfd, engine, opts, 1);
 	engine_flow_init(&s->down, s->sfd, s->cfd, engine, opts, 0);
 	s->up.flags |= FLOW_F_WANT_READ;
@@ -717,7 +590,7 @@ session_established(struct session *s)
 	s->up.pre = s->pp_in;
 	if (s->accept_proxy)
 		s->up.flags &= ~FLOW_F_CLEAN;	/* its header may have ended mid-segment */
-	session_shape(s);
+	session_route_shape(s, s->t_established);
 	/* Which flows may go to the kernel, and when. A shaped one may not:
 	 * user space cannot delay a kernel redirect. */
 	engine_policy_init(&s->policy, engine, &s->conf->global,
@@ -727,15 +600,7 @@ session_established(struct session *s)
 		s->down.flags |= FLOW_F_USER;
 	}
 	session_set_state(s, SESS_ST_ESTABLISHED);
-	if (s->be->stick_rules != NULL) {	/* stick store-request: the server it got */
-		struct sample_ctx ctx;
-
-		session_inspect_ctx(s, session_dst(s), &ctx);
-		ctx.be = s->be;
-		persist_store(s->be, &ctx, s->srv, s->t_established);
-	}
-	if (__atomic_load_n(&s->srv->observed_errors, __ATOMIC_RELAXED) != 0)
-		__atomic_store_n(&s->srv->observed_errors, 0, __ATOMIC_RELAXED);
+	session_route_connected(s, s->t_established);
 	log_debug("%u: connected to server '%s' after %u tries", s->id, s->srv->name, s->tries);
 	session_promote(s);
 	session_update_events(s);

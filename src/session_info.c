@@ -19,6 +19,20 @@
 /* "show sess" rates are over this window. */
 #define SESS_METER_US	1000000
 
+const char *const session_state_names[SESS_ST_COUNT] = {
+	[SESS_ST_ACCEPTED]     = "accepted",
+	[SESS_ST_PROXY_HEADER] = "proxy-header",
+	[SESS_ST_INSPECTING]   = "inspecting",
+	[SESS_ST_ROUTING]      = "routing",
+	[SESS_ST_QUEUED]       = "queued",
+	[SESS_ST_CONNECTING]   = "connecting",
+	[SESS_ST_TURNAROUND]   = "turnaround",
+	[SESS_ST_ESTABLISHED]  = "established",
+	[SESS_ST_HALF_CLOSED]  = "half-closed",
+	[SESS_ST_RESETTING]    = "resetting",
+	[SESS_ST_CLOSED]       = "closed",
+};
+
 /* Keep a flow's rate over the last full second (show sess). */
 void
 session_meter(struct session *s, int d, uint64_t bytes, uint64_t now)

@@ -1,11 +1,13 @@
 /*
  * The inside of the session module, shared by its files only: the
- * machine (session.c), its timeouts (session_timeout.c), what the rest
+ * machine (session.c), its routing (session_route.c), content inspection
+ * (session_inspect.c), its timeouts (session_timeout.c), what the rest
  * of the process sees of a session (session_info.c: the tcplog line,
  * the "show sess" meter, the byte counters), the per-worker lists
  * (session_list.c) and the admin orders (session_admin.c). Calls go one
- * way: session_admin.c -> session.c -> session_timeout.c, session_info.c,
- * session_list.c; none of those three calls back into the machine.
+ * way: session_admin.c -> session.c -> session_route.c, session_inspect.c,
+ * session_timeout.c, session_list.c -> session_info.c; none of those
+ * calls back into the machine (tests/check_layers.py).
  * Everything else includes session.h only.
  */
 #ifndef SPLICER_SESSION_INT_H
@@ -46,7 +48,7 @@ enum session_state {
 	SESS_ST_COUNT
 };
 
-/* For traces and "show sess" (session.c). */
+/* For traces and "show sess" (session_info.c). */
 extern const char *const session_state_names[SESS_ST_COUNT];
 
 /*
@@ -239,10 +241,53 @@ void session_inspect_ctx(const struct session *s, const struct sockaddr *dst,
 /* The bytes are no longer needed. */
 void session_inspect_end(struct session *s);
 
+/* ---- session_route.c: where it goes, on what terms ---- */
+
+/* What routing decided. */
+enum session_route {
+	SESS_ROUTE_ASSIGNED,	/* s->srv holds a slot: connect */
+	SESS_ROUTE_QUEUED,	/* s->waiter waits for one in a queue */
+	SESS_ROUTE_QUEUE_FULL,	/* its server is full and so is that server's
+				 * queue: HAProxy's SQ (why, cause set) */
+	SESS_ROUTE_FAILED,	/* no backend, no server (why, cause set) */
+};
+
+/* The address the client reached (from its PROXY header, or the socket's). */
+const struct sockaddr *session_route_dst(struct session *s);
+
+/* Choose s->be and s->srv, or queue s (s->dequeued is posted to its
+ * worker once a slot is given). */
+enum session_route session_route_pick(struct session *s, enum session_cause *cause,
+    char *why, size_t len);
+
+/* After a failed try: 1 when s moved to another server (try it at once),
+ * 0 to stay on s->srv. */
+int session_route_redispatch(struct session *s);
+
+/* Where s->srv is, in to: a server without a port, or with "+N" or "-N",
+ * takes the client's destination port (plus N), as in HAProxy. Returns
+ * the address's length, 0 when that port is out of range. */
+socklen_t session_route_addr(struct session *s, struct sockaddr_storage *to);
+
+/* What a try tells s->srv's counters: it failed (observe layer4), or it
+ * connected (and stick store-request remembers the server). */
+void session_route_try_failed(struct session *s);
+void session_route_connected(struct session *s, uint64_t now);
+
+/* The engine of its flows; the bandwidth limits that apply to them (a
+ * shaped flow starts with nothing to read until its buckets grant it). */
+enum conf_engine session_route_engine(const struct session *s);
+void session_route_shape(struct session *s, uint64_t now);
+
 /* ---- session.c: the machine, for the admin orders ---- */
 
 /* Is it relaying: both sockets connected, its flows set up? */
-int session_relays(const struct session *s);
+static inline int
+session_relays(const struct session *s)
+{
+	return s->state == SESS_ST_ESTABLISHED || s->state == SESS_ST_HALF_CLOSED ||
+	    s->state == SESS_ST_RESETTING;
+}
 
 /* Run one flow, then what follows from it (FINs, resets, the end, the
  * events to watch); session_update_events() alone re-reads what the
