@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "regexp.h"
 #include "units.h"
 
 /* Longest line of a pattern file (-f). */
@@ -157,8 +158,6 @@ static int
 acl_pat_one(struct acl_expr *e, const char *op, const char *w, struct acl_pat *p,
     char *err, size_t errlen)
 {
-	int rc;
-
 	memset(p, 0, sizeof(*p));
 	switch (e->match) {
 	case ACL_M_INT:
@@ -171,14 +170,9 @@ acl_pat_one(struct acl_expr *e, const char *op, const char *w, struct acl_pat *p
 	case ACL_M_REG:
 		if ((p->re = malloc(sizeof(*p->re))) == NULL)
 			break;
-		rc = regcomp(p->re, w, REG_EXTENDED | REG_NOSUB | (e->icase ? REG_ICASE : 0));
-		if (rc != 0) {
-			char why[128];
-
-			regerror(rc, p->re, why, sizeof(why));
+		if (regexp_compile(p->re, w, e->icase, err, errlen) == -1) {
 			free(p->re);
 			p->re = NULL;
-			snprintf(err, errlen, "bad regular expression '%s': %s", w, why);
 			return -1;
 		}
 		return 0;

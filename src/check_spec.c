@@ -11,6 +11,7 @@
 
 #include "check_rule.h"
 #include "check_spec.h"
+#include "regexp.h"
 
 /* Append r (made elsewhere) to c. */
 static void
@@ -83,26 +84,10 @@ check_rule_set_data(struct check_rule *r, const void *data, size_t len)
 	return 0;
 }
 
-/* Compile text into re; 0, or -1 with err. */
-static int
-check_regcomp(regex_t *re, const char *text, int icase, char *err, size_t errlen)
-{
-	int rc = regcomp(re, text, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
-
-	if (rc != 0) {
-		char msg[128];
-
-		regerror(rc, re, msg, sizeof(msg));
-		snprintf(err, errlen, "bad regex '%s': %s", text, msg);
-		return -1;
-	}
-	return 0;
-}
-
 int
 check_rule_set_regex(struct check_rule *r, char *err, size_t errlen)
 {
-	if (check_regcomp(&r->re, (const char *)r->data, r->re_icase, err, errlen) == -1)
+	if (regexp_compile(&r->re, (const char *)r->data, r->re_icase, err, errlen) == -1)
 		return -1;
 	r->has_re = 1;
 	return 0;
@@ -118,7 +103,7 @@ check_rule_set_hval(struct check_rule *r, const char *v, char *err, size_t errle
 	}
 	if (r->hval_m != CHECK_HM_REG)
 		return 0;
-	if (check_regcomp(&r->hval_re, v, 0, err, errlen) == -1)
+	if (regexp_compile(&r->hval_re, v, 0, err, errlen) == -1)
 		return -1;
 	r->has_hval_re = 1;
 	return 0;

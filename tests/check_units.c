@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "ratelimit.h"
+#include "regexp.h"
 #include "sockaddr.h"
 #include "units.h"
 
@@ -261,6 +262,38 @@ START_TEST(test_ratelimit_burst_then_steady_rate)
 }
 END_TEST
 
+/* Patterns whose automaton glibc would expand past the bound are refused
+ * before regcomp() runs; real patterns compile and match. */
+START_TEST(test_regex_cost_bound)
+{
+	static const char *costly[] = {
+		"^(5+++++++++++++++++++++lts",	/* the fuzzer's 666 MB input */
+		"(((a{1,50}){1,50}){1,50}){1,50}",
+		"a{1,255}{1,255}",
+		"((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a",
+	};
+	static const char *fine[] = {
+		"^[a-z0-9.-]{1,253}$", "role:master", "^HTTP/1\\.[01] [23]",
+		"([0-9]{1,3}\\.){3}[0-9]{1,3}", "[]a]{3}", "[[:alpha:]]+", "a{1,",
+	};
+	char err[256];
+	regex_t re;
+
+	for (size_t i = 0; i < sizeof(costly) / sizeof(*costly); i++) {
+		ck_assert_uint_gt(regexp_cost(costly[i]), REGEXP_MAX_NODES);
+		ck_assert_int_eq(regexp_compile(&re, costly[i], 0, err, sizeof(err)), -1);
+		ck_assert_ptr_nonnull(strstr(err, "too costly"));
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(*fine); i++)
+		ck_assert_uint_le(regexp_cost(fine[i]), 300);
+	ck_assert_int_eq(regexp_compile(&re, "^ROLE:(master|slave)$", 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(regexec(&re, "role:master", 0, NULL, 0), 0);
+	regfree(&re);
+	ck_assert_int_eq(regexp_compile(&re, "^(unclosed", 0, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "bad regular expression '^(unclosed'"));
+}
+END_TEST
+
 static Suite *
 units_suite(void)
 {
@@ -280,6 +313,7 @@ units_suite(void)
 	tcase_add_test(tc, test_hostname_kept_for_resolution);
 	tcase_add_test(tc, test_log_escape_leaves_only_printable_bytes);
 	tcase_add_test(tc, test_ratelimit_burst_then_steady_rate);
+	tcase_add_test(tc, test_regex_cost_bound);
 	suite_add_tcase(s, tc);
 	return s;
 }
