@@ -748,4 +748,5 @@ def test_shaped_sessions_stay_in_user_space():
     sp.stop()
 
 
-run()
+if __name__ == "__main__":   # contrib/sockmap-stress.py imports it
+    run()
