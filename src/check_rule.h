@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "check_poll.h"
 #include "sockaddr.h"
 
 /* Bytes of a server's answer a check looks at, as HAProxy's check buffer. */
@@ -171,8 +172,7 @@ struct check_run {
 	unsigned int step;		/* its rank, 1-based, for the reason */
 	int active;			/* started and not ended */
 	int fd;
-	struct event ev;		/* the socket, watched edge-triggered both ways */
-	int ev_set;
+	struct check_poll_watch watch;	/* the socket, watched edge-triggered both ways */
 	int connecting;			/* waiting for the connect to end */
 	int readable;			/* a readable edge came since the last EAGAIN */
 	const unsigned char *out;	/* bytes being sent: a send rule's, or pp */
@@ -198,5 +198,8 @@ void check_run_start(struct check_run *run, struct event_base *base,
 /* The deadline passed (or the process ends): end the check, if running,
  * as a timeout; done is called unless quiet. */
 void check_run_abort(struct check_run *run, int quiet);
+
+/* At exit: free the answer buffers kept for later checks. */
+void check_run_free_buffers(void);
 
 #endif

@@ -7,11 +7,13 @@
  *
  * At thousands of checks a second the system calls per check are the
  * cost: each socket is watched once, edge-triggered both ways, from its
- * connect to its close (two epoll_ctl, not one pair per wait); reads and
+ * connect to its close, in the checks' own set (check_poll.h: one
+ * epoll_ctl, and the answers of a tick taken in one wake-up); reads and
  * writes go on until the socket says EAGAIN, then the next edge resumes
  * (a read is tried only once a readable edge came since the last EAGAIN);
- * a writable edge alone proves the connect ended well without asking
- * SO_ERROR; and a bare connect check has no answer buffer.
+ * a writable edge without an error proves the connect ended well without
+ * asking SO_ERROR; and answer buffers are reused, a bare connect check
+ * having none.
  */
 #include "config.h"
 
@@ -25,11 +27,43 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_poll.h"
 #include "check_rule.h"
 #include "dial.h"
 #include "proxy_proto.h"
 
 static void check_run_step(struct check_run *run);
+
+/* Answer buffers of ended checks, for the next ones: a check allocates
+ * nothing once as many have run at once as will. A few are kept; more
+ * checks in flight than that allocate. */
+#define CHECK_RUN_SPARE 64
+
+static void *check_run_spare[CHECK_RUN_SPARE];
+static unsigned int check_run_nspare;
+
+static void *
+check_run_buf_get(void)
+{
+	return check_run_nspare > 0 ? check_run_spare[--check_run_nspare] : malloc(CHECK_BUF);
+}
+
+static void
+check_run_buf_put(struct check_run *run)
+{
+	if (run->buf != NULL && check_run_nspare < CHECK_RUN_SPARE)
+		check_run_spare[check_run_nspare++] = run->buf;
+	else
+		free(run->buf);
+	run->buf = NULL;
+}
+
+void
+check_run_free_buffers(void)
+{
+	while (check_run_nspare > 0)
+		free(check_run_spare[--check_run_nspare]);
+}
 
 /* End the check: close, free the buffer, report. */
 static void
@@ -39,17 +73,16 @@ check_run_finish(struct check_run *run, int ok, const char *reason, const char *
 static void
 check_run_close(struct check_run *run)
 {
-	if (run->ev_set) {
-		event_del(&run->ev);
-		run->ev_set = 0;
-	}
 	if (run->fd != -1) {
 		struct linger lg = { 1, 0 };
 
 		/* A reset, not a FIN: checks must not fill the table with
 		 * TIME_WAIT sockets. */
 		(void)setsockopt(run->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(run->fd);
+		if (run->watch.fd == run->fd)
+			check_poll_close(&run->watch);	/* closes it */
+		else
+			close(run->fd);
 		run->fd = -1;
 	}
 }
@@ -70,25 +103,13 @@ check_run_finish(struct check_run *run, int ok, const char *reason, const char *
 	}
 	res.answer[res.answer_len] = '\0';
 	check_run_close(run);
-	free(run->buf);
-	run->buf = NULL;
+	check_run_buf_put(run);
 	run->rule = NULL;
 	run->active = 0;
 	run->done(run, &res, run->arg);
 }
 
-static void check_run_on_event(evutil_socket_t fd, short what, void *arg);
-
-/* Watch the socket from now to its close: one registration for every
- * wait of the check. */
-static void
-check_run_watch(struct check_run *run)
-{
-	event_assign(&run->ev, run->base, run->fd, EV_READ | EV_WRITE | EV_ET | EV_PERSIST,
-	    check_run_on_event, run);
-	event_add(&run->ev, NULL);
-	run->ev_set = 1;
-}
+static void check_run_on_event(void *arg, short what);
 
 /* Where a connect rule goes: its own address and port, else the target's. */
 static void
@@ -155,7 +176,9 @@ check_run_connect(struct check_run *run, const struct check_rule *r)
 	}
 	run->connecting = 1;
 	run->readable = 0;
-	check_run_watch(run);
+	/* Watched from now to its close, in the checks' own set. */
+	if (check_poll_add(run->base, &run->watch, run->fd, check_run_on_event, run) == -1)
+		check_run_finish(run, 0, "Layer4 connection problem", "%s", strerror(errno));
 }
 
 /* Write what is left of run->out; 1 when all of it is written. */
@@ -272,13 +295,13 @@ check_run_step(struct check_run *run)
 }
 
 /* The socket of a connect rule became writable: connected or failed. A
- * writable edge alone is a connect that ended well; an error comes with
- * both (EPOLLERR), and then SO_ERROR says which. */
+ * writable edge without an error is a connect that ended well; only an
+ * error (EPOLLERR, EPOLLHUP) makes SO_ERROR worth asking. */
 static void
 check_run_connected(struct check_run *run, short what)
 {
 	const struct check_rule *r = run->rule;
-	int err = (what & (EV_READ | EV_WRITE)) == EV_WRITE ? 0 : dial_result(run->fd);
+	int err = what & CHECK_POLL_ERR ? dial_result(run->fd) : 0;
 
 	run->connecting = 0;
 	if (err != 0) {
@@ -315,11 +338,10 @@ check_run_connected(struct check_run *run, short what)
  * expect reads bytes whose edge came during a write (and does not try a
  * read that would only say EAGAIN). */
 static void
-check_run_on_event(evutil_socket_t fd, short what, void *arg)
+check_run_on_event(void *arg, short what)
 {
 	struct check_run *run = arg;
 
-	(void)fd;
 	if (what & EV_READ)
 		run->readable = 1;
 	if (run->connecting) {
@@ -350,7 +372,7 @@ check_run_start(struct check_run *run, struct event_base *base, const struct che
 	run->base = base;
 	run->target = *t;
 	run->fd = -1;
-	run->ev_set = 0;
+	run->watch.fd = -1;
 	run->connecting = 0;
 	run->out = NULL;
 	run->expects = 0;
@@ -362,7 +384,7 @@ check_run_start(struct check_run *run, struct event_base *base, const struct che
 	run->active = 1;
 	/* A bare connect reads nothing: no buffer. */
 	run->buf = NULL;
-	if (t->spec != NULL && (run->buf = malloc(CHECK_BUF)) == NULL) {
+	if (t->spec != NULL && (run->buf = check_run_buf_get()) == NULL) {
 		run->rule = NULL;
 		check_run_finish(run, 0, "Layer4 connection problem", "out of memory");
 		return;
@@ -382,8 +404,7 @@ check_run_abort(struct check_run *run, int quiet)
 		return;
 	if (quiet) {
 		check_run_close(run);
-		free(run->buf);
-		run->buf = NULL;
+		check_run_buf_put(run);
 		run->active = 0;
 		return;
 	}

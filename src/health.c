@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "check_agent.h"
+#include "check_poll.h"
 #include "check_rule.h"
 #include "check_spec.h"
 #include "clock.h"
@@ -94,18 +95,15 @@ health_counter_interval(const struct health_counter *h, uint64_t inter, uint64_t
 	return inter;
 }
 
-/* Timers end on a grid of this many us, so that the checks of many
+/* Timers end on the grid of check_poll, so that the checks of many
  * servers due about together start in one wake-up of the control thread
- * instead of one each: at 1,000 servers every 2 s, 100 wake-ups a second
- * instead of 500, for at most this much lateness. */
-#define HEALTH_TICK_US 10000
-
+ * instead of one each (at 1,000 servers every 2 s, 100 wake-ups a second
+ * instead of 500), the same wake-up that takes the answers of the checks
+ * in flight, for at most a tick of lateness. */
 static void
 health_arm(struct health *h, uint64_t us)
 {
-	uint64_t now = clock_now_us(), at = (now + us + HEALTH_TICK_US - 1) / HEALTH_TICK_US *
-	    HEALTH_TICK_US;
-	struct timeval tv = { (time_t)((at - now) / 1000000), (suseconds_t)((at - now) % 1000000) };
+	struct timeval tv = check_poll_grid(us);
 
 	evtimer_add(&h->timer, &tv);
 }
@@ -276,7 +274,10 @@ health_on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (h->running) {
-		check_run_abort(&h->run, 0);
+		/* Answers that came before the deadline count. */
+		check_poll_drain();
+		if (h->running)
+			check_run_abort(&h->run, 0);
 		return;
 	}
 	h->started = clock_now_us();
@@ -417,4 +418,6 @@ health_stop(void)
 		check_spec_free(h->own);
 		free(h);
 	}
+	check_poll_stop();
+	check_run_free_buffers();
 }

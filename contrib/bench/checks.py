@@ -22,9 +22,15 @@ same configuration, after splicer, for comparison on the same machine;
 at once, each checking its own servers, so that a machine busy with other
 work weighs on every figure alike.
 
+With --floor, check_floor.c (built here with cc) makes the same checks at
+the same rate with nothing but the system calls a check needs, batched on
+a 10 ms tick: on loopback the kernel's TCP work for both ends of each
+connection is counted to the connecting process, and that program's
+figure is the floor no prober goes below on this machine.
+
 usage: checks.py [--splicer PATH] [--servers N] [--inter MS] [--seconds S]
                  [--kinds connect,tcp-check,http] [--haproxy PATH]
-                 [--baseline PATH] [--together]
+                 [--baseline PATH] [--together] [--floor]
 """
 import argparse
 import multiprocessing
@@ -37,6 +43,7 @@ import sys
 import tempfile
 import time
 
+REQUESTS = {"connect": "", "tcp-check": "PING\r\n", "http": "GET /health HTTP/1.0\r\n\r\n"}
 ANSWERS = {"connect": b"", "tcp-check": b"+PONG\r\n",
            "http": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"}
 LISTENERS = 8
@@ -131,8 +138,12 @@ def start(args, kind, proxy):
         f.write(config(kind, ports, args.servers, args.inter, "haproxy" not in
                        os.path.basename(proxy)))
     log = open(os.path.join(d, "stderr"), "wb")
-    sp = subprocess.Popen([proxy, "-f", cfg] + (["-db"] if "haproxy" in os.path.basename(proxy)
-                                               else []), stdout=log, stderr=log)
+    if os.path.basename(proxy) == "check_floor":
+        argv = [proxy, str(int(args.servers * 1000 / args.inter)), REQUESTS[kind]] + \
+            [str(p) for p in ports]
+    else:
+        argv = [proxy, "-f", cfg] + (["-db"] if "haproxy" in os.path.basename(proxy) else [])
+    sp = subprocess.Popen(argv, stdout=log, stderr=log)
     return dict(kind=kind, proxy=proxy, srv=srv, counter=counter, dir=d, log=log, sp=sp)
 
 
@@ -198,10 +209,17 @@ def main():
     ap.add_argument("--together", action="store_true",
                     help="measure every binary in the same window, each with its own servers "
                          "(a busy machine then weighs on all alike)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure check_floor.c, the least a prober can spend")
     args = ap.parse_args()
     if not os.path.exists(args.splicer):
         sys.exit("no splicer at %s (--splicer PATH)" % args.splicer)
-    proxies = [p for p in (args.baseline, args.splicer, args.haproxy) if p]
+    floor = None
+    if args.floor:
+        floor = os.path.join(tempfile.mkdtemp(prefix="splicer-check-floor-"), "check_floor")
+        subprocess.check_call([os.environ.get("CC", "cc"), "-O2", "-o", floor,
+                               os.path.join(here, "check_floor.c")])
+    proxies = [p for p in (args.baseline, args.splicer, args.haproxy, floor) if p]
     for kind in args.kinds.split(","):
         run(args, kind, proxies)
 
