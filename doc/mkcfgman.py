@@ -119,7 +119,8 @@ def main():
     # The tables live with the parser: the section tables in conf_parse.c,
     # the timeout and option tables beside their handlers (conf_kw_*.c).
     src = "".join(open(os.path.join(TOP, "src", f)).read() for f in
-                  ("conf_parse.c", "conf_kw_global.c", "conf_kw_proxy.c", "conf_kw_server.c"))
+                  ("conf_parse.c", "conf_kw_global.c", "conf_kw_proxy.c", "conf_kw_server.c",
+                   "conf_resolvers.c"))
     desc = entries(os.path.join(TOP, "doc", "keywords.txt"))
     # parse_find_kw() searches these two by halves: out of order, a
     # keyword is reported unknown although it is there.
@@ -136,6 +137,8 @@ def main():
                   for l in emit_kw("proxy", r[0], sections(r[1]), desc)],
         "timeout": [l for r in table(src, "timeout_kws")
                     for l in emit_kw("timeout", r[0], sections(r[1]), desc)],
+        "resolvers": [l for r in table(src, "resolvers_kws")
+                      for l in emit_kw("resolvers", r[0], None, desc)],
         "option": [l for r in table(src, "option_kws")
                    for l in emit_kw("option", r[0], sections(r[2]), desc)],
         "unsupported": [l for r in table(src, "unsupported_kws")

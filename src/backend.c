@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,16 +27,17 @@ backend_init(struct conf *c)
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
 			s->admin = s->disabled ? CONF_ADM_MAINT : CONF_ADM_READY;
+			s->dns_maint = s->dns.no_addr;	/* init-addr none: until resolved */
 			s->check_down = 0;	/* checks start fully up */
 			s->check_nolb = 0;
 			s->agent_down = 0;
 			s->agent_admin = CONF_ADM_READY;
 			s->check_health = s->check_rise + s->check_fall - 1;
-			s->state = s->disabled ? CONF_SRV_MAINT : CONF_SRV_UP;
+			s->state = s->disabled || s->dns_maint ? CONF_SRV_MAINT : CONF_SRV_UP;
 			s->cur_weight = s->weight;
 			s->rr_current = 0;
 			s->last_change_us = clock_now_us();
-			s->down_since_us = s->disabled ? s->last_change_us : 0;
+			s->down_since_us = s->state == CONF_SRV_MAINT ? s->last_change_us : 0;
 		}
 	}
 }
@@ -394,7 +396,7 @@ backend_state_name(enum conf_server_state state)
 static enum conf_server_state
 backend_derive(const struct conf_server *srv)
 {
-	if (srv->admin == CONF_ADM_MAINT || srv->agent_admin == CONF_ADM_MAINT)
+	if (srv->admin == CONF_ADM_MAINT || srv->agent_admin == CONF_ADM_MAINT || srv->dns_maint)
 		return CONF_SRV_MAINT;
 	if (srv->check_down || srv->agent_down)
 		return CONF_SRV_DOWN;
@@ -452,6 +454,7 @@ enum backend_holder {
 	BACKEND_HOLD_NOLB,
 	BACKEND_HOLD_AGENT_DOWN,
 	BACKEND_HOLD_AGENT_ADMIN,
+	BACKEND_HOLD_DNS,
 };
 
 static void (*backend_ready_cb)(struct conf_proxy *be, struct conf_server *srv);
@@ -478,6 +481,8 @@ backend_hold(struct conf_proxy *be, struct conf_server *srv, enum backend_holder
 		__atomic_store_n(&srv->check_nolb, v, __ATOMIC_RELAXED);
 	else if (who == BACKEND_HOLD_AGENT_DOWN)
 		__atomic_store_n(&srv->agent_down, v, __ATOMIC_RELAXED);
+	else if (who == BACKEND_HOLD_DNS)
+		__atomic_store_n(&srv->dns_maint, v, __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&srv->agent_admin, (enum conf_server_admin)v, __ATOMIC_RELAXED);
 	was = backend_rederive(be, srv);
@@ -522,6 +527,50 @@ backend_set_agent(struct conf_proxy *be, struct conf_server *srv, int down, int 
 }
 
 void
+backend_set_dns(struct conf_proxy *be, struct conf_server *srv, int maint)
+{
+	backend_hold(be, srv, BACKEND_HOLD_DNS, maint);
+}
+
+void
+backend_set_addr(struct conf_server *srv, const struct sockaddr *sa, socklen_t len,
+    uint16_t port)
+{
+	pthread_mutex_lock(&backend_lock);
+	memcpy(&srv->addr.ss, sa, len);
+	srv->addr.len = len;
+	if (port != 0) {
+		srv->addr.port = port;
+		srv->addr.port_rel = 0;
+		srv->addr.port_off = 0;
+	}
+	if (!srv->addr.port_rel)
+		sockaddr_set_port(&srv->addr.ss, srv->addr.port);
+	pthread_mutex_unlock(&backend_lock);
+}
+
+socklen_t
+backend_server_addr(const struct conf_server *srv, struct sockaddr_storage *to, int *port_rel,
+    int *port_off)
+{
+	socklen_t len;
+
+	if (srv->dns.rs == NULL) {	/* an address that never changes */
+		memcpy(to, &srv->addr.ss, srv->addr.len);
+		*port_rel = srv->addr.port_rel;
+		*port_off = srv->addr.port_off;
+		return srv->addr.len;
+	}
+	pthread_mutex_lock(&backend_lock);
+	memcpy(to, &srv->addr.ss, srv->addr.len);
+	len = srv->addr.len;
+	*port_rel = srv->addr.port_rel;
+	*port_off = srv->addr.port_off;
+	pthread_mutex_unlock(&backend_lock);
+	return len;
+}
+
+void
 backend_set_maxconn(struct conf_proxy *be, struct conf_server *srv, unsigned int maxconn)
 {
 	pthread_mutex_lock(&backend_lock);
@@ -537,6 +586,11 @@ backend_status_text(const struct conf_server *srv, char *buf, size_t len)
 	unsigned int h = __atomic_load_n(&srv->check_health, __ATOMIC_RELAXED);
 	int by_agent = 0;	/* the agent alone holds it so */
 
+	if (st == CONF_SRV_MAINT && srv->admin != CONF_ADM_MAINT &&
+	    srv->agent_admin != CONF_ADM_MAINT) {
+		snprintf(buf, len, "MAINT (resolution)");	/* HAProxy's words */
+		return;
+	}
 	if (st == CONF_SRV_MAINT)
 		by_agent = srv->admin != CONF_ADM_MAINT;
 	else if (st == CONF_SRV_DOWN)

@@ -103,6 +103,17 @@ void backend_set_nolb(struct conf_proxy *be, struct conf_server *srv, int on);
 /* What an agent said: down (1, 0, or -1 unsaid), admin (CONF_ADM_*, or -1):
  * only the agent undoes its own. */
 void backend_set_agent(struct conf_proxy *be, struct conf_server *srv, int down, int admin);
+/* Its resolution (resolvers.c) left it without an address (1) or gave
+ * one (0): maintenance, "MAINT (resolution)" in show stat. */
+void backend_set_dns(struct conf_proxy *be, struct conf_server *srv, int maint);
+/* A new address from its resolution, with the port of an SRV record
+ * (0: the server's own); sessions that connected before go on. */
+void backend_set_addr(struct conf_server *srv, const struct sockaddr *sa, socklen_t len,
+    uint16_t port);
+/* Where srv is now, into to (its length, 0 when it has none), with its
+ * port rule: any thread, while resolvers.c may change it. */
+socklen_t backend_server_addr(const struct conf_server *srv, struct sockaddr_storage *to,
+    int *port_rel, int *port_off);
 void backend_set_maxconn(struct conf_proxy *be, struct conf_server *srv, unsigned int maxconn);
 void backend_set_weight(struct conf_proxy *be, struct conf_server *srv, unsigned int weight);
 

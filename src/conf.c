@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "log_format.h"
 #include "conf_health.h"
+#include "conf_resolvers.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
 #include "conf_statspage.h"
@@ -148,6 +149,7 @@ conf_free(struct conf *c)
 	free(c->global.stats_file);
 	shaper_group_free_list(c->global.total[0]);
 	shaper_group_free_list(c->global.total[1]);
+	conf_resolvers_free(c->resolvers);
 	for (int i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);

@@ -120,6 +120,28 @@ enum conf_server_admin {
 	CONF_ADM_MAINT,
 };
 
+/* A server's name resolution (conf_resolvers.c): "resolvers",
+ * "resolve-prefer", "resolve-opts", "init-addr", "server-template". */
+enum { CONF_INIT_END = 0, CONF_INIT_LAST, CONF_INIT_LIBC, CONF_INIT_NONE, CONF_INIT_IP };
+#define CONF_INIT_MAX		4
+#define CONF_RSOPT_ALLOW_DUP_IP	0x1	/* "resolve-opts allow-dup-ip" */
+#define CONF_RSOPT_IGNORE_WEIGHT 0x2	/* "resolve-opts ignore-weight" (SRV) */
+
+struct conf_resolvers;
+
+struct conf_srv_dns {
+	char resolvers[64];		/* "resolvers NAME", "" when none */
+	struct conf_resolvers *rs;	/* ... found by conf_check */
+	int prefer;			/* AF_INET6 (HAProxy's default) or AF_INET */
+	unsigned int opts;		/* CONF_RSOPT_* */
+	unsigned char init[CONF_INIT_MAX]; /* init-addr methods in order, CONF_INIT_END ends;
+					    * all END: "last,libc" */
+	struct sockaddr_storage init_ip;	/* init-addr IP ... */
+	socklen_t init_ip_len;
+	unsigned int tmpl;		/* server-template: its number; 0: a server line */
+	int no_addr;			/* started without an address (init-addr none) */
+};
+
 struct conf_server {
 	char *name;			/* unique within its backend */
 	struct sockaddr_spec addr;	/* upstream address, resolved by conf_check */
@@ -152,6 +174,7 @@ struct conf_server {
 	int observe;			/* "observe layer4": connect errors of traffic count */
 	unsigned int error_limit;	/* "error-limit" (default 10) */
 	int on_error;			/* "on-error": CONF_ONERR_* */
+	struct conf_srv_dns dns;	/* name resolution at run time, init-addr */
 	struct conf_server *next;
 	/* run time: admin, check_* and agent_* are set apart by whoever owns
 	 * them; state is derived from them, under the backend lock */
@@ -159,6 +182,7 @@ struct conf_server {
 	enum conf_server_admin admin;
 	int check_down;			/* the health checks hold it down */
 	int check_nolb;			/* an HTTP 404 with disable-on-404: no new session */
+	int dns_maint;			/* its resolution left it without an address */
 	int agent_down;			/* its agent said "down", "fail" or "stopped" */
 	enum conf_server_admin agent_admin; /* its agent said "drain", "maint" or "ready" */
 	unsigned int check_health;	/* the checks' counter, 0..rise+fall-1, atomic */
@@ -386,12 +410,42 @@ struct conf_global {
 	int health_line;
 };
 
+/* A "nameserver" of a resolvers section. */
+struct conf_nameserver {
+	char *name;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int line;
+	struct conf_nameserver *next;
+};
+
+/* Which "hold" of a resolvers section. */
+enum { CONF_HOLD_NX, CONF_HOLD_OTHER, CONF_HOLD_REFUSED, CONF_HOLD_TIMEOUT, CONF_HOLD_VALID,
+	CONF_HOLD_OBSOLETE, CONF_HOLD_N };
+
+/* A "resolvers" section: where and how servers' names are resolved again
+ * while running (resolvers.c). */
+struct conf_resolvers {
+	char *name;
+	const char *file;
+	int line;
+	struct conf_nameserver *ns;	/* in order */
+	unsigned int nns;
+	unsigned int resolve_retries;	/* queries sent before a timeout (3) */
+	uint64_t timeout_resolve;	/* us between resolutions without other rule (1 s) */
+	uint64_t timeout_retry;		/* us before a query is sent again (1 s) */
+	uint64_t hold[CONF_HOLD_N];	/* us, "hold STATUS" */
+	unsigned int payload;		/* accepted_payload_size (EDNS0), 512 */
+	struct conf_resolvers *next;
+};
+
 struct conf {
 	unsigned int refs;		/* sessions using it, +1 while current; atomic */
 	struct conf_global global;
 	struct conf_proxy *proxies;	/* frontends, backends and listens, in file order */
 	struct conf_proxy *defaults;	/* every defaults section, newest first */
 	struct conf_proxy *stats_pages;	/* the stats page proxies, out of proxies */
+	struct conf_resolvers *resolvers; /* "resolvers" sections, in order */
 	char **files;			/* names of the files read, for error messages */
 	int nfiles;
 };

@@ -12,6 +12,7 @@
 #include "conf_check.h"
 #include "conf_stick.h"
 #include "conf_health.h"
+#include "conf_resolvers.h"
 #include "conf_httpchk.h"
 #include "conf_shape.h"
 
@@ -171,8 +172,7 @@ conf_check_servers(struct conf *c, int flags, struct conf_msgs *errs)
 		return 0;
 	for (struct conf_proxy *px = c->proxies; px != NULL; px = px->next) {
 		for (struct conf_server *s = px->servers; s != NULL; s = s->next) {
-			if (sockaddr_is_unresolved(&s->addr) &&
-			    sockaddr_resolve(&s->addr, err, sizeof(err)) == -1) {
+			if (conf_resolvers_init_addr(s, err, sizeof(err)) == -1) {
 				conf_msgs_add(errs, "%s:%d: server '%s' in %s '%s': %s", px->file,
 				    s->line, s->name, conf_proxy_kind(px), px->name, err);
 				nerr++;
@@ -401,6 +401,7 @@ conf_check(struct conf *c, int flags, struct conf_msgs *errs, struct conf_msgs *
 	nerr += conf_check_names(c, errs);
 	nerr += conf_check_backends(c, errs, warns);
 	nerr += conf_check_binds(c, flags, errs);
+	nerr += conf_resolvers_check(c, errs, warns);
 	nerr += conf_check_servers(c, flags, errs);
 	nerr += conf_check_privileges(c, flags, errs);
 	nerr += conf_check_shaping(c, errs, warns);

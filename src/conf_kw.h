@@ -23,6 +23,7 @@
 #define SEC_BACKEND	0x08
 #define SEC_LISTEN	0x10
 #define SEC_IGNORED	0x20	/* an unsupported section: its lines are skipped */
+#define SEC_RESOLVERS	0x40	/* a resolvers section (conf_resolvers.c) */
 #define SEC_ANY_PROXY	(SEC_DEFAULTS | SEC_FRONTEND | SEC_BACKEND | SEC_LISTEN)
 #define SEC_FE_SIDE	(SEC_DEFAULTS | SEC_FRONTEND | SEC_LISTEN)
 #define SEC_BE_SIDE	(SEC_DEFAULTS | SEC_BACKEND | SEC_LISTEN)
@@ -46,6 +47,7 @@ struct parser {
 	int line;
 	int sec;		/* SEC_* of the current section, 0 before any */
 	struct conf_proxy *px;	/* current proxy or defaults section */
+	struct conf_resolvers *rs; /* current resolvers section */
 	int nerr;		/* errors added by this parse */
 	unsigned int nbinds;	/* bind addresses of this file, ranges counted by port */
 };
@@ -130,6 +132,11 @@ void kw_px_option(struct parser *p, int argc, char **argv);
 void kw_px_rate_limit(struct parser *p, int argc, char **argv);
 void kw_px_retries(struct parser *p, int argc, char **argv);
 void kw_px_server(struct parser *p, int argc, char **argv);
+void kw_px_server_template(struct parser *p, int argc, char **argv);
+/* A server NAME at address text addr, its options from argv[optind] on;
+ * tmpl: its number in a server-template, else 0. 0, or -1 when refused. */
+int parse_server_line(struct parser *p, const char *name, const char *addr, int argc,
+    char **argv, int optind, unsigned int tmpl);
 void kw_px_set_bandwidth(struct parser *p, int argc, char **argv);
 void kw_px_tcp_check(struct parser *p, int argc, char **argv);
 void kw_px_tcp_request(struct parser *p, int argc, char **argv);

@@ -17,6 +17,7 @@
 #include "conf_parse.h"
 #include "conf_health.h"
 #include "conf_httpchk.h"
+#include "conf_resolvers.h"
 #include "conf_shape.h"
 #include "conf_stats.h"
 #include "units.h"
@@ -77,7 +78,7 @@ static const struct other_opt server_other[] = {
 	{ "force-sslv3", 0, OPT_TLS_PARAM }, { "force-tlsv10", 0, OPT_TLS_PARAM },
 	{ "force-tlsv11", 0, OPT_TLS_PARAM }, { "force-tlsv12", 0, OPT_TLS_PARAM },
 	{ "force-tlsv13", 0, OPT_TLS_PARAM }, { "id", 1, OPT_LATER },
-	{ "init-addr", 1, OPT_LATER }, { "log-proto", 1, OPT_LATER },
+	{ "log-proto", 1, OPT_LATER },
 	{ "max-reuse", 1, OPT_HTTP },
 	{ "minconn", 1, OPT_LATER }, { "namespace", 1, OPT_LATER },
 	{ "no-check-ssl", 0, OPT_TLS_PARAM }, { "no-send-proxy-v2-ssl", 0, OPT_TLS_PARAM },
@@ -90,8 +91,7 @@ static const struct other_opt server_other[] = {
 	{ "pool-low-conn", 1, OPT_HTTP }, { "pool-max-conn", 1, OPT_HTTP },
 	{ "pool-purge-delay", 1, OPT_HTTP }, { "proto", 1, OPT_LATER },
 	{ "proxy-v2-options", 1, OPT_LATER }, { "redir", 1, OPT_HTTP },
-	{ "resolve-net", 1, OPT_LATER }, { "resolve-opts", 1, OPT_LATER },
-	{ "resolve-prefer", 1, OPT_LATER }, { "resolvers", 1, OPT_LATER },
+	{ "resolve-net", 1, OPT_LATER },
 	{ "send-proxy-v2-ssl", 0, OPT_LATER }, { "send-proxy-v2-ssl-cn", 0, OPT_LATER },
 	{ "set-proxy-v2-tlv-fmt", 1, OPT_LATER }, { "shard", 1, OPT_LATER },
 	{ "sigalgs", 1, OPT_TLS_PARAM }, { "sni", 1, OPT_TLS_PARAM },
@@ -102,10 +102,6 @@ static const struct other_opt server_other[] = {
 	{ "verify", 1, OPT_TLS_PARAM }, { "verifyhost", 1, OPT_TLS_PARAM },
 	{ "ws", 1, OPT_HTTP },
 };
-
-/* Why a resolvers-related server option is refused. */
-#define OPT_WHY_DNS "names are resolved once, at load and at reload: splicer has no " \
-	"'resolvers' section to re-resolve them yet"
 
 /* Is o an option name: one of known[] or of tab[]? */
 static int
@@ -174,12 +170,10 @@ parse_other_opt(struct parser *p, const char *what, const struct other_opt *tab,
 		    "listeners, which splicer does not have", what, o);
 		return 1;
 	default:
-		if (strcmp(o, "init-addr") == 0)
-			parse_err(p, "%s option 'init-addr %s' is not supported yet: splicer resolves "
-			    "with libc at load (init-addr last,libc), and starting without an "
-			    "address (none, an IP) needs a resolvers section", what, argv[*i]);
-		else if (strncmp(o, "resolve", 7) == 0)
-			parse_err(p, "%s option '%s' is not supported: %s", what, o, OPT_WHY_DNS);
+		if (strcmp(o, "resolve-net") == 0)
+			parse_err(p, "%s option 'resolve-net' is not supported yet: the addresses "
+			    "of an answer are taken in its order, the resolve-prefer family "
+			    "first", what);
 		else
 			parse_err(p, "%s option '%s' is not supported yet", what, o);
 		return 1;
@@ -323,22 +317,6 @@ kw_px_bind(struct parser *p, int argc, char **argv)
 	free(list);
 }
 
-/* Is an init-addr list only "last" and "libc" (what splicer does)? */
-static int
-parse_init_addr_libc(const char *list)
-{
-	char buf[128], *save = NULL;
-
-	if (strlen(list) >= sizeof(buf))
-		return 0;
-	strcpy(buf, list);
-	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "last") != 0 && strcmp(t, "libc") != 0)
-			return 0;
-	}
-	return 1;
-}
-
 /* Server option argv[*i] if it is one of splicer's: 1 (values consumed),
  * 0 if it is not, -1 after reporting a bad value. */
 static int
@@ -396,10 +374,8 @@ parse_server_opt(struct parser *p, int argc, char **argv, int *ip, struct conf_s
 		s->backup = o[0] == 'b';
 	} else if (strcmp(o, "disabled") == 0 || strcmp(o, "enabled") == 0) {
 		s->disabled = o[0] == 'd';
-	} else if (strcmp(o, "init-addr") == 0 && val != NULL && parse_init_addr_libc(val)) {
-		/* What splicer does: libc at load ("last" reads a server-state
-		 * file, and without one HAProxy goes on to the next method). */
-		(*ip)++;
+	} else if ((rc = conf_resolvers_server_opt(p, argc, argv, ip, s)) != 0) {
+		return rc;
 	} else if (strcmp(o, "no-tfo") == 0) {
 		/* splicer's connects never use TCP Fast Open: as asked. */
 	} else {
@@ -419,8 +395,9 @@ parse_server_opts(struct parser *p, int argc, char **argv, int i, struct conf_se
 		"addr", "agent-addr", "agent-check", "agent-inter", "agent-port", "agent-send",
 		"backup", "check", "error-limit", "observe", "on-error", "on-marked-down",
 		"on-marked-up", "slowstart", "disabled", "downinter", "enabled", "fall", "fastinter",
-		"inter", "maxconn", "maxqueue", "no-backup", "no-check", "no-send-proxy", "no-tfo", "port",
-		"rise", "send-proxy", "send-proxy-v2", "weight",
+		"init-addr", "inter", "maxconn", "maxqueue", "no-backup", "no-check", "no-send-proxy",
+		"no-tfo", "port", "resolve-opts", "resolve-prefer", "resolvers", "rise", "send-proxy",
+		"send-proxy-v2", "weight",
 	};
 	int bad = 0;
 
@@ -465,13 +442,51 @@ server_unix_warn(struct parser *p, const struct conf_server *s, const char *name
 		    "'agent-addr' (the agent is asked on its socket)", name);
 }
 
-void
-kw_px_server(struct parser *p, int argc, char **argv)
+int
+parse_server_line(struct parser *p, const char *name, const char *addr, int argc,
+    char **argv, int optind, unsigned int tmpl)
 {
 	struct conf_server *s, **tail;
 	char err[512];
 	int bad;
 
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	*s = p->px->defsrv;
+	bad = sockaddr_parse(addr, SOCKADDR_F_UNIX | SOCKADDR_F_PORTREL, &s->addr, err,
+	    sizeof(err)) == -1;
+	if (bad)
+		parse_err(p, "server '%s': %s", name, err);
+	if (parse_server_opts(p, argc, argv, optind, s) == -1)
+		bad = 1;
+	if (!bad && s->addr.port_rel && s->check && s->check_port == 0 &&
+	    !(s->dns.resolvers[0] != '\0' && conf_resolvers_is_srv(s))) {
+		/* As HAProxy: the checks would have no port to go to (an SRV
+		 * record gives the port). */
+		parse_err(p, "server '%s' has neither a port nor a check port: 'check' needs "
+		    "'port N' when the address has no port or a '+N'/'-N' one", name);
+		bad = 1;
+	}
+	if (bad) {
+		free(s);
+		return -1;
+	}
+	if (tmpl <= 1)
+		server_unix_warn(p, s, name);
+	s->name = strdup(name);
+	s->dns.tmpl = tmpl;
+	s->next = NULL;
+	s->line = p->line;
+	for (tail = &p->px->servers; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = s;
+	p->px->nservers++;
+	return 0;
+}
+
+void
+kw_px_server(struct parser *p, int argc, char **argv)
+{
 	if (argc < 3) {
 		parse_err(p, "'server' expects NAME HOST:PORT");
 		return;
@@ -481,31 +496,5 @@ kw_px_server(struct parser *p, int argc, char **argv)
 		    "and ':'", argv[1]);
 		return;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return;
-	*s = p->px->defsrv;
-	bad = sockaddr_parse(argv[2], SOCKADDR_F_UNIX | SOCKADDR_F_PORTREL, &s->addr, err,
-	    sizeof(err)) == -1;
-	if (bad)
-		parse_err(p, "server '%s': %s", argv[1], err);
-	if (parse_server_opts(p, argc, argv, 3, s) == -1)
-		bad = 1;
-	if (!bad && s->addr.port_rel && s->check && s->check_port == 0) {
-		/* As HAProxy: the checks would have no port to go to. */
-		parse_err(p, "server '%s' has neither a port nor a check port: 'check' needs "
-		    "'port N' when the address has no port or a '+N'/'-N' one", argv[1]);
-		bad = 1;
-	}
-	if (bad) {
-		free(s);
-		return;
-	}
-	server_unix_warn(p, s, argv[1]);
-	s->name = strdup(argv[1]);
-	s->next = NULL;
-	s->line = p->line;
-	for (tail = &p->px->servers; *tail != NULL; tail = &(*tail)->next)
-		;
-	*tail = s;
-	p->px->nservers++;
+	parse_server_line(p, argv[1], argv[2], argc, argv, 3, 0);
 }

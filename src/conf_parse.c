@@ -26,6 +26,7 @@
 #include "conf_lex.h"
 #include "conf_kw.h"
 #include "conf_parse.h"
+#include "conf_resolvers.h"
 #include "log_format.h"
 #include "conf_health.h"
 #include "conf_httpchk.h"
@@ -430,6 +431,7 @@ static const struct kw proxy_kws[] = {
 	{ "rate-limit",      SEC_FE_SIDE,                 kw_px_rate_limit },
 	{ "retries",         SEC_BE_SIDE,                 kw_px_retries },
 	{ "server",          SEC_BACKEND | SEC_LISTEN,    kw_px_server },
+	{ "server-template", SEC_BACKEND | SEC_LISTEN,    kw_px_server_template },
 	{ "srvtcpka-cnt",    SEC_BE_SIDE,                 kw_px_tcpka },
 	{ "srvtcpka-idle",   SEC_BE_SIDE,                 kw_px_tcpka },
 	{ "srvtcpka-intvl",  SEC_BE_SIDE,                 kw_px_tcpka },
@@ -469,7 +471,6 @@ static const struct unsupported_kw unsupported_kws[] = {
 	{ "presetenv",             "not supported yet" },
 	{ "resetenv",              "not supported yet" },
 	{ "server-state-file",     "not supported yet" },
-	{ "server-template",       "not supported yet: it needs a resolvers section" },
 	{ "setenv",                "not supported yet" },
 	{ "source",                "not supported yet" },
 	{ "strict-limits",         "not supported yet" },
@@ -556,7 +557,7 @@ parse_find_inert(const char *word, int sec)
 /* HAProxy sections splicer does not have; their lines are skipped. */
 static const char *const unsupported_sections[] = {
 	"cache", "crt-store", "fcgi-app", "http-errors", "mailers", "peers",
-	"program", "resolvers", "ring", "userlist",
+	"program", "ring", "userlist",
 };
 
 static const struct kw *
@@ -598,6 +599,7 @@ parse_new_proxy(struct parser *p, const char *name, unsigned int cap,
 	px->redispatch_every = -1;
 	px->random_draws = 2;
 	px->defsrv.weight = 1;
+	px->defsrv.dns.prefer = AF_INET6;	/* HAProxy's resolve-prefer */
 	px->defsrv.check_inter = 2000000;	/* HAProxy's defaults */
 	px->defsrv.check_rise = 2;
 	px->defsrv.check_fall = 3;
@@ -717,15 +719,16 @@ parse_section(struct parser *p, int argc, char **argv)
 			cap = secs[k].cap;
 		}
 	}
+	if (sec == 0 && strcmp(argv[0], "resolvers") == 0) {
+		parse_end_proxy(p);
+		p->px = NULL;
+		return conf_resolvers_section(p, argc, argv);
+	}
 	if (sec == 0) {
 		for (size_t k = 0; k < nitems(unsupported_sections); k++) {
 			if (strcmp(argv[0], unsupported_sections[k]) == 0) {
 				parse_end_proxy(p);
-				if (strcmp(argv[0], "resolvers") == 0)
-					parse_err(p, "section 'resolvers' is not supported yet: server "
-					    "names are resolved once, at load and at reload, not again "
-					    "while running");
-				else if (strcmp(argv[0], "peers") == 0)
+				if (strcmp(argv[0], "peers") == 0)
 					parse_err(p, "section 'peers' is not supported by splicer: its stick "
 					    "tables live in one process, shared by its threads, and are "
 					    "synchronized with no peer");
@@ -899,6 +902,10 @@ conf_parse_buffer(struct conf *c, const char *name, const char *buf, size_t len,
 			continue;
 		if (p.sec == SEC_IGNORED)
 			continue;
+		if (p.sec == SEC_RESOLVERS) {
+			conf_resolvers_line(&p, line.argc, line.argv);
+			continue;
+		}
 		if (p.sec == 0) {
 			parse_err(&p, "'%s' outside any section (expected global, defaults, "
 			    "frontend, backend or listen)", line.argv[0]);

@@ -265,6 +265,30 @@ health_on_observe(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(&health_observe_timer, &tv);
 }
 
+/* A server whose resolution moves it (resolvers.c): its checks go where
+ * it is now, and none while it has no address. 0: check, -1: not now. */
+static int
+health_follow(struct health *h)
+{
+	const struct conf_server *s = h->srv;
+	struct sockaddr_storage ss;
+	int rel, off;
+	socklen_t len;
+
+	if (s->dns.rs == NULL)
+		return 0;
+	if (__atomic_load_n(&s->dns_maint, __ATOMIC_RELAXED) ||
+	    (len = backend_server_addr(s, &ss, &rel, &off)) == 0)
+		return -1;
+	if (h->agent ? s->agent_addr_set : s->check_addr_set)
+		return 0;	/* a fixed address of its own */
+	memcpy(&h->addr, &ss, len);
+	h->target.addrlen = len;
+	if (h->agent || s->check_port != 0)
+		sockaddr_set_port(&h->addr, h->agent ? s->agent_port : s->check_port);
+	return 0;
+}
+
 /* The timer either starts a check or ends one that took too long. */
 static void
 health_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -278,6 +302,10 @@ health_on_timer(evutil_socket_t fd, short what, void *arg)
 		check_poll_drain();
 		if (h->running)
 			check_run_abort(&h->run, 0);
+		return;
+	}
+	if (health_follow(h) == -1) {
+		health_arm(h, health_next(h));
 		return;
 	}
 	h->started = clock_now_us();

@@ -44,6 +44,7 @@
 #include "pipe_pool.h"
 #include "priv.h"
 #include "probe.h"
+#include "resolvers.h"
 #include "session.h"
 #include "stats_file.h"
 #include "worker.h"
@@ -464,6 +465,9 @@ main_reload(void)
 	health_stop();
 	if (health_start(main_base, n) == -1)
 		log_err("reload: cannot start the health checks");
+	resolvers_stop();
+	if (resolvers_start(main_base, n) == -1)
+		log_err("reload: cannot start the resolvers");
 	main_proc.reloads++;
 	main_last_reload_ok = 1;
 	stats_file_set_reloads(main_proc.reloads);
@@ -810,6 +814,10 @@ main_start(struct conf *c, unsigned int maxconn, struct event *sigs[4])
 		log_alert("cannot start the health checks");
 		return -1;
 	}
+	if (resolvers_start(main_base, c) == -1) {
+		log_alert("cannot start the resolvers");
+		return -1;
+	}
 	if (worker_start(c->global.pipe_prealloc) == -1) {
 		main_stop("cannot start every worker thread");
 		worker_join_all();
@@ -860,6 +868,7 @@ out:
 	notify_stop();
 	heartbeat_stop();
 	health_stop();
+	resolvers_stop();
 	main_stop_services();
 	listener_free_all();
 	worker_free_all();

@@ -446,10 +446,13 @@ static void
 session_connect_failed(struct session *s, int err)
 {
 	char addr[SOCKADDR_STRLEN];
+	struct sockaddr_storage ss = { 0 };
+	int rel, off;
 
 	session_drop_try(s);
 	session_route_try_failed(s);
-	sockaddr_print((struct sockaddr *)&s->srv->addr.ss, addr, sizeof(addr));
+	backend_server_addr(s->srv, &ss, &rel, &off);
+	sockaddr_print((struct sockaddr *)&ss, addr, sizeof(addr));
 	if (s->tries > s->be->retries) {
 		session_close(s, (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 		    err == ENOMEM) ? SESS_END_RESOURCE : SESS_END_SRV_ERROR, 0,

@@ -130,17 +130,16 @@ session_route_redispatch(struct session *s)
 socklen_t
 session_route_addr(struct session *s, struct sockaddr_storage *to)
 {
-	const struct sockaddr_spec *a = &s->srv->addr;
-	int port;
+	int port, rel, off;
+	socklen_t len = backend_server_addr(s->srv, to, &rel, &off);	/* resolvers may move it */
 
-	memcpy(to, &a->ss, a->len);
-	if (!a->port_rel)
-		return a->len;
-	port = (int)sockaddr_port(session_route_dst(s)) + a->port_off;
+	if (!rel || len == 0)
+		return len;
+	port = (int)sockaddr_port(session_route_dst(s)) + off;
 	if (port < 1 || port > 65535)
 		return 0;
 	sockaddr_set_port(to, (uint16_t)port);
-	return a->len;
+	return len;
 }
 
 void

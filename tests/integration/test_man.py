@@ -30,7 +30,7 @@ def generate_with(edit):
     os.mkdir(os.path.join(top, "src"))
     src = open(os.path.join(SRCDIR, "src", "conf_parse.c")).read()
     open(os.path.join(top, "src", "conf_parse.c"), "w").write(edit(src))
-    for f in ("conf_kw_global.c", "conf_kw_proxy.c", "conf_kw_server.c"):  # the other tables
+    for f in ("conf_kw_global.c", "conf_kw_proxy.c", "conf_kw_server.c", "conf_resolvers.c"):  # the other tables
         shutil.copy(os.path.join(SRCDIR, "src", f), os.path.join(top, "src", f))
     return generate(top)
 
