@@ -29,7 +29,7 @@ while getopts t:b: opt; do
 	esac
 done
 shift $((OPTIND - 1))
-all="conf_lex conf proxy_proto admin units sockaddr check_answer inspect"
+all="conf_lex conf proxy_proto admin units sockaddr check_answer inspect dns"
 targets=${*:-$all}
 
 # A build that fails is one failed test in the summary, not none.
