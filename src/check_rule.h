@@ -89,6 +89,11 @@ struct check_rule {
 	int has_hval_re;
 	int full;
 	int on404;			/* "disable-on-404": a 404 passes, server NOLB */
+	/* expect: ok-status, error-status, tout-status (CHECK_ST_*, 0 unset),
+	 * on-success and on-error (the info, NULL unset), status-code (if has_code) */
+	int ok_st, err_st, tout_st;
+	char *on_success, *on_error;
+	int status_code, has_code;
 	/* an http-check send before the request is built: NULL = option httpchk's */
 	char *meth, *uri, *ver, *hdrs, *body;
 	struct check_rule *next;
@@ -119,6 +124,18 @@ enum check_verdict {
 	CHECK_PASS_NOLB,	/* HTTP 404 with disable-on-404: up, no new sessions */
 	CHECK_FAIL_STATUS,	/* HTTP: a wrong status ("Layer7 wrong status") */
 };
+
+/* HAProxy's check statuses an expect may set (ok-status...). */
+enum check_status {
+	CHECK_ST_UNSET, CHECK_ST_L7OK, CHECK_ST_L7OKC, CHECK_ST_L6OK, CHECK_ST_L4OK,
+	CHECK_ST_L7RSP, CHECK_ST_L7STS, CHECK_ST_L6RSP, CHECK_ST_L4CON,
+	CHECK_ST_L7TOUT, CHECK_ST_L6TOUT, CHECK_ST_L4TOUT,
+};
+
+/* A status's reason in HAProxy's words, and whether it passes (L7OKC also
+ * takes the server out of balancing). */
+const char *check_status_reason(int st);
+int check_status_ok(int st);
 
 /* Pure and bounded: looks at buf[0..len) only. On CHECK_FAIL, info says
  * why in a sentence. */
@@ -180,6 +197,7 @@ struct check_run {
 	size_t outlen, sent;
 	char pp[128];			/* the PROXY header of a connect rule */
 	int expects;			/* expect rules passed: the check is Layer7 */
+	const struct check_rule *last_expect;	/* the last of them */
 	int code;			/* HTTP status of the answer, 0 if none */
 	int nolb;			/* an expect passed with a 404 (disable-on-404) */
 	unsigned char *buf;		/* CHECK_BUF bytes while the check runs */

@@ -245,20 +245,46 @@ check_run_expect(struct check_run *run)
 		if (run->eof || run->len == CHECK_BUF || !run->readable || check_run_read(run) != 1)
 			return;	/* wait for the next readable edge (or it ended) */
 	}
-	run->code = check_http_status(run->buf, run->len);
+	run->code = r->has_code ? r->status_code : check_http_status(run->buf, run->len);
 	if (v == CHECK_FAIL || v == CHECK_FAIL_STATUS) {
-		check_run_finish(run, 0, v == CHECK_FAIL ? "Layer7 invalid response" :
-		    "Layer7 wrong status", "%s%s at step %u%s%s%s", r->match >=
-		    CHECK_M_HTTP_DEFAULT ? "" : "TCPCHK ", info, run->step,
-		    r->comment ? " comment: '" : "", r->comment ? r->comment : "",
-		    r->comment ? "'" : "");
+		int st = r->err_st ? r->err_st : v == CHECK_FAIL ? CHECK_ST_L7RSP : CHECK_ST_L7STS;
+
+		/* error-status L7OKC: a conditional pass, the server NOLB. */
+		run->nolb |= st == CHECK_ST_L7OKC;
+		/* on-error replaces the info, as HAProxy's; a comment follows. */
+		if (r->on_error != NULL)
+			check_run_finish(run, check_status_ok(st), check_status_reason(st),
+			    "%s%s%s%s", r->on_error, r->comment ? " comment: '" : "",
+			    r->comment ? r->comment : "", r->comment ? "'" : "");
+		else
+			check_run_finish(run, check_status_ok(st), check_status_reason(st),
+			    "%s%s at step %u%s%s%s", r->match >= CHECK_M_HTTP_DEFAULT ? "" :
+			    "TCPCHK ", info, run->step, r->comment ? " comment: '" : "",
+			    r->comment ? r->comment : "", r->comment ? "'" : "");
 		return;
 	}
+	run->last_expect = r;
 	run->nolb |= v == CHECK_PASS_NOLB;
 	run->expects++;
 	run->rule = r->next;
 	run->step++;
 	check_run_step(run);
+}
+
+/* Every rule passed. An expect that ended the list sets the status
+ * (ok-status), the info (on-success) and the code (status-code). */
+static void
+check_run_passed(struct check_run *run)
+{
+	const struct check_rule *e = run->last_expect;
+	int st = e != NULL && e->next == NULL ? e->ok_st : CHECK_ST_UNSET;
+
+	if (st == CHECK_ST_L7OKC)
+		run->nolb = 1;
+	if (st == CHECK_ST_UNSET)
+		st = run->nolb ? CHECK_ST_L7OKC : run->expects ? CHECK_ST_L7OK : CHECK_ST_L4OK;
+	check_run_finish(run, 1, check_status_reason(st), "%s",
+	    e != NULL && e->next == NULL && e->on_success ? e->on_success : "");
 }
 
 /* Run rules until one must wait or the list ends. */
@@ -290,8 +316,7 @@ check_run_step(struct check_run *run)
 		run->rule = r->next;
 		run->step++;
 	}
-	check_run_finish(run, 1, run->nolb ? "Layer7 check conditionally passed" :
-	    run->expects ? "Layer7 check passed" : "Layer4 check passed", "%s", "");
+	check_run_passed(run);
 }
 
 /* The socket of a connect rule became writable: connected or failed. A
@@ -376,6 +401,7 @@ check_run_start(struct check_run *run, struct event_base *base, const struct che
 	run->connecting = 0;
 	run->out = NULL;
 	run->expects = 0;
+	run->last_expect = NULL;
 	run->code = 0;
 	run->nolb = 0;
 	run->done = done;
@@ -412,7 +438,10 @@ check_run_abort(struct check_run *run, int quiet)
 		char what[128];
 
 		check_rule_describe(r, what, sizeof(what));
-		check_run_finish(run, 0, "Layer7 timeout", "at step %u of tcp-check (%s)%s%s%s",
+		if (r->has_code)
+			run->code = r->status_code;
+		check_run_finish(run, 0, r->tout_st ? check_status_reason(r->tout_st) :
+		    "Layer7 timeout", "at step %u of tcp-check (%s)%s%s%s",
 		    run->step, what, r->comment ? " comment: '" : "", r->comment ? r->comment : "",
 		    r->comment ? "'" : "");
 	}

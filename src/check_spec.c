@@ -48,6 +48,8 @@ check_rule_free(struct check_rule *r)
 	free(r->addr);
 	free(r->data);
 	free(r->comment);
+	free(r->on_success);
+	free(r->on_error);
 	free(r->meth);
 	free(r->uri);
 	free(r->ver);
@@ -120,8 +122,10 @@ check_strdup(const char *s)
 static int
 check_rule_copy_strings(struct check_rule *d, const struct check_rule *r)
 {
-	const char *const src[] = { r->comment, r->meth, r->uri, r->ver, r->hdrs, r->body };
-	char **const dst[] = { &d->comment, &d->meth, &d->uri, &d->ver, &d->hdrs, &d->body };
+	const char *const src[] = { r->comment, r->meth, r->uri, r->ver, r->hdrs, r->body,
+	    r->on_success, r->on_error };
+	char **const dst[] = { &d->comment, &d->meth, &d->uri, &d->ver, &d->hdrs, &d->body,
+	    &d->on_success, &d->on_error };
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(dst) / sizeof(*dst); i++) {
@@ -326,4 +330,30 @@ check_spec_proto(struct check_spec *c, enum check_proto proto, const char *arg, 
 		    check_spec_expect(c, CHECK_M_RBINARY, 0, 6, "^16030[0-4][0-9A-F]{4}02");
 	}
 	return -1;
+}
+
+static const char *const check_status_reasons[] = {
+	[CHECK_ST_L7OK] = "Layer7 check passed",
+	[CHECK_ST_L7OKC] = "Layer7 check conditionally passed",
+	[CHECK_ST_L6OK] = "Layer6 check passed",
+	[CHECK_ST_L4OK] = "Layer4 check passed",
+	[CHECK_ST_L7RSP] = "Layer7 invalid response",
+	[CHECK_ST_L7STS] = "Layer7 wrong status",
+	[CHECK_ST_L6RSP] = "Layer6 invalid response",
+	[CHECK_ST_L4CON] = "Layer4 connection problem",
+	[CHECK_ST_L7TOUT] = "Layer7 timeout",
+	[CHECK_ST_L6TOUT] = "Layer6 timeout",
+	[CHECK_ST_L4TOUT] = "Layer4 timeout",
+};
+
+const char *
+check_status_reason(int st)
+{
+	return st > CHECK_ST_UNSET && st <= CHECK_ST_L4TOUT ? check_status_reasons[st] : NULL;
+}
+
+int
+check_status_ok(int st)
+{
+	return st >= CHECK_ST_L7OK && st <= CHECK_ST_L4OK;
 }

@@ -233,6 +233,83 @@ conf_health_connect(struct check_rule *r, int argc, char **argv, char *err, size
 	return 0;
 }
 
+/* ok-status, error-status, tout-status: the statuses each takes. */
+static const struct conf_health_status {
+	const char *opt, *name;
+	int st;
+} conf_health_statuses[] = {
+	{ "ok-status", "L7OK", CHECK_ST_L7OK }, { "ok-status", "L7OKC", CHECK_ST_L7OKC },
+	{ "ok-status", "L6OK", CHECK_ST_L6OK }, { "ok-status", "L4OK", CHECK_ST_L4OK },
+	{ "error-status", "L7OKC", CHECK_ST_L7OKC }, { "error-status", "L7RSP", CHECK_ST_L7RSP },
+	{ "error-status", "L7STS", CHECK_ST_L7STS }, { "error-status", "L6RSP", CHECK_ST_L6RSP },
+	{ "error-status", "L4CON", CHECK_ST_L4CON }, { "tout-status", "L7TOUT", CHECK_ST_L7TOUT },
+	{ "tout-status", "L6TOUT", CHECK_ST_L6TOUT }, { "tout-status", "L4TOUT", CHECK_ST_L4TOUT },
+};
+
+/* "ok-status ST" and the like: 1 when opt is one, 0 when not, -1 bad. */
+static int
+conf_health_status_opt(struct check_rule *r, const char *kw, const char *opt, const char *v,
+    char *err, size_t errlen)
+{
+	char names[64] = "";
+	int known = 0;
+
+	for (size_t i = 0; i < sizeof(conf_health_statuses) / sizeof(*conf_health_statuses); i++) {
+		const struct conf_health_status *t = &conf_health_statuses[i];
+
+		if (strcmp(opt, t->opt) != 0)
+			continue;
+		known = 1;
+		if (v != NULL && strcmp(v, t->name) == 0) {
+			*(t->opt[0] == 'o' ? &r->ok_st : t->opt[0] == 'e' ? &r->err_st :
+			    &r->tout_st) = t->st;
+			return 1;
+		}
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+		    names[0] ? ", " : "", t->name);
+	}
+	if (known)
+		snprintf(err, errlen, "'%s expect %s' expects one of %s%s%s%s", kw, opt, names,
+		    v ? " (got '" : "", v ? v : "", v ? "')" : "");
+	return known ? -1 : 0;
+}
+
+/* on-success, on-error (log-format, taken as text) and status-code
+ * (a sample expression: int(N), the one without a fetch). */
+static int
+conf_health_info_opt(struct check_rule *r, const char *kw, const char *opt, const char *v,
+    char *err, size_t errlen)
+{
+	char what[64], **dst = strcmp(opt, "on-success") == 0 ? &r->on_success :
+	    strcmp(opt, "on-error") == 0 ? &r->on_error : NULL;
+	long code;
+
+	if (dst == NULL && strcmp(opt, "status-code") != 0)
+		return 0;
+	snprintf(what, sizeof(what), "%s expect %s", kw, opt);
+	if (v == NULL) {
+		snprintf(err, errlen, "'%s' expects a value", what);
+		return -1;
+	}
+	if (dst != NULL) {
+		free(*dst);
+		return (*dst = conf_health_lf(what, v, err, errlen)) == NULL ? -1 : 1;
+	}
+	if (strncmp(v, "int(", 4) == 0 && v[strlen(v) - 1] == ')') {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%.*s", (int)(strlen(v) - 5), v + 4);
+		if (strlen(v) - 5 < sizeof(num) && conf_health_num(num, 0, 999, &code) == 0) {
+			r->status_code = (int)code;
+			r->has_code = 1;
+			return 1;
+		}
+	}
+	snprintf(err, errlen, "'%s %s' is not supported: splicer evaluates no sample fetches in "
+	    "health checks; write the code as int(N), N from 0 to 999", what, v);
+	return -1;
+}
+
 /* One of an expect rule's (option) words and what it does to the rule. */
 static int
 conf_health_expect_opt(struct check_rule *r, const char *kw, char **argv, int *i, char *err,
@@ -254,7 +331,13 @@ conf_health_expect_opt(struct check_rule *r, const char *kw, char **argv, int *i
 	} else if (strcmp(argv[*i], "!") == 0) {
 		r->negate = 1;
 	} else {
-		return 0;
+		int rc = conf_health_status_opt(r, kw, argv[*i], argv[*i + 1], err, errlen);
+
+		if (rc == 0)
+			rc = conf_health_info_opt(r, kw, argv[*i], argv[*i + 1], err, errlen);
+		if (rc == 1)
+			(*i)++;
+		return rc;
 	}
 	return 1;
 }
@@ -415,9 +498,9 @@ conf_health_tcp_check(struct conf_proxy *px, int argc, char **argv, int line, ch
 	else if (strcmp(verb, "comment") == 0)
 		kind = (enum check_rule_kind)-1;
 	else {
-		snprintf(err, errlen, "'tcp-check %s' is %s", verb, strcmp(verb, "set-var") == 0 ||
-		    strcmp(verb, "unset-var") == 0 ? "not supported: splicer has no variables "
-		    "in health checks" : "unknown: expected connect, send, send-binary, send-lf, "
+		snprintf(err, errlen, "'tcp-check %s' is %s", verb, strncmp(verb, "set-var", 7) == 0 ||
+		    strcmp(verb, "unset-var") == 0 ? "not supported: splicer evaluates no sample "
+		    "fetches in health checks, so a variable could only hold a constant" : "unknown: expected connect, send, send-binary, send-lf, "
 		    "send-binary-lf, expect or comment");
 		return -1;
 	}

@@ -275,10 +275,11 @@ conf_httpchk_line(struct conf_proxy *px, int argc, char **argv, int line, char *
 	} else if (strcmp(verb, "expect") == 0) {
 		kind = CHECK_RULE_EXPECT;
 	} else {
-		snprintf(err, errlen, "'http-check %s' is %s", verb, strcmp(verb, "comment") == 0 ||
-		    strcmp(verb, "set-var") == 0 || strcmp(verb, "unset-var") == 0 ||
-		    strcmp(verb, "send-state") == 0 ? "not supported yet" :
-		    "unknown: expected connect, send, expect or disable-on-404");
+		snprintf(err, errlen, "'http-check %s' is %s", verb, strncmp(verb, "set-var", 7) == 0 ||
+		    strcmp(verb, "unset-var") == 0 ? "not supported: splicer evaluates no sample "
+		    "fetches in health checks, so a variable could only hold a constant" :
+		    strcmp(verb, "comment") == 0 || strcmp(verb, "send-state") == 0 ?
+		    "not supported yet" : "unknown: expected connect, send, expect or disable-on-404");
 		return -1;
 	}
 	/* A proxy's own rules replace those of its defaults section. */

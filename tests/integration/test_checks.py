@@ -947,4 +947,68 @@ def test_an_unreachable_agent_changes_nothing():
     sp.stop()
 
 
+@test
+def test_error_status_and_on_error_set_the_reason():
+    """error-status L4CON and on-error TEXT replace HAProxy's default
+    reason and info of a failed expect; status-code int(N) is the code."""
+    role = {"v": b"role:master\r\n"}
+    redis = Scripted(lambda c: c.recv(100) and c.sendall(role["v"]))     # then closes
+    sp, _ = splicer("    option tcp-check\n"
+                    "    tcp-check send info\\r\\n\n"
+                    "    tcp-check expect error-status L4CON on-error not\\ the\\ primary "
+                    "status-code int(42) string role:master\n", [("r", redis.port, "")])
+    role["v"] = b"role:slave\r\n"
+    l = sp.wait_log(r"Server app/r is DOWN, reason: Layer4 connection problem, code: 42, "
+                    r'info: "not the primary"', bound())[0]
+    check("TCPCHK" not in l, l)
+    sp.stop()
+
+
+@test
+def test_ok_status_and_on_success_set_the_pass():
+    """ok-status L4OK with on-success TEXT: the server comes up with that
+    reason; error-status L7OKC turns a failed expect into a conditional
+    pass that takes the server out of balancing (NOLB)."""
+    api = Patroni()
+    api.status["/"] = 503
+    sp, _ = splicer("    option httpchk GET /\n"
+                    "    http-check expect ok-status L4OK on-success all\\ good "
+                    "error-status L7OKC status 200\n", [("a", api.port, "")])
+    sp.wait_log(r"Server app/a is stopping \(NOLB\), reason: Layer7 check conditionally "
+                r"passed, code: 503", bound())
+    api.status["/"] = 200
+    sp.wait_log(r"Server app/a is UP, reason: Layer4 check passed, code: 200", bound())
+    sp.stop()
+
+
+@test
+def test_tout_status_names_the_timeout():
+    silent = Scripted(lambda c: c.recv(100) and c.recv(100))
+    sp, _ = splicer("    option tcp-check\n    tcp-check send x\\r\\n\n"
+                    "    tcp-check expect tout-status L6TOUT string +OK\n",
+                    [("s", silent.port, "")])
+    sp.wait_log(r"Server app/s is DOWN, reason: Layer6 timeout", bound())
+    sp.stop()
+
+
+@test
+def test_bad_options_are_refused_by_name():
+    d = tempfile.mkdtemp(prefix="splicer-expect-")
+    on_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    cfg = os.path.join(d, "c.cfg")
+    for opt, want in (("ok-status L7RSP", "expects one of L7OK, L7OKC, L6OK, L4OK"),
+                      ("error-status", "expects one of L7OKC"),
+                      ("status-code status", "evaluates no sample fetches"),
+                      ("on-error %[srv_name]", "'%[srv_name]' is not supported")):
+        with open(cfg, "w") as f:
+            f.write("defaults\n    mode tcp\nlisten app\n    bind 127.0.0.1:1\n"
+                    "    option tcp-check\n    tcp-check expect %s string x\n"
+                    "    server s 127.0.0.1:1 check\n" % opt)
+        r = subprocess.run([os.environ["SPLICER"], "-c", "-f", cfg], capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode != 0 and want in r.stderr + r.stdout,
+              "%s: %s" % (opt, r.stderr + r.stdout))
+
+
+
 run()
