@@ -66,7 +66,7 @@ acl_expr_words(struct acl_expr *e, int argc, char **argv, char *err, size_t errl
 	const char *files[16];
 	int nfiles = 0;
 
-	e->match = acl_default_method(e->smp.f->type);
+	e->match = acl_default_method(e->smp.type);
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0' && argv[i][2] == '\0'; i++) {
 		char f = argv[i][1];
 

@@ -21,9 +21,6 @@
 #include "regexp.h"
 #include "units.h"
 
-/* Longest line of a pattern file (-f). */
-#define ACL_PAT_LINE_MAX 4096
-
 /* Parse "1.2.3.4", "10.0.0.0/8", "::1", "2001:db8::/32". */
 int
 acl_pat_parse_net(const char *s, struct acl_net *n, char *err, size_t errlen)
@@ -209,49 +206,17 @@ acl_pat_add(struct acl_expr *e, const char *op, const char *w, char *err, size_t
 	return 0;
 }
 
+static int
+acl_pat_line(char *line, void *arg, char *err, size_t errlen)
+{
+	return acl_pat_add(arg, NULL, line, err, errlen);
+}
+
 /* -f FILE: one pattern a line; blank lines and '#' comments skipped. */
 int
 acl_pat_load(struct acl_expr *e, const char *path, char *err, size_t errlen)
 {
-	char line[ACL_PAT_LINE_MAX + 2], inner[256];
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), n = 0, rc = 0;
-	struct stat st;
-	FILE *f;
-
-	if (fd == -1) {
-		snprintf(err, errlen, "cannot open pattern file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	/* A device or a FIFO could hang the parse or never end (/dev/zero):
-	 * only a file has an end. */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
-		snprintf(err, errlen, "pattern file '%s' is not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		char *p = line, *end;
-
-		n++;
-		if (strlen(line) > ACL_PAT_LINE_MAX) {
-			snprintf(err, errlen, "%s:%d: a pattern longer than %d bytes", path, n,
-			    ACL_PAT_LINE_MAX);
-			rc = -1;
-			break;
-		}
-		while (isspace((unsigned char)*p))
-			p++;
-		end = p + strlen(p);
-		while (end > p && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		if (*p == '\0' || *p == '#')
-			continue;
-		if ((rc = acl_pat_add(e, NULL, p, inner, sizeof(inner))) == -1)
-			snprintf(err, errlen, "%s:%d: %s", path, n, inner);
-	}
-	fclose(f);
-	return rc;
+	return sample_read_file(path, "pattern", acl_pat_line, e, err, errlen);
 }
 
 static int

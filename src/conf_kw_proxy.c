@@ -394,8 +394,8 @@ kw_px_log_format(struct parser *p, int argc, char **argv)
 		parse_err(p, "out of memory");
 }
 
-/* An ACL's error: an unknown fetch is reported with the nearest known
- * one, as unknown keywords are. */
+/* An ACL's error: an unknown fetch or converter is reported with the
+ * nearest known one, as unknown keywords are. */
 static void
 kw_px_acl_err(struct parser *p, const char *prefix, const char *err)
 {
@@ -405,6 +405,9 @@ kw_px_acl_err(struct parser *p, const char *prefix, const char *err)
 	if (sscanf(err, "unknown fetch '%127[^']'", word) == 1)
 		parse_unknown(p, "fetch", word, names, sample_names(names, nitems(names)),
 		    sizeof(*names));
+	else if (sscanf(err, "unknown converter '%127[^']'", word) == 1)
+		parse_unknown(p, "converter", word, names, sample_conv_names(names,
+		    nitems(names)), sizeof(*names));
 	else if (err[0] != '\0')
 		parse_err(p, "%s%s", prefix, err);
 }

@@ -4,10 +4,15 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "sample.h"
@@ -82,19 +87,24 @@ sample_parse_arg(char k, const char *s, struct sample_arg *a, char *err, size_t 
 	char *end;
 
 	a->set = 1;
-	if (k == 'i' || k == 'o') {
+	if (k == 'i' || k == 'o' || k == 'n') {
+		long long lim = k == 'n' ? LLONG_MAX : 65535;
+
 		a->rel = k == 'o' && (s[0] == '+' || s[0] == '-');
 		errno = 0;
 		a->i = strtoll(s, &end, 10);
 		if (s[0] == '\0' || *end != '\0' || errno != 0 || (k == 'i' && a->i < 0) ||
-		    a->i > 65535 || a->i < -65535) {
-			snprintf(err, errlen, "'%s' is not %s from 0 to 65535", s,
-			    k == 'o' ? "an offset (+N, -N or N)" : "an integer");
+		    a->i > lim || a->i < -lim) {
+			if (k == 'n')
+				snprintf(err, errlen, "'%s' is not an integer", s);
+			else
+				snprintf(err, errlen, "'%s' is not %s from 0 to 65535", s,
+				    k == 'o' ? "an offset (+N, -N or N)" : "an integer");
 			return -1;
 		}
 		return 0;
 	}
-	if (s[0] == '\0') {
+	if (s[0] == '\0' && k != 's') {
 		snprintf(err, errlen, "an empty argument");
 		return -1;
 	}
@@ -105,44 +115,81 @@ sample_parse_arg(char k, const char *s, struct sample_arg *a, char *err, size_t 
 	return 0;
 }
 
-/* The arguments between the parentheses, list[0..len). */
-static int
-sample_parse_args(struct sample_expr *e, const char *list, size_t len, char *err,
-    size_t errlen)
+/*
+ * The next argument of s (after '(' or ','), unquoted into buf: single
+ * and double quotes group; a backslash takes the next byte as it is,
+ * but inside single quotes, and inside double ones before a byte other
+ * than '"' or '\\' ("\\1" stays for regsub), where it is itself.
+ * Returns the ',' or ')' that ends it, or NULL with err.
+ */
+static const char *
+sample_next_arg(const char *s, char *buf, size_t size, char *err, size_t errlen)
 {
-	const char *kinds = e->f->args;
-	size_t nk = strlen(kinds), na = 0;
-	char buf[256], *save = NULL, *w;
+	size_t n = 0;
+	char q = 0;
 
-	if (len >= sizeof(buf)) {
-		snprintf(err, errlen, "the arguments of '%s' are too long", e->f->name);
-		return -1;
-	}
-	memcpy(buf, list, len);
-	buf[len] = '\0';
-	/* strtok would merge empty arguments: count commas instead. */
-	for (w = buf; len > 0; w = save) {
-		if ((save = strchr(w, ',')) != NULL)
-			*save++ = '\0';
-		if (na == nk) {
-			snprintf(err, errlen, "'%s' takes %s%zu argument%s", e->f->name,
-			    nk == 0 ? "no" : "at most ", nk, nk == 1 ? "" : "s");
-			return -1;
-		}
-		if (sample_parse_arg((char)(kinds[na] | 0x20), w, &e->args[na], err, errlen) == -1) {
-			char inner[256];
+	for (; *s != '\0'; s++) {
+		char c = *s;
 
-			snprintf(inner, sizeof(inner), "%s", err);
-			snprintf(err, errlen, "'%s' argument %zu: %s", e->f->name, na + 1, inner);
-			return -1;
-		}
-		na++;
-		if (save == NULL)
+		if (q == 0 && (c == ',' || c == ')'))
 			break;
+		if (c == '\\' && s[1] != '\0' && (q == 0 || (q == '"' && (s[1] == '"' ||
+		    s[1] == '\\'))))
+			c = *++s;
+		else if (q == 0 && (c == '"' || c == '\'')) {
+			q = c;
+			continue;
+		} else if (c == q) {
+			q = 0;
+			continue;
+		}
+		if (n + 1 == size) {
+			snprintf(err, errlen, "an argument longer than %zu bytes", size - 1);
+			return NULL;
+		}
+		buf[n++] = c;
 	}
+	buf[n] = '\0';
+	if (*s == '\0') {
+		snprintf(err, errlen, q != 0 ? "a quote without its closing %c" :
+		    "'(' without a matching ')'", q);
+		return NULL;
+	}
+	return s;
+}
+
+int
+sample_parse_args(const char *name, const char *kinds, const char *s, const char **end,
+    struct sample_arg *args, char *err, size_t errlen)
+{
+	size_t nk = strlen(kinds), na = 0;
+	char buf[1024], inner[256];
+
+	if (s[1] == ')') {
+		s++;
+	} else {
+		do {
+			if ((s = sample_next_arg(s + 1, buf, sizeof(buf), inner, sizeof(inner))) == NULL) {
+				snprintf(err, errlen, "'%s': %s", name, inner);
+				return -1;
+			}
+			if (na == nk) {
+				snprintf(err, errlen, "'%s' takes %s%zu argument%s", name,
+				    nk == 0 ? "no" : "at most ", nk, nk == 1 ? "" : "s");
+				return -1;
+			}
+			if (sample_parse_arg((char)(kinds[na] | 0x20), buf, &args[na], inner,
+			    sizeof(inner)) == -1) {
+				snprintf(err, errlen, "'%s' argument %zu: %s", name, na + 1, inner);
+				return -1;
+			}
+			na++;
+		} while (*s == ',');
+	}
+	*end = s + 1;
 	if (na < nk && kinds[na] >= 'a' && kinds[na] <= 'z') {
 		snprintf(err, errlen, "'%s' expects %zu argument%s, as in its manual entry",
-		    e->f->name, nk, nk == 1 ? "" : "s");
+		    name, nk, nk == 1 ? "" : "s");
 		return -1;
 	}
 	return 0;
@@ -151,35 +198,35 @@ sample_parse_args(struct sample_expr *e, const char *list, size_t len, char *err
 int
 sample_parse(const char *word, struct sample_expr *e, int *unknown, char *err, size_t errlen)
 {
-	const char *paren = strchr(word, '('), *comma = strchr(word, ',');
-	size_t nlen;
+	const char *rest;
+	size_t nlen = strcspn(word, "(,");
 
 	memset(e, 0, sizeof(*e));
 	*unknown = 0;
-	nlen = paren != NULL ? (size_t)(paren - word) :
-	    comma != NULL ? (size_t)(comma - word) : strlen(word);
 	if ((e->f = sample_lookup(word, nlen)) == NULL) {
 		snprintf(err, errlen, "unknown fetch '%.*s'", (int)nlen, word);
 		*unknown = 1;
 		return -1;
 	}
-	if (paren != NULL) {
-		const char *close = strchr(paren, ')');
-
-		if (close == NULL) {
-			snprintf(err, errlen, "'%s': '(' without a matching ')'", word);
-			return -1;
-		}
-		if (sample_parse_args(e, paren + 1, (size_t)(close - paren - 1), err, errlen) == -1)
+	rest = word + nlen;
+	if (*rest == '(') {
+		if (sample_parse_args(e->f->name, e->f->args, rest, &rest, e->args, err,
+		    errlen) == -1)
 			goto fail;
-		comma = close[1] != '\0' ? close + 1 : NULL;
-	} else if (sample_parse_args(e, "", 0, err, errlen) == -1) {
+	} else if (sample_parse_args(e->f->name, e->f->args, "()", &rest, e->args, err,
+	    errlen) == -1) {
+		goto fail;
+	} else {
+		rest = word + nlen;
+	}
+	e->type = e->f->type;
+	if (*rest != '\0' && *rest != ',') {
+		snprintf(err, errlen, "'%s': unexpected '%s' after the fetch (converters "
+		    "follow a comma)", word, rest);
 		goto fail;
 	}
-	if (comma != NULL) {
-		snprintf(err, errlen, "'%s': converters ('%s') are not supported", word, comma);
+	if (*rest == ',' && sample_conv_parse(e, rest, err, errlen) == -1)
 		goto fail;
-	}
 	return 0;
 fail:
 	sample_free(e);
@@ -262,24 +309,39 @@ sample_resolve_server(struct sample_arg *a, const struct conf *c,
 	return -1;
 }
 
+/* The names in args of kinds, for name's messages. */
+static int
+sample_resolve_args(const char *name, const char *kinds, struct sample_arg *args,
+    const struct conf *c, const struct conf_proxy *px, char *err, size_t errlen)
+{
+	for (size_t i = 0; kinds[i] != '\0'; i++) {
+		char k = (char)(kinds[i] | 0x20), inner[256];
+		int r = 0;
+
+		if (k == 'b' || k == 'f')
+			r = sample_resolve_proxy(&args[i], k, c, px, inner, sizeof(inner));
+		else if (k == 'v')
+			r = sample_resolve_server(&args[i], c, px, inner, sizeof(inner));
+		else if (k == 't' || k == 'k')
+			r = sample_resolve_table(&args[i], k, c, px, inner, sizeof(inner));
+		if (r == -1) {
+			snprintf(err, errlen, "'%s': %s", name, inner);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 sample_resolve(struct sample_expr *e, const struct conf *c, const struct conf_proxy *px,
     char *err, size_t errlen)
 {
-	for (size_t i = 0; e->f->args[i] != '\0'; i++) {
-		char k = (char)(e->f->args[i] | 0x20), inner[256];
-		int r = 0;
-
-		if (k == 'b' || k == 'f')
-			r = sample_resolve_proxy(&e->args[i], k, c, px, inner, sizeof(inner));
-		else if (k == 'v')
-			r = sample_resolve_server(&e->args[i], c, px, inner, sizeof(inner));
-		else if (k == 't' || k == 'k')
-			r = sample_resolve_table(&e->args[i], k, c, px, inner, sizeof(inner));
-		if (r == -1) {
-			snprintf(err, errlen, "'%s': %s", e->f->name, inner);
+	if (sample_resolve_args(e->f->name, e->f->args, e->args, c, px, err, errlen) == -1)
+		return -1;
+	for (unsigned int i = 0; i < e->nconv; i++) {
+		if (sample_resolve_args(e->conv[i].c->name, e->conv[i].c->args, e->conv[i].args,
+		    c, px, err, errlen) == -1)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -296,14 +358,61 @@ sample_fetch(const struct sample_expr *e, const struct sample_ctx *ctx, struct s
 	out->may_change = 0;
 	r = e->f->fetch(e->args, ctx, out);
 	/* Once final, nothing is worth waiting for. */
-	return r == SMP_WAIT && ctx->final ? SMP_NONE : r;
+	if (r == SMP_WAIT && ctx->final)
+		return SMP_NONE;
+	if (r != SMP_FOUND || e->nconv == 0)
+		return r;
+	return sample_conv_apply(e, out);
 }
 
 void
 sample_free(struct sample_expr *e)
 {
-	for (size_t i = 0; i < SMP_ARGS_MAX; i++) {
-		free(e->args[i].s);
-		e->args[i].s = NULL;
+	sample_free_args(e->f != NULL ? e->f->args : "", e->args);
+	for (unsigned int i = 0; i < e->nconv; i++)
+		sample_free_args(e->conv[i].c->args, e->conv[i].args);
+	e->nconv = 0;
+}
+
+int
+sample_read_file(const char *path, const char *what,
+    int (*one)(char *line, void *arg, char *err, size_t errlen), void *arg,
+    char *err, size_t errlen)
+{
+	char line[SMP_FILE_LINE_MAX + 2], inner[256];
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), n = 0, rc = 0;
+	struct stat st;
+	FILE *f;
+
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot open %s file '%s': %s", what, path, strerror(errno));
+		return -1;
 	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s file '%s' is not a regular file", what, path);
+		close(fd);
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *end;
+
+		if (++n > SMP_FILE_LINES_MAX || strlen(line) > SMP_FILE_LINE_MAX) {
+			snprintf(err, errlen, "%s:%d: %s", path, n, n > SMP_FILE_LINES_MAX ?
+			    "more lines than a file may have" : "a line longer than 4096 bytes");
+			rc = -1;
+			break;
+		}
+		while (isspace((unsigned char)*p))
+			p++;
+		end = p + strlen(p);
+		while (end > p && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((rc = one(p, arg, inner, sizeof(inner))) == -1)
+			snprintf(err, errlen, "%s:%d: %s", path, n, inner);
+	}
+	fclose(f);
+	return rc;
 }

@@ -601,6 +601,18 @@ stick_lookup_value(struct stick_table *t, const struct stick_key *k, enum stick_
 	return v;
 }
 
+int
+stick_lookup_has(struct stick_table *t, const struct stick_key *k, uint64_t now)
+{
+	int has;
+
+	pthread_mutex_lock(&t->lock);
+	stick_purge(t, now);
+	has = stick_find(t, k) != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return has;
+}
+
 unsigned int
 stick_lookup_server(struct stick_table *t, const struct stick_key *k, uint64_t now)
 {

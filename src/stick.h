@@ -193,6 +193,9 @@ uint64_t stick_get(struct stick_table *t, struct stick_entry *e, enum stick_data
 uint64_t stick_lookup_value(struct stick_table *t, const struct stick_key *k,
     enum stick_data d, uint64_t now);
 
+/* Is there an entry for k (not touching it)? */
+int stick_lookup_has(struct stick_table *t, const struct stick_key *k, uint64_t now);
+
 /* stick match: the server_id stored for k, or 0 (no entry, none stored). */
 unsigned int stick_lookup_server(struct stick_table *t, const struct stick_key *k, uint64_t now);
 /* stick store: k now sticks to server id (>= 1); 0, or -1 when the table

@@ -186,7 +186,7 @@ int
 stick_smp_fits(const struct sample_expr *e, const struct stick_table *t, char *err,
     size_t errlen)
 {
-	enum sample_type st = e->f->type;
+	enum sample_type st = e->type;
 
 	if ((st == SMP_T_ADDR && t->type == STICK_INTEGER) ||
 	    ((st == SMP_T_STR || st == SMP_T_BIN) && t->type != STICK_STRING) ||
@@ -294,6 +294,71 @@ static const struct sample_fetch stick_fetches[] = {
 	STICK_FETCHES(gpc0_rate), STICK_FETCHES(bytes_in_rate), STICK_FETCHES(bytes_out_rate),
 };
 
+/* ---- converters: table_*(TABLE), in_table(TABLE) ---- */
+
+/* The input sample as a key of the table args[0] names: 0 or -1. */
+static int
+stick_smp_conv_key(const struct sample_conv_call *call, const struct sample *smp,
+    struct stick_table **t, struct stick_key *k)
+{
+	*t = call->args[0].px != NULL ? call->args[0].px->table : NULL;
+	return *t != NULL && stick_smp_key(*t, smp, k) == 0 ? 0 : -1;
+}
+
+static int
+stick_smp_in_table(const struct sample_conv_call *call, struct sample *smp)
+{
+	struct stick_table *t;
+	struct stick_key k;
+
+	smp->sint = stick_smp_conv_key(call, smp, &t, &k) == 0 &&
+	    stick_lookup_has(t, &k, clock_now_us());
+	return 1;
+}
+
+/* d of the key's entry, 0 when absent; none when the table lacks d. */
+static int
+stick_smp_table(const struct sample_conv_call *call, struct sample *smp, enum stick_data d,
+    unsigned int div)
+{
+	struct stick_table *t;
+	struct stick_key k;
+
+	if (stick_smp_conv_key(call, smp, &t, &k) == -1 || !stick_stores(t, d))
+		return 0;
+	smp->sint = (int64_t)(stick_lookup_value(t, &k, d, clock_now_us()) / div);
+	return 1;
+}
+
+#define STICK_TABLE_CONV(data, d, div)							\
+	static int									\
+	stick_smp_table_##data(const struct sample_conv_call *call, struct sample *smp) \
+	{										\
+		return stick_smp_table(call, smp, d, div);				\
+	}
+STICK_TABLE_CONV(bytes_in_rate, STICK_BYTES_IN_RATE, 1)
+STICK_TABLE_CONV(bytes_out_rate, STICK_BYTES_OUT_RATE, 1)
+STICK_TABLE_CONV(conn_cnt, STICK_CONN_CNT, 1)
+STICK_TABLE_CONV(conn_cur, STICK_CONN_CUR, 1)
+STICK_TABLE_CONV(conn_rate, STICK_CONN_RATE, 1)
+STICK_TABLE_CONV(gpc0, STICK_GPC0, 1)
+STICK_TABLE_CONV(gpc0_rate, STICK_GPC0_RATE, 1)
+STICK_TABLE_CONV(kbytes_in, STICK_BYTES_IN_CNT, 1024)
+STICK_TABLE_CONV(kbytes_out, STICK_BYTES_OUT_CNT, 1024)
+STICK_TABLE_CONV(server_id, STICK_SERVER_ID, 1)
+STICK_TABLE_CONV(sess_cnt, STICK_SESS_CNT, 1)
+STICK_TABLE_CONV(sess_rate, STICK_SESS_RATE, 1)
+
+#define STICK_CONV(data)								\
+	{ "table_" #data, "t", SMP_T_SINT, SMP_T_SINT, stick_smp_table_##data, NULL, 1 }
+static const struct sample_conv stick_convs[] = {
+	{ "in_table", "t", SMP_T_BOOL, SMP_T_BOOL, stick_smp_in_table, NULL, 1 },
+	STICK_CONV(bytes_in_rate), STICK_CONV(bytes_out_rate), STICK_CONV(conn_cnt),
+	STICK_CONV(conn_cur), STICK_CONV(conn_rate), STICK_CONV(gpc0), STICK_CONV(gpc0_rate),
+	STICK_CONV(kbytes_in), STICK_CONV(kbytes_out), STICK_CONV(server_id),
+	STICK_CONV(sess_cnt), STICK_CONV(sess_rate),
+};
+
 /* Before main() and before any test parses: libsplicer.a links this file
  * with conf_stick.o, which calls stick_smp_resolve(). */
 __attribute__((constructor)) static void
@@ -301,4 +366,5 @@ stick_smp_register(void)
 {
 	sample_register(stick_fetches, sizeof(stick_fetches) / sizeof(*stick_fetches));
 	acl_action_register(stick_actions, sizeof(stick_actions) / sizeof(*stick_actions));
+	sample_conv_register(stick_convs, sizeof(stick_convs) / sizeof(*stick_convs));
 }

@@ -135,6 +135,34 @@ END_TEST
 
 struct bad { const char *line; const char *err; };
 
+START_TEST(test_converters_change_what_is_matched)
+{
+	static const char *const lines[] = {
+		"acl net24 src,ipmask(24) 10.1.2.0",
+		"acl net24s src,ipmask(24),lower -m end .2.0",
+		"acl low src,ipmask(255.0.0.0) -m str 10.0.0.0",
+		"acl v6 src,ipmask(8,32) 2001:db8::",
+		"acl even src,add(1),odd -m bool",
+		NULL
+	};
+	struct acl *l = decl(lines);
+
+	ck_assert(cond(&l, "if net24", "10.1.2.77"));
+	ck_assert(!cond(&l, "if net24", "10.1.3.77"));
+	ck_assert(cond(&l, "if net24s", "10.1.2.9"));
+	ck_assert(cond(&l, "if low", "10.200.3.4"));
+	ck_assert(cond(&l, "if v6", "2001:db8:1::1"));
+	/* IPv6 without mask6: no sample, so no match (HAProxy). */
+	ck_assert(!cond(&l, "if net24", "2001:db8::1"));
+	/* An address as an integer is its IPv4 value: 10.0.0.2 is even. */
+	ck_assert(cond(&l, "if even", "10.0.0.2"));
+	ck_assert(!cond(&l, "if even", "10.0.0.3"));
+	ck_assert(!cond(&l, "if even", "::1"));
+	ck_assert(cond(&l, "if { src,ipmask(16) 10.1.0.0 }", "10.1.9.9"));
+	acl_free_list(l);
+}
+END_TEST
+
 START_TEST(test_bad_declarations_and_conditions_say_why)
 {
 	static const struct bad decls[] = {
@@ -218,6 +246,7 @@ acl_suite(void)
 	tcase_add_test(tc, test_networks_match_by_prefix);
 	tcase_add_test(tc, test_conditions_and_or_not_unless);
 	tcase_add_test(tc, test_anonymous_and_predefined_acls);
+	tcase_add_test(tc, test_converters_change_what_is_matched);
 	tcase_add_test(tc, test_bad_declarations_and_conditions_say_why);
 	tcase_add_test(tc, test_first_matching_rule_decides);
 	suite_add_tcase(s, tc);

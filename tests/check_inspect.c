@@ -258,7 +258,18 @@ START_TEST(test_pattern_files_and_bad_declarations)
 		{ "acl x req.sni foo", "unknown fetch 'req.sni'" },
 		{ "acl x req.payload(0) 00", "'req.payload' expects 2 arguments" },
 		{ "acl x req.payload(0,x) 00", "argument 2: 'x' is not an integer" },
-		{ "acl x req.len,lower 1", "converters (',lower') are not supported" },
+		{ "acl x req.len,nosuch 1", "unknown converter 'nosuch'" },
+		{ "acl x req.len,sha2(256) 1", "converter 'sha2' is not supported: splicer links" },
+		{ "acl x req.len,set-var(txn.a) 1", "it reads variables" },
+		{ "acl x req.len,table_http_req_cnt(t) 1", "store no such data type" },
+		{ "acl x req.payload(0,1),add(1) 1", "'add' takes an integer and gets a binary" },
+		{ "acl x req.ssl_sni,lower( a", "'(' without a matching ')'" },
+		{ "acl x req.ssl_sni,regsub('a,b) a", "a quote without its closing '" },
+		{ "acl x req.ssl_sni,field(1,,2) a", "'field': an empty list of delimiters" },
+		{ "acl x req.ssl_sni,lower,,upper a", "an empty converter" },
+		{ "acl x req.ssl_sni,bytes(1,2,3) a", "'bytes' takes at most 2 arguments" },
+		{ "acl x src,ipmask(255.0.0.0,129) a", "'129' is not an IPv6 mask" },
+		{ "acl x req.len,add(1)x 1", "unexpected 'x' after converter 'add'" },
 		{ "acl x req.ssl_sni -m dom a", "unknown matching method '-m dom'" },
 		{ "acl x req.ssl_sni -u 1 a", "ACL flag '-u' is not supported" },
 		{ "acl x req.ssl_sni", "needs at least one pattern" },
@@ -290,7 +301,8 @@ START_TEST(test_pattern_files_and_bad_declarations)
 		snprintf(buf, sizeof(buf), "%s", bad[i].line);
 		argc = words(buf, argv, 16);
 		err[0] = '\0';
-		ck_assert_int_eq(acl_parse_decl(&l, argc, argv, err, sizeof(err)), -1);
+		ck_assert_msg(acl_parse_decl(&l, argc, argv, err, sizeof(err)) == -1, "%s",
+		    bad[i].line);
 		ck_assert_msg(strstr(err, bad[i].err) != NULL, "%s: %s", bad[i].line, err);
 	}
 	/* The lines naming an ACL that failed add no error of their own. */
@@ -329,6 +341,202 @@ START_TEST(test_content_rules_wait_accept_reject)
 }
 END_TEST
 
+/* What expr gives for the client 127.0.0.1:40000 that sent data: its
+ * text (integers in decimal, addresses printed), or NULL for none. */
+static const char *
+conv(const char *expr, const char *data)
+{
+	static char out[SMP_CHUNK_MAX + 1];
+	struct sockaddr_in cli = { .sin_family = AF_INET, .sin_port = htons(40000) };
+	struct sample_ctx ctx = { .cli = (struct sockaddr *)&cli, .data = (const uint8_t *)data,
+	    .len = strlen(data), .final = 1 };
+	struct sample_expr e;
+	struct sample smp;
+	char err[256];
+	int unknown, r;
+
+	inet_pton(AF_INET, "127.0.0.1", &cli.sin_addr);
+	ck_assert_msg(sample_parse(expr, &e, &unknown, err, sizeof(err)) == 0, "%s: %s", expr,
+	    err);
+	r = sample_fetch(&e, &ctx, &smp);
+	if (r != SMP_FOUND) {
+		sample_free(&e);
+		return NULL;
+	}
+	ck_assert_int_eq(sample_cast(&smp, SMP_T_STR), 0);
+	ck_assert_uint_le(smp.len, SMP_CHUNK_MAX);
+	memcpy(out, smp.ptr, smp.len);	/* it may point into e's arguments */
+	out[smp.len] = '\0';
+	sample_free(&e);
+	return out;
+}
+
+#define conv_is(expr, data, want) do {							\
+	const char *got_ = conv(expr, data);						\
+	ck_assert_msg(got_ != NULL && strcmp(got_, want) == 0, "%s on '%s': '%s', not '%s'", \
+	    expr, data, got_ != NULL ? got_ : "(none)", want);				\
+} while (0)
+
+START_TEST(test_converters_of_text)
+{
+	const char *req = "GET /Foo/Bar HTTP/1.1\r\nHost: a.example\r\n";
+
+	conv_is("req.payload(0,12),lower", req, "get /foo/bar");
+	conv_is("req.payload(0,3),upper,hex", "abc", "414243");
+	conv_is("req.payload(0,0),bytes(4,4)", req, "/Foo");
+	conv_is("req.payload(0,0),bytes(40)", req, "");
+	conv_is("req.payload(0,0),field(2,/)", req, "Foo");
+	conv_is("req.payload(0,0),field(2,/,2)", req, "Foo/Bar HTTP");
+	conv_is("req.payload(0,0),field(-1,:),cut_crlf", req, " a.example");
+	conv_is("req.payload(0,0),field(9, )", req, "");
+	conv_is("req.payload(0,9),field(3,/,0)", "a/b/c/d/e", "c/d/e");
+	conv_is("req.payload(0,0),word(2, /)", "  GET  /x//y ", "x");
+	conv_is("req.payload(0,0),word(-1,/)", "/x//y/", "y");
+	conv_is("req.payload(0,0),word(2,/,2)", "/a//b//c/", "b//c");
+	conv_is("req.payload(0,0),length", req, "40");
+	conv_is("req.payload(0,0),regsub(o,0,g)", "foo boo", "f00 b00");
+	conv_is("req.payload(0,0),regsub('([a-z]+)@([a-z]+)','\\2 at \\1')", "x me@here y",
+	    "x here at me y");
+	conv_is("req.payload(0,0),regsub(X,y,i)", "axbx", "aybx");
+	conv_is("req.payload(0,0),regsub(x*,-,g)", "", "-");
+	conv_is("req.payload(0,0),regsub(x*,-,g)", "abc", "-a-b-c-");
+	conv_is("req.payload(0,0),ltrim(' x'),rtrim(x)", "  xxhixx", "hi");
+	conv_is("req.payload(0,0),base64", "hello", "aGVsbG8=");
+	conv_is("req.payload(0,0),base64,b64dec", "any\xff bytes", "any\xff bytes");
+	conv_is("req.payload(0,0),ub64enc", "\xfb\xff", "-_8");
+	conv_is("req.payload(0,0),ub64dec", "-_8", "\xfb\xff");
+	ck_assert_ptr_null(conv("req.payload(0,0),b64dec", "abc"));
+	conv_is("req.payload(0,0),hex2i", "ff", "255");
+	/* Hashes, as HAProxy 2.6 gives them (and the check values of CRC-32
+	 * and CRC-32C). */
+	conv_is("req.payload(0,0),crc32", "123456789", "3421780262");
+	conv_is("req.payload(0,0),crc32c", "123456789", "3808858755");
+	conv_is("req.payload(0,0),djb2", "", "5381");
+	conv_is("req.payload(0,0),djb2", "a", "177670");
+	conv_is("req.payload(0,0),sdbm", "a", "97");
+	conv_is("req.payload(0,0),wt6", "hello world", "1866899626");
+	conv_is("req.payload(0,0),wt6(1)", "hello", "140457739");
+	conv_is("req.payload(0,0),djb2(1)", "abc", "2235766107");
+	conv_is("req.payload(0,0),field(-2,:,2)", "ab:cd:ef", "ab:cd");
+	conv_is("req.payload(0,0),regsub(^a,b,g)", "aaa", "baa");
+	conv_is("req.payload(0,0),regsub(\"a\\\"\",'b,c')", "xa\"", "xb,c");
+	/* A fetch that waits still waits with converters after it. */
+	ck_assert_ptr_null(conv("req.payload(0,99),lower", "short"));
+}
+END_TEST
+
+START_TEST(test_converters_of_numbers_and_addresses)
+{
+	conv_is("src_port,add(2)", "", "40002");
+	conv_is("src_port,sub(40001)", "", "-1");
+	conv_is("src_port,mul(-2),div(4)", "", "-20000");
+	conv_is("src_port,div(0)", "", "9223372036854775807");
+	conv_is("src_port,mod(7)", "", "2");
+	conv_is("src_port,mul(9223372036854775807)", "", "9223372036854775807");
+	conv_is("src_port,neg,mul(9223372036854775807)", "", "-9223372036854775808");
+	conv_is("src_port,and(255),or(256),xor(1)", "", "321");
+	conv_is("src_port,cpl", "", "-40001");
+	conv_is("src_port,odd", "", "0");
+	conv_is("src_port,even,iif(yes,no)", "", "yes");
+	conv_is("src_port,not", "", "0");
+	conv_is("src_port,bool", "", "1");
+	conv_is("src_port,htonl,hex", "", "00009C40");
+	conv_is("src,ipmask(24)", "", "127.0.0.0");
+	conv_is("src,ipmask(255.255.0.0)", "", "127.0.0.0");
+	conv_is("src,ipmask(8),hex", "", "7F000000");
+	conv_is("src,lower", "", "127.0.0.1");
+	/* Casts: text to an integer reads its leading digits. */
+	conv_is("req.payload(0,0),lower,add(1)", "41abc", "42");
+	conv_is("src,add(0)", "", "2130706433");
+}
+END_TEST
+
+/* A map file holding text, into path (a mkstemp template). */
+static void
+mapfile(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(test_map_converters)
+{
+	char str[] = "/tmp/check_inspect_map_XXXXXX", ip[] = "/tmp/check_inspect_map_XXXXXX";
+	char num[] = "/tmp/check_inspect_map_XXXXXX", re[] = "/tmp/check_inspect_map_XXXXXX";
+	char ints[] = "/tmp/check_inspect_map_XXXXXX", expr[256];
+
+	mapfile(ints, "fo 7\n");
+	mapfile(str, "# key value\nexample.com  one word\nfoo  2\nfoo 3\n");
+	mapfile(ip, "10.0.0.0/8 net8\n127.0.0.0/8 lo8\n127.0.0.1/32 lo32\n");
+	mapfile(num, "1:5 small\n6: big\n");
+	mapfile(re, "^a(b+)c$ regm-\\1\n");
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map(%s)", str);
+	conv_is(expr, "example.com", "one word");
+	ck_assert_ptr_null(conv(expr, "example.co"));
+	conv_is(expr, "foo", "2");	/* the first line of a key */
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map_str(%s,dflt)", str);
+	conv_is(expr, "nothing", "dflt");
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map_beg(%s)", str);
+	conv_is(expr, "foobar", "2");
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map_end(%s)", str);
+	conv_is(expr, "www.example.com", "one word");
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map_dom(%s)", str);
+	conv_is(expr, "a.foo.b", "2");
+	ck_assert_ptr_null(conv(expr, "afoo.b"));
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map_sub(%s)", str);
+	conv_is(expr, "xfooy", "2");
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map_beg_int(%s,0),add(1)", ints);
+	conv_is(expr, "foo", "8");
+	conv_is(expr, "bar", "1");
+	snprintf(expr, sizeof(expr), "req.payload(0,0),map_regm(%s)", re);
+	conv_is(expr, "abbbc", "regm-bbb");
+	/* ip: the most specific network, wherever it is in the file. */
+	snprintf(expr, sizeof(expr), "src,map_ip(%s)", ip);
+	conv_is(expr, "", "lo32");
+	snprintf(expr, sizeof(expr), "src,ipmask(24),map_ip(%s)", ip);
+	conv_is(expr, "", "lo8");
+	snprintf(expr, sizeof(expr), "req.len,map_int(%s,none)", num);
+	conv_is(expr, "abc", "small");
+	conv_is(expr, "abcdef", "big");
+	conv_is(expr, "", "none");
+	unlink(str);
+	unlink(ip);
+	unlink(num);
+	unlink(re);
+	unlink(ints);
+}
+END_TEST
+
+START_TEST(test_bad_map_files)
+{
+	static const struct { const char *conv, *content, *err; } bad[] = {
+		{ "src,map_ip", "300.1.1.1 x\n", ":1: '300.1.1.1' is not an address or a network" },
+		{ "req.len,map_int", "x y\n", ":1: 'x' is not an integer or a range" },
+		{ "req.ver,map_str_int", "a\nb 2\n", ":1: '' is not an integer" },
+		{ "req.ver,map_reg", "a( x\n", ":1: bad regex 'a('" },
+		{ "req.ver,map_str_ip", "a 1.2.3\n", "'1.2.3' is not an IPv4 or IPv6 address" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char path[] = "/tmp/check_inspect_map_XXXXXX", expr[256], err[512];
+		int fd = mkstemp(path), unknown;
+		FILE *f = fdopen(fd, "w");
+		struct sample_expr e;
+
+		fputs(bad[i].content, f);
+		fclose(f);
+		snprintf(expr, sizeof(expr), "%s(%s)", bad[i].conv, path);
+		ck_assert_int_eq(sample_parse(expr, &e, &unknown, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, bad[i].err) != NULL, "%s: %s", expr, err);
+		unlink(path);
+	}
+}
+END_TEST
+
 static Suite *
 inspect_suite(void)
 {
@@ -341,6 +549,10 @@ inspect_suite(void)
 	tcase_add_test(tc, test_fetches_wait_for_bytes_then_decide);
 	tcase_add_test(tc, test_pattern_files_and_bad_declarations);
 	tcase_add_test(tc, test_content_rules_wait_accept_reject);
+	tcase_add_test(tc, test_converters_of_text);
+	tcase_add_test(tc, test_converters_of_numbers_and_addresses);
+	tcase_add_test(tc, test_map_converters);
+	tcase_add_test(tc, test_bad_map_files);
 	return s;
 }
 

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "conf.h"
+#include "sample.h"
 #include "stick.h"
 
 #include "check_main.h"
@@ -256,6 +259,66 @@ START_TEST(test_counters_and_rates)
 }
 END_TEST
 
+/* expr for the client ip, resolved in c: its integer, or -1 for none. */
+static int64_t
+conv_on(const struct conf *c, const char *expr, const char *ip)
+{
+	struct sockaddr_in cli = { .sin_family = AF_INET };
+	struct sample_ctx ctx = { .cli = (struct sockaddr *)&cli, .final = 1 };
+	struct sample_expr e;
+	struct sample smp;
+	char err[256];
+	int unknown;
+	int64_t v = -1;
+
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &cli.sin_addr), 1);
+	ck_assert_msg(sample_parse(expr, &e, &unknown, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(sample_resolve(&e, c, NULL, err, sizeof(err)) == 0, "%s", err);
+	if (sample_fetch(&e, &ctx, &smp) == SMP_FOUND)
+		v = smp.sint;
+	sample_free(&e);
+	return v;
+}
+
+START_TEST(test_table_converters)
+{
+	struct stick_table *t = table(STICK_IP, 10, 0, "conn_cnt,conn_cur,gpc0");
+	struct stick_key k = key(t, "127.0.0.1");
+	uint64_t now = clock_now_us();
+	struct stick_entry *e = stick_ref(t, &k, now);
+	struct conf c;
+	struct conf_proxy px;
+	struct sample_expr ex;
+	char err[256];
+	int unknown;
+
+	memset(&c, 0, sizeof(c));
+	memset(&px, 0, sizeof(px));
+	px.name = "tbl";
+	px.table = t;
+	c.proxies = &px;
+	stick_conn_start(t, e, now);
+	stick_add(t, e, STICK_GPC0, 3, now);
+	ck_assert_int_eq(conv_on(&c, "src,table_conn_cur(tbl)", "127.0.0.1"), 1);
+	ck_assert_int_eq(conv_on(&c, "src,table_conn_cnt(tbl)", "127.0.0.1"), 1);
+	ck_assert_int_eq(conv_on(&c, "src,table_gpc0(tbl),mul(2)", "127.0.0.1"), 6);
+	ck_assert_int_eq(conv_on(&c, "src,table_gpc0(tbl)", "127.0.0.2"), 0);
+	ck_assert_int_eq(conv_on(&c, "src,in_table(tbl)", "127.0.0.1"), 1);
+	ck_assert_int_eq(conv_on(&c, "src,in_table(tbl)", "127.0.0.2"), 0);
+	/* The table does not store it: no sample, as HAProxy. */
+	ck_assert_int_eq(conv_on(&c, "src,table_sess_cnt(tbl)", "127.0.0.1"), -1);
+	ck_assert_int_eq(sample_parse("src,table_gpc0(nosuch)", &ex, &unknown, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(sample_resolve(&ex, &c, NULL, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "'table_gpc0': no section named 'nosuch' declares a "
+	    "stick-table") != NULL, "%s", err);
+	sample_free(&ex);
+	stick_conn_end(t, e, now);
+	stick_unref(t, e, now);
+	stick_table_free_list(t);
+}
+END_TEST
+
 START_TEST(test_filters_and_dump)
 {
 	struct stick_table *t = table(STICK_IP, 10, 60 * SEC, "gpc0,conn_rate(30s)");
@@ -347,6 +410,7 @@ stick_suite(void)
 	tcase_add_test(tc, test_now_older_than_touched);
 	tcase_add_test(tc, test_counters_and_rates);
 	tcase_add_test(tc, test_filters_and_dump);
+	tcase_add_test(tc, test_table_converters);
 	tcase_add_test(tc, test_threads);
 	return s;
 }

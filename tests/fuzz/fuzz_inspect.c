@@ -5,6 +5,8 @@
  * every byte that arrives, so their answer must not depend on where the
  * stream was cut: a prefix that decides decides as the whole input, and
  * a decided prefix stays decided. What they point at lies in the input.
+ * The converters that read a client's bytes (sample_conv*.c) run over
+ * the input too: what they give lies in it or in a scratch chunk.
  */
 #include "config.h"
 
@@ -12,6 +14,7 @@
 
 #include "fuzz.h"
 #include "payload.h"
+#include "sample.h"
 #include "tls_hello.h"
 
 /* Inputs are bounded as a session's inspection buffer is. */
@@ -91,6 +94,53 @@ fuzz_prefix(const uint8_t *data, size_t k, const struct fuzz_answer *whole)
 		FUZZ_ASSERT(whole->h.version_known && a.h.version == whole->h.version);
 }
 
+/* Chains of converters over the whole input, parsed once. */
+static const char *const fuzz_convs[] = {
+	"req.payload(0,0),lower,upper,length",
+	"req.payload(0,0),hex,hex2i",
+	"req.payload(0,0),bytes(3,100),field(2,:.),word(-1,/ ,2)",
+	"req.payload(0,0),field(-2,\r\n,0),word(2, ,0)",
+	"req.payload(0,0),regsub(a*,XY,g),regsub('([^ ]+) ([^ ]+)','\\2\\1')",
+	"req.payload(0,0),base64,b64dec,ub64enc,ub64dec",
+	"req.payload(0,0),ub64dec,b64dec",
+	"req.payload(0,0),ltrim(' \t'),rtrim(\r\n),cut_crlf",
+	"req.payload(0,0),crc32,add(7),mul(-3),div(-1),mod(5)",
+	"req.payload(0,0),wt6(1),xor(1),djb2,sdbm,crc32c(1)",
+	"req.payload(0,0),lower,ipmask(24,64),lower",
+	"req.ssl_sni,lower,field(1,.)",
+	"req.rdp_cookie(mstshash),upper",
+};
+static struct sample_expr fuzz_exprs[sizeof(fuzz_convs) / sizeof(*fuzz_convs)];
+static int fuzz_exprs_ready;
+static volatile unsigned int fuzz_sink;
+
+static void
+fuzz_converters(const uint8_t *buf, size_t n)
+{
+	struct sample_ctx ctx = { .data = buf, .len = n, .final = 1 };
+	char err[256];
+	int unknown;
+
+	if (!fuzz_exprs_ready) {
+		for (size_t i = 0; i < sizeof(fuzz_convs) / sizeof(*fuzz_convs); i++)
+			FUZZ_ASSERT(sample_parse(fuzz_convs[i], &fuzz_exprs[i], &unknown, err,
+			    sizeof(err)) == 0);
+		fuzz_exprs_ready = 1;
+	}
+	for (size_t i = 0; i < sizeof(fuzz_convs) / sizeof(*fuzz_convs); i++) {
+		struct sample smp;
+
+		if (sample_fetch(&fuzz_exprs[i], &ctx, &smp) != SMP_FOUND ||
+		    (smp.type != SMP_T_STR && smp.type != SMP_T_BIN))
+			continue;
+		FUZZ_ASSERT(smp.len <= SMP_CHUNK_MAX);
+		/* In the input or in a chunk: every byte is readable (ASan
+		 * says so), and the chunk holds the whole of it. */
+		for (size_t k = 0; k < smp.len; k++)
+			fuzz_sink += smp.ptr[k];
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -101,6 +151,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_base = data;
 	fuzz_size = size;
 	fuzz_answers(data, size, &whole);
+	fuzz_converters(data, size);
 	if (size <= FUZZ_INSPECT_ALL) {
 		for (size_t k = 0; k < size; k++)
 			fuzz_prefix(data, k, &whole);
