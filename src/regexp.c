@@ -164,9 +164,8 @@ regexp_cost(const char *p)
 	return count;
 }
 
-int
-regexp_compile(regex_t *re, const char *pattern, int icase, char *err,
-    size_t errlen)
+static int
+regexp_compile_flags(regex_t *re, const char *pattern, int flags, char *err, size_t errlen)
 {
 	int rc;
 
@@ -176,7 +175,7 @@ regexp_compile(regex_t *re, const char *pattern, int icase, char *err,
 		    pattern, strlen(pattern) > 64 ? "..." : "", REGEXP_MAX_NODES);
 		return -1;
 	}
-	rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+	rc = regcomp(re, pattern, REG_EXTENDED | flags);
 	if (rc != 0) {
 		char why[128];
 
@@ -185,4 +184,19 @@ regexp_compile(regex_t *re, const char *pattern, int icase, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+int
+regexp_compile(regex_t *re, const char *pattern, int icase, char *err,
+    size_t errlen)
+{
+	return regexp_compile_flags(re, pattern, REG_NOSUB | (icase ? REG_ICASE : 0), err,
+	    errlen);
+}
+
+int
+regexp_compile_groups(regex_t *re, const char *pattern, int icase, char *err,
+    size_t errlen)
+{
+	return regexp_compile_flags(re, pattern, icase ? REG_ICASE : 0, err, errlen);
 }

@@ -29,5 +29,8 @@ size_t regexp_cost(const char *pattern);
  * not to be freed. */
 int regexp_compile(regex_t *re, const char *pattern, int icase, char *err,
     size_t errlen);
+/* The same, keeping what groups match (regsub, map_regm: \1..\9). */
+int regexp_compile_groups(regex_t *re, const char *pattern, int icase, char *err,
+    size_t errlen);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regexp.h"
 #include "sample.h"
 
 #define ARG(call, n) ((call)->args[n])
@@ -273,13 +274,13 @@ static int
 conv_regsub_check(struct sample_conv_call *call, char *err, size_t errlen)
 {
 	const char *fl = ARG(call, 2).set ? ARG(call, 2).s : "";
-	int cflags = REG_EXTENDED, r;
+	int icase = 0;
 	regex_t *re;
-	char msg[128];
+	char why[256];
 
 	for (; *fl != '\0'; fl++) {
 		if (*fl == 'i') {
-			cflags |= REG_ICASE;
+			icase = 1;
 		} else if (*fl != 'g') {
 			snprintf(err, errlen, "'regsub': invalid regex flag '%c', only 'i' and 'g' "
 			    "are supported", *fl);
@@ -290,9 +291,8 @@ conv_regsub_check(struct sample_conv_call *call, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((r = regcomp(re, ARG(call, 0).s, cflags)) != 0) {
-		regerror(r, re, msg, sizeof(msg));
-		snprintf(err, errlen, "'regsub': bad regex '%s': %s", ARG(call, 0).s, msg);
+	if (regexp_compile_groups(re, ARG(call, 0).s, icase, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "'regsub': %s", why);
 		free(re);
 		return -1;
 	}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regexp.h"
 #include "sample.h"
 #include "sample_map.h"
 
@@ -164,8 +165,6 @@ static int
 sample_map_key(const struct sample_map *m, struct sample_map_ent *e, char *err,
     size_t errlen)
 {
-	int r;
-
 	if (m->match == MAP_M_IP && sample_map_net(e->key, e) == -1) {
 		snprintf(err, errlen, "'%s' is not an address or a network", e->key);
 		return -1;
@@ -180,13 +179,9 @@ sample_map_key(const struct sample_map *m, struct sample_map_ent *e, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((r = regcomp(e->re, e->key, REG_EXTENDED)) != 0) {
-		char msg[128];
-
-		regerror(r, e->re, msg, sizeof(msg));
+	if (regexp_compile_groups(e->re, e->key, 0, err, errlen) == -1) {
 		free(e->re);
 		e->re = NULL;
-		snprintf(err, errlen, "bad regex '%s': %s", e->key, msg);
 		return -1;
 	}
 	return 0;

@@ -517,7 +517,8 @@ START_TEST(test_bad_map_files)
 		{ "src,map_ip", "300.1.1.1 x\n", ":1: '300.1.1.1' is not an address or a network" },
 		{ "req.len,map_int", "x y\n", ":1: 'x' is not an integer or a range" },
 		{ "req.ver,map_str_int", "a\nb 2\n", ":1: '' is not an integer" },
-		{ "req.ver,map_reg", "a( x\n", ":1: bad regex 'a('" },
+		{ "req.ver,map_reg", "a( x\n", ":1: bad regular expression 'a('" },
+		{ "req.ver,map_reg", "a++++++++++++++++++++++++ x\n", "is too costly to compile" },
 		{ "req.ver,map_str_ip", "a 1.2.3\n", "'1.2.3' is not an IPv4 or IPv6 address" },
 	};
 
